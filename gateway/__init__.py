@@ -1,0 +1,1 @@
+"""signalgate gateway: HTTP/WebSocket app, ingest, streams, router, hub, CLI."""

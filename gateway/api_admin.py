@@ -1,0 +1,195 @@
+"""Management API (admin bearer token): orgs, users, contacts, user tokens, the call log."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import keys
+from gateway.errors import BadRequest, NotFound
+from gateway.http import JSONResponse, read_json, require_admin, require_org
+from gateway.models import ORG_ID, check_id, merge_contact, merge_org, merge_user, public_org
+from gateway.signals import iso_utc
+from gateway.store import Store
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def put_org(request: Request) -> Response:
+    require_admin(request)
+    org_id = check_id("org", request.path_params["org"], ORG_ID)
+    store = _store(request)
+    stored = await store.get_org(org_id)
+    rec = merge_org(org_id, await read_json(request), stored)
+    await store.put_org(rec)
+    return JSONResponse(public_org(rec), status_code=200 if stored else 201)
+
+
+async def get_org(request: Request) -> Response:
+    require_admin(request)
+    return JSONResponse(public_org(await require_org(request)))
+
+
+async def delete_org(request: Request) -> Response:
+    require_admin(request)
+    if not await _store(request).delete_org(request.path_params["org"]):
+        raise NotFound("org does not exist", code="org_not_found")
+    return Response(status_code=204)
+
+
+async def put_user(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    store = _store(request)
+    user_id = request.path_params["user"]
+    stored = await store.get_user(org["id"], check_id("user", user_id))
+    rec = merge_user(org, user_id, await read_json(request), stored)
+    await store.put_user(org["id"], rec)
+    return JSONResponse(rec, status_code=200 if stored else 201)
+
+
+async def get_user(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    rec = await _store(request).get_user(org["id"], request.path_params["user"])
+    if rec is None:
+        raise NotFound("user does not exist", code="user_not_found")
+    return JSONResponse(rec)
+
+
+async def list_users(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    return JSONResponse({"users": await _store(request).list_users(org["id"])})
+
+
+async def delete_user(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    if not await _store(request).delete_user(org["id"], request.path_params["user"]):
+        raise NotFound("user does not exist", code="user_not_found")
+    return Response(status_code=204)
+
+
+async def issue_token(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    store = _store(request)
+    user = request.path_params["user"]
+    if await store.get_user(org["id"], user) is None:
+        raise NotFound("user does not exist", code="user_not_found")
+    token = await store.issue_token(org["id"], user)
+    return JSONResponse({"token": token, "org": org["id"], "user": user}, status_code=201)
+
+
+async def put_contact(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    store = _store(request)
+    contact_id = check_id("contact", request.path_params["contact"])
+    stored = await store.get_contact(org["id"], contact_id)
+    rec = merge_contact(org, contact_id, await read_json(request), stored)
+    if rec["owner"] is not None and await store.get_user(org["id"], rec["owner"]) is None:
+        raise BadRequest(f"owner {rec['owner']!r} is not a user of this org", code="unknown_owner")
+    await store.put_contact(org["id"], rec)
+    return JSONResponse(rec, status_code=200 if stored else 201)
+
+
+async def get_contact(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    rec = await _store(request).get_contact(org["id"], request.path_params["contact"])
+    if rec is None:
+        raise NotFound("contact does not exist", code="contact_not_found")
+    return JSONResponse(rec)
+
+
+async def delete_contact(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    if not await _store(request).delete_contact(org["id"], request.path_params["contact"]):
+        raise NotFound("contact does not exist", code="contact_not_found")
+    return Response(status_code=204)
+
+
+CALL_COLUMNS = ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at")
+
+
+async def call_log(org_id: str, request: Request) -> list[dict[str, Any]]:
+    r = request.app.state.redis
+    limit = _int_param(request, "limit", 1000, 1, 10000)
+    entries = await r.zrevrange(keys.calls(org_id), 0, limit - 1, withscores=True)
+    async with r.pipeline(transaction=False) as pipe:
+        for sid, _ in entries:
+            pipe.hgetall(keys.call(org_id, sid))
+        records = await pipe.execute()
+    out = []
+    for (sid, started), rec in zip(entries, records, strict=True):
+        out.append(
+            {
+                "sid": sid,
+                "direction": rec.get("direction", ""),
+                "from": rec.get("from", ""),
+                "to": rec.get("to", ""),
+                "status": rec.get("status", ""),
+                "duration": int(rec["duration"]) if rec.get("duration", "").isdigit() else None,
+                "started_at": iso_utc(int(started)),
+                "updated_at": iso_utc(int(rec["updated_ms"])) if rec.get("updated_ms") else None,
+            }
+        )
+    return out
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise BadRequest(f"'{name}' must be an integer from {lo} to {hi}", code="invalid_parameter")
+    return int(raw)
+
+
+async def get_calls(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise BadRequest("'format' must be json or csv", code="invalid_parameter")
+    calls = await call_log(org["id"], request)
+    if fmt == "json":
+        return JSONResponse({"calls": calls})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for call in calls:
+        writer.writerow({k: "" if v is None else v for k, v in call.items()})
+    # BOM so spreadsheet apps open Japanese text as UTF-8.
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="calls-{org["id"]}.csv"'},
+    )
+
+
+routes = [
+    Route("/api/v1/orgs/{org}", put_org, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}", get_org, methods=["GET"]),
+    Route("/api/v1/orgs/{org}", delete_org, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users", list_users, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/users/{user}", put_user, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/users/{user}", get_user, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/users/{user}", delete_user, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens", issue_token, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", put_contact, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", get_contact, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", delete_contact, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/calls", get_calls, methods=["GET"]),
+]

@@ -1,0 +1,135 @@
+"""Composition root of the gateway process: builds every part once and wires the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from gateway import api_admin, api_me, credentials, tracking, webhooks_events, webhooks_twilio
+from gateway.config import Config
+from gateway.errors import ApiError
+from gateway.events import EventLog
+from gateway.feed import Feed
+from gateway.http import BodyLimit, JSONResponse, error_response
+from gateway.hub import Hub
+from gateway.metrics import Metrics
+from gateway.openapi import openapi_document
+from gateway.router import Router, consumer_name
+from gateway.scripts import load_scripts
+from gateway.store import Store
+from gateway.ws import websocket_endpoint
+
+log = logging.getLogger("signalgate.app")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        await asyncio.wait_for(request.app.state.redis.ping(), 2.0)
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "detail": f"redis: {exc}"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: Metrics = request.app.state.metrics
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(WEB_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
+    return error_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal", "detail": "the server failed to handle this request"}, status_code=500)
+
+
+def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> BodyLimit:
+    """The ASGI app. ``redis_url`` is the resolved URL (embedded Redis already started)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = Redis.from_url(redis_url, decode_responses=True, max_connections=512, health_check_interval=30)
+        scripts = load_scripts(redis)
+        metrics = Metrics()
+        store = Store(redis, scripts)
+        feed = Feed(redis, scripts, config.signals)
+        name = consumer_name()
+        hub = Hub(redis, config.gateway.ws_queue_size, metrics, name)
+        admin_token, secret_key = await credentials.resolve(redis, config.gateway)
+        s = app.state
+        s.config, s.redis, s.scripts, s.metrics, s.store, s.feed, s.hub = (
+            config,
+            redis,
+            scripts,
+            metrics,
+            store,
+            feed,
+            hub,
+        )
+        s.events = EventLog(redis, scripts)
+        s.admin_token, s.secret_key = admin_token, secret_key
+        stop = asyncio.Event()
+        s.stop = stop
+        tasks = [asyncio.create_task(hub.run(stop), name="hub")]
+        if with_router:
+            router = Router(redis, scripts, store, feed, config.router, metrics, name)
+            tasks.append(asyncio.create_task(router.run(stop), name="router"))
+        try:
+            yield
+        finally:
+            stop.set()
+            hub.close_all(1001)
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await redis.aclose()
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        WebSocketRoute("/ws", websocket_endpoint),
+        *api_admin.routes,
+        *api_me.routes,
+        *webhooks_twilio.routes,
+        *webhooks_events.routes,
+        *tracking.routes,
+        Mount("/web", StaticFiles(directory=WEB_DIR, check_dir=False), name="web"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: server_error},
+    )
+    return BodyLimit(app, config.gateway.max_body_bytes, starlette=app)

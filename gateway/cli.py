@@ -1,0 +1,163 @@
+"""``signalgate`` command line: up, serve, router, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from types import FrameType
+
+import uvicorn
+from redis.asyncio import Redis
+
+from gateway.app import create_app
+from gateway.config import Config, ConfigError, load_config
+from gateway.hub import CLOSE_GOING_AWAY, Hub
+from gateway.metrics import Metrics
+from gateway.redis_server import redis_url
+from gateway.router import Router
+from gateway.scripts import load_scripts
+from gateway.store import Store
+
+log = logging.getLogger("signalgate")
+# Time given to WebSocket clients to receive their 1001 close before the server stops.
+_CLOSE_GRACE_SECONDS = 2.0
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, but WebSockets are closed with 1001 (resume elsewhere) before it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, hub: Callable[[], Hub | None]) -> None:
+        super().__init__(config)
+        self._hub = hub
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)  # type: ignore[arg-type]
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._closing or self._loop is None:
+            super().handle_exit(sig, frame)
+            return
+        self._closing = True
+        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain(sig, frame)))
+
+    async def _drain(self, sig: int, frame: FrameType | None) -> None:
+        hub = self._hub()
+        if hub is not None:
+            hub.close_all(CLOSE_GOING_AWAY)
+            await hub.drained(_CLOSE_GRACE_SECONDS)
+        super().handle_exit(sig, frame)
+
+
+def _setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.gateway.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def _serve(config: Config, *, with_router: bool, after_start: Callable[[str], Awaitable[None]] | None) -> None:
+    async with redis_url(config.redis) as url:
+        app = create_app(config, url, with_router=with_router)
+        gw = config.gateway
+        server = GracefulServer(
+            uvicorn.Config(
+                app,
+                host=gw.host,
+                port=gw.port,
+                log_level=gw.log_level.lower(),
+                ws_ping_interval=gw.ws_ping_interval,
+                ws_ping_timeout=gw.ws_ping_timeout,
+                lifespan="on",
+                access_log=False,
+                timeout_graceful_shutdown=5,
+            ),
+            hub=lambda: getattr(app.starlette.state, "hub", None),
+        )
+        if after_start is None:
+            await server.serve()
+            return
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+            await asyncio.sleep(0.05)
+        if server.started:
+            await after_start(url)
+        await serving
+
+
+async def _route(config: Config) -> None:
+    async with redis_url(config.redis) as url:
+        redis = Redis.from_url(url, decode_responses=True, max_connections=64)
+        scripts = load_scripts(redis)
+        from gateway.feed import Feed
+
+        router = Router(
+            redis, scripts, Store(redis, scripts), Feed(redis, scripts, config.signals), config.router, Metrics()
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await router.run(stop)
+        finally:
+            await redis.aclose()
+
+
+async def _demo(config: Config, url: str) -> None:
+    from gateway.demo import provision_demo
+
+    await provision_demo(config, url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="signalgate", description="Real-time notification gateway")
+    parser.add_argument("--config", default="config.toml", help="path to config.toml (default ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="gateway + router (+ embedded Redis) in one process")
+    up.add_argument("--demo", action="store_true", help="provision the demo org and print a sign-in link")
+    sub.add_parser("serve", help="HTTP/WebSocket gateway only")
+    sub.add_parser("router", help="stream router only")
+    sub.add_parser("demo", help="provision the demo org on the configured Redis and print a sign-in link")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"signalgate: {exc}", file=sys.stderr)  # noqa: T201 - the one clear line
+        return 2
+    _setup_logging(config)
+    try:
+        if args.command == "up":
+            asyncio.run(
+                _serve(config, with_router=True, after_start=(lambda u: _demo(config, u)) if args.demo else None)
+            )
+        elif args.command == "serve":
+            asyncio.run(_serve(config, with_router=False, after_start=None))
+        elif args.command == "router":
+            asyncio.run(_route(config))
+        elif args.command == "demo":
+            asyncio.run(_demo_only(config))
+    except ConfigError as exc:
+        print(f"signalgate: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _demo_only(config: Config) -> None:
+    async with redis_url(config.redis) as url:
+        await _demo(config, url)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

@@ -1,0 +1,218 @@
+"""Configuration: ``config.toml`` plus ``SIGNALGATE_<SECTION>_<KEY>`` environment overrides.
+
+Validated once at start-up. Anything wrong stops the process with one line naming the key
+(``ConfigError``), unknown sections and keys included, so a typo never silently falls back to a
+default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A bad configuration value; ``str()`` is the one line shown to the operator."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The URL providers call us on; Twilio signs callbacks against exactly this URL.
+    public_url: str = "http://127.0.0.1:8000"
+    # Empty means "generate once and keep in Redis" (shared by every process on that Redis).
+    admin_token: str = ""
+    secret_key: str = ""
+    max_body_bytes: int = 65536
+    hello_timeout: float = 10.0
+    # Frames buffered per WebSocket before the client counts as a slow consumer (closed 1013).
+    ws_queue_size: int = 1024
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = "embedded"
+    # Used only when url = "embedded": where the private redis-server listens and keeps its AOF.
+    embedded_port: int = 6390
+    data_dir: str = "./data/redis"
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    group_window_seconds: int = 600
+    history_min_entries: int = 1000
+    history_days: int = 7
+    # Hard ceiling per user feed so a flood cannot exhaust Redis memory.
+    history_max_entries: int = 20000
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    block_ms: int = 2000
+    batch_size: int = 100
+    # A pending event idle this long is presumed orphaned by a dead router and reclaimed.
+    claim_idle_ms: int = 15000
+    claim_interval_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    api_base: str = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    from_address: str = "signalgate@localhost"
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    org: str
+    user: str
+    host: str
+    port: int = 993
+    tls: str = "implicit"
+    username: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    mode: str = "inbox"
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: tuple[ImapConfig, ...] = ()
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "gateway": GatewayConfig,
+    "redis": RedisConfig,
+    "signals": SignalsConfig,
+    "router": RouterConfig,
+    "twilio": TwilioConfig,
+    "smtp": SmtpConfig,
+}
+_ENV_PREFIX = "SIGNALGATE_"
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    """Turn a TOML or environment value into the field's type, or raise naming the key."""
+    if kind in ("bool", bool):
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"config: {name} must be true or false, got {raw!r}")
+    if kind in ("int", int):
+        if isinstance(raw, bool):
+            raise ConfigError(f"config: {name} must be an integer, got {raw!r}")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config: {name} must be an integer, got {raw!r}") from None
+    if kind in ("float", float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config: {name} must be a number, got {raw!r}") from None
+    if not isinstance(raw, str):
+        raise ConfigError(f"config: {name} must be a string, got {raw!r}")
+    return raw
+
+
+def _build(section: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"config: unknown key {section}.{key}")
+    kwargs = {key: _coerce(f"{section}.{key}", values[key], known[key].type) for key in values}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required key is missing (only [[imap]] has any)
+        missing = [n for n, f in known.items() if n not in values and f.default is f.default_factory]
+        raise ConfigError(f"config: {section} is missing {', '.join(missing) or exc}") from None
+
+
+def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(_ENV_PREFIX):
+            continue
+        rest = name[len(_ENV_PREFIX) :].lower()
+        section, _, key = rest.partition("_")
+        if section not in _SECTIONS or not key:
+            raise ConfigError(f"config: unknown environment variable {name}")
+        data.setdefault(section, {})[key] = value
+
+
+def _validate(cfg: Config) -> None:
+    gw = cfg.gateway
+    if not 0 <= gw.port <= 65535:
+        raise ConfigError(f"config: gateway.port must be 0-65535, got {gw.port}")
+    parts = urlsplit(gw.public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"config: gateway.public_url must be an http(s) URL, got {gw.public_url!r}")
+    if gw.max_body_bytes < 1024:
+        raise ConfigError("config: gateway.max_body_bytes must be at least 1024")
+    if gw.ws_queue_size < 1:
+        raise ConfigError("config: gateway.ws_queue_size must be positive")
+    if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
+    url = cfg.redis.url
+    if url != "embedded" and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"config: redis.url must be 'embedded' or a redis:// URL, got {url!r}")
+    s = cfg.signals
+    if s.group_window_seconds < 0 or s.history_min_entries < 1 or s.history_days < 1:
+        raise ConfigError("config: signals.* values must be positive")
+    if s.history_max_entries < s.history_min_entries:
+        raise ConfigError("config: signals.history_max_entries must be >= signals.history_min_entries")
+    for i, box in enumerate(cfg.imap):
+        if box.tls not in ("implicit", "starttls", "none"):
+            raise ConfigError(f"config: imap[{i}].tls must be implicit|starttls|none, got {box.tls!r}")
+        if box.mode not in ("inbox", "dropbox"):
+            raise ConfigError(f"config: imap[{i}].mode must be inbox|dropbox, got {box.mode!r}")
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (missing file = all defaults), apply environment overrides, validate."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if p.exists():
+            try:
+                data = tomllib.loads(p.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"config: {p} is not valid TOML: {exc}") from None
+    _env_overrides(data, environ)
+    imap_raw = data.pop("imap", [])
+    for section, value in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"config: unknown section [{section}]")
+        if not isinstance(value, dict):
+            raise ConfigError(f"config: [{section}] must be a table")
+    if not isinstance(imap_raw, list):
+        raise ConfigError("config: imap must be an array of tables ([[imap]])")
+    sections = {name: _build(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
+    imap = tuple(_build(f"imap[{i}]", ImapConfig, box) for i, box in enumerate(imap_raw))
+    cfg = Config(imap=imap, **sections)
+    _validate(cfg)
+    return cfg

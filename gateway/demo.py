@@ -1,0 +1,177 @@
+"""``signalgate demo``: a demo org with users, contacts and a few sample signals.
+
+Everything goes through the same store and event log as real traffic, so the sample signals
+travel the real path (partition stream → router → feed → WebSocket).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sys
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway import credentials
+from gateway.config import Config
+from gateway.events import EventLog
+from gateway.models import merge_contact, merge_org, merge_user
+from gateway.scripts import load_scripts
+from gateway.store import Store
+
+DEMO_ORG = "demo"
+USERS: list[tuple[str, dict[str, Any]]] = [
+    ("sato", {"name": "佐藤 花子", "email": "sato@demo.example.jp", "phone": "+81 90-1111-2222", "role": "admin"}),
+    ("tanaka", {"name": "田中 一郎", "email": "tanaka@demo.example.jp", "phone": "+81 90-3333-4444"}),
+]
+CONTACTS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "yamada",
+        {
+            "kind": "lead",
+            "name": "山田 太郎",
+            "emails": ["yamada@client.example.jp"],
+            "phones": ["+81 80-1234-5678"],
+            "owner": "sato",
+            "marketing": True,
+        },
+    ),
+    (
+        "suzuki",
+        {
+            "kind": "contact",
+            "name": "鈴木 美咲",
+            "emails": ["suzuki@partner.example.com"],
+            "phones": ["+81 3-1234-5678"],
+            "owner": "sato",
+        },
+    ),
+    (
+        "smith",
+        {
+            "kind": "contact",
+            "name": "Jane Smith",
+            "emails": ["jane@acme.example.com"],
+            "phones": ["+1 415-555-0134"],
+            "owner": "tanaka",
+        },
+    ),
+]
+SAMPLES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "webhook",
+        {
+            "type": "survey.answered",
+            "contact": {"email": "yamada@client.example.jp"},
+            "title": "顧客満足度アンケートに回答しました",
+            "body": "総合評価: 5 / 5",
+            "data": {"score": 5},
+        },
+    ),
+    (
+        "webhook",
+        {
+            "type": "event.ticket_purchased",
+            "contact": {"id": "suzuki"},
+            "title": "「CRM活用セミナー 2026」のチケットを購入",
+            "body": "一般席 × 2",
+            "data": {},
+        },
+    ),
+    (
+        "webhook",
+        {
+            "type": "desk.ticket",
+            "contact": {"phone": "+81312345678"},
+            "title": "請求書の再発行について",
+            "body": "先月分の請求書を再発行していただけますか。",
+            "data": {},
+        },
+    ),
+    (
+        "twilio.sms",
+        {
+            "MessageSid": "SM" + "0" * 31 + "1",
+            "From": "+818012345678",
+            "To": "+815000000000",
+            "Body": "お見積もりありがとうございます。明日お電話します。",
+        },
+    ),
+    (
+        "twilio.voice_status",
+        {
+            "CallSid": "CA" + "0" * 31 + "1",
+            "From": "+818012345678",
+            "To": "+815000000000",
+            "Direction": "inbound",
+            "CallStatus": "no-answer",
+        },
+    ),
+    (
+        "webhook",
+        {
+            "type": "webinar.registered",
+            "contact": {"email": "jane@acme.example.com"},
+            "title": "Registered for “Pipeline reviews that work”",
+            "body": "",
+            "data": {},
+        },
+    ),
+]
+
+
+async def provision_demo(config: Config, url: str, *, out: Any = None) -> str:
+    """Provision the demo org (idempotent) and print the sign-in link; returns the user token."""
+    out = out or sys.stdout
+    redis = Redis.from_url(url, decode_responses=True)
+    try:
+        scripts = load_scripts(redis)
+        store = Store(redis, scripts)
+        stored = await store.get_org(DEMO_ORG)
+        org = merge_org(
+            DEMO_ORG,
+            {
+                "name": "デモ株式会社",
+                "plan": "standard",
+                "timezone": "Asia/Tokyo",
+                "country": "JP",
+                "active_users": len(USERS),
+                "tracking": True,
+            },
+            stored,
+        )
+        if "webhook_secret" not in org:
+            org["webhook_secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        if "auth_token" not in org.get("twilio", {}):
+            org["twilio"] = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+        await store.put_org(org)
+        for uid, body in USERS:
+            await store.put_user(DEMO_ORG, merge_user(org, uid, body, await store.get_user(DEMO_ORG, uid)))
+        for cid, body in CONTACTS:
+            await store.put_contact(DEMO_ORG, merge_contact(org, cid, body, await store.get_contact(DEMO_ORG, cid)))
+        token = await store.issue_token(DEMO_ORG, USERS[0][0])
+        events = EventLog(redis, scripts)
+        for source, data in SAMPLES:
+            await events.append(DEMO_ORG, source, data)
+        admin_token, _ = await credentials.resolve(redis, config.gateway)
+        gw = config.gateway
+        page = f"http://{gw.host}:{gw.port}/#token={token}"
+        print(
+            "\n".join(
+                [
+                    "",
+                    f"  signalgate demo org '{DEMO_ORG}' is ready ({len(USERS)} users, {len(CONTACTS)} contacts).",
+                    f"  Open the live feed as {USERS[0][1]['name']}:  {page}",
+                    f"  User token:  {token}",
+                    f"  Admin token: {admin_token}   (management API: Authorization: Bearer …)",
+                    f"  Webhook secret (Standard Webhooks): {org['webhook_secret']}",
+                    "",
+                ]
+            ),
+            file=out,
+            flush=True,
+        )
+        return token
+    finally:
+        await redis.aclose()

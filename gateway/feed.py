@@ -1,0 +1,172 @@
+"""Per-user feeds in Redis: writing routed signals, reading history, unread and settings.
+
+A feed is a stream of entries ``k=n`` (a new signal; its id is the entry id) and ``k=u`` (a
+grouped repeat updating signal ``ref`` to count ``n``). Each entry carries ``s``, the signal's
+JSON without ``id``/``count``. The entry id is the *cursor*: WebSocket clients resume from it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from gateway import keys, streamid
+from gateway.config import SignalsConfig
+from gateway.scripts import Scripts
+from gateway.signals import SIGNAL_TYPE_SET, SIGNAL_TYPES
+
+# Markers outlive any plausible redelivery of an event (routers reclaim within seconds).
+DONE_TTL_SECONDS = 86400
+MAX_PAGE = 500
+_REPLAY_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: str  # "new" | "grouped" | "duplicate" | "off"
+    signal_id: str
+
+
+_STATUS = {1: "new", 2: "grouped", 0: "duplicate", 3: "off"}
+
+
+def signal_json(sid: str, count: int | str, body: str) -> str:
+    """Assemble a signal from its id, count and stored JSON (which starts with ``{``)."""
+    return f'{{"id":"{sid}","count":{int(count)},{body[1:]}'
+
+
+def frame_json(cursor: str, sid: str, count: int | str, body: str) -> str:
+    return f'{{"type":"signal","cursor":"{cursor}","signal":{signal_json(sid, count, body)}}}'
+
+
+def entry_frame(cursor: str, fields: dict[str, str]) -> str:
+    sid = fields["ref"] if fields.get("k") == "u" else cursor
+    return frame_json(cursor, sid, fields["n"], fields["s"])
+
+
+class Feed:
+    def __init__(self, redis: Redis, scripts: Scripts, cfg: SignalsConfig) -> None:
+        self._r = redis
+        self._s = scripts
+        self._cfg = cfg
+
+    async def write(
+        self, org: str, user: str, event_key: str, signal_type: str, group_on: str | None, body: dict[str, Any]
+    ) -> WriteResult:
+        """Apply one event to a user's feed (idempotent per ``event_key``) and publish it."""
+        window = self._cfg.group_window_seconds if group_on else 0
+        status, sid = await self._s.apply_signal(
+            keys=[
+                keys.event_done(org, f"{event_key}:{user}"),
+                keys.feed(org, user),
+                keys.unread(org, user),
+                keys.settings(org, user),
+                keys.group(org, user, signal_type, group_on or "-"),
+                keys.signal_state(org, user),
+                keys.feed_meta(org, user),
+            ],
+            args=[
+                signal_type,
+                orjson.dumps(body),
+                window,
+                DONE_TTL_SECONDS,
+                int(time.time() * 1000),
+                self._cfg.history_min_entries,
+                self._cfg.history_days * 86_400_000,
+                self._cfg.history_max_entries,
+                keys.live_channel(org, user),
+            ],
+        )
+        return WriteResult(_STATUS[int(status)], sid)
+
+    # -- reading ------------------------------------------------------------------------------
+    async def unread_count(self, org: str, user: str) -> int:
+        return int(await self._r.zcard(keys.unread(org, user)))
+
+    async def floor(self, org: str, user: str) -> str | None:
+        floor: str | None = await self._r.hget(keys.feed_meta(org, user), "floor")
+        return floor
+
+    async def replay(self, org: str, user: str, after: str) -> Any:
+        """Yield ``(cursor, frame JSON)`` for every entry after ``after``, oldest first."""
+        start = "(" + after
+        stream = keys.feed(org, user)
+        while True:
+            entries = await self._r.xrange(stream, min=start, max="+", count=_REPLAY_CHUNK)
+            for cursor, fields in entries:
+                yield cursor, entry_frame(cursor, fields)
+            if len(entries) < _REPLAY_CHUNK:
+                return
+            start = "(" + entries[-1][0]
+
+    async def signals(self, org: str, user: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """New signals (not updates) after ``after`` ascending, or the newest ``limit``."""
+        stream = keys.feed(org, user)
+        found: list[tuple[str, dict[str, str]]] = []
+        if after is None:
+            end = "+"
+            while len(found) < limit:
+                page = await self._r.xrevrange(stream, max=end, min="-", count=max(limit * 2, 50))
+                found.extend(e for e in page if e[1].get("k") == "n")
+                if len(page) < max(limit * 2, 50):
+                    break
+                end = "(" + page[-1][0]
+            found = found[:limit]
+            found.reverse()
+        else:
+            start = "(" + after
+            while len(found) < limit:
+                page = await self._r.xrange(stream, min=start, max="+", count=max(limit * 2, 50))
+                found.extend(e for e in page if e[1].get("k") == "n")
+                if len(page) < max(limit * 2, 50):
+                    break
+                start = "(" + page[-1][0]
+            found = found[:limit]
+        return await self._materialise(org, user, found)
+
+    async def _materialise(
+        self, org: str, user: str, entries: list[tuple[str, dict[str, str]]]
+    ) -> list[dict[str, Any]]:
+        if not entries:
+            return []
+        ids = [cursor for cursor, _ in entries]
+        state_fields = [f for sid in ids for f in (sid, sid + "#n")]
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.signal_state(org, user), state_fields)
+            pipe.zmscore(keys.unread(org, user), ids)
+            state, unread_scores = await pipe.execute()
+        out = []
+        for i, (sid, fields) in enumerate(entries):
+            body, count = fields["s"], fields["n"]
+            if state[2 * i] is not None and state[2 * i + 1] is not None:
+                body, count = state[2 * i], state[2 * i + 1]
+            sig = orjson.loads(signal_json(sid, count, body))
+            sig["read"] = unread_scores[i] is None
+            out.append(sig)
+        return out
+
+    # -- read marks ---------------------------------------------------------------------------
+    async def mark_read(self, org: str, user: str, ids: list[str] | None, up_to: str | None) -> int:
+        channel = keys.live_channel(org, user)
+        if up_to is not None:
+            args: list[Any] = [channel, "up_to", streamid.score(up_to)]
+        else:
+            args = [channel, "ids", *(ids or [])]
+        return int(await self._s.mark_read(keys=[keys.unread(org, user)], args=args))
+
+    # -- settings -----------------------------------------------------------------------------
+    async def settings(self, org: str, user: str) -> dict[str, bool]:
+        stored = await self._r.hgetall(keys.settings(org, user))
+        return {t: stored.get(t, "1") == "1" for t in SIGNAL_TYPES}
+
+    async def update_settings(self, org: str, user: str, changes: dict[str, bool]) -> dict[str, bool]:
+        unknown = set(changes) - SIGNAL_TYPE_SET
+        if unknown:
+            raise ValueError(f"unknown signal type(s): {', '.join(sorted(unknown))}")
+        if changes:
+            await self._r.hset(keys.settings(org, user), mapping={t: "1" if on else "0" for t, on in changes.items()})
+        return await self.settings(org, user)

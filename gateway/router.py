@@ -1,0 +1,240 @@
+"""The stream router: raw events in partition streams -> signals in users' feeds.
+
+Every router joins consumer group ``routers`` on every partition stream and reads with
+XREADGROUP; any number of routers can run. An event is acknowledged only after its feed write,
+and the write is idempotent per event (see ``apply_signal.lua``), so a router killed mid-batch
+loses nothing: another router reclaims its pending entries with XAUTOCLAIM once they have been
+idle ``claim_idle_ms``, and re-applying an event changes nothing.
+
+Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast),
+``batch_size`` entries per read, ``claim_idle_ms`` when a pending entry counts as orphaned,
+``claim_interval_ms`` how often each partition loop looks for orphans and trims acked entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway import keys
+from gateway.config import RouterConfig
+from gateway.events import Event
+from gateway.feed import DONE_TTL_SECONDS, Feed
+from gateway.metrics import Metrics
+from gateway.routing import ContactLookup, contact_ref, draft
+from gateway.scripts import Scripts
+from gateway.signals import iso_utc
+from gateway.status import CALL_RANK, SMS_RANK
+from gateway.store import Store
+
+log = logging.getLogger("signalgate.router")
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+class Router:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        store: Store,
+        feed: Feed,
+        cfg: RouterConfig,
+        metrics: Metrics,
+        name: str | None = None,
+    ) -> None:
+        self._r = redis
+        self._s = scripts
+        self._store = store
+        self._feed = feed
+        self._cfg = cfg
+        self._m = metrics
+        self.name = name or consumer_name()
+
+    async def ensure_groups(self) -> None:
+        for p in range(keys.PARTITIONS):
+            try:
+                await self._r.xgroup_create(keys.events_stream(p), keys.ROUTER_GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Route until ``stop`` is set; each partition has its own loop."""
+        await self.ensure_groups()
+        log.info("router %s consuming %d partitions", self.name, keys.PARTITIONS)
+        async with asyncio.TaskGroup() as tg:
+            for p in range(keys.PARTITIONS):
+                tg.create_task(self._partition_loop(p, stop))
+
+    async def _partition_loop(self, partition: int, stop: asyncio.Event) -> None:
+        stream = keys.events_stream(partition)
+        next_claim = 0.0
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_claim:
+                    await self._reclaim(partition)
+                    await self._trim(stream)
+                    next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
+                resp = await self._r.xreadgroup(
+                    keys.ROUTER_GROUP, self.name, {stream: ">"}, count=self._cfg.batch_size, block=self._cfg.block_ms
+                )
+                for _stream, entries in resp or []:
+                    await self._handle_batch(partition, entries)
+                backoff = 0.1
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if stop.is_set():
+                    return
+                log.warning("router partition %d: redis unavailable (%s); retrying in %.1fs", partition, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except ResponseError as exc:
+                if "NOGROUP" in str(exc):  # stream deleted under us (e.g. FLUSHALL in tests)
+                    await self.ensure_groups()
+                    continue
+                raise
+
+    async def _reclaim(self, partition: int) -> None:
+        stream = keys.events_stream(partition)
+        start = "0-0"
+        while True:
+            reply = await self._r.xautoclaim(
+                stream,
+                keys.ROUTER_GROUP,
+                self.name,
+                self._cfg.claim_idle_ms,
+                start_id=start,
+                count=self._cfg.batch_size,
+            )
+            start, entries = reply[0], reply[1]
+            live = [e for e in entries if e[1]]  # deleted entries come back empty
+            if live:
+                self._m.router_reclaimed.inc(len(live))
+                log.info("router %s reclaimed %d pending events on partition %d", self.name, len(live), partition)
+                await self._handle_batch(partition, live)
+            if start == "0-0":
+                return
+
+    async def _trim(self, stream: str) -> None:
+        """Drop entries every router has acknowledged (older than the oldest pending one)."""
+        groups = await self._r.xinfo_groups(stream)
+        group = next((g for g in groups if g["name"] == keys.ROUTER_GROUP), None)
+        if group is None:
+            return
+        floor = group["last-delivered-id"]
+        pending = await self._r.xpending(stream, keys.ROUTER_GROUP)
+        if pending["pending"]:
+            floor = min(floor, pending["min"], key=lambda i: tuple(int(x) for x in i.split("-")))
+        if floor != "0-0":
+            await self._r.xtrim(stream, minid=floor, approximate=True)
+
+    async def _handle_batch(self, partition: int, entries: list[Any]) -> None:
+        stream = keys.events_stream(partition)
+        for entry_id, fields in entries:
+            try:
+                event = Event.from_entry(partition, entry_id, fields)
+            except (KeyError, ValueError):
+                log.error("dropping malformed event %s on partition %d", entry_id, partition)
+            else:
+                await self.handle(event)
+                lag = time.time() - event.at_ms / 1000
+                self._m.router_lag.labels(str(partition)).set(lag)
+                self._m.router_latency.observe(max(lag, 0.0))
+            await self._r.xack(stream, keys.ROUTER_GROUP, entry_id)
+
+    # -- one event ------------------------------------------------------------------------------
+    async def handle(self, event: Event) -> None:
+        org = await self._store.get_org(event.org)
+        if org is None:
+            return
+        reached: str | None = None
+        sms: dict[str, str] = {}
+        if event.source == "twilio.voice_status":
+            await self._log_call(event)
+        elif event.source == "twilio.sms_status":
+            reached, sms = await self._advance_sms(event)
+            if reached is None:
+                return
+        lookup = contact_ref(event)
+        contact = await self._find_contact(event.org, lookup) if lookup else None
+        d = draft(event, contact, reached)
+        if d is None:
+            return
+        recipient = sms.get("user") or (contact or {}).get("owner")
+        if not recipient or not await self._store.get_user(event.org, recipient):
+            await self._count_unmatched(event)
+            return
+        body = {
+            "type": d.type,
+            "org": event.org,
+            "user": recipient,
+            "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
+            "title": d.title,
+            "body": d.body,
+            "occurred_at": iso_utc(event.at_ms),
+            "data": d.data,
+        }
+        result = await self._feed.write(
+            event.org, recipient, event.key, d.type, contact["id"] if contact else None, body
+        )
+        if result.status in ("new", "grouped"):
+            self._m.signals_out.labels(d.type, result.status).inc()
+
+    async def _find_contact(self, org: str, lookup: ContactLookup) -> dict[str, Any] | None:
+        if lookup.kind == "id":
+            return await self._store.get_contact(org, lookup.value)
+        if lookup.kind == "email":
+            return await self._store.contact_by_email(org, lookup.value)
+        return await self._store.contact_by_phone(org, lookup.value)
+
+    async def _count_unmatched(self, event: Event) -> None:
+        self._m.events_unmatched.labels(event.source).inc()
+        await self._s.count_once(
+            keys=[keys.event_done(event.org, event.key + ":unmatched"), keys.stats(event.org)],
+            args=[f"unmatched:{event.source}", DONE_TTL_SECONDS],
+        )
+
+    async def _advance_sms(self, event: Event) -> tuple[str | None, dict[str, str]]:
+        d = event.data
+        status = str(d.get("MessageStatus") or d.get("SmsStatus") or "")
+        sid = str(d.get("MessageSid") or d.get("SmsSid") or "")
+        if status not in SMS_RANK or not sid:
+            return None, {}
+        key = keys.sms_status(event.org, sid)
+        extra: list[str] = ["to", str(d.get("To", ""))]
+        if d.get("ErrorCode"):
+            extra += ["error_code", str(d["ErrorCode"])]
+        advanced = await self._s.advance_status(
+            keys=[key, key + ":history"], args=[status, SMS_RANK[status], event.key, event.at_ms, *extra]
+        )
+        if not advanced:
+            return None, {}
+        return status, await self._r.hgetall(key)
+
+    async def _log_call(self, event: Event) -> None:
+        d = event.data
+        sid = str(d.get("CallSid", ""))
+        status = str(d.get("CallStatus", ""))
+        if not sid or status not in CALL_RANK:
+            return
+        key = keys.call(event.org, sid)
+        fields = ["sid", sid, "from", str(d.get("From", "")), "to", str(d.get("To", ""))]
+        fields += ["direction", str(d.get("Direction", "inbound"))]
+        if d.get("CallDuration"):
+            fields += ["duration", str(d["CallDuration"])]
+        await self._r.zadd(keys.calls(event.org), {sid: event.at_ms}, nx=True)
+        await self._s.advance_status(
+            keys=[key, key + ":history"], args=[status, CALL_RANK[status], event.key, event.at_ms, *fields]
+        )

@@ -1,0 +1,1 @@
+"""arq workers: sending SMS and email under quotas (see issue 3)."""
