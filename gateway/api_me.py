@@ -38,8 +38,10 @@ async def list_signals(request: Request) -> Response:
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
         raise BadRequest(f"'limit' must be an integer from 1 to {MAX_PAGE}", code="invalid_parameter")
     feed = _feed(request)
+    # Read the cursor first: anything written after it is replayed to a client resuming from it.
+    cursor = await feed.cursor(org, user)
     signals = await feed.signals(org, user, after, int(raw_limit))
-    return JSONResponse({"signals": signals, "unread": await feed.unread_count(org, user)})
+    return JSONResponse({"signals": signals, "unread": await feed.unread_count(org, user), "cursor": cursor})
 
 
 async def mark_read(request: Request) -> Response:

@@ -42,18 +42,21 @@ class GracefulServer(uvicorn.Server):
         await super().serve(sockets)  # type: ignore[arg-type]
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not calling super(): uvicorn would re-raise the signal after shutdown, killing the
+        # process before our own cleanup (e.g. stopping the embedded Redis) runs. Exit 0 instead.
         if self._closing or self._loop is None:
-            super().handle_exit(sig, frame)
+            self.force_exit = True
+            self.should_exit = True
             return
         self._closing = True
-        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain(sig, frame)))
+        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain()))
 
-    async def _drain(self, sig: int, frame: FrameType | None) -> None:
+    async def _drain(self) -> None:
         hub = self._hub()
         if hub is not None:
             hub.close_all(CLOSE_GOING_AWAY)
             await hub.drained(_CLOSE_GRACE_SECONDS)
-        super().handle_exit(sig, frame)
+        self.should_exit = True
 
 
 def _setup_logging(config: Config) -> None:

@@ -7,6 +7,7 @@ default.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -123,17 +124,21 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
             return raw.lower() in ("1", "true", "yes", "on")
         raise ConfigError(f"config: {name} must be true or false, got {raw!r}")
     if kind in ("int", int):
-        if isinstance(raw, bool):
-            raise ConfigError(f"config: {name} must be an integer, got {raw!r}")
-        try:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lstrip("-").isascii() and raw.strip().lstrip("-").isdigit():
             return int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"config: {name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"config: {name} must be an integer, got {raw!r}")
     if kind in ("float", float):
+        if isinstance(raw, bool):
+            raise ConfigError(f"config: {name} must be a number, got {raw!r}")
         try:
-            return float(raw)
+            value = float(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"config: {name} must be a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"config: {name} must be a finite number, got {raw!r}")
+        return value
     if not isinstance(raw, str):
         raise ConfigError(f"config: {name} must be a string, got {raw!r}")
     return raw
@@ -160,11 +165,13 @@ def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
         section, _, key = rest.partition("_")
         if section not in _SECTIONS or not key:
             raise ConfigError(f"config: unknown environment variable {name}")
-        data.setdefault(section, {})[key] = value
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"config: [{section}] must be a table")
+        table[key] = value
 
 
-def _validate(cfg: Config) -> None:
-    gw = cfg.gateway
+def _validate_gateway(gw: GatewayConfig) -> None:
     if not 0 <= gw.port <= 65535:
         raise ConfigError(f"config: gateway.port must be 0-65535, got {gw.port}")
     parts = urlsplit(gw.public_url)
@@ -172,13 +179,21 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config: gateway.public_url must be an http(s) URL, got {gw.public_url!r}")
     if gw.max_body_bytes < 1024:
         raise ConfigError("config: gateway.max_body_bytes must be at least 1024")
-    if gw.ws_queue_size < 1:
-        raise ConfigError("config: gateway.ws_queue_size must be positive")
+    for key in ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"):
+        if getattr(gw, key) <= 0:
+            raise ConfigError(f"config: gateway.{key} must be positive")
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
+
+
+def _validate(cfg: Config) -> None:
+    _validate_gateway(cfg.gateway)
     url = cfg.redis.url
     if url != "embedded" and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"config: redis.url must be 'embedded' or a redis:// URL, got {url!r}")
+    for key in ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms"):
+        if getattr(cfg.router, key) <= 0:
+            raise ConfigError(f"config: router.{key} must be positive")
     s = cfg.signals
     if s.group_window_seconds < 0 or s.history_min_entries < 1 or s.history_days < 1:
         raise ConfigError("config: signals.* values must be positive")
@@ -209,7 +224,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             raise ConfigError(f"config: unknown section [{section}]")
         if not isinstance(value, dict):
             raise ConfigError(f"config: [{section}] must be a table")
-    if not isinstance(imap_raw, list):
+    if not isinstance(imap_raw, list) or not all(isinstance(box, dict) for box in imap_raw):
         raise ConfigError("config: imap must be an array of tables ([[imap]])")
     sections = {name: _build(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
     imap = tuple(_build(f"imap[{i}]", ImapConfig, box) for i, box in enumerate(imap_raw))

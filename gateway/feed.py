@@ -87,6 +87,11 @@ class Feed:
     async def unread_count(self, org: str, user: str) -> int:
         return int(await self._r.zcard(keys.unread(org, user)))
 
+    async def cursor(self, org: str, user: str) -> str:
+        """The id of the feed's newest entry ("0-0" when empty): a safe ``after`` for /ws."""
+        last = await self._r.xrevrange(keys.feed(org, user), count=1)
+        return str(last[0][0]) if last else "0-0"
+
     async def floor(self, org: str, user: str) -> str | None:
         floor: str | None = await self._r.hget(keys.feed_meta(org, user), "floor")
         return floor

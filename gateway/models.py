@@ -14,18 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gateway.errors import BadRequest
 from gateway.phones import InvalidPhone, to_e164
 
-ORG_ID = re.compile(r"^[a-z0-9-]{1,40}$")
+# Patterns are applied with fullmatch (`$` alone would accept a trailing newline) and ASCII only.
+ORG_ID = re.compile(r"[a-z0-9-]{1,40}")
 # Users and contacts come from the CRM; keep ids safe inside Redis keys and URLs.
-RECORD_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RECORD_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PLANS = ("free", "standard", "professional", "enterprise")
 MAX_MASS_ADDON = 2250
 
 
-def check_id(kind: str, value: str, pattern: re.Pattern[str] = RECORD_ID) -> str:
-    if not pattern.match(value):
+def check_id(kind: str, value: Any, pattern: re.Pattern[str] = RECORD_ID) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise BadRequest(f"{kind} id {value!r} must match {pattern.pattern}", code="invalid_id")
-    return value
+    return str(value)
 
 
 def _str(body: dict[str, Any], key: str, *, max_len: int = 200) -> str:
@@ -50,7 +51,7 @@ def _int(body: dict[str, Any], key: str, lo: int, hi: int) -> int:
 
 
 def _email(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not EMAIL.match(value) or len(value) > 254:
+    if not isinstance(value, str) or not EMAIL.fullmatch(value) or len(value) > 254:
         raise BadRequest(f"'{key}' has an invalid email address: {value!r}", code="invalid_email")
     return value.strip().lower()
 
@@ -89,7 +90,7 @@ def _twilio(value: Any, stored: dict[str, Any], region: str) -> dict[str, Any]:
     out = dict(stored)
     if "account_sid" in value:
         sid = _str(value, "account_sid", max_len=64)
-        if not re.match(r"^AC[0-9a-fA-F]{32}$", sid):
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
             raise BadRequest("'twilio.account_sid' must be AC followed by 32 hex digits", code="invalid_field")
         out["account_sid"] = sid
     if "auth_token" in value:
@@ -110,10 +111,10 @@ def _sender(value: Any) -> dict[str, Any]:
         if key not in value:
             raise BadRequest(f"'sender.{key}' is required", code="invalid_field")
     sender_id = _str(value, "sender_id", max_len=11)
-    if not re.match(r"^[A-Z0-9]{1,11}$", sender_id):
+    if not re.fullmatch(r"[A-Z0-9]{1,11}", sender_id):
         raise BadRequest("'sender.sender_id' must be capital letters or digits", code="invalid_field")
     entity_id = _str(value, "entity_id", max_len=19)
-    if not re.match(r"^\d{19}$", entity_id):
+    if not re.fullmatch(r"[0-9]{19}", entity_id):
         raise BadRequest("'sender.entity_id' must be 19 digits", code="invalid_field")
     out = {"sender_id": sender_id, "entity_id": entity_id, "operator": _str(value, "operator", max_len=80)}
     if "entity_name" in value:
@@ -170,7 +171,7 @@ def _merge_org_profile(body: dict[str, Any], rec: dict[str, Any]) -> None:
         rec["timezone"] = tz
     if "country" in body:
         country = _str(body, "country", max_len=2)
-        if not re.match(r"^[A-Z]{2}$", country):
+        if not re.fullmatch(r"[A-Z]{2}", country):
             raise BadRequest("'country' must be an ISO 3166 alpha-2 code like JP", code="invalid_field")
         rec["country"] = country
     if "active_users" in body:
@@ -244,7 +245,7 @@ def merge_contact(org: dict[str, Any], contact_id: str, body: Any, stored: dict[
     if "owner" in body:
         owner = body["owner"]
         if owner is not None:
-            check_id("owner", owner if isinstance(owner, str) else repr(owner))
+            check_id("owner", owner)
         rec["owner"] = owner
     if "marketing" in body:
         rec["marketing"] = _bool(body, "marketing")

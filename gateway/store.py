@@ -114,12 +114,12 @@ class Store:
     async def resolve_token(self, token: str) -> tuple[str, str] | None:
         """(org, user) for a live token, else None. The org part only picks the hash tag."""
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not ORG_ID.match(parts[1]):
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not ORG_ID.fullmatch(parts[1]):
             return None
         org = parts[1]
         # Looked up by SHA-256 digest: timing reveals nothing about the secret part.
         user = await self._r.hget(keys.tokens(org), _hash_token(token))
-        if user is None or not RECORD_ID.match(user):
+        if user is None or not RECORD_ID.fullmatch(user):
             return None
         if not await self._r.hexists(keys.users(org), user):
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_ID = re.compile(r"^(\d{1,15})-(\d{1,10})$")
+_ID = re.compile(r"([0-9]{1,15})-([0-9]{1,10})")
 # Scores must stay exact in a double (53 bits): ms (~1.8e12) * 1000 + seq < 2**53.
 _SEQ_SLOTS = 1000
 
@@ -14,14 +14,14 @@ class BadStreamId(ValueError):
 
 
 def parse(value: str) -> tuple[int, int]:
-    m = _ID.match(value)
+    m = _ID.fullmatch(value)
     if m is None:
         raise BadStreamId(f"not a stream id: {value!r}")
     return int(m.group(1)), int(m.group(2))
 
 
 def is_valid(value: object) -> bool:
-    return isinstance(value, str) and _ID.match(value) is not None
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 def score(value: str) -> int:

@@ -31,7 +31,7 @@ def validate_event(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("event body must be a JSON object", code="invalid_event")
     kind = body.get("type")
-    if kind not in SIGNAL_TYPE_SET:
+    if not isinstance(kind, str) or kind not in SIGNAL_TYPE_SET:
         raise BadRequest(f"'type' must be one of the signal types, got {kind!r}", code="invalid_event")
     contact = body.get("contact")
     if not isinstance(contact, dict) or len(contact) != 1 or next(iter(contact)) not in ("email", "phone", "id"):
@@ -58,7 +58,7 @@ async def receive_event(request: Request) -> Response:
     metrics: Metrics = state.metrics
     store: Store = state.store
     org_id = request.path_params["org"]
-    org = await store.get_org(org_id) if ORG_ID.match(org_id) else None
+    org = await store.get_org(org_id) if ORG_ID.fullmatch(org_id) else None
     if org is None:
         raise NotFound("unknown org", code="org_not_found")
     secret = org.get("webhook_secret")

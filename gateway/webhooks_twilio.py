@@ -44,7 +44,7 @@ async def verified_form(request: Request, source: str) -> tuple[str, dict[str, s
     state = request.app.state
     metrics: Metrics = state.metrics
     org_id = request.path_params["org"]
-    if not ORG_ID.match(org_id):
+    if not ORG_ID.fullmatch(org_id):
         raise NotFound("unknown org", code="org_not_found")
     store: Store = state.store
     org = await store.get_org(org_id)

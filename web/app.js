@@ -54,6 +54,7 @@ const state = {
   token: null,
   me: null,
   signals: [], // ascending by stream id
+  loaded: false, // first REST page arrived
   unread: 0,
   filter: 'all',
   unreadOnly: false,
@@ -119,7 +120,11 @@ function render() {
   const filtered = state.filter !== 'all' || state.unreadOnly;
   view.renderList(
     visibleSignals(state.signals, { type: state.filter, unreadOnly: state.unreadOnly, keep: state.keepVisible }),
-    { flash: pendingFlash, entering: pendingEnter, emptyKey: filtered ? 'list.emptyFiltered' : 'list.empty' },
+    {
+      flash: pendingFlash,
+      entering: pendingEnter,
+      emptyKey: !state.loaded ? 'list.loading' : filtered ? 'list.emptyFiltered' : 'list.empty',
+    },
   );
   pendingFlash.clear();
   pendingEnter.clear();
@@ -175,6 +180,7 @@ function stopSocket() {
 function resetState() {
   state.me = null;
   state.signals = [];
+  state.loaded = false;
   state.filter = 'all';
   state.unreadOnly = false;
   state.keepVisible.clear();
@@ -210,6 +216,7 @@ async function boot(my) {
     const page = await api.listSignals({ limit: PAGE_SIZE });
     if (my !== session) return;
     state.signals = trimOldest(normalizeSignals(page.signals));
+    state.loaded = true;
     setUnread(page.unread);
     view.hideBanner();
     scheduleRender();

@@ -197,6 +197,8 @@ export function createView(handlers) {
     renderList([], { emptyKey: null });
     expanded.clear();
     hideBanner();
+    clearTimeout(toastTimer);
+    el.toast.hidden = true;
     el.tokenInput.value = '';
     showSignInError(message, detail);
     el.tokenInput.focus();

@@ -42,11 +42,11 @@ if gid then
   n = redis.call('HINCRBY', KEYS[6], gid .. '#n', 1)
   if n == 1 then n = redis.call('HINCRBY', KEYS[6], gid .. '#n', 1) end
   redis.call('HSET', KEYS[6], gid, ARGV[2])
-  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', '~', max_entries, '*', 'k', 'u', 'ref', gid, 'n', n, 's', ARGV[2])
+  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', max_entries, '*', 'k', 'u', 'ref', gid, 'n', n, 's', ARGV[2])
   status, sid = 2, gid
 else
   n = 1
-  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', '~', max_entries, '*', 'k', 'n', 'n', 1, 's', ARGV[2])
+  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', max_entries, '*', 'k', 'n', 'n', 1, 's', ARGV[2])
   if window > 0 then redis.call('SET', KEYS[5], cursor, 'EX', window) end
   status, sid = 1, cursor
 end

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The one check: set up, then format check, lint, types, tests. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+. .venv/bin/activate
+echo "== ruff format --check" && ruff format --check .
+echo "== ruff check" && ruff check .
+echo "== mypy --strict" && mypy
+echo "== pytest" && python -m pytest "$@"
