@@ -21,7 +21,7 @@ async def _titles(client: httpx.AsyncClient, org_id: str, token: str) -> list[st
     return [s["title"] for s in r.json()["signals"]]
 
 
-async def test_router_killed_mid_batch_loses_and_repeats_nothing(procs: Processes, fresh_redis: RedisServer) -> None:
+async def test_router_killed_mid_batch_loses_and_repeats_nothing(fresh_redis: RedisServer, procs: Processes) -> None:
     """SIGKILL a router while it holds a batch; another router reclaims it; each signal exists exactly once."""
     n = 400  # at most one REST page (500)
     gw, _ = procs.serve(fresh_redis.url)
@@ -55,7 +55,7 @@ async def test_router_killed_mid_batch_loses_and_repeats_nothing(procs: Processe
         sync.close()
 
 
-async def test_gateway_killed_after_accepting_loses_nothing(procs: Processes, fresh_redis: RedisServer) -> None:
+async def test_gateway_killed_after_accepting_loses_nothing(fresh_redis: RedisServer, procs: Processes) -> None:
     """SIGKILL `signalgate up` right after it accepted 20 events; after restart all 20 signals exist once."""
     gw, proc = procs.serve(fresh_redis.url, with_router=True, SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS="0")
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10) as client:
@@ -77,7 +77,7 @@ async def _count(client: httpx.AsyncClient, token: str, n: int) -> bool:
     return len(r.json()["signals"]) >= n
 
 
-async def test_two_gateway_nodes_share_live_delivery(procs: Processes, redis_server: RedisServer) -> None:
+async def test_two_gateway_nodes_share_live_delivery(redis_server: RedisServer, procs: Processes) -> None:
     """A client on node B receives a signal whose webhook was posted to node A."""
     node_a, _ = procs.serve(redis_server.url)
     node_b, _ = procs.serve(redis_server.url)
@@ -95,7 +95,7 @@ async def test_two_gateway_nodes_share_live_delivery(procs: Processes, redis_ser
         assert (await signals_of(client, org))["unread"] == 1
 
 
-async def test_sigterm_closes_websockets_with_1001_and_exits(procs: Processes, redis_server: RedisServer) -> None:
+async def test_sigterm_closes_websockets_with_1001_and_exits(redis_server: RedisServer, procs: Processes) -> None:
     """On SIGTERM the node closes WebSockets with 1001 (resume elsewhere) and exits within 10 s."""
     gw, proc = procs.serve(redis_server.url)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10) as client:

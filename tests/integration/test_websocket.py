@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import httpx
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from tests.conftest import Processes, RedisServer
 from tests.support import (
@@ -58,7 +63,7 @@ async def test_malformed_frames_close_1008(gateway: Gateway, org: OrgCtx) -> Non
     assert await _close_code(feed.ws) == 1008
 
 
-async def test_no_hello_closes_4408(procs: Processes, redis_server: RedisServer) -> None:
+async def test_no_hello_closes_4408(redis_server: RedisServer, procs: Processes) -> None:
     """A client that never says hello is closed with 4408 after hello_timeout."""
     gw, _ = procs.serve(redis_server.url, SIGNALGATE_GATEWAY_HELLO_TIMEOUT="0.5")
     async with websockets.connect(gw.ws_url) as ws:
@@ -126,7 +131,7 @@ async def _count_updates(client: httpx.AsyncClient, org: OrgCtx, sid: str) -> bo
     return any(s["id"] == sid and s["count"] == 51 for s in signals)
 
 
-async def test_resume_with_distinct_signals_and_live_seam(procs: Processes, fresh_redis: RedisServer) -> None:
+async def test_resume_with_distinct_signals_and_live_seam(fresh_redis: RedisServer, procs: Processes) -> None:
     """With grouping off: 50 new signals while away → replayed once each in id order; live continues seamlessly."""
     # A private Redis: the session router would otherwise route these events with its own settings.
     gw, _ = procs.serve(fresh_redis.url, with_router=True, SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS="0")
@@ -157,7 +162,7 @@ async def _has_n(client: httpx.AsyncClient, org: OrgCtx, n: int) -> bool:
     return len((await signals_of(client, org, limit=500))["signals"]) >= n
 
 
-async def test_gap_when_after_is_older_than_retention(procs: Processes, fresh_redis: RedisServer) -> None:
+async def test_gap_when_after_is_older_than_retention(fresh_redis: RedisServer, procs: Processes) -> None:
     """Resuming from an id that was trimmed away sends `gap` first, then what is retained."""
     gw, _ = procs.serve(
         fresh_redis.url,
@@ -262,3 +267,60 @@ async def test_switched_off_type_is_neither_pushed_nor_stored(
     bad = await client.put("/api/v1/me/settings", json={"types": {"nope": True}}, headers=org.user_headers())
     assert bad.status_code == 400 and bad.json()["error"] == "unknown_type"
     await feed.ws.close()
+
+
+async def test_slow_consumer_is_closed_1013_and_can_resume(fresh_redis: RedisServer, procs: Processes) -> None:
+    """A client that stops reading while frames pile up is closed with 1013; it resumes from its cursor."""
+    gw, _ = procs.serve(
+        fresh_redis.url,
+        with_router=True,
+        SIGNALGATE_GATEWAY_WS_QUEUE_SIZE="4",
+        SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS="0",
+    )
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=20) as client:
+        org = await provision_org(client, gw, "slow-org")
+        # The websockets library's sans-I/O client over a socket we simply stop reading.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.settimeout(10 * FACTOR)
+        sock.connect(("127.0.0.1", int(gw.base_url.rsplit(":", 1)[1])))
+        proto = ClientProtocol(parse_uri(gw.ws_url))
+        proto.send_request(proto.connect())
+        sock.sendall(b"".join(proto.data_to_send()))
+        while proto.state is not State.OPEN:
+            proto.receive_data(await asyncio.to_thread(sock.recv, 4096))
+        proto.send_text(json.dumps({"type": "hello", "token": org.tokens["u1"]}).encode())
+        sock.sendall(b"".join(proto.data_to_send()))
+        big = "x" * 60_000
+        for i in range(200):
+            r = await post_event(
+                client,
+                org,
+                {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": f"s{i}", "data": {"blob": big}},
+            )
+            assert r.status_code == 202
+        # Only now read everything the server managed to send, up to its close frame.
+        frames: list[dict[str, object]] = []
+        close_code = None
+        while close_code is None:
+            data = await asyncio.to_thread(sock.recv, 1 << 20)
+            if not data:
+                break
+            proto.receive_data(data)
+            for event in proto.events_received():
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    frames.append(json.loads(event.data))
+                elif isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                    close_code = Close.parse(event.data).code
+        sock.close()
+        assert close_code == 1013
+        signals = [f for f in frames if f["type"] == "signal"]
+        assert len(signals) < 200
+        last = str(signals[-1]["cursor"]) if signals else "0-0"
+        resumed, _ = await open_feed(gw, org.tokens["u1"], after=last)
+        rest = []
+        while (f := await resumed.recv(timeout=20))["type"] != "live":
+            rest.append(f["signal"]["title"])
+        titles = [f["signal"]["title"] for f in signals] + rest  # type: ignore[index]
+        assert titles == [f"s{i}" for i in range(200)]
+        await resumed.ws.close()
