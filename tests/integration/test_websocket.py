@@ -309,7 +309,7 @@ async def test_slow_consumer_is_closed_1013_and_can_resume(fresh_redis: RedisSer
             proto.receive_data(data)
             for event in proto.events_received():
                 if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                    frames.append(json.loads(event.data))
+                    frames.append(json.loads(bytes(event.data)))
                 elif isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
                     close_code = Close.parse(event.data).code
         sock.close()
