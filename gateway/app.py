@@ -10,6 +10,8 @@ from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -65,6 +67,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code)
+
+
+async def redis_down(request: Request, exc: Exception) -> Response:
+    log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": "unavailable", "detail": "Redis is unavailable; retry later"}, status_code=503)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -130,6 +137,12 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            RedisConnectionError: redis_down,
+            RedisTimeoutError: redis_down,
+            Exception: server_error,
+        },
     )
     return BodyLimit(app, config.gateway.max_body_bytes, starlette=app)
