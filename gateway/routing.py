@@ -61,19 +61,19 @@ def contact_ref(event: Event) -> ContactLookup | None:
     return None
 
 
-def _display(contact: dict[str, Any] | None, fallback: str) -> str:
-    return contact["name"] if contact else fallback
-
-
 def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None = None) -> Draft | None:
-    """The signal an event makes; ``sms_status`` is the status this event newly reached."""
+    """The signal an event makes; ``sms_status`` is the status this event newly reached.
+
+    Titles and bodies carry the event's own content (message text, numbers, URLs), never
+    sentences in one language: the page labels each type in the reader's language.
+    """
     d = event.data
     src = event.source
     if src == "twilio.sms":
         body = str(d.get("Body", ""))
         return Draft(
             "sms.received",
-            f"SMS from {_display(contact, d.get('From', ''))}",
+            snippet(body, 80),
             snippet(body),
             {"from": d.get("From"), "to": d.get("To"), "message_sid": d.get("MessageSid"), "text": body},
         )
@@ -83,7 +83,7 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
             return None
         return Draft(
             "call.missed",
-            f"Missed call from {_display(contact, d.get('From', ''))}",
+            str(d.get("From", "")),
             f"{d.get('From', '')} → {d.get('To', '')} ({status})",
             {"from": d.get("From"), "to": d.get("To"), "call_sid": d.get("CallSid"), "status": status},
         )
@@ -95,17 +95,15 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
         detail = f" (error {error})" if error else ""
         return Draft(
             kind,
-            f"SMS to {_display(contact, d.get('To', ''))} {sms_status}",
-            f"{d.get('To', '')}: {sms_status}{detail}",
+            str(d.get("To", "")),
+            f"{sms_status}{detail}",
             {"to": d.get("To"), "message_sid": d.get("MessageSid"), "status": sms_status, "error_code": error},
         )
     if src == "webhook":
-        return Draft(
-            d["type"], str(d.get("title") or d["type"]), snippet(str(d.get("body") or "")), d.get("data") or {}
-        )
+        return Draft(d["type"], str(d.get("title") or ""), snippet(str(d.get("body") or "")), d.get("data") or {})
     if src == "track.open":
-        return Draft("email.opened", "Email opened", "", {"notification": d.get("notification")})
+        return Draft("email.opened", "", "", {"notification": d.get("notification")})
     if src == "track.click":
         url = str(d.get("url", ""))
-        return Draft("email.clicked", "Link clicked", snippet(url), {"notification": d.get("notification"), "url": url})
+        return Draft("email.clicked", snippet(url, 120), "", {"notification": d.get("notification"), "url": url})
     return None

@@ -91,25 +91,26 @@ def test_contact_ref(event: Event, expected: ContactLookup | None) -> None:
 
 
 def test_incoming_sms_with_known_contact() -> None:
-    """An incoming SMS becomes sms.received titled with the contact's name."""
+    """An incoming SMS becomes sms.received titled with its own text (no sentence in one language)."""
     event = _event(
         "twilio.sms", From="+819012345678", To="+815012345678", MessageSid="SM1", Body="  こんにちは\n世界  "
     )
     d = draft(event, CONTACT)
     assert d == Draft(
         "sms.received",
-        "SMS from 佐藤 花子",
+        "こんにちは 世界",
         "こんにちは 世界",
         {"from": "+819012345678", "to": "+815012345678", "message_sid": "SM1", "text": "  こんにちは\n世界  "},
     )
 
 
 def test_incoming_sms_from_unknown_number() -> None:
-    """Without a contact the title names the sending number."""
+    """Without a contact the signal still carries the text and the sending number."""
     d = draft(_event("twilio.sms", From="+819012345678", To="+815012345678", Body="hi"), None)
     assert d is not None
     assert d.type == "sms.received"
-    assert d.title == "SMS from +819012345678"
+    assert d.title == "hi"
+    assert d.data["from"] == "+819012345678"
 
 
 def test_incoming_sms_long_body_is_snipped_but_kept_in_data() -> None:
@@ -139,7 +140,7 @@ def test_inbound_unanswered_call_is_missed(status: str) -> None:
     d = draft(event, CONTACT)
     assert d == Draft(
         "call.missed",
-        "Missed call from 佐藤 花子",
+        "+819012345678",
         f"+819012345678 → +815012345678 ({status})",
         {"from": "+819012345678", "to": "+815012345678", "call_sid": "CA1", "status": status},
     )
@@ -150,7 +151,7 @@ def test_missed_call_direction_defaults_to_inbound() -> None:
     d = draft(_event("twilio.voice_status", From="+819012345678", To="+815012345678", CallStatus="busy"), None)
     assert d is not None
     assert d.type == "call.missed"
-    assert d.title == "Missed call from +819012345678"
+    assert d.title == "+819012345678"
 
 
 @pytest.mark.parametrize("status", ["completed", "in-progress", "ringing", "queued", "initiated", ""])
@@ -204,12 +205,12 @@ def test_sms_status_uses_argument_not_payload() -> None:
 
 
 def test_sms_delivered_draft_fields() -> None:
-    """sms.delivered names the contact, the number and the status."""
+    """sms.delivered is titled with the recipient number and carries the status."""
     event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1")
     assert draft(event, CONTACT, "delivered") == Draft(
         "sms.delivered",
-        "SMS to 佐藤 花子 delivered",
-        "+919812345678: delivered",
+        "+919812345678",
+        "delivered",
         {"to": "+919812345678", "message_sid": "SM1", "status": "delivered", "error_code": None},
     )
 
@@ -220,8 +221,8 @@ def test_sms_failed_draft_includes_error_code() -> None:
     d = draft(event, None, "undelivered")
     assert d is not None
     assert d.type == "sms.failed"
-    assert d.title == "SMS to +919812345678 undelivered"
-    assert d.body == "+919812345678: undelivered (error 30007)"
+    assert d.title == "+919812345678"
+    assert d.body == "undelivered (error 30007)"
     assert d.data["error_code"] == "30007"
 
 
@@ -242,22 +243,22 @@ def test_webhook_draft_uses_event_fields() -> None:
 
 
 def test_webhook_draft_defaults() -> None:
-    """Without title, body or data the title is the type, the body empty, the data {}."""
+    """Without title, body or data they are empty (the page labels the type itself)."""
     event = _event("webhook", type="survey.answered", contact={"id": "c1"}, title="", body="", data={})
-    assert draft(event, None) == Draft("survey.answered", "survey.answered", "", {})
+    assert draft(event, None) == Draft("survey.answered", "", "", {})
 
 
 def test_track_open_draft() -> None:
     """track.open makes email.opened carrying the notification id."""
     d = draft(_event("track.open", notification="n1", contact="c1"), CONTACT)
-    assert d == Draft("email.opened", "Email opened", "", {"notification": "n1"})
+    assert d == Draft("email.opened", "", "", {"notification": "n1"})
 
 
 def test_track_click_draft() -> None:
-    """track.click makes email.clicked with the URL as body and in data."""
+    """track.click makes email.clicked titled with the URL, which is also in data."""
     url = "https://例え.jp/製品?色=赤"
     d = draft(_event("track.click", notification="n1", contact="c1", url=url), CONTACT)
-    assert d == Draft("email.clicked", "Link clicked", url, {"notification": "n1", "url": url})
+    assert d == Draft("email.clicked", url, "", {"notification": "n1", "url": url})
 
 
 def test_unknown_source_makes_no_draft() -> None:
