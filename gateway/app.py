@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from arq.connections import RedisSettings, create_pool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,19 +20,38 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from gateway import api_admin, api_me, credentials, tracking, webhooks_events, webhooks_twilio
+from gateway import (
+    api_account,
+    api_admin,
+    api_me,
+    api_notifications,
+    api_templates,
+    credentials,
+    tracking,
+    webhooks_events,
+    webhooks_twilio,
+)
 from gateway.config import Config
+from gateway.credits import Credits
+from gateway.email_usage import EmailUsage
 from gateway.errors import ApiError
 from gateway.events import EventLog
 from gateway.feed import Feed
 from gateway.http import BodyLimit, JSONResponse, error_response
 from gateway.hub import Hub
 from gateway.metrics import Metrics
+from gateway.notifications import Notifications
 from gateway.openapi import openapi_document
+from gateway.reminders_store import Reminders
+from gateway.reports import Reports
 from gateway.router import Router, consumer_name
 from gateway.scripts import load_scripts
 from gateway.store import Store
+from gateway.templates_store import Templates
 from gateway.ws import websocket_endpoint
+from workers.queue import deserialize, serialize
+from workers.runner import run_worker
+from workers.settings import make_worker
 
 log = logging.getLogger("signalgate.app")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -79,7 +99,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "internal", "detail": "the server failed to handle this request"}, status_code=500)
 
 
-def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> BodyLimit:
+def create_app(config: Config, redis_url: str, *, with_router: bool = False, with_worker: bool = False) -> BodyLimit:
     """The ASGI app. ``redis_url`` is the resolved URL (embedded Redis already started)."""
 
     @contextlib.asynccontextmanager
@@ -103,6 +123,15 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> 
             hub,
         )
         s.events = EventLog(redis, scripts)
+        s.notifications = Notifications(redis, scripts)
+        s.templates = Templates(redis)
+        s.credits = Credits(redis, scripts)
+        s.email_usage = EmailUsage(redis, scripts)
+        s.reports = Reports(redis, scripts)
+        s.reminders = Reminders(redis)
+        s.arq = await create_pool(
+            RedisSettings.from_dsn(redis_url), job_serializer=serialize, job_deserializer=deserialize
+        )
         s.admin_token, s.secret_key = admin_token, secret_key
         stop = asyncio.Event()
         s.stop = stop
@@ -110,15 +139,19 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> 
         if with_router:
             router = Router(redis, scripts, store, feed, config.router, metrics, name)
             tasks.append(asyncio.create_task(router.run(stop), name="router"))
+        if with_worker:
+            worker = make_worker(config, redis_url, handle_signals=False)
+            tasks.append(asyncio.create_task(run_worker(worker, stop), name="worker"))
         try:
             yield
         finally:
             stop.set()
             hub.close_all(1001)
-            _, pending = await asyncio.wait(tasks, timeout=5)
+            _, pending = await asyncio.wait(tasks, timeout=8)
             for t in pending:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await s.arq.aclose()
             await redis.aclose()
 
     routes = [
@@ -129,6 +162,9 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False) -> 
         WebSocketRoute("/ws", websocket_endpoint),
         *api_admin.routes,
         *api_me.routes,
+        *api_notifications.routes,
+        *api_templates.routes,
+        *api_account.routes,
         *webhooks_twilio.routes,
         *webhooks_events.routes,
         *tracking.routes,

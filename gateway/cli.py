@@ -69,7 +69,7 @@ def _setup_logging(config: Config) -> None:
 
 async def _serve(config: Config, *, with_router: bool, after_start: Callable[[str], Awaitable[None]] | None) -> None:
     async with redis_url(config.redis) as url:
-        app = create_app(config, url, with_router=with_router)
+        app = create_app(config, url, with_router=with_router, with_worker=with_router)
         gw = config.gateway
         server = GracefulServer(
             uvicorn.Config(
@@ -115,6 +115,18 @@ async def _route(config: Config) -> None:
             await redis.aclose()
 
 
+async def _work(config: Config) -> None:
+    from workers.runner import run_worker
+    from workers.settings import make_worker
+
+    async with redis_url(config.redis) as url:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(make_worker(config, url, handle_signals=False), stop)
+
+
 async def _demo(config: Config, url: str) -> None:
     from gateway.demo import provision_demo
 
@@ -125,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="signalgate", description="Real-time notification gateway")
     parser.add_argument("--config", default="config.toml", help="path to config.toml (default ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="gateway + router (+ embedded Redis) in one process")
+    up = sub.add_parser("up", help="gateway + router + worker (+ embedded Redis) in one process")
     up.add_argument("--demo", action="store_true", help="provision the demo org and print a sign-in link")
     sub.add_parser("serve", help="HTTP/WebSocket gateway only")
     sub.add_parser("router", help="stream router only")
+    sub.add_parser("worker", help="arq send worker only (queue signalgate:queue)")
     sub.add_parser("demo", help="provision the demo org on the configured Redis and print a sign-in link")
     args = parser.parse_args(argv)
     try:
@@ -146,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_serve(config, with_router=False, after_start=None))
         elif args.command == "router":
             asyncio.run(_route(config))
+        elif args.command == "worker":
+            asyncio.run(_work(config))
         elif args.command == "demo":
             asyncio.run(_demo_only(config))
     except ConfigError as exc:

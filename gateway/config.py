@@ -68,6 +68,17 @@ class RouterConfig:
 @dataclass(frozen=True)
 class TwilioConfig:
     api_base: str = "https://api.twilio.com"
+    # Seconds one REST call may take; an SMS attempt older than 2x this + 5 s with no outcome is
+    # reconciled against the provider before anything is sent again.
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    # Seconds a job may run; a dead worker's job is picked up again job_timeout + 10 s later.
+    job_timeout: int = 60
+    max_jobs: int = 20
+    max_tries: int = 10
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class SmtpConfig:
     password: str = ""
     starttls: bool = False
     from_address: str = "signalgate@localhost"
+    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class Config:
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     router: RouterConfig = field(default_factory=RouterConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     imap: tuple[ImapConfig, ...] = ()
 
@@ -110,6 +123,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "signals": SignalsConfig,
     "router": RouterConfig,
     "twilio": TwilioConfig,
+    "worker": WorkerConfig,
     "smtp": SmtpConfig,
 }
 _ENV_PREFIX = "SIGNALGATE_"
@@ -191,9 +205,15 @@ def _validate(cfg: Config) -> None:
     url = cfg.redis.url
     if url != "embedded" and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"config: redis.url must be 'embedded' or a redis:// URL, got {url!r}")
-    for key in ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms"):
-        if getattr(cfg.router, key) <= 0:
-            raise ConfigError(f"config: router.{key} must be positive")
+    for section, names in (
+        ("router", ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms")),
+        ("worker", ("job_timeout", "max_jobs", "max_tries")),
+        ("twilio", ("timeout",)),
+        ("smtp", ("timeout",)),
+    ):
+        for key in names:
+            if getattr(getattr(cfg, section), key) <= 0:
+                raise ConfigError(f"config: {section}.{key} must be positive")
     s = cfg.signals
     if s.group_window_seconds < 0 or s.history_min_entries < 1 or s.history_days < 1:
         raise ConfigError("config: signals.* values must be positive")

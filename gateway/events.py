@@ -23,6 +23,7 @@ SOURCES = (
     "webhook",
     "track.open",
     "track.click",
+    "send.email_bounced",
 )
 # Providers retry for hours at most; a day of dedupe memory covers every documented retry.
 DEDUPE_TTL_SECONDS = 86400

@@ -116,3 +116,54 @@ def calls(org_id: str) -> str:
 
 def call(org_id: str, call_sid: str) -> str:
     return f"sg:{{{org_id}}}:call:{call_sid}"
+
+
+# -- sending (notifications, templates, credits, quotas, reports) -----------------------------
+def notification(org_id: str, nid: str) -> str:
+    """Hash: one notification (status, rank, channel, recipient, attempt, charge, ...)."""
+    return f"sg:{{{org_id}}}:notification:{nid}"
+
+
+def notification_history(org_id: str, nid: str) -> str:
+    """List of ``"<ms> <status>[ <reason>]"`` entries, oldest first."""
+    return f"sg:{{{org_id}}}:notification:{nid}:history"
+
+
+def message_id(org_id: str, mid: str) -> str:
+    """String: notification id of the email sent with this Message-ID (for replies and bounces)."""
+    return f"sg:{{{org_id}}}:msgid:{mid}"
+
+
+def templates(org_id: str) -> str:
+    """Hash template id -> JSON."""
+    return f"sg:{{{org_id}}}:templates"
+
+
+def credits(org_id: str) -> str:
+    """Hash: balance, auto-recharge settings and its armed flag."""
+    return f"sg:{{{org_id}}}:credits"
+
+
+def credit_ledger(org_id: str) -> str:
+    """Stream of credit movements (purchase, charge, refund, auto_recharge)."""
+    return f"sg:{{{org_id}}}:credit-ledger"
+
+
+def email_usage(org_id: str, local_day: str) -> str:
+    """Hash individual/mass -> emails counted on one local calendar day of the org."""
+    return f"sg:{{{org_id}}}:email-usage:{local_day}"
+
+
+def report_day(org_id: str, local_day: str) -> str:
+    """Hash of email report counters for one local day (``sent``, ``t:<template>:sent``, ...)."""
+    return f"sg:{{{org_id}}}:report:{local_day}"
+
+
+def report_seen(org_id: str, local_day: str) -> str:
+    """Hash of event ids already counted in that day's report (events without a notification)."""
+    return f"sg:{{{org_id}}}:report-seen:{local_day}"
+
+
+def reminders(org_id: str) -> str:
+    """Hash reminder id -> JSON (status: scheduled|sent|skipped|failed)."""
+    return f"sg:{{{org_id}}}:reminders"

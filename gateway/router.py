@@ -30,6 +30,8 @@ from gateway.config import RouterConfig
 from gateway.events import Event
 from gateway.feed import DONE_TTL_SECONDS, Feed
 from gateway.metrics import Metrics
+from gateway.notifications import Notifications
+from gateway.reports import Reports
 from gateway.routing import ContactLookup, contact_ref, draft
 from gateway.scripts import Scripts
 from gateway.signals import iso_utc
@@ -37,6 +39,16 @@ from gateway.status import CALL_RANK, SMS_RANK
 from gateway.store import Store
 
 log = logging.getLogger("signalgate.router")
+# Twilio message statuses that move a notification (queued/accepted add nothing we do not know).
+NOTIFICATION_STATUS = {
+    "sending": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+    "read": "read",
+}
 
 
 def consumer_name() -> str:
@@ -54,6 +66,8 @@ class Router:
         metrics: Metrics,
         name: str | None = None,
     ) -> None:
+        self._notifications = Notifications(redis, scripts)
+        self._reports = Reports(redis, scripts)
         self._r = redis
         self._s = scripts
         self._store = store
@@ -160,19 +174,24 @@ class Router:
         if org is None:
             return
         reached: str | None = None
-        sms: dict[str, str] = {}
+        preferred: str | None = None  # the sender of a notification, when there is one
         if event.source == "twilio.voice_status":
             await self._log_call(event)
         elif event.source == "twilio.sms_status":
             reached, sms = await self._advance_sms(event)
             if reached is None:
                 return
+            preferred = sms.get("user")
+        elif event.source == "send.email_bounced":
+            preferred = event.data.get("user") or None
+        elif event.source in ("track.open", "track.click"):
+            await self._count_tracking(event, org)
         lookup = contact_ref(event)
         contact = await self._find_contact(event.org, lookup) if lookup else None
         d = draft(event, contact, reached)
         if d is None:
             return
-        recipient = sms.get("user") or (contact or {}).get("owner")
+        recipient = preferred or (contact or {}).get("owner")
         if not recipient or not await self._store.get_user(event.org, recipient):
             await self._count_unmatched(event)
             return
@@ -217,11 +236,45 @@ class Router:
         if d.get("ErrorCode"):
             extra += ["error_code", str(d["ErrorCode"])]
         advanced = await self._s.advance_status(
-            keys=[key, key + ":history"], args=[status, SMS_RANK[status], event.key, event.at_ms, *extra]
+            keys=[key, key + ":history"], args=[status, SMS_RANK[status], event.key, event.at_ms, "", *extra]
         )
+        sms = await self._r.hgetall(key)
+        await self._link_notification(event, sid, status, sms)
         if not advanced:
             return None, {}
-        return status, await self._r.hgetall(key)
+        if not sms.get("user") and sms.get("notification"):
+            rec = await self._notifications.get(event.org, sms["notification"])
+            sender = (rec or {}).get("sender") or (rec or {}).get("user")
+            if sender:
+                sms["user"] = sender
+        return status, sms
+
+    async def _count_tracking(self, event: Event, org: dict[str, Any]) -> None:
+        """First open / first click of a sent email counts in the report (once per notification)."""
+        nid = str(event.data.get("notification") or "")
+        rec = await self._notifications.get(event.org, nid) if nid else None
+        if rec is None:
+            return
+        field = "opened" if event.source == "track.open" else "clicked"
+        tz = org.get("timezone", "UTC")
+        await self._reports.count_notification(event.org, tz, nid, rec.get("template"), field, event.at_ms)
+        if field == "clicked":  # a click proves the mail was opened, even with images blocked
+            await self._reports.count_notification(event.org, tz, nid, rec.get("template"), "opened", event.at_ms)
+
+    async def _link_notification(self, event: Event, sid: str, status: str, sms: dict[str, str]) -> None:
+        """Carry an SMS status to its notification; adopt the sid if the worker never recorded it."""
+        nid = sms.get("notification") or str(event.data.get("_notification") or "")
+        if not nid:
+            return
+        rec = await self._notifications.get(event.org, nid)
+        if rec is None:
+            return
+        if not rec.get("provider_sid"):
+            await self._r.hsetnx(keys.notification(event.org, nid), "provider_sid", sid)
+            await self._r.hset(keys.sms_status(event.org, sid), "notification", nid)
+        mapped = NOTIFICATION_STATUS.get(status)
+        if mapped:
+            await self._notifications.advance(event.org, nid, mapped, event_key=event.key)
 
     async def _log_call(self, event: Event) -> None:
         d = event.data
@@ -236,5 +289,5 @@ class Router:
             fields += ["duration", str(d["CallDuration"])]
         await self._r.zadd(keys.calls(event.org), {sid: event.at_ms}, nx=True)
         await self._s.advance_status(
-            keys=[key, key + ":history"], args=[status, CALL_RANK[status], event.key, event.at_ms, *fields]
+            keys=[key, key + ":history"], args=[status, CALL_RANK[status], event.key, event.at_ms, "", *fields]
         )

@@ -56,7 +56,7 @@ def contact_ref(event: Event) -> ContactLookup | None:
         if "phone" in c:
             return ContactLookup("phone", lookup_key(str(c["phone"])))
         return None
-    if event.source in ("track.open", "track.click"):
+    if event.source in ("track.open", "track.click", "send.email_bounced"):
         return ContactLookup("id", d["contact"]) if d.get("contact") else None
     return None
 
@@ -101,6 +101,13 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
         )
     if src == "webhook":
         return Draft(d["type"], str(d.get("title") or ""), snippet(str(d.get("body") or "")), d.get("data") or {})
+    if src == "send.email_bounced":
+        return Draft(
+            "email.bounced",
+            snippet(str(d.get("reason") or ""), 120),
+            "",
+            {"bounce": d.get("bounce", "hard"), "notification": d.get("notification"), "reason": d.get("reason")},
+        )
     if src == "track.open":
         return Draft("email.opened", "", "", {"notification": d.get("notification")})
     if src == "track.click":

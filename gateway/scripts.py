@@ -21,6 +21,11 @@ class Scripts:
     advance_status: AsyncScript
     count_once: AsyncScript
     upsert_contact: AsyncScript
+    report_once: AsyncScript
+    credits_reserve: AsyncScript
+    credits_credit: AsyncScript
+    email_reserve: AsyncScript
+    begin_attempt: AsyncScript
 
 
 def load_scripts(redis: Redis) -> Scripts:

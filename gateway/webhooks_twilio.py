@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.events import EventLog
 from gateway.metrics import Metrics
-from gateway.models import ORG_ID
+from gateway.models import ORG_ID, RECORD_ID
 from gateway.store import Store
 
 log = logging.getLogger("signalgate.twilio")
@@ -95,6 +95,11 @@ async def sms_in(request: Request) -> Response:
 
 async def sms_status(request: Request) -> Response:
     org_id, params = await verified_form(request, "twilio.sms_status")
+    # Our StatusCallback URLs carry the notification id (?n=...): it links the message even when
+    # the worker died before recording the provider's sid.
+    nid = request.query_params.get("n")
+    if nid and RECORD_ID.fullmatch(nid):
+        params["_notification"] = nid
     sid = params.get("MessageSid") or params.get("SmsSid", "")
     status = params.get("MessageStatus") or params.get("SmsStatus", "")
     if not sid or not status:

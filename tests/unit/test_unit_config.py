@@ -20,6 +20,7 @@ from gateway.config import (
     SignalsConfig,
     SmtpConfig,
     TwilioConfig,
+    WorkerConfig,
     load_config,
 )
 
@@ -292,6 +293,7 @@ _SECTION_CLASSES: dict[str, Any] = {
     "signals": SignalsConfig,
     "router": RouterConfig,
     "twilio": TwilioConfig,
+    "worker": WorkerConfig,
     "smtp": SmtpConfig,
 }
 

@@ -1,0 +1,120 @@
+"""Credits (balance, purchase, auto-recharge, ledger), today's usage, and the email report."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.credits import Credits
+from gateway.email_usage import EmailUsage
+from gateway.errors import BadRequest
+from gateway.http import JSONResponse, read_json, require_admin, require_org
+from gateway.reports import MAX_DAYS, Reports
+from workers.quota import email_caps, local_day
+
+MAX_PURCHASE = 10_000_000
+
+
+def _credits(request: Request) -> Credits:
+    credits: Credits = request.app.state.credits
+    return credits
+
+
+def _positive_int(body: dict[str, Any], key: str, hi: int, lo: int = 1) -> int:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise BadRequest(f"'{key}' must be an integer from {lo} to {hi}", code="invalid_field")
+    return value
+
+
+async def get_credits(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    return JSONResponse(await _credits(request).status(org["id"]))
+
+
+async def purchase(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest('body must be {"amount": N}', code="invalid_body")
+    amount = _positive_int(body, "amount", MAX_PURCHASE)
+    reference = body.get("reference") or "p_" + secrets.token_hex(6)
+    if not isinstance(reference, str) or len(reference) > 100:
+        raise BadRequest("'reference' must be a short string", code="invalid_field")
+    await _credits(request).purchase(org["id"], amount, reference)
+    return JSONResponse(await _credits(request).status(org["id"]), status_code=201)
+
+
+async def auto_recharge(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
+        raise BadRequest('body must be {"enabled": bool, "threshold": N, "amount": N}', code="invalid_body")
+    enabled = body["enabled"]
+    threshold = _positive_int(body, "threshold", MAX_PURCHASE, lo=0) if enabled or "threshold" in body else 0
+    amount = _positive_int(body, "amount", MAX_PURCHASE) if enabled or "amount" in body else 0
+    await _credits(request).set_auto_recharge(org["id"], enabled, threshold, amount)
+    return JSONResponse(await _credits(request).status(org["id"]))
+
+
+async def ledger(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    raw = request.query_params.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise BadRequest("'limit' must be an integer from 1 to 1000", code="invalid_parameter")
+    return JSONResponse({"entries": await _credits(request).ledger(org["id"], int(raw))})
+
+
+async def usage(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
+    email_usage: EmailUsage = request.app.state.email_usage
+    email = await email_usage.today(org["id"], org["timezone"], datetime.now(tz=UTC), caps)
+    return JSONResponse({"email": email, "sms": await _credits(request).status(org["id"])})
+
+
+def _date_param(request: Request, name: str, default: date) -> date:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a date like 2026-11-25", code="invalid_parameter") from None
+
+
+async def email_report(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    today = date.fromisoformat(local_day(datetime.now(tz=UTC), org["timezone"]))
+    end = _date_param(request, "to", today)
+    start = _date_param(request, "from", end - timedelta(days=29))
+    group = request.query_params.get("group", "day")
+    if group not in ("day", "week", "month"):
+        raise BadRequest("'group' must be day, week or month", code="invalid_parameter")
+    if start > end or (end - start).days >= MAX_DAYS:
+        raise BadRequest(f"'from' must be before 'to', at most {MAX_DAYS} days apart", code="invalid_parameter")
+    reports: Reports = request.app.state.reports
+    body = await reports.rows(org["id"], org["timezone"], start, end, group)
+    return JSONResponse({"from": start.isoformat(), "to": end.isoformat(), "group": group,
+                         "timezone": org["timezone"], **body})  # fmt: skip
+
+
+routes = [
+    Route("/api/v1/orgs/{org}/credits", get_credits, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/credits/purchase", purchase, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/credits/auto-recharge", auto_recharge, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/credits/ledger", ledger, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/usage", usage, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/reports/email", email_report, methods=["GET"]),
+]

@@ -1,0 +1,119 @@
+"""Templates API: CRUD and the SMS approval lifecycle (submit / approve / reject)."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import BadRequest, NotFound
+from gateway.http import JSONResponse, read_json, require_admin, require_org
+from gateway.models import check_id
+from gateway.template_rules import Conflict, dlt_template_id, edit_template, new_template, transition
+from gateway.templates_store import Templates
+from workers.templates import TemplateError, fields
+
+
+def _templates(request: Request) -> Templates:
+    templates: Templates = request.app.state.templates
+    return templates
+
+
+def _check_syntax(rec: dict[str, object]) -> None:
+    for key in ("body", "subject"):
+        source = rec.get(key)
+        if isinstance(source, str):
+            try:
+                fields(source)
+            except TemplateError as exc:
+                raise BadRequest(f"'{key}' is not a valid template: {exc}", code="invalid_template") from None
+
+
+async def create(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    body = await read_json(request)
+    raw_id = body.get("id") if isinstance(body, dict) else None
+    tid = check_id("template", raw_id) if raw_id is not None else "t_" + secrets.token_hex(8)
+    rec = new_template(tid, body)
+    _check_syntax(rec)
+    if not await _templates(request).create(org["id"], rec):
+        raise Conflict(f"template {tid!r} already exists", code="template_exists")
+    stored = await _templates(request).get(org["id"], tid)
+    return JSONResponse(stored, status_code=201)
+
+
+async def list_templates(request: Request) -> Response:
+    require_admin(request)
+    org = await require_org(request)
+    return JSONResponse({"templates": await _templates(request).list(org["id"])})
+
+
+async def _load(request: Request) -> tuple[str, dict[str, object]]:
+    require_admin(request)
+    org = await require_org(request)
+    rec = await _templates(request).get(org["id"], request.path_params["template"])
+    if rec is None:
+        raise NotFound("template does not exist", code="template_not_found")
+    return org["id"], rec
+
+
+async def get_template(request: Request) -> Response:
+    _, rec = await _load(request)
+    return JSONResponse(rec)
+
+
+async def edit(request: Request) -> Response:
+    org_id, stored = await _load(request)
+    rec = edit_template(stored, await read_json(request))
+    _check_syntax(rec)
+    return JSONResponse(await _templates(request).put(org_id, rec))
+
+
+async def delete(request: Request) -> Response:
+    org_id, stored = await _load(request)
+    await _templates(request).delete(org_id, str(stored["id"]))
+    return Response(status_code=204)
+
+
+async def submit(request: Request) -> Response:
+    org_id, stored = await _load(request)
+    rec = dict(stored, status=transition(stored, "submit"))
+    rec.pop("reject_reason", None)
+    return JSONResponse(await _templates(request).put(org_id, rec))
+
+
+async def approve(request: Request) -> Response:
+    org_id, stored = await _load(request)
+    org = await require_org(request)
+    body = await read_json(request) if await request.body() else {}
+    rec = dict(stored, status=transition(stored, "approve"))
+    if org.get("country") == "IN" or (isinstance(body, dict) and "dlt_template_id" in body):
+        if not isinstance(body, dict) or "dlt_template_id" not in body:
+            raise BadRequest("an org in India needs the DLT template id to approve", code="dlt_template_required")
+        rec["dlt_template_id"] = dlt_template_id(body["dlt_template_id"])
+    return JSONResponse(await _templates(request).put(org_id, rec))
+
+
+async def reject(request: Request) -> Response:
+    org_id, stored = await _load(request)
+    body = await read_json(request) if await request.body() else {}
+    rec = dict(stored, status=transition(stored, "reject"))
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if isinstance(reason, str) and reason:
+        rec["reject_reason"] = reason[:500]
+    return JSONResponse(await _templates(request).put(org_id, rec))
+
+
+routes = [
+    Route("/api/v1/orgs/{org}/templates", create, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates", list_templates, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", get_template, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", edit, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", delete, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/submit", submit, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/approve", approve, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/reject", reject, methods=["POST"]),
+]

@@ -1,0 +1,139 @@
+"""Sending one email notification under the org's daily caps, with tracking when the org wants it.
+
+The daily cap is counted once per notification before the SMTP conversation (a retried job is
+not counted twice); a refused send (cap reached, unknown template, missing merge field) costs
+nothing. The Message-ID is fixed and stored before the first attempt, so replies and bounces find
+the notification, and a resend after an interrupted attempt carries the same Message-ID (mail
+systems can recognise it). SMTP 4xx and network errors are retried with backoff; 5xx means
+``bounced`` and an ``email.bounced`` signal (hard) to the contact's owner.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from typing import Any
+
+from arq import Retry
+
+from gateway.notifications import FINAL
+from gateway.tracking_tokens import TrackingClaim, sign
+from workers.deps import Deps
+from workers.email_message import TrackingPlan, build_email, make_message_id
+from workers.providers.smtp import MailError
+from workers.quota import email_caps, kind_bucket
+from workers.recipients import resolve
+from workers.sms import backoff_seconds
+from workers.templates import TemplateError, render, render_header
+
+log = logging.getLogger("signalgate.email")
+LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
+
+
+async def _reject(deps: Deps, org: str, nid: str, reason: str) -> dict[str, Any]:
+    await deps.notifications.advance(org, nid, "rejected", event_key=f"{nid}:rejected", reason=reason)
+    return {"status": "rejected", "reason": reason}
+
+
+def tracking_plan(deps: Deps, org: str, nid: str, contact: str | None) -> TrackingPlan:
+    base = deps.config.gateway.public_url.rstrip("/")
+    key = deps.secret_key
+    pixel = f"{base}/t/o/{sign(key, TrackingClaim(org, nid, contact))}"
+
+    def link(url: str) -> str:
+        return f"{base}/t/c/{sign(key, TrackingClaim(org, nid, contact, url))}"
+
+    return TrackingPlan(pixel_url=pixel, link=link)
+
+
+def _domain(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+async def _content(deps: Deps, org_id: str, rec: dict[str, Any]) -> tuple[str, str] | str:
+    """(subject, html) or a rejection reason."""
+    template = await deps.templates.get(org_id, rec["template"])
+    if template is None or template.get("channel") != "email":
+        return "template_not_found"
+    data = rec.get("data") or {}
+    try:
+        return render_header(template["subject"], data), render(template["body"], data, html=True)
+    except TemplateError as exc:
+        log.info("notification %s: template error: %s", rec["id"], exc)
+        return "template_error"
+
+
+async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
+    org_id, nid = rec["org"], rec["id"]
+    if rec["status"] in FINAL or rec["status"] == "sent":
+        return {"status": rec["status"], "note": "already done"}
+    org = await deps.store.get_org(org_id)
+    if org is None:
+        return await _reject(deps, org_id, nid, "unknown_org")
+    who = await resolve(deps.store, org, rec, "email")
+    if who.reason or who.address is None:
+        return await _reject(deps, org_id, nid, who.reason or "no_email")
+    content = await _content(deps, org_id, rec)
+    if isinstance(content, str):
+        return await _reject(deps, org_id, nid, content)
+    subject, html = content
+    caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
+    bucket = kind_bucket(rec["kind"])
+    cap = caps.individual if bucket == "individual" else caps.mass
+    now = datetime.now(tz=UTC)
+    counted = await deps.email_usage.reserve(org_id, nid, bucket, cap, org["timezone"], now)
+    if counted.outcome == "limit":
+        return await _reject(deps, org_id, nid, LIMIT_REASON[bucket])
+    sender = deps.config.smtp.from_address
+    message_id = rec.get("message_id") or make_message_id(_domain(sender))
+    if not rec.get("message_id"):
+        await deps.notifications.set_fields(org_id, nid, message_id=message_id, recipient=who.address,
+                                            contact=who.contact or "", user=who.user or "")  # fmt: skip
+        await deps.notifications.link_message_id(org_id, message_id, nid)
+    await deps.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
+    plan = tracking_plan(deps, org_id, nid, who.contact) if org.get("tracking") else None
+    message = build_email(
+        from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
+    )
+    try:
+        await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address)
+    except MailError as exc:
+        return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
+    await deps.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
+    await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
+    return {"status": "sent", "message_id": message_id}
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+async def _mail_failed(
+    deps: Deps,
+    org: dict[str, Any],
+    rec: dict[str, Any],
+    contact: str | None,
+    user: str | None,
+    exc: MailError,
+    job_try: int,
+) -> dict[str, Any]:
+    org_id, nid = org["id"], rec["id"]
+    if not exc.permanent:
+        if job_try < deps.config.worker.max_tries:
+            log.info("notification %s: SMTP temporary failure (%s); retry %d", nid, exc, job_try)
+            raise Retry(defer=backoff_seconds(job_try))
+        await deps.notifications.advance(org_id, nid, "failed", event_key=f"{nid}:failed", reason="smtp_unavailable")
+        return {"status": "failed", "reason": "smtp_unavailable"}
+    reason = f"smtp_{exc.code}"
+    if await deps.notifications.advance(org_id, nid, "bounced", event_key=f"{nid}:bounced", reason=reason):
+        now = _ms(datetime.now(tz=UTC))
+        await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
+        await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
+        await deps.events.append(
+            org_id,
+            "send.email_bounced",
+            {"notification": nid, "contact": contact, "user": user, "bounce": "hard", "reason": str(exc)},
+            dedupe_id=f"{nid}:bounced",
+        )
+    return {"status": "bounced", "reason": reason}

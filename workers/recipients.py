@@ -1,0 +1,53 @@
+"""Resolve a notification's ``to`` into an address, the contact it concerns and the user to tell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.phones import InvalidPhone, to_e164
+from gateway.store import Store
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str | None  # E.164 phone or email address; None with a reason when unusable
+    contact: str | None
+    user: str | None  # who gets status signals: the sender, else the contact's owner
+    reason: str | None = None
+
+
+async def resolve(store: Store, org: dict[str, Any], rec: dict[str, Any], channel: str) -> Recipient:
+    kind, value = next(iter(rec["to"].items()))
+    sender = rec.get("sender")
+    contact: dict[str, Any] | None = None
+    address: str | None = None
+    if kind == "contact":
+        contact = await store.get_contact(org["id"], value)
+        if contact is None:
+            return Recipient(None, None, sender, "unknown_recipient")
+        listed = contact["phones"] if channel == "sms" else contact["emails"]
+        address = listed[0] if listed else None
+    elif kind == "user":
+        user = await store.get_user(org["id"], value)
+        if user is None:
+            return Recipient(None, None, sender, "unknown_recipient")
+        address = user.get("phone") if channel == "sms" else user.get("email")
+    elif kind == "phone":
+        try:
+            address = to_e164(value, org.get("country"))
+        except InvalidPhone:
+            return Recipient(None, None, sender, "invalid_phone")
+        contact = await store.contact_by_phone(org["id"], address)
+    else:
+        address = value.strip().lower()
+        contact = await store.contact_by_email(org["id"], address)
+    if address is None:
+        return Recipient(None, None, sender, "invalid_phone" if channel == "sms" else "no_email")
+    if channel == "sms":
+        try:
+            address = to_e164(address, org.get("country"))
+        except InvalidPhone:
+            return Recipient(None, None, sender, "invalid_phone")
+    cid = contact["id"] if contact else None
+    return Recipient(address, cid, sender or (contact or {}).get("owner"))

@@ -1,0 +1,38 @@
+"""Which rule refuses an SMS, if any. Pure: the org, the template and the number in, a reason out.
+
+Reasons are the SPEC's codes; a refused send costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_INDIA_MOBILE = re.compile(r"\+91[0-9]{10}")
+
+
+def template_reason(template: dict[str, Any] | None) -> str | None:
+    if template is None or template.get("channel") != "sms" or template.get("status") != "approved":
+        return "template_not_approved"
+    return None
+
+
+def sender_reason(org: dict[str, Any], phone: str) -> str | None:
+    """India (DLT): +91 with 10 digits, and a registered sender (sender ID, 19-digit entity, operator)."""
+    if org.get("country") != "IN":
+        return None
+    if not _INDIA_MOBILE.fullmatch(phone):
+        return "invalid_phone"
+    sender = org.get("sender") or {}
+    if not (sender.get("sender_id") and sender.get("entity_id") and sender.get("operator")):
+        return "sender_not_registered"
+    return None
+
+
+def twilio_reason(org: dict[str, Any]) -> str | None:
+    tw = org.get("twilio") or {}
+    if not tw.get("account_sid") or not tw.get("auth_token"):
+        return "twilio_not_configured"
+    if not tw.get("from_number") and not tw.get("messaging_service_sid"):
+        return "twilio_not_configured"
+    return None
