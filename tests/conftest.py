@@ -25,6 +25,7 @@ import redis as redis_sync
 from tests.support import Gateway, OrgCtx, provision_org
 
 FACTOR = float(os.environ.get("SG_TEST_TIMEOUT_FACTOR", "1"))
+pytest_plugins = ["tests.send_support"]
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "sga_test_admin_token_0123456789"
 SECRET_KEY = "test-secret-key-for-tracking-tokens"
@@ -123,6 +124,9 @@ class Processes:
 
     def router(self, redis_url: str, **extra: str) -> subprocess.Popen[bytes]:
         return self._spawn(["router"], self.base_env(redis_url, **extra), "router")
+
+    def worker(self, redis_url: str, **extra: str) -> subprocess.Popen[bytes]:
+        return self._spawn(["worker"], self.base_env(redis_url, **extra), "worker")
 
     def close(self) -> None:
         for proc in self.procs:
