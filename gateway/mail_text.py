@@ -7,10 +7,11 @@ function here decodes what it can and replaces what it cannot; none raises on ba
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
+import quopri
 import re
-from email.errors import HeaderParseError
-from email.header import decode_header
 from html.parser import HTMLParser
 
 # Declared names that Python does not know or that real mailers use for a superset.
@@ -127,23 +128,68 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
     return data.decode(codec or "latin-1", errors="replace")
 
 
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    try:
+        if encoding in "bB":
+            return base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+        return quopri.decodestring(payload.replace("_", " ").encode("ascii"), header=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_words(text: str) -> str:
+    """RFC 2047 encoded words, each with its own charset; a word that does not decode stays as it
+    is. Adjacent words of one charset are joined as bytes first, because mailers split multibyte
+    characters across words."""
+    out: list[str] = []
+    pending: bytearray = bytearray()
+    pending_charset: str | None = None
+    pos = 0
+
+    def flush() -> None:
+        nonlocal pending_charset
+        if pending:
+            out.append(decode_bytes(bytes(pending), pending_charset))
+            pending.clear()
+        pending_charset = None
+
+    for m in _ENCODED_WORD.finditer(text):
+        between = text[pos : m.start()]
+        decoded = _word_bytes(m.group(2), m.group(3))
+        charset = m.group(1).split("*")[0]  # RFC 2231 language suffix
+        if decoded is None:
+            flush()
+            out.append(between + m.group(0))
+        else:
+            if between.strip() or (pending and charset.lower() != (pending_charset or "").lower()):
+                flush()
+                out.append(between)
+            elif not pending and between and not out:
+                out.append(between)
+            pending += decoded
+            pending_charset = charset
+        pos = m.end()
+    flush()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def header_text(raw: str) -> str:
     """A raw header value (as the bytes parser keeps it) as text.
 
     Raw 8-bit bytes (kept as surrogate escapes by ``email``) are decoded with the fallbacks,
-    then RFC 2047 encoded words are decoded, each with its own charset.
+    then RFC 2047 encoded words; control characters are dropped.
     """
     if any("\udc80" <= ch <= "\udcff" for ch in raw):
-        raw = decode_bytes(raw.encode("ascii", "surrogateescape"))
+        raw = decode_bytes(raw.encode("utf-8", "surrogateescape"))
     raw = re.sub(r"\r?\n[ \t]+", " ", raw)
-    if "=?" not in raw:
-        return raw.strip()
-    try:
-        words = decode_header(raw)
-    except (HeaderParseError, ValueError, LookupError):
-        return raw.strip()
-    text = "".join(w if isinstance(w, str) else decode_bytes(w, charset) for w, charset in words)
-    return text.strip()
+    if "=?" in raw:
+        raw = decode_words(raw)
+    return _CONTROL.sub("", raw).strip()
 
 
 class _TextExtractor(HTMLParser):
