@@ -223,6 +223,8 @@ def _body_part(msg: EmailMessage) -> Message | None:
 
 def body_snippet(msg: EmailMessage) -> str:
     part = _body_part(msg)
+    if part is None and isinstance(msg.get_payload(), str):
+        part = msg  # e.g. multipart without a boundary: the body is plain text after all
     if part is None:
         return ""
     text = part_text(part)

@@ -149,6 +149,7 @@ def decode_words(text: str) -> str:
     pending: bytearray = bytearray()
     pending_charset: str | None = None
     pos = 0
+    after_word = False
 
     def flush() -> None:
         nonlocal pending_charset
@@ -164,14 +165,17 @@ def decode_words(text: str) -> str:
         if decoded is None:
             flush()
             out.append(between + m.group(0))
-        else:
-            if between.strip() or (pending and charset.lower() != (pending_charset or "").lower()):
-                flush()
-                out.append(between)
-            elif not pending and between and not out:
-                out.append(between)
-            pending += decoded
-            pending_charset = charset
+            after_word = False
+            pos = m.end()
+            continue
+        if between.strip() or not after_word:
+            flush()
+            out.append(between)
+        elif charset.lower() != (pending_charset or "").lower():
+            flush()  # whitespace between two encoded words is not text (RFC 2047 section 6.2)
+        pending += decoded
+        pending_charset = charset
+        after_word = True
         pos = m.end()
     flush()
     out.append(text[pos:])

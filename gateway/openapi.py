@@ -81,6 +81,74 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/orgs/{org}/calls": {
             "get": _op("The call log (format=json|csv)", _admin, {"200": "calls", "404": "unknown org"})
         },
+        "/api/v1/orgs/{org}/notifications": {
+            "post": _op(
+                "Send an SMS or email (202 + id; the same idempotency_key returns the same notification)",
+                _admin,
+                {"202": "queued (or the existing notification)", "400": "invalid request", "404": "unknown org"},
+                requestBody=_json_body,
+            )
+        },
+        "/api/v1/orgs/{org}/notifications/{notification}": {
+            "get": _op(
+                "Status, reason and history of a notification", _admin, {"200": "notification", "404": "unknown"}
+            )
+        },
+        "/api/v1/orgs/{org}/templates": {
+            "post": _op(
+                "Create a template (sms: draft; email: approved)",
+                _admin,
+                {"201": "created", "400": "invalid", "409": "exists"},
+                requestBody=_json_body,
+            ),
+            "get": _op("List templates", _admin, {"200": "templates"}),
+        },
+        "/api/v1/orgs/{org}/templates/{template}": {
+            "get": _op("Read a template", _admin, {"200": "template", "404": "unknown"}),
+            "put": _op(
+                "Edit (an approved SMS template goes back to draft; module is fixed)",
+                _admin,
+                {"200": "edited", "400": "invalid or module change"},
+                requestBody=_json_body,
+            ),
+            "delete": _op("Delete a template", _admin, {"204": "deleted"}),
+        },
+        "/api/v1/orgs/{org}/templates/{template}/submit": {
+            "post": _op("draft|rejected → pending", _admin, {"200": "pending", "409": "invalid transition"})
+        },
+        "/api/v1/orgs/{org}/templates/{template}/approve": {
+            "post": _op("pending → approved (IN orgs: dlt_template_id)", _admin, {"200": "approved", "409": "invalid"})
+        },
+        "/api/v1/orgs/{org}/templates/{template}/reject": {
+            "post": _op("pending → rejected (reason)", _admin, {"200": "rejected", "409": "invalid transition"})
+        },
+        "/api/v1/orgs/{org}/credits": {"get": _op("SMS credit balance and auto-recharge", _admin, {"200": "credits"})},
+        "/api/v1/orgs/{org}/credits/purchase": {
+            "post": _op("Add credits", _admin, {"201": "credits", "400": "invalid amount"}, requestBody=_json_body)
+        },
+        "/api/v1/orgs/{org}/credits/auto-recharge": {
+            "put": _op("Configure auto-recharge", _admin, {"200": "credits"}, requestBody=_json_body)
+        },
+        "/api/v1/orgs/{org}/credits/ledger": {"get": _op("Credit movements, newest first", _admin, {"200": "entries"})},
+        "/api/v1/orgs/{org}/usage": {
+            "get": _op("Today's email counts against each cap, and credits", _admin, {"200": "usage"})
+        },
+        "/api/v1/orgs/{org}/reminders": {
+            "post": _op(
+                "SMS reminder to a user at remind_at",
+                _admin,
+                {"202": "scheduled", "400": "invalid"},
+                requestBody=_json_body,
+            )
+        },
+        "/api/v1/orgs/{org}/reminders/{reminder}": {"get": _op("Reminder status", _admin, {"200": "reminder"})},
+        "/api/v1/orgs/{org}/reports/email": {
+            "get": _op(
+                "Email report rows (from, to, group=day|week|month), totals and per template",
+                _admin,
+                {"200": "report", "400": "bad parameter"},
+            )
+        },
         "/api/v1/me": {"get": _op("The signed-in user", _user, {"200": "{org,user,name,role}", "401": "bad token"})},
         "/api/v1/me/signals": {
             "get": _op(
