@@ -34,18 +34,22 @@ class WriteResult:
 _STATUS = {1: "new", 2: "grouped", 0: "duplicate", 3: "off"}
 
 
-def signal_json(sid: str, count: int | str, body: str) -> str:
-    """Assemble a signal from its id, count and stored JSON (which starts with ``{``)."""
-    return f'{{"id":"{sid}","count":{int(count)},{body[1:]}'
+def signal_json(sid: str, count: int | str, body: str, read: bool | None = None) -> str:
+    """Assemble a signal from its id, count, read flag and stored JSON (which starts with ``{``)."""
+    flag = "" if read is None else f'"read":{"true" if read else "false"},'
+    return f'{{"id":"{sid}","count":{int(count)},{flag}{body[1:]}'
 
 
-def frame_json(cursor: str, sid: str, count: int | str, body: str) -> str:
-    return f'{{"type":"signal","cursor":"{cursor}","signal":{signal_json(sid, count, body)}}}'
+def frame_json(cursor: str, sid: str, count: int | str, body: str, read: bool) -> str:
+    return f'{{"type":"signal","cursor":"{cursor}","signal":{signal_json(sid, count, body, read)}}}'
 
 
-def entry_frame(cursor: str, fields: dict[str, str]) -> str:
-    sid = fields["ref"] if fields.get("k") == "u" else cursor
-    return frame_json(cursor, sid, fields["n"], fields["s"])
+def entry_sid(cursor: str, fields: dict[str, str]) -> str:
+    return fields["ref"] if fields.get("k") == "u" else cursor
+
+
+def entry_frame(cursor: str, fields: dict[str, str], read: bool) -> str:
+    return frame_json(cursor, entry_sid(cursor, fields), fields["n"], fields["s"], read)
 
 
 class Feed:
@@ -102,8 +106,12 @@ class Feed:
         stream = keys.feed(org, user)
         while True:
             entries = await self._r.xrange(stream, min=start, max="+", count=_REPLAY_CHUNK)
-            for cursor, fields in entries:
-                yield cursor, entry_frame(cursor, fields)
+            if not entries:
+                return
+            sids = [entry_sid(cursor, fields) for cursor, fields in entries]
+            unread = await self._r.zmscore(keys.unread(org, user), sids)
+            for (cursor, fields), score in zip(entries, unread, strict=True):
+                yield cursor, entry_frame(cursor, fields, read=score is None)
             if len(entries) < _REPLAY_CHUNK:
                 return
             start = "(" + entries[-1][0]
@@ -149,8 +157,7 @@ class Feed:
             body, count = fields["s"], fields["n"]
             if state[2 * i] is not None and state[2 * i + 1] is not None:
                 body, count = state[2 * i], state[2 * i + 1]
-            sig = orjson.loads(signal_json(sid, count, body))
-            sig["read"] = unread_scores[i] is None
+            sig = orjson.loads(signal_json(sid, count, body, read=unread_scores[i] is None))
             out.append(sig)
         return out
 

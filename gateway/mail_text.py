@@ -33,7 +33,7 @@ _CHARSET_ALIASES = {
     "x-user-defined": "",
 }
 # Tried in order when the declared charset is missing or fails: UTF-8 is strict enough to be a
-# reliable test; CP932 then EUC-JP catch undeclared Japanese; latin-1 accepts anything.
+# reliable test; CP932 then EUC-JP catch undeclared Japanese; then UTF-8 with replacement characters.
 _FALLBACKS = ("utf-8", "cp932", "euc_jis_2004")
 _ESC = 0x1B
 # Designations seen in Japanese mail. JIS X 0213 plane 1 (``$(Q``, ``$(O``) shares its rows with
@@ -125,7 +125,7 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             return data.decode(name)
         except UnicodeDecodeError:
             continue
-    return data.decode(codec or "latin-1", errors="replace")
+    return data.decode(codec or "utf-8", errors="replace")
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")

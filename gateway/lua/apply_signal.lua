@@ -29,7 +29,7 @@ end
 
 local function frame(cursor, sid, n, body)
   return cursor .. '\n{"type":"signal","cursor":"' .. cursor .. '","signal":{"id":"' .. sid ..
-    '","count":' .. n .. ',' .. string.sub(body, 2) .. '}'
+    '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
 end
 
 local window = tonumber(ARGV[3])

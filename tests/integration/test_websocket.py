@@ -233,6 +233,14 @@ async def test_unread_counts_and_rest_read(client: httpx.AsyncClient, gateway: G
     bad = await client.post("/api/v1/me/signals/read", json={"ids": ["x"]}, headers=org.user_headers())
     assert bad.status_code == 400
     await feed.ws.close()
+    # A resume carries each signal's read state; live frames are unread when they arrive.
+    resumed, _ = await open_feed(gateway, org.tokens["u1"], after="0-0")
+    replayed = [await resumed.recv(), await resumed.recv()]
+    assert [f["signal"]["read"] for f in replayed] == [True, True]
+    assert (await resumed.recv())["type"] == "live"
+    await post_event(client, org, survey({"id": "c-yamada"}, "again"))
+    assert (await resumed.signal("survey.answered"))["read"] is False
+    await resumed.ws.close()
 
 
 async def test_rest_history_paging(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
