@@ -337,3 +337,21 @@ async def test_reminders_respect_opt_outs(
     )
     assert await wait_for(lambda: reminder_status(r.json()["id"]), timeout=20) == "skipped"
     assert len(twilio_api.created) == 1
+
+
+async def test_send_at_defers_the_send(
+    client: httpx.AsyncClient, gateway: Gateway, redis_server: RedisServer, procs: Processes,
+    twilio_api: TwilioApi, smtp_server: SmtpServer,
+) -> None:  # fmt: skip
+    """A notification with send_at stays queued until then, then goes out."""
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    org, tid = await _org(client, gateway, twilio_api, credits=5)
+    at = datetime.now(tz=UTC) + timedelta(seconds=3)
+    n = await notify(client, org, sms(tid, send_at=at.isoformat()))
+    await asyncio.sleep(1.5)
+    assert (await notification(client, org, n["id"]))["status"] == "queued"
+    assert twilio_api.created == []
+    done = await settled(client, org, n["id"], timeout=20)
+    assert done["status"] == "sent"
+    created = datetime.fromisoformat(done["history"][-1]["at"].replace("Z", "+00:00"))
+    assert created >= at
