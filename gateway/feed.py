@@ -118,28 +118,29 @@ class Feed:
 
     async def signals(self, org: str, user: str, after: str | None, limit: int) -> list[dict[str, Any]]:
         """New signals (not updates) after ``after`` ascending, or the newest ``limit``."""
-        stream = keys.feed(org, user)
-        found: list[tuple[str, dict[str, str]]] = []
-        if after is None:
-            end = "+"
-            while len(found) < limit:
-                page = await self._r.xrevrange(stream, max=end, min="-", count=max(limit * 2, 50))
-                found.extend(e for e in page if e[1].get("k") == "n")
-                if len(page) < max(limit * 2, 50):
-                    break
-                end = "(" + page[-1][0]
-            found = found[:limit]
+        newest_first = after is None
+        found = await self._scan(keys.feed(org, user), after, limit, newest_first)
+        if newest_first:
             found.reverse()
-        else:
-            start = "(" + after
-            while len(found) < limit:
-                page = await self._r.xrange(stream, min=start, max="+", count=max(limit * 2, 50))
-                found.extend(e for e in page if e[1].get("k") == "n")
-                if len(page) < max(limit * 2, 50):
-                    break
-                start = "(" + page[-1][0]
-            found = found[:limit]
         return await self._materialise(org, user, found)
+
+    async def _scan(
+        self, stream: str, after: str | None, limit: int, newest_first: bool
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Up to ``limit`` new-signal entries (grouped updates skipped), paging through the stream."""
+        found: list[tuple[str, dict[str, str]]] = []
+        page_size = max(limit * 2, 50)
+        bound = "+" if newest_first else "(" + (after or "0-0")
+        while len(found) < limit:
+            if newest_first:
+                page = await self._r.xrevrange(stream, max=bound, min="-", count=page_size)
+            else:
+                page = await self._r.xrange(stream, min=bound, max="+", count=page_size)
+            found.extend(e for e in page if e[1].get("k") == "n")
+            if len(page) < page_size:
+                break
+            bound = "(" + page[-1][0]
+        return found[:limit]
 
     async def _materialise(
         self, org: str, user: str, entries: list[tuple[str, dict[str, str]]]

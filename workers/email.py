@@ -17,23 +17,17 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.notifications import FINAL
 from gateway.tracking_tokens import TrackingClaim, sign
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
+from workers.outcome import prepare, reject
 from workers.providers.smtp import MailError
 from workers.quota import email_caps, kind_bucket
-from workers.recipients import resolve
 from workers.sms import backoff_seconds
 from workers.templates import TemplateError, render, render_header
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
-
-
-async def _reject(deps: Deps, org: str, nid: str, reason: str) -> dict[str, Any]:
-    await deps.notifications.advance(org, nid, "rejected", event_key=f"{nid}:rejected", reason=reason)
-    return {"status": "rejected", "reason": reason}
 
 
 def tracking_plan(deps: Deps, org: str, nid: str, contact: str | None) -> TrackingPlan:
@@ -66,17 +60,14 @@ async def _content(deps: Deps, org_id: str, rec: dict[str, Any]) -> tuple[str, s
 
 async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
     org_id, nid = rec["org"], rec["id"]
-    if rec["status"] in FINAL or rec["status"] == "sent":
-        return {"status": rec["status"], "note": "already done"}
-    org = await deps.store.get_org(org_id)
-    if org is None:
-        return await _reject(deps, org_id, nid, "unknown_org")
-    who = await resolve(deps.store, org, rec, "email")
-    if who.reason or who.address is None:
-        return await _reject(deps, org_id, nid, who.reason or "no_email")
+    target = await prepare(deps, rec, "email")
+    if isinstance(target, dict):
+        return target
+    org, who = target
+    assert who.address is not None  # noqa: S101 - prepare() refuses a missing address
     content = await _content(deps, org_id, rec)
     if isinstance(content, str):
-        return await _reject(deps, org_id, nid, content)
+        return await reject(deps, org_id, nid, content)
     subject, html = content
     caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
     bucket = kind_bucket(rec["kind"])
@@ -84,7 +75,7 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str,
     now = datetime.now(tz=UTC)
     counted = await deps.email_usage.reserve(org_id, nid, bucket, cap, org["timezone"], now)
     if counted.outcome == "limit":
-        return await _reject(deps, org_id, nid, LIMIT_REASON[bucket])
+        return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
     sender = deps.config.smtp.from_address
     message_id = rec.get("message_id") or make_message_id(_domain(sender))
     if not rec.get("message_id"):

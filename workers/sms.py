@@ -22,10 +22,9 @@ from typing import Any
 from arq import Retry
 
 from gateway import keys
-from gateway.notifications import FINAL
 from workers.deps import Deps
+from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
-from workers.recipients import resolve
 from workers.segments import count_segments
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
 from workers.templates import TemplateError, render
@@ -42,11 +41,6 @@ def backoff_seconds(job_try: int) -> float:
 
 def status_callback(deps: Deps, org: str, nid: str) -> str:
     return f"{deps.config.gateway.public_url.rstrip('/')}/webhooks/twilio/{org}/sms-status?n={nid}"
-
-
-async def _reject(deps: Deps, org: str, nid: str, reason: str) -> dict[str, Any]:
-    await deps.notifications.advance(org, nid, "rejected", event_key=f"{nid}:rejected", reason=reason)
-    return {"status": "rejected", "reason": reason}
 
 
 async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str) -> tuple[str | None, str | None]:
@@ -92,17 +86,14 @@ async def _reconcile(deps: Deps, org: dict[str, Any], rec: dict[str, Any], attem
 
 async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
     org_id, nid = rec["org"], rec["id"]
-    if rec["status"] in FINAL or rec["status"] == "sent":
-        return {"status": rec["status"], "note": "already done"}
-    org = await deps.store.get_org(org_id)
-    if org is None:
-        return await _reject(deps, org_id, nid, "unknown_org")
-    who = await resolve(deps.store, org, rec, "sms")
-    if who.reason or who.address is None:
-        return await _reject(deps, org_id, nid, who.reason or "invalid_phone")
+    target = await prepare(deps, rec, "sms")
+    if isinstance(target, dict):
+        return target
+    org, who = target
+    assert who.address is not None  # noqa: S101 - prepare() refuses a missing address
     text, reason = await _body(deps, org, rec, who.address)
     if reason or text is None:
-        return await _reject(deps, org_id, nid, reason or "template_error")
+        return await reject(deps, org_id, nid, reason or "template_error")
     segments = count_segments(text)
     await deps.notifications.set_fields(
         org_id, nid, recipient=who.address, text=text, segments=segments.segments, contact=who.contact or ""
@@ -110,7 +101,7 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, A
     rec = dict(rec, recipient=who.address, text=text)
     reservation = await deps.credits.reserve(org_id, nid, segments.segments)
     if reservation.outcome == "insufficient":
-        return await _reject(deps, org_id, nid, "insufficient_credits")
+        return await reject(deps, org_id, nid, "insufficient_credits")
     await deps.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
     return await _call_provider(deps, org, rec, who.user, job_try)
 
