@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway import (
     api_account,
+    api_activity,
     api_admin,
     api_me,
     api_notifications,
@@ -165,6 +166,7 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False, wit
         *api_notifications.routes,
         *api_templates.routes,
         *api_account.routes,
+        *api_activity.routes,
         *webhooks_twilio.routes,
         *webhooks_events.routes,
         *tracking.routes,

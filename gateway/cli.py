@@ -1,4 +1,4 @@
-"""``signalgate`` command line: up, serve, router, demo."""
+"""``signalgate`` command line: up, serve, router, worker, imap, demo, bench."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from gateway.app import create_app
+from gateway.bench.options import add_bench_arguments, run_bench
 from gateway.config import Config, ConfigError, load_config
 from gateway.hub import CLOSE_GOING_AWAY, Hub
+from gateway.imap.service import ImapRunner, mailboxes, run_mailboxes
 from gateway.metrics import Metrics
 from gateway.redis_server import redis_url
 from gateway.router import Router
@@ -67,7 +70,13 @@ def _setup_logging(config: Config) -> None:
     )
 
 
-async def _serve(config: Config, *, with_router: bool, after_start: Callable[[str], Awaitable[None]] | None) -> None:
+async def _serve(
+    config: Config,
+    *,
+    with_router: bool,
+    after_start: Callable[[str], Awaitable[None]] | None,
+    with_imap: bool = False,
+) -> None:
     async with redis_url(config.redis) as url:
         app = create_app(config, url, with_router=with_router, with_worker=with_router)
         gw = config.gateway
@@ -85,15 +94,22 @@ async def _serve(config: Config, *, with_router: bool, after_start: Callable[[st
             ),
             hub=lambda: getattr(app.starlette.state, "hub", None),
         )
-        if after_start is None:
+        with_imap = with_imap and bool(config.imap)
+        if after_start is None and not with_imap:
             await server.serve()
             return
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
-        if server.started:
-            await after_start(url)
-        await serving
+        # IMAP listeners (issue 4): own Redis client, metrics on the app's registry, stopped last.
+        imap = ImapRunner(config, url, app.starlette.state.metrics.registry) if with_imap and server.started else None
+        try:
+            if server.started and after_start is not None:
+                await after_start(url)
+            await serving
+        finally:
+            if imap is not None:
+                await imap.stop()
 
 
 async def _route(config: Config) -> None:
@@ -127,6 +143,27 @@ async def _work(config: Config) -> None:
         await run_worker(make_worker(config, url, handle_signals=False), stop)
 
 
+def _check_imap(config: Config, *, required: bool) -> None:
+    """Refuse a mailbox that cannot be listened to before anything starts (ConfigError)."""
+    if required and not config.imap:
+        raise ConfigError("config: no [[imap]] mailboxes to listen to")
+    mailboxes(config)
+
+
+async def _imap(config: Config) -> None:
+    """IMAP listeners only: a separate process kind, any number per Redis (one listens per mailbox)."""
+    async with redis_url(config.redis) as url:
+        redis = Redis.from_url(url, decode_responses=True, max_connections=64)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await run_mailboxes(config, redis, CollectorRegistry(), stop)
+        finally:
+            await redis.aclose()
+
+
 async def _demo(config: Config, url: str) -> None:
     from gateway.demo import provision_demo
 
@@ -142,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="HTTP/WebSocket gateway only")
     sub.add_parser("router", help="stream router only")
     sub.add_parser("worker", help="arq send worker only (queue signalgate:queue)")
+    sub.add_parser("imap", help="IMAP IDLE listeners only ([[imap]] mailboxes; one process listens per mailbox)")
     sub.add_parser("demo", help="provision the demo org on the configured Redis and print a sign-in link")
+    add_bench_arguments(sub.add_parser("bench", help="load test: a private stack, or --target URL; see README"))
     args = parser.parse_args(argv)
+    if args.command == "bench":  # reads no config: it starts its own stack or drives --target
+        return run_bench(args)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -151,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(config)
     try:
+        if args.command in ("up", "imap"):
+            _check_imap(config, required=args.command == "imap")
         if args.command == "up":
             asyncio.run(
-                _serve(config, with_router=True, after_start=(lambda u: _demo(config, u)) if args.demo else None)
+                _serve(
+                    config,
+                    with_router=True,
+                    after_start=(lambda u: _demo(config, u)) if args.demo else None,
+                    with_imap=True,
+                )
             )
         elif args.command == "serve":
             asyncio.run(_serve(config, with_router=False, after_start=None))
@@ -161,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_route(config))
         elif args.command == "worker":
             asyncio.run(_work(config))
+        elif args.command == "imap":
+            asyncio.run(_imap(config))
         elif args.command == "demo":
             asyncio.run(_demo_only(config))
     except ConfigError as exc:

@@ -100,9 +100,23 @@ class ImapConfig:
     port: int = 993
     tls: str = "implicit"
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a repr, a log line or a traceback
     folder: str = "INBOX"
     mode: str = "inbox"
+    # Stable name of the mailbox (its lease and checkpoint); empty = derived from org, host, port,
+    # username and folder. Set it before moving a mailbox to another host name to keep the checkpoint.
+    id: str = ""
+    ca_file: str = ""  # PEM bundle of a private CA for implicit/STARTTLS; system CAs when empty
+    # RFC 2177: servers may drop a client idle for 30 minutes, so IDLE is re-issued before that.
+    idle_renew_seconds: float = 1740.0
+    # Every this many seconds IDLE is ended and a NOOP must come back within timeout_seconds;
+    # this is what detects a connection that died silently (no FIN, frozen server).
+    heartbeat_seconds: float = 60.0
+    timeout_seconds: float = 15.0  # connect, greeting and every command
+    backoff_initial_seconds: float = 1.0  # reconnect delay doubles from here (with jitter) ...
+    backoff_max_seconds: float = 300.0  # ... up to this; a refused LOGIN waits this long at once
+    # Only the process holding this Redis lease listens; a standby takes over within this long.
+    lease_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -171,18 +185,42 @@ def _build(section: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
         raise ConfigError(f"config: {section} is missing {', '.join(missing) or exc}") from None
 
 
+def _imap_env_overrides(data: dict[str, Any], found: list[tuple[int, str, str, str]]) -> None:
+    """``SIGNALGATE_IMAP_<n>_<KEY>`` sets key of the n-th [[imap]] entry (n from 0, no gaps)."""
+    boxes = data.setdefault("imap", [])
+    if not isinstance(boxes, list):
+        raise ConfigError("config: imap must be an array of tables ([[imap]])")
+    for index, key, value, name in sorted(found):
+        if index > len(boxes):
+            raise ConfigError(f"config: {name}: imap entries are numbered from 0 without gaps")
+        if index == len(boxes):
+            boxes.append({})
+        if not isinstance(boxes[index], dict):
+            raise ConfigError("config: imap must be an array of tables ([[imap]])")
+        boxes[index][key] = value
+
+
 def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    imap: list[tuple[int, str, str, str]] = []
     for name, value in environ.items():
         if not name.startswith(_ENV_PREFIX):
             continue
         rest = name[len(_ENV_PREFIX) :].lower()
         section, _, key = rest.partition("_")
+        if section == "imap":
+            index, _, imap_key = key.partition("_")
+            if not index.isdigit() or not imap_key:
+                raise ConfigError(f"config: unknown environment variable {name} (use SIGNALGATE_IMAP_<n>_<KEY>)")
+            imap.append((int(index), imap_key, value, name))
+            continue
         if section not in _SECTIONS or not key:
             raise ConfigError(f"config: unknown environment variable {name}")
         table = data.setdefault(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"config: [{section}] must be a table")
         table[key] = value
+    if imap:
+        _imap_env_overrides(data, imap)
 
 
 def _validate_gateway(gw: GatewayConfig) -> None:
@@ -219,11 +257,39 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("config: signals.* values must be positive")
     if s.history_max_entries < s.history_min_entries:
         raise ConfigError("config: signals.history_max_entries must be >= signals.history_min_entries")
-    for i, box in enumerate(cfg.imap):
+    _validate_imap(cfg.imap)
+
+
+_IMAP_POSITIVE = (
+    "idle_renew_seconds",
+    "heartbeat_seconds",
+    "timeout_seconds",
+    "backoff_initial_seconds",
+    "backoff_max_seconds",
+    "lease_seconds",
+)
+
+
+def _validate_imap(boxes: tuple[ImapConfig, ...]) -> None:
+    seen: set[tuple[str, ...]] = set()
+    for i, box in enumerate(boxes):
         if box.tls not in ("implicit", "starttls", "none"):
             raise ConfigError(f"config: imap[{i}].tls must be implicit|starttls|none, got {box.tls!r}")
         if box.mode not in ("inbox", "dropbox"):
             raise ConfigError(f"config: imap[{i}].mode must be inbox|dropbox, got {box.mode!r}")
+        if not 1 <= box.port <= 65535:
+            raise ConfigError(f"config: imap[{i}].port must be 1-65535, got {box.port}")
+        for key in _IMAP_POSITIVE:
+            if getattr(box, key) <= 0:
+                raise ConfigError(f"config: imap[{i}].{key} must be positive")
+        if box.idle_renew_seconds > 1740:
+            raise ConfigError(f"config: imap[{i}].idle_renew_seconds must be at most 1740 (29 minutes, RFC 2177)")
+        if box.backoff_max_seconds < box.backoff_initial_seconds:
+            raise ConfigError(f"config: imap[{i}].backoff_max_seconds must be >= backoff_initial_seconds")
+        identity = (box.id,) if box.id else (box.org, box.host.lower(), str(box.port), box.username, box.folder)
+        if identity in seen:
+            raise ConfigError(f"config: imap[{i}] is the same mailbox as an earlier entry")
+        seen.add(identity)
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -24,6 +24,7 @@ SOURCES = (
     "track.open",
     "track.click",
     "send.email_bounced",
+    "imap.mail",
 )
 # Providers retry for hours at most; a day of dedupe memory covers every documented retry.
 DEDUPE_TTL_SECONDS = 86400

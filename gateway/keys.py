@@ -167,3 +167,21 @@ def report_seen(org_id: str, local_day: str) -> str:
 def reminders(org_id: str) -> str:
     """Hash reminder id -> JSON (status: scheduled|sent|skipped|failed)."""
     return f"sg:{{{org_id}}}:reminders"
+
+
+# -- IMAP ingest (issue 4) --------------------------------------------------------------------
+def imap_lease(org_id: str, mailbox: str) -> str:
+    """String: token of the one process listening to this mailbox (SET NX PX, renewed while held)."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:lease"
+
+
+def imap_checkpoint(org_id: str, mailbox: str) -> str:
+    """Hash: ``uidvalidity``, ``uid`` (last handled), ``high_water_ms`` — see gateway.imap.rules.
+
+    Same hash tag as the lease, so the lease check and the checkpoint write are one script."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:checkpoint"
+
+
+def activity(org_id: str, contact: str) -> str:
+    """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
+    return f"sg:{{{org_id}}}:activity:{contact}"

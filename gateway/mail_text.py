@@ -58,7 +58,7 @@ def _codec(name: str | None) -> str | None:
         return None
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL inside the name
         return None
 
 
@@ -113,19 +113,29 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             return data.decode(codec)
         except UnicodeDecodeError:
             return decode_iso2022jp_ms(data)
-    if codec is not None:
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            pass
+    if codec is not None and (text := _strict(data, codec)) is not None:
+        return text
     if b"\x1b$B" in data or b"\x1b$@" in data:
         return decode_iso2022jp_ms(data)
     for name in _FALLBACKS:
-        try:
-            return data.decode(name)
-        except UnicodeDecodeError:
-            continue
+        # Only UTF-8 is strict enough to forgive a cut: guessing CP932 that way makes mojibake.
+        if (text := _strict(data, name, forgive_cut=name == "utf-8")) is not None:
+            return text
     return data.decode(codec or "utf-8", errors="replace")
+
+
+def _strict(data: bytes, codec: str, forgive_cut: bool = True) -> str | None:
+    """Strict decoding that may forgive a character cut in half at the very end (capped input)."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        cut = exc.end == len(data) and ("end of data" in exc.reason or "incomplete" in exc.reason)
+        if not forgive_cut or not cut or exc.start < len(data) - 3:
+            return None
+        try:
+            return data[: exc.start].decode(codec)
+        except UnicodeDecodeError:
+            return None
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")

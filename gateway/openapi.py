@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from gateway.api_activity import OPENAPI_PATHS as ACTIVITY_PATHS
 from gateway.signals import SIGNAL_TYPES
 
 
@@ -222,6 +223,7 @@ def openapi_document() -> dict[str, Any]:
             )
         },
     }
+    paths.update(ACTIVITY_PATHS)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -29,6 +29,7 @@ from gateway import keys
 from gateway.config import RouterConfig
 from gateway.events import Event
 from gateway.feed import DONE_TTL_SECONDS, Feed
+from gateway.mail_routing import MailRouter
 from gateway.metrics import Metrics
 from gateway.notifications import Notifications
 from gateway.reports import Reports
@@ -68,6 +69,7 @@ class Router:
     ) -> None:
         self._notifications = Notifications(redis, scripts)
         self._reports = Reports(redis, scripts)
+        self._mail = MailRouter(redis, scripts, store, feed, metrics)  # imap.mail events (issue 4)
         self._r = redis
         self._s = scripts
         self._store = store
@@ -173,6 +175,11 @@ class Router:
         org = await self._store.get_org(event.org)
         if org is None:
             return
+        # -- imap.mail: its own rules and writes live in gateway.mail_routing (issue 4) ----------
+        if event.source == "imap.mail":
+            await self._mail.handle(event, org)
+            return
+        # -------------------------------------------------------------------------------------------
         reached: str | None = None
         preferred: str | None = None  # the sender of a notification, when there is one
         if event.source == "twilio.voice_status":

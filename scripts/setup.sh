@@ -24,4 +24,4 @@ PY=${PYTHON:-python3}
 # pip prints harmless "Location file:///... is ignored" warnings on these machines; keep its status.
 set -o pipefail
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
-.venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+.venv/bin/python -m pip install -q -e ".[dev,bench]" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }

@@ -18,8 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.devtools.twilio_api import TwilioApi
 from tests.conftest import Processes, RedisServer, free_port
-from tests.fakes.twilio_api import TwilioApi
 from tests.support import FACTOR, Gateway, OrgCtx, provision_org, wait_for
 
 FINAL = {"sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected"}
@@ -75,7 +75,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 async def twilio_api() -> AsyncIterator[TwilioApi]:
-    async with TwilioApi() as api:
+    async with TwilioApi(timeout=10 * FACTOR) as api:
         yield api
 
 

@@ -106,7 +106,7 @@ def uid_set(uids: Sequence[int]) -> str:
 def backoff_delay(attempt: int, initial: float, cap: float, rand: float) -> float:
     """Capped exponential backoff with jitter: a delay in ``[base/2, base]`` where
     ``base = min(cap, initial * 2**attempt)``; ``rand`` is uniform in [0, 1)."""
-    base = min(cap, initial * 2 ** min(attempt, 32))
+    base = min(cap, initial * (1 << min(max(attempt, 0), 32)))
     return base / 2 + base / 2 * rand
 
 

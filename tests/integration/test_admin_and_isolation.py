@@ -132,3 +132,13 @@ async def test_health_metrics_openapi(client: httpx.AsyncClient) -> None:
         assert path in doc["paths"]
     r = await client.get("/no/such/path")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+async def test_contact_activity_endpoint_is_served(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
+    """GET …/contacts/{id}/activity answers for a known contact, 404 for an unknown one, admin only."""
+    path = f"/api/v1/orgs/{org.id}/contacts/c-yamada/activity"
+    r = await client.get(path, headers=gateway.admin)
+    assert r.status_code == 200, r.text
+    assert (await client.get(path, headers=org.user_headers())).status_code == 403
+    missing = await client.get(f"/api/v1/orgs/{org.id}/contacts/nobody/activity", headers=gateway.admin)
+    assert missing.status_code == 404

@@ -11,8 +11,8 @@ import httpx
 import redis.asyncio as aioredis
 
 from gateway import keys
+from gateway.devtools.twilio_api import TwilioApi
 from tests.conftest import Processes, RedisServer
-from tests.fakes.twilio_api import TwilioApi
 from tests.send_support import (
     SendOrg,
     SmtpServer,

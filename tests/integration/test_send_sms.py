@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from arq.connections import RedisSettings, create_pool
 
+from gateway.devtools.twilio_api import TwilioApi
 from tests.conftest import Processes, RedisServer
-from tests.fakes.twilio_api import TwilioApi
 from tests.send_support import (
     SendOrg,
     SmtpServer,

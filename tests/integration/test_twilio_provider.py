@@ -1,4 +1,4 @@
-"""The Twilio SMS adapter over real sockets against the local Twilio API (tests/fakes/twilio_api.py)."""
+"""The Twilio SMS adapter over real sockets against the local Twilio API (gateway/devtools/twilio_api.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from tests.fakes.twilio_api import InLoopServer, TwilioApi
+from gateway.devtools.twilio_api import InLoopServer, TwilioApi
 from tests.support import FACTOR
 from workers.providers.twilio_sms import (
     ProviderError,
@@ -38,7 +38,7 @@ CALLBACK = "https://gw.example.test/webhooks/twilio/t-org/sms-status"
 
 @pytest.fixture
 async def api() -> AsyncIterator[TwilioApi]:
-    async with TwilioApi() as fake:
+    async with TwilioApi(timeout=10 * FACTOR) as fake:
         fake.add_account(SID, TOKEN)
         yield fake
 
@@ -222,7 +222,7 @@ async def test_timeout_is_ambiguous_and_the_message_exists(api: TwilioApi) -> No
 
 async def test_unreachable_twilio_is_retryable_and_not_ambiguous(api: TwilioApi) -> None:
     """A refused connection sent nothing: retryable, not ambiguous."""
-    closed = InLoopServer(api.app)
+    closed = InLoopServer(api.app, start_timeout=10 * FACTOR)
     async with closed:
         base_url = closed.base_url
     provider = await TwilioSmsProvider.create(base_url, timeout=5 * FACTOR)
@@ -242,7 +242,8 @@ async def test_status_callback_is_signed_as_twilio_signs_it(api: TwilioApi, prov
         received.append((str(request.url), form, request.headers.get("x-twilio-signature", "")))
         return PlainTextResponse("", status_code=204)
 
-    async with InLoopServer(Starlette(routes=[Route("/status", receiver, methods=["POST"])])) as server:
+    receiver_app = Starlette(routes=[Route("/status", receiver, methods=["POST"])])
+    async with InLoopServer(receiver_app, start_timeout=10 * FACTOR) as server:
         url = server.base_url + "/status?org=t-1"
         sent = await send(provider, status_callback=url)
         assert await api.send_status_callback(sent.sid, "undelivered", error_code=30003) == 204

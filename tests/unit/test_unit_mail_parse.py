@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from gateway.mail_parse import (
@@ -348,6 +349,17 @@ def test_huge_body_is_capped_and_fast() -> None:
     assert elapsed < 2.0
 
 
+@pytest.mark.parametrize("declared", ["utf-8", None])
+def test_text_cut_inside_a_character_still_decodes(declared: str | None) -> None:
+    """A text part longer than the scan cap is cut mid-character; it still decodes as what it is."""
+    header = f"Content-Type: text/plain; charset={declared}\r\n" if declared else ""
+    raw = f"From: a@b.example\r\nSubject: s\r\n{header}\r\n".encode() + ("日本語の長い本文。" * 20000).encode()
+    mail = parse_mail(raw)
+    assert isinstance(mail, ParsedMail)
+    assert mail.snippet.startswith("日本語の長い本文。日本語の長い本文。")
+    assert decode_bytes("日本語".encode()[:-1]) == "日本"
+
+
 def test_size_beyond_fetched_prefix_marks_truncated() -> None:
     """When the listener fetched only a prefix, the full size marks the result truncated."""
     raw = b"From: a@b.example\r\nSubject: s\r\n\r\nbody"
@@ -358,7 +370,7 @@ def test_size_beyond_fetched_prefix_marks_truncated() -> None:
 
 
 def test_mutated_corpus_never_raises() -> None:
-    """Random byte flips, cuts and splices of every corpus message never make the parser raise."""
+    """Random byte flips, cuts and splices of every corpus message never make the parser (or JSON) raise."""
     rng = random.Random(4)
     files = [p.read_bytes() for p in sorted(CORPUS.iterdir())]
     for _ in range(600):
@@ -374,6 +386,8 @@ def test_mutated_corpus_never_raises() -> None:
                 raw[pos:pos] = rng.choice([b"=?", b"?=", b"\r\n\r\n", b"--", b"\x1b$B", b":", b"<", b"\xff\xfe"])
         result = parse_mail(bytes(raw))
         assert isinstance(result, ParsedMail | ParseFailure)
+        if isinstance(result, ParsedMail):
+            orjson.dumps(summary(result))  # the event append never chokes on what was parsed
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -433,6 +447,7 @@ def test_iso2022jp_half_width_kana_and_missing_reset() -> None:
         ("Café".encode("latin-1"), "iso-8859-1", "Café"),
         ("中文".encode("gb2312"), "gb2312", "中文"),
         (b"\xff\xfe\xfa", None, "\ufffd\ufffd\ufffd"),
+        (b"abc", "utf\x00-8", "abc"),
     ],
 )
 def test_decode_bytes(data: bytes, declared: str | None, expected: str) -> None:

@@ -1,4 +1,4 @@
-"""A local stand-in for the Twilio cloud's Messages API, for integration tests.
+"""A local stand-in for the Twilio cloud's Messages API, for integration tests and ``signalgate bench``.
 
 The Twilio cloud cannot run here, so this replaces it — and only it. Everything on our side stays
 real: the real ``twilio`` library (through the worker's base-URL-rewriting HTTP client) talks to
@@ -48,8 +48,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.support import FACTOR
-
 API_VERSION = "2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 DEFAULT_PAGE_SIZE = 50  # Twilio's default; its maximum is 1000
@@ -97,8 +95,9 @@ class InLoopServer:
     another process can take the port. ``async with InLoopServer(app) as server`` → ``server.base_url``.
     """
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Starlette, *, start_timeout: float = 10.0) -> None:
         self.app = app
+        self.start_timeout = start_timeout
         self.base_url = ""
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -117,7 +116,7 @@ class InLoopServer:
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10 * FACTOR
+        deadline = loop.time() + self.start_timeout
         while not self._server.started:
             if self._task.done():
                 await self._task
@@ -186,7 +185,7 @@ class TwilioApi:
     timestamps of new messages (tests may replace it to place messages in time without sleeping).
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] | None = None, timeout: float = 10.0) -> None:
         self.accounts: dict[str, str] = {}
         self.reject_numbers: set[str] = set()
         self.requests: list[RecordedRequest] = []
@@ -204,7 +203,9 @@ class TwilioApi:
                 Route("/{path:path}", self._not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             ]
         )
-        self._server = InLoopServer(self.app)
+        # Seconds to wait for the server to start and for a status callback to be answered.
+        self.timeout = timeout
+        self._server = InLoopServer(self.app, start_timeout=timeout)
 
     # -- lifecycle --------------------------------------------------------------------------
     @property
@@ -290,7 +291,7 @@ class TwilioApi:
             "I-Twilio-Idempotency-Token": uuid.uuid4().hex,
             "User-Agent": "TwilioProxy/1.1",
         }
-        async with httpx.AsyncClient(timeout=10 * FACTOR) as client:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
             response = await client.post(stored.status_callback, data=params, headers=headers)
         return response.status_code
 

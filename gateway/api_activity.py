@@ -1,0 +1,61 @@
+"""Management API (admin token): a contact's activity — mail attached by the IMAP listeners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.activity import MAX_ENTRIES, Activity
+from gateway.errors import BadRequest, NotFound
+from gateway.http import JSONResponse, require_admin, require_org
+from gateway.store import Store
+
+DEFAULT_LIMIT = 50
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ENTRIES:
+        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_ENTRIES}", code="invalid_parameter")
+    return int(raw)
+
+
+async def get_activity(request: Request) -> Response:
+    """``GET /api/v1/orgs/{org}/contacts/{contact}/activity?limit=n`` → newest first."""
+    require_admin(request)
+    org = await require_org(request)
+    store: Store = request.app.state.store
+    contact_id = request.path_params["contact"]
+    if await store.get_contact(org["id"], contact_id) is None:
+        raise NotFound("contact does not exist", code="contact_not_found")
+    limit = _limit(request)
+    activity = Activity(request.app.state.redis)
+    entries = await activity.newest(org["id"], contact_id, limit)
+    return JSONResponse(
+        {"contact": contact_id, "activity": entries, "total": await activity.count(org["id"], contact_id)}
+    )
+
+
+routes = [Route("/api/v1/orgs/{org}/contacts/{contact}/activity", get_activity, methods=["GET"])]
+
+# For gateway/openapi.py: ``paths.update(api_activity.OPENAPI_PATHS)`` (kept here, beside the route).
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/orgs/{org}/contacts/{contact}/activity": {
+        "get": {
+            "summary": "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox (limit 1-1000)",
+            "security": [{"admin": []}],
+            "responses": {
+                "200": {
+                    "description": "{contact, activity: [{id, type, direction, at, subject, snippet, ...}], total}"
+                },
+                "400": {"description": "bad limit"},
+                "404": {"description": "unknown org or contact"},
+            },
+        }
+    }
+}

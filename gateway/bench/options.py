@@ -1,0 +1,134 @@
+"""Command-line options of ``signalgate bench`` (stdlib only: the CLI imports this eagerly)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+SCENARIOS = ("ingest", "pixel", "e2e", "fanout", "send", "resume")
+# Run order: WebSocket scenarios first, so the per-connection memory is measured on a gateway
+# whose heap has not yet been grown (and left fragmented) by the HTTP floods.
+RUN_ORDER = ("e2e", "resume", "fanout", "ingest", "pixel", "send")
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str | None = None
+    admin_token: str | None = None
+    public_url: str | None = None
+    secret_key: str | None = None
+    scenarios: tuple[str, ...] = SCENARIOS
+    duration: float = 5.0
+    rate: float = 500.0
+    clients: int = 1000
+    clients_per_user: int = 2
+    connections: int = 64
+    routers: int = 1
+    agents: int = 1
+    json_path: str | None = None
+    keep: bool = False
+
+    @property
+    def users(self) -> int:
+        return max(1, -(-self.clients // self.clients_per_user))
+
+
+def add_bench_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", metavar="URL", help="drive this running gateway instead of starting a private stack")
+    p.add_argument(
+        "--admin-token", metavar="T", help="the target's admin token (default: $SIGNALGATE_GATEWAY_ADMIN_TOKEN)"
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the target's [gateway] public_url, which Twilio signatures cover (default: --target)",
+    )
+    p.add_argument(
+        "--secret-key",
+        metavar="K",
+        help="the target's [gateway] secret_key, needed to sign pixel hits (default: "
+        "$SIGNALGATE_GATEWAY_SECRET_KEY; without it --target skips pixel)",
+    )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        metavar="NAME",
+        help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds of each measured phase; bursts and job batches scale with it (default 5)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=500.0,
+        metavar="R",
+        help="events/s of the fixed-rate phases (ingest, e2e, resume; default 500)",
+    )
+    p.add_argument("--clients", type=int, default=1000, metavar="N", help="WebSocket clients (default 1000)")
+    p.add_argument(
+        "--clients-per-user",
+        type=int,
+        default=2,
+        metavar="K",
+        help="e2e clients per user, like a rep's open tabs (default 2)",
+    )
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=64,
+        metavar="C",
+        help="keep-alive HTTP connections of the ingest and pixel phases (default 64)",
+    )
+    p.add_argument("--routers", type=int, default=1, metavar="N", help="router processes (self-contained; default 1)")
+    p.add_argument("--agents", type=int, default=1, metavar="N", help="HTTP load-generator processes (default 1)")
+    p.add_argument("--json", dest="json_path", metavar="PATH", help="also write the results as JSON here")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (process logs) after the run")
+
+
+def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
+    """Validated settings; raises ``ValueError`` with a one-line message."""
+    if args.duration <= 0 or args.rate <= 0:
+        raise ValueError("--duration and --rate must be positive")
+    for name in ("clients", "clients_per_user", "connections", "routers", "agents"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    admin = args.admin_token or environ.get("SIGNALGATE_GATEWAY_ADMIN_TOKEN")
+    if args.target and not admin:
+        raise ValueError("--target needs --admin-token (or $SIGNALGATE_GATEWAY_ADMIN_TOKEN)")
+    if args.target and not args.target.startswith(("http://", "https://")):
+        raise ValueError("--target must be an http(s) URL")
+    chosen = tuple(args.scenario) if args.scenario else SCENARIOS
+    return Settings(
+        target=args.target.rstrip("/") if args.target else None,
+        admin_token=admin,
+        public_url=(args.public_url or args.target or "").rstrip("/") or None,
+        secret_key=(args.secret_key or environ.get("SIGNALGATE_GATEWAY_SECRET_KEY")) if args.target else None,
+        scenarios=tuple(s for s in RUN_ORDER if s in chosen),
+        duration=args.duration,
+        rate=args.rate,
+        clients=args.clients,
+        clients_per_user=args.clients_per_user,
+        connections=args.connections,
+        routers=args.routers,
+        agents=args.agents,
+        json_path=args.json_path,
+        keep=args.keep,
+    )
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Entry point from the CLI; the bench's own dependencies are an extra (``signalgate[bench]``)."""
+    try:
+        from gateway.bench.runner import main
+    except ImportError as exc:
+        missing = f"signalgate bench: missing {exc.name}; install the extra: pip install 'signalgate[bench]'"
+        print(missing, file=sys.stderr)  # noqa: T201 - the one clear line
+        return 2
+    return main(args)

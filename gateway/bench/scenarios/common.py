@@ -1,0 +1,41 @@
+"""Helpers shared by scenarios: bare servers on demand, waiting for the router to catch up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from gateway.bench.context import Bench
+from gateway.bench.provision import signal_total
+from gateway.bench.stack import Proc, free_port, wait_port
+
+# How long the router may stay without progress before missing signals count as lost.
+STALL_SECONDS = 10.0
+
+
+async def bare_server(b: Bench, mode: str) -> tuple[str, Proc]:
+    """The ``http`` or ``canned`` baseline server (its URL and process), started once per run."""
+    known = b.bare.get(mode)
+    if known is not None and known[1].alive:
+        return known
+    port = free_port()
+    proc = await b.stack.python_module(f"bare-{mode}", "gateway.bench.baselines", mode, "--port", str(port))
+    await wait_port(port, proc)
+    b.bare[mode] = (f"http://127.0.0.1:{port}", proc)
+    return b.bare[mode]
+
+
+async def wait_for_signals(b: Bench, types: set[str], expected: int) -> tuple[int, float]:
+    """Poll the users' feeds until ``expected`` events show (or progress stalls): (total, seconds)."""
+    started = time.monotonic()
+    last, last_change = -1, started
+    while True:
+        total = await signal_total(b.base_url, b.org.tokens, types)
+        now = time.monotonic()
+        if total >= expected:
+            return total, round(now - started, 2)
+        if total != last:
+            last, last_change = total, now
+        if now - last_change > STALL_SECONDS:
+            return total, round(now - started, 2)
+        await asyncio.sleep(0.5)

