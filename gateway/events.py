@@ -14,6 +14,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway import keys
+from gateway.batching import ScriptBatcher
 from gateway.scripts import Scripts
 
 SOURCES = (
@@ -65,7 +66,7 @@ class Appended:
 class EventLog:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
-        self._s = scripts
+        self._ingest = ScriptBatcher(redis, scripts.ingest)
 
     async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
         """Durably append one event; a repeated ``dedupe_id`` appends nothing."""
@@ -75,5 +76,5 @@ class EventLog:
         if dedupe_id is not None:
             event_keys.append(keys.ingest_dedupe(partition, source, dedupe_id))
         fields = ["org", org, "source", source, "at", str(int(time.time() * 1000)), "data", orjson.dumps(data)]
-        fresh, entry_id = await self._s.ingest(keys=event_keys, args=[DEDUPE_TTL_SECONDS, *fields])
+        fresh, entry_id = await self._ingest(event_keys, [DEDUPE_TTL_SECONDS, *fields])
         return Appended(id=entry_id, duplicate=not fresh)

@@ -172,7 +172,7 @@ class Router:
 
     # -- one event ------------------------------------------------------------------------------
     async def handle(self, event: Event) -> None:
-        org = await self._store.get_org(event.org)
+        org = await self._store.cached_org(event.org)
         if org is None:
             return
         # -- imap.mail: its own rules and writes live in gateway.mail_routing (issue 4) ----------

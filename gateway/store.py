@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 
 import orjson
@@ -18,6 +19,10 @@ from gateway.models import ORG_ID, RECORD_ID
 from gateway.scripts import Scripts
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
+# Hot paths (webhook ingest, the router) read an org on every event; a short per-process cache
+# saves a Redis round trip each time. An org change is seen by other processes within this long.
+ORG_CACHE_SECONDS = 1.0
+ORG_CACHE_MAX = 10_000
 
 
 def _hash_token(token: str) -> str:
@@ -32,14 +37,28 @@ class Store:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
         self._s = scripts
+        self._org_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     # -- orgs ---------------------------------------------------------------------------------
     async def get_org(self, org: str) -> dict[str, Any] | None:
         return _load(await self._r.get(keys.org(org)))
 
+    async def cached_org(self, org: str) -> dict[str, Any] | None:
+        """``get_org`` through a per-process cache of ``ORG_CACHE_SECONDS`` (for hot paths)."""
+        now = time.monotonic()
+        hit = self._org_cache.get(org)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        rec = await self.get_org(org)
+        if len(self._org_cache) >= ORG_CACHE_MAX:
+            self._org_cache.clear()
+        self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
+        return rec
+
     async def put_org(self, rec: dict[str, Any]) -> None:
         await self._r.set(keys.org(rec["id"]), orjson.dumps(rec))
         await self._r.sadd(keys.ORGS, rec["id"])
+        self._org_cache.pop(rec["id"], None)
 
     async def delete_org(self, org: str) -> bool:
         """Remove every key under the org's hash tag."""
@@ -54,6 +73,7 @@ class Store:
         if batch:
             await self._r.unlink(*batch)
         await self._r.srem(keys.ORGS, org)
+        self._org_cache.pop(org, None)
         return existed
 
     async def list_orgs(self) -> list[str]:

@@ -58,7 +58,7 @@ async def receive_event(request: Request) -> Response:
     metrics: Metrics = state.metrics
     store: Store = state.store
     org_id = request.path_params["org"]
-    org = await store.get_org(org_id) if ORG_ID.fullmatch(org_id) else None
+    org = await store.cached_org(org_id) if ORG_ID.fullmatch(org_id) else None
     if org is None:
         raise NotFound("unknown org", code="org_not_found")
     secret = org.get("webhook_secret")

@@ -47,7 +47,7 @@ async def verified_form(request: Request, source: str) -> tuple[str, dict[str, s
     if not ORG_ID.fullmatch(org_id):
         raise NotFound("unknown org", code="org_not_found")
     store: Store = state.store
-    org = await store.get_org(org_id)
+    org = await store.cached_org(org_id)
     if org is None:
         raise NotFound("unknown org", code="org_not_found")
     token = org.get("twilio", {}).get("auth_token")
