@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,6 +137,10 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False, wit
         s.admin_token, s.secret_key = admin_token, secret_key
         stop = asyncio.Event()
         s.stop = stop
+        # Everything built so far lives as long as the process: keep it out of GC scans, and collect
+        # the young generation less often (measured +8 % ingest req/s with `signalgate bench`).
+        gc.freeze()
+        gc.set_threshold(20_000, 10, 10)
         tasks = [asyncio.create_task(hub.run(stop), name="hub")]
         if with_router:
             router = Router(redis, scripts, store, feed, config.router, metrics, name)
@@ -155,21 +160,24 @@ def create_app(config: Config, redis_url: str, *, with_router: bool = False, wit
             await s.arq.aclose()
             await redis.aclose()
 
+    # Starlette tries routes in order, one regex match each: the high-volume paths go first. Behind
+    # ~45 API routes, matching alone cost every tracking hit ~25 µs of CPU (`signalgate bench`).
+    # No two patterns overlap, so the order changes nothing else.
     routes = [
+        *tracking.routes,
+        *webhooks_twilio.routes,
+        *webhooks_events.routes,
+        WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        WebSocketRoute("/ws", websocket_endpoint),
         *api_admin.routes,
         *api_me.routes,
         *api_notifications.routes,
         *api_templates.routes,
         *api_account.routes,
         *api_activity.routes,
-        *webhooks_twilio.routes,
-        *webhooks_events.routes,
-        *tracking.routes,
         Mount("/web", StaticFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

@@ -81,6 +81,7 @@ class Agent:
             count=cmd.get("count"),
             classify=classify_event if cmd.get("classify") == "event" else classify_2xx,
             prebuilt=prebuilt,
+            cycle=bool(cmd.get("cycle")),
             on_window=on_window,
         )
         run = LoadRun(plan)

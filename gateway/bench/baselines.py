@@ -1,6 +1,6 @@
 """Bare baseline servers, each run as its own process: ``python -m gateway.bench.baselines MODE``.
 
-- ``http``: a bare starlette app under the gateway's uvicorn settings: ``POST
+- ``http``: a bare starlette app under the gateway's uvicorn settings and event loop: ``POST
   /webhooks/twilio/{org}/{kind}`` parses the same form and answers 204; ``GET /t/o/{token}``
   answers the same GIF with the same headers. No signature check, no Redis.
 - ``canned``: the cheapest HTTP/1.1 server asyncio can run (a protocol answering 204 to every
@@ -208,17 +208,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--redis", default="")
     args = parser.parse_args(argv)
+    # Same event loop as the process each baseline stands for: `signalgate serve` runs
+    # `asyncio.run(server.serve())` (asyncio's own loop, not uvloop) and so do the http and ws
+    # baselines; `signalgate worker` runs on asyncio's loop too. Only the canned server, which
+    # exists to find the generator's ceiling, takes the fastest loop there is.
     if args.mode == "http":
-        # uvicorn picks uvloop and httptools itself, as it does for the gateway.
-        uvicorn.Server(uvicorn_settings(bare_app(), args.host, args.port)).run()
-        return
-    if args.mode == "noop":
-        # The send worker runs on asyncio's default loop (``signalgate worker``); so does this.
+        asyncio.run(uvicorn.Server(uvicorn_settings(bare_app(), args.host, args.port)).serve())
+    elif args.mode == "ws":
+        asyncio.run(run_ws(args.host, args.port))
+    elif args.mode == "noop":
         asyncio.run(run_noop(args.redis))
-        return
-    import uvloop
+    else:
+        import uvloop
 
-    uvloop.run(run_ws(args.host, args.port) if args.mode == "ws" else run_canned(args.host, args.port))
+        uvloop.run(run_canned(args.host, args.port))
 
 
 if __name__ == "__main__":

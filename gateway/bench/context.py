@@ -76,7 +76,7 @@ class Bench:
     bare: dict[str, tuple[str, Proc]] = field(default_factory=dict)  # baseline servers started so far
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    generator_ceiling: float | None = None
+    generator_ceilings: dict[str, float] = field(default_factory=dict)  # by request kind
     baselines: dict[tuple[str, float | None], HttpOutcome] = field(default_factory=dict)
     fleet_open: bool = False
     _seq: int = _SEQ_BLOCK
@@ -129,6 +129,7 @@ class Bench:
         return_seqs: bool = False,
         warmup: float = 0.5,
         watch: dict[str, Proc] | None = None,
+        cycle: bool = False,
     ) -> HttpOutcome:
         agents = self.http_agents
         n = len(agents)
@@ -150,6 +151,7 @@ class Bench:
                     return_seqs=return_seqs,
                     warmup=warmup,
                     watch=pids if i == 0 else {},
+                    cycle=cycle,
                 )
             )
         return merge(await asyncio.gather(*calls))

@@ -190,6 +190,7 @@ class LoadPlan:
     count: int | None = None  # stop after this many requests (bursts)
     classify: Classifier = classify_2xx
     prebuilt: list[Item] = field(default_factory=list)
+    cycle: bool = False  # reuse the prebuilt requests round-robin (only for servers that ignore content)
     # Called with "start" and "end" of the measured window (CPU sampling hooks on to it).
     on_window: Callable[[str], None] = lambda mark: None
 
@@ -213,7 +214,9 @@ class LoadRun:
 
     def _item(self, i: int) -> Item:
         pre = self.plan.prebuilt
-        return pre[i] if i < len(pre) else self.plan.builder.build(i)
+        if i < len(pre):
+            return pre[i]
+        return pre[i % len(pre)] if self.plan.cycle and pre else self.plan.builder.build(i)
 
     def _take(self) -> int | None:
         i = self._next

@@ -107,7 +107,7 @@ class TwilioMix:
         params = twilio_params(kind, n, self.phones[(n * 7919) % len(self.phones)])
         path = f"/webhooks/twilio/{self.org}/{kind}"
         signature = str(self._validator.compute_signature(self.public_url + path, params))
-        token = f"bench-{self.org}-{n}"
+        token = f"{self.org}-{n}"  # the bench org ids already start with "bench-"
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,

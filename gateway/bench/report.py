@@ -139,6 +139,13 @@ def print_report(
         if cpu:
             busy = ", ".join(f"{name} {share * 100:.0f}%" for name, share in sorted(cpu.items(), key=lambda x: -x[1]))
             console.print(f"  {f.name}: CPU (share of one core) {busy}", highlight=False)
+        share = f.extra.get("baseline_share_of_generator_ceiling")
+        if share is not None:
+            console.print(
+                f"  {f.name}: the bare baseline reached {share * 100:.0f}% of the generator's ceiling "
+                f"({f.extra['generator_ceiling']:,.0f} req/s)",
+                highlight=False,
+            )
         for note in f.notes:
             console.print(f"  {f.name}: {note}", highlight=False)
     for note in notes:

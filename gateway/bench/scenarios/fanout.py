@@ -15,7 +15,7 @@ from typing import Any
 from gateway.bench.agents import LineChannel
 from gateway.bench.context import Bench
 from gateway.bench.figures import Figure
-from gateway.bench.procfs import CpuMeter
+from gateway.bench.procfs import CpuMeter, rss_kib
 from gateway.bench.provision import FAN_CONTACT
 from gateway.bench.scenarios.live import CONNECT_CONCURRENCY, events_spec, ws_endpoint
 from gateway.bench.stack import free_port, wait_port
@@ -67,7 +67,9 @@ async def _bare_burst(b: Bench, group: int, events: int) -> tuple[float, Latency
         channel = LineChannel(proc)
         await channel.read_text(within=30)  # "ready"
         endpoint = {"host": "127.0.0.1", "port": port, "tls": False, "host_header": f"127.0.0.1:{port}", "path": "/"}
+        before = rss_kib(proc.pid)
         connected = await _open(b, endpoint, "bench", group)
+        after = rss_kib(proc.pid)
         seq = b.next_seq()
         meter = CpuMeter(b.pids(bare_ws=proc))
         meter.start(time.monotonic())
@@ -82,7 +84,17 @@ async def _bare_burst(b: Bench, group: int, events: int) -> tuple[float, Latency
         await b.stack.stop([proc])
     seconds = max((check["last_receipt_ns"] - started) / 1e9, 1e-9)
     check.update(connected=connected, seconds=round(seconds, 4), cpu=cpu)
+    if before is not None and after is not None and connected:
+        check["rss_kib_per_connection"] = round((after - before) / connected, 2)
     return rate(check["deliveries"], seconds), latency_ms(check["latencies_us"]), check
+
+
+def _memory_baseline(b: Bench, per_connection: float | None) -> None:
+    """The bare ``websockets`` server's memory per idle connection is the e2e_memory baseline."""
+    memory = next((f for f in b.figures if f.name == "e2e_memory"), None)
+    if memory is not None and per_connection is not None:
+        memory.baseline = per_connection
+        memory.notes.append("baseline: the bare websockets server's RSS per idle connection (fanout baseline)")
 
 
 async def run_fanout(b: Bench) -> None:
@@ -114,6 +126,7 @@ async def run_fanout(b: Bench) -> None:
         with b.ui.phase(f"fanout baseline: websockets broadcast() to {s.clients:,} clients"):
             base, base_latency, base_check = await _bare_burst(b, group, events)
         fig.baseline, fig.baseline_latency = base, base_latency
+        _memory_baseline(b, base_check.get("rss_kib_per_connection"))
         fig.extra.update(
             baseline_seconds=base_check["seconds"], baseline_cpu=base_check["cpu"], baseline_lost=base_check["lost"]
         )

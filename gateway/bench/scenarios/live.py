@@ -58,6 +58,8 @@ async def open_fleet(b: Bench) -> None:
         opened = await b.ws_agent.call(
             "ws_open", endpoint=ws_endpoint(b), clients=clients, concurrency=CONNECT_CONCURRENCY
         )
+    if not opened["connected"]:
+        raise RuntimeError(f"no WebSocket client could connect: {opened['errors']}")
     b.fleet_open = True
     if opened["failed"]:
         b.notes.append(f"e2e: {opened['failed']} of {s.clients} clients failed to connect: {opened['errors']}")
@@ -136,7 +138,7 @@ async def run_resume(b: Bench) -> None:
     s = b.settings
     await open_fleet(b)
     await b.ws_agent.call("ws_reset", record=False)
-    storm = max(3.0, s.duration / 2)
+    storm = max(1.5, s.duration / 2)
     await b.ws_agent.call("ws_drop")
     posting = asyncio.create_task(
         b.http(

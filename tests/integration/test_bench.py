@@ -1,0 +1,57 @@
+"""``signalgate bench`` briefly, self-contained: it runs, writes the documented JSON, and nothing is lost.
+
+A smoke run, not a timed assertion: the figures themselves are whatever this machine gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FACTOR, redis_binary
+
+FIGURES = {
+    "e2e_memory", "e2e", "resume", "fanout", "generator_ingest", "ingest", "ingest_alone", "ingest_fixed",
+    "generator_pixel", "pixel", "send_sms_1w", "send_email_1w", "send_sms_2w", "send_email_2w",
+}  # fmt: skip
+SHAPE = {"value", "unit", "baseline", "ratio", "p50_ms", "p90_ms", "p99_ms", "max_ms", "lost", "duplicated"}
+
+
+@pytest.mark.timeout(int(240 * FACTOR))
+def test_bench_runs_self_contained_and_loses_nothing(tmp_path: Path) -> None:
+    """Every scenario runs against a private stack; JSON has the documented shape; lost/duplicated are 0."""
+    redis_binary()  # the bench starts its own redis-server the same way the tests do
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
+    args = ["bench", "--duration", "1", "--clients", "40", "--rate", "100", "--connections", "16", "--json", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        cwd=tmp_path,
+        env=env | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=200 * FACTOR,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "ingest" in proc.stdout and "e2e" in proc.stdout  # the table was printed
+    data = json.loads(out.read_text())
+    assert {"cpus", "cpu_model", "python", "versions"} <= data["machine"].keys()
+    assert data["machine"]["versions"]["uvicorn"]
+    scenarios = data["scenarios"]
+    assert FIGURES <= scenarios.keys(), sorted(scenarios)
+    for name, fig in scenarios.items():
+        assert SHAPE <= fig.keys(), (name, sorted(fig))
+        assert (fig["lost"], fig["duplicated"]) == (0, 0), (name, fig)
+        if name != "e2e_memory":  # 40 clients may fit in memory the allocator already holds
+            assert fig["value"] > 0, (name, fig)
+    for name in ("ingest", "pixel", "fanout", "send_sms_1w", "send_email_2w"):
+        assert scenarios[name]["baseline"] > 0 and scenarios[name]["ratio"] > 0, name
+    for name in ("send_sms_1w", "send_email_1w", "send_sms_2w", "send_email_2w"):
+        assert scenarios[name]["counters_exact"] is True, scenarios[name]
+    assert scenarios["e2e"]["deliveries"] == scenarios["e2e"]["expected_deliveries"] > 0
