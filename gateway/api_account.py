@@ -13,7 +13,7 @@ from starlette.routing import Route
 from gateway.credits import Credits
 from gateway.email_usage import EmailUsage
 from gateway.errors import BadRequest
-from gateway.http import JSONResponse, read_json, require_admin, require_org
+from gateway.http import JSONResponse, int_param, read_json, require_admin, require_org
 from gateway.reports import MAX_DAYS, Reports
 from workers.quota import email_caps, local_day
 
@@ -68,10 +68,8 @@ async def auto_recharge(request: Request) -> Response:
 async def ledger(request: Request) -> Response:
     require_admin(request)
     org = await require_org(request)
-    raw = request.query_params.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise BadRequest("'limit' must be an integer from 1 to 1000", code="invalid_parameter")
-    return JSONResponse({"entries": await _credits(request).ledger(org["id"], int(raw))})
+    limit = int_param(request, "limit", 100, 1, 1000)
+    return JSONResponse({"entries": await _credits(request).ledger(org["id"], limit)})
 
 
 async def usage(request: Request) -> Response:

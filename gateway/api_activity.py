@@ -9,20 +9,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.activity import MAX_ENTRIES, Activity
-from gateway.errors import BadRequest, NotFound
-from gateway.http import JSONResponse, require_admin, require_org
+from gateway.errors import NotFound
+from gateway.http import JSONResponse, int_param, require_admin, require_org
 from gateway.store import Store
 
 DEFAULT_LIMIT = 50
 
 
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ENTRIES:
-        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_ENTRIES}", code="invalid_parameter")
-    return int(raw)
+    return int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_ENTRIES)
 
 
 async def get_activity(request: Request) -> Response:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from gateway import keys
 from gateway.errors import BadRequest, NotFound
-from gateway.http import JSONResponse, read_json, require_admin, require_org
+from gateway.http import JSONResponse, int_param, read_json, require_admin, require_org
 from gateway.models import ORG_ID, check_id, merge_contact, merge_org, merge_user, public_org
 from gateway.signals import iso_utc
 from gateway.store import Store
@@ -125,7 +125,7 @@ CALL_COLUMNS = ("sid", "direction", "from", "to", "status", "duration", "started
 
 async def call_log(org_id: str, request: Request) -> list[dict[str, Any]]:
     r = request.app.state.redis
-    limit = _int_param(request, "limit", 1000, 1, 10000)
+    limit = int_param(request, "limit", 1000, 1, 10000)
     entries = await r.zrevrange(keys.calls(org_id), 0, limit - 1, withscores=True)
     async with r.pipeline(transaction=False) as pipe:
         for sid, _ in entries:
@@ -146,15 +146,6 @@ async def call_log(org_id: str, request: Request) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise BadRequest(f"'{name}' must be an integer from {lo} to {hi}", code="invalid_parameter")
-    return int(raw)
 
 
 async def get_calls(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from gateway import streamid
 from gateway.errors import BadRequest, NotFound
 from gateway.feed import MAX_PAGE, Feed
-from gateway.http import JSONResponse, read_json, require_user
+from gateway.http import JSONResponse, int_param, read_json, require_user
 from gateway.signals import SIGNAL_TYPE_SET
 from gateway.store import Store
 from gateway.ws import ProtocolError, parse_read
@@ -34,13 +34,11 @@ async def list_signals(request: Request) -> Response:
     after = request.query_params.get("after")
     if after is not None and not streamid.is_valid(after):
         raise BadRequest("'after' must be a signal id like 1732540000000-0", code="invalid_parameter")
-    raw_limit = request.query_params.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise BadRequest(f"'limit' must be an integer from 1 to {MAX_PAGE}", code="invalid_parameter")
+    limit = int_param(request, "limit", 50, 1, MAX_PAGE)
     feed = _feed(request)
     # Read the cursor first: anything written after it is replayed to a client resuming from it.
     cursor = await feed.cursor(org, user)
-    signals = await feed.signals(org, user, after, int(raw_limit))
+    signals = await feed.signals(org, user, after, limit)
     return JSONResponse({"signals": signals, "unread": await feed.unread_count(org, user), "cursor": cursor})
 
 

@@ -35,6 +35,16 @@ async def read_json(request: Request) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
 
 
+def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter in [lo, hi], ``default`` when absent, else 400 invalid_parameter."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise BadRequest(f"'{name}' must be an integer from {lo} to {hi}", code="invalid_parameter")
+    return int(raw)
+
+
 def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -40,7 +40,7 @@ from gateway.metrics import Metrics
 from gateway.models import merge_contact
 from gateway.notifications import FINAL, Notifications
 from gateway.reports import Reports
-from gateway.routing import Draft
+from gateway.routing import Draft, signal_body
 from gateway.scripts import Scripts
 from gateway.signals import iso_utc
 from gateway.store import Store
@@ -162,16 +162,7 @@ class MailRouter:
         if not user or not await self._store.get_user(event.org, user):
             await self._count(event, "unmatched")
             return
-        body = {
-            "type": d.type,
-            "org": event.org,
-            "user": user,
-            "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
-            "title": d.title,
-            "body": d.body,
-            "occurred_at": iso_utc(event.at_ms),
-            "data": d.data,
-        }
+        body = signal_body(event.org, user, contact, d, event.at_ms)
         result = await self._feed.write(event.org, user, event.key, d.type, contact["id"] if contact else None, body)
         if result.status in ("new", "grouped"):
             self._m.signals_out.labels(d.type, result.status).inc()

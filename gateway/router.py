@@ -33,9 +33,8 @@ from gateway.mail_routing import MailRouter
 from gateway.metrics import Metrics
 from gateway.notifications import Notifications
 from gateway.reports import Reports
-from gateway.routing import ContactLookup, contact_ref, draft
+from gateway.routing import ContactLookup, contact_ref, draft, signal_body
 from gateway.scripts import Scripts
-from gateway.signals import iso_utc
 from gateway.status import CALL_RANK, SMS_RANK
 from gateway.store import Store
 
@@ -202,16 +201,7 @@ class Router:
         if not recipient or not await self._store.get_user(event.org, recipient):
             await self._count_unmatched(event)
             return
-        body = {
-            "type": d.type,
-            "org": event.org,
-            "user": recipient,
-            "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
-            "title": d.title,
-            "body": d.body,
-            "occurred_at": iso_utc(event.at_ms),
-            "data": d.data,
-        }
+        body = signal_body(event.org, recipient, contact, d, event.at_ms)
         result = await self._feed.write(
             event.org, recipient, event.key, d.type, contact["id"] if contact else None, body
         )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from gateway.events import Event
 from gateway.phones import lookup_key
+from gateway.signals import iso_utc
 from gateway.status import MISSED_CALL, sms_signal_type
 
 LookupKind = Literal["phone", "email", "id"]
@@ -114,3 +115,17 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
         url = str(d.get("url", ""))
         return Draft("email.clicked", snippet(url, 120), "", {"notification": d.get("notification"), "url": url})
     return None
+
+
+def signal_body(org: str, user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:
+    """The stored signal (without ``id``/``count``, which the feed write adds) for ``user``."""
+    return {
+        "type": d.type,
+        "org": org,
+        "user": user,
+        "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
+        "title": d.title,
+        "body": d.body,
+        "occurred_at": iso_utc(at_ms),
+        "data": d.data,
+    }
