@@ -8,23 +8,22 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from types import FrameType
 
 import uvicorn
-from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
-from gateway.app import create_app
+from gateway.app import GatewayApp, create_app
 from gateway.bench.options import add_bench_arguments, run_bench
 from gateway.config import Config, ConfigError, load_config
-from gateway.hub import CLOSE_GOING_AWAY, Hub
-from gateway.imap.service import ImapRunner, mailboxes, run_mailboxes
+from gateway.demo import provision_demo
+from gateway.ingest.imap.service import mailboxes, run_mailboxes, stop_within
+from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
 from gateway.redis_server import redis_url
-from gateway.router import Router
-from gateway.scripts import load_scripts
-from gateway.store import Store
+from gateway.routing.router import Router
+from gateway.services import open_services
+from gateway.store.jobs import run_worker
+from workers.settings import make_worker
 
 log = logging.getLogger("signalgate")
 # Time given to WebSocket clients to receive their 1001 close before the server stops.
@@ -34,9 +33,9 @@ _CLOSE_GRACE_SECONDS = 2.0
 class GracefulServer(uvicorn.Server):
     """uvicorn, but WebSockets are closed with 1001 (resume elsewhere) before it shuts down."""
 
-    def __init__(self, config: uvicorn.Config, hub: Callable[[], Hub | None]) -> None:
+    def __init__(self, config: uvicorn.Config, app: GatewayApp) -> None:
         super().__init__(config)
-        self._hub = hub
+        self._app = app
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -55,9 +54,9 @@ class GracefulServer(uvicorn.Server):
         self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain()))
 
     async def _drain(self) -> None:
-        hub = self._hub()
+        hub = self._app.hub
         if hub is not None:
-            hub.close_all(CLOSE_GOING_AWAY)
+            hub.close_all(CloseCode.GOING_AWAY)
             await hub.drained(_CLOSE_GRACE_SECONDS)
         self.should_exit = True
 
@@ -70,15 +69,19 @@ def _setup_logging(config: Config) -> None:
     )
 
 
-async def _serve(
-    config: Config,
-    *,
-    with_router: bool,
-    after_start: Callable[[str], Awaitable[None]] | None,
-    with_imap: bool = False,
-) -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (the process kinds without uvicorn)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(config: Config, *, with_router: bool, demo: bool = False, with_imap: bool = False) -> None:
     async with redis_url(config.redis) as url:
-        app = create_app(config, url, with_router=with_router, with_worker=with_router)
+        metrics = Metrics()
+        app = create_app(config, url, metrics=metrics, with_router=with_router, with_worker=with_router)
         gw = config.gateway
         server = GracefulServer(
             uvicorn.Config(
@@ -92,55 +95,34 @@ async def _serve(
                 access_log=False,
                 timeout_graceful_shutdown=5,
             ),
-            hub=lambda: getattr(app.starlette.state, "hub", None),
+            app,
         )
         with_imap = with_imap and bool(config.imap)
-        if after_start is None and not with_imap:
+        if not demo and not with_imap:
             await server.serve()
             return
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
-        # IMAP listeners (issue 4): own Redis client, metrics on the app's registry, stopped last.
-        imap = ImapRunner(config, url, app.starlette.state.metrics.registry) if with_imap and server.started else None
-        try:
-            if server.started and after_start is not None:
-                await after_start(url)
+        async with contextlib.AsyncExitStack() as stack:
+            if with_imap and server.started:
+                # IMAP listeners: their own Redis client, metrics on the gateway's registry, stopped last.
+                svc = await stack.enter_async_context(open_services(config, url, metrics=metrics, secrets=False))
+                stop = asyncio.Event()
+                stack.push_async_callback(stop_within, asyncio.create_task(run_mailboxes(svc, stop)), stop)
+            if server.started and demo:
+                await _demo(config, url)
             await serving
-        finally:
-            if imap is not None:
-                await imap.stop()
 
 
 async def _route(config: Config) -> None:
-    async with redis_url(config.redis) as url:
-        redis = Redis.from_url(url, decode_responses=True, max_connections=64)
-        scripts = load_scripts(redis)
-        from gateway.feed import Feed
-
-        router = Router(
-            redis, scripts, Store(redis, scripts), Feed(redis, scripts, config.signals), config.router, Metrics()
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await router.run(stop)
-        finally:
-            await redis.aclose()
+    async with redis_url(config.redis) as url, open_services(config, url, secrets=False) as svc:
+        await Router(svc, config.router).run(_stop_on_signals())
 
 
 async def _work(config: Config) -> None:
-    from workers.runner import run_worker
-    from workers.settings import make_worker
-
     async with redis_url(config.redis) as url:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(make_worker(config, url, handle_signals=False), stop)
+        await run_worker(make_worker(config, url, handle_signals=False), _stop_on_signals())
 
 
 def _check_imap(config: Config, *, required: bool) -> None:
@@ -152,22 +134,13 @@ def _check_imap(config: Config, *, required: bool) -> None:
 
 async def _imap(config: Config) -> None:
     """IMAP listeners only: a separate process kind, any number per Redis (one listens per mailbox)."""
-    async with redis_url(config.redis) as url:
-        redis = Redis.from_url(url, decode_responses=True, max_connections=64)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await run_mailboxes(config, redis, CollectorRegistry(), stop)
-        finally:
-            await redis.aclose()
+    async with redis_url(config.redis) as url, open_services(config, url, secrets=False) as svc:
+        await run_mailboxes(svc, _stop_on_signals())
 
 
 async def _demo(config: Config, url: str) -> None:
-    from gateway.demo import provision_demo
-
-    await provision_demo(config, url)
+    async with open_services(config, url) as svc:
+        await provision_demo(svc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,16 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("up", "imap"):
             _check_imap(config, required=args.command == "imap")
         if args.command == "up":
-            asyncio.run(
-                _serve(
-                    config,
-                    with_router=True,
-                    after_start=(lambda u: _demo(config, u)) if args.demo else None,
-                    with_imap=True,
-                )
-            )
+            asyncio.run(_serve(config, with_router=True, demo=args.demo, with_imap=True))
         elif args.command == "serve":
-            asyncio.run(_serve(config, with_router=False, after_start=None))
+            asyncio.run(_serve(config, with_router=False))
         elif args.command == "router":
             asyncio.run(_route(config))
         elif args.command == "worker":

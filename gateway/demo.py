@@ -11,14 +11,8 @@ import secrets
 import sys
 from typing import Any
 
-from redis.asyncio import Redis
-
-from gateway import credentials
-from gateway.config import Config
-from gateway.events import EventLog
-from gateway.models import merge_contact, merge_org, merge_user
-from gateway.scripts import load_scripts
-from gateway.store import Store
+from gateway.domain.tenancy import merge_contact, merge_org, merge_user
+from gateway.services import Services
 
 DEMO_ORG = "demo"
 USERS: list[tuple[str, dict[str, Any]]] = [
@@ -121,57 +115,50 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def provision_demo(config: Config, url: str, *, out: Any = None) -> str:
+async def provision_demo(services: Services, *, out: Any = None) -> str:
     """Provision the demo org (idempotent) and print the sign-in link; returns the user token."""
     out = out or sys.stdout
-    redis = Redis.from_url(url, decode_responses=True)
-    try:
-        scripts = load_scripts(redis)
-        store = Store(redis, scripts)
-        stored = await store.get_org(DEMO_ORG)
-        org = merge_org(
-            DEMO_ORG,
-            {
-                "name": "デモ株式会社",
-                "plan": "standard",
-                "timezone": "Asia/Tokyo",
-                "country": "JP",
-                "active_users": len(USERS),
-                "tracking": True,
-            },
-            stored,
-        )
-        if "webhook_secret" not in org:
-            org["webhook_secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        if "auth_token" not in org.get("twilio", {}):
-            org["twilio"] = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
-        await store.put_org(org)
-        for uid, body in USERS:
-            await store.put_user(DEMO_ORG, merge_user(org, uid, body, await store.get_user(DEMO_ORG, uid)))
-        for cid, body in CONTACTS:
-            await store.put_contact(DEMO_ORG, merge_contact(org, cid, body, await store.get_contact(DEMO_ORG, cid)))
-        token = await store.issue_token(DEMO_ORG, USERS[0][0])
-        events = EventLog(redis, scripts)
-        for source, data in SAMPLES:
-            await events.append(DEMO_ORG, source, data)
-        admin_token, _ = await credentials.resolve(redis, config.gateway)
-        gw = config.gateway
-        page = f"http://{gw.host}:{gw.port}/#token={token}"
-        print(
-            "\n".join(
-                [
-                    "",
-                    f"  signalgate demo org '{DEMO_ORG}' is ready ({len(USERS)} users, {len(CONTACTS)} contacts).",
-                    f"  Open the live feed as {USERS[0][1]['name']}:  {page}",
-                    f"  User token:  {token}",
-                    f"  Admin token: {admin_token}   (management API: Authorization: Bearer …)",
-                    f"  Webhook secret (Standard Webhooks): {org['webhook_secret']}",
-                    "",
-                ]
-            ),
-            file=out,
-            flush=True,
-        )
-        return token
-    finally:
-        await redis.aclose()
+    tenancy = services.tenancy
+    stored = await tenancy.get_org(DEMO_ORG)
+    org = merge_org(
+        DEMO_ORG,
+        {
+            "name": "デモ株式会社",
+            "plan": "standard",
+            "timezone": "Asia/Tokyo",
+            "country": "JP",
+            "active_users": len(USERS),
+            "tracking": True,
+        },
+        stored,
+    )
+    if "webhook_secret" not in org:
+        org["webhook_secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    if "auth_token" not in org.get("twilio", {}):
+        org["twilio"] = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
+    await tenancy.put_org(org)
+    for uid, body in USERS:
+        await tenancy.put_user(DEMO_ORG, merge_user(org, uid, body, await tenancy.get_user(DEMO_ORG, uid)))
+    for cid, body in CONTACTS:
+        await tenancy.put_contact(DEMO_ORG, merge_contact(org, cid, body, await tenancy.get_contact(DEMO_ORG, cid)))
+    token = await tenancy.issue_token(DEMO_ORG, USERS[0][0])
+    for source, data in SAMPLES:
+        await services.events.append(DEMO_ORG, source, data)
+    gw = services.config.gateway
+    page = f"http://{gw.host}:{gw.port}/#token={token}"
+    print(
+        "\n".join(
+            [
+                "",
+                f"  signalgate demo org '{DEMO_ORG}' is ready ({len(USERS)} users, {len(CONTACTS)} contacts).",
+                f"  Open the live feed as {USERS[0][1]['name']}:  {page}",
+                f"  User token:  {token}",
+                f"  Admin token: {services.admin_token}   (management API: Authorization: Bearer …)",
+                f"  Webhook secret (Standard Webhooks): {org['webhook_secret']}",
+                "",
+            ]
+        ),
+        file=out,
+        flush=True,
+    )
+    return token

@@ -1,17 +1,31 @@
-"""HTTP edge helpers: JSON responses, body parsing with limits, auth, error rendering."""
+"""The HTTP edge every endpoint shares: typed state, JSON in and out, auth, the body limit.
+
+Endpoints read the process's services from the lifespan state (``request.state["services"]``,
+typed by :class:`State`), never from attributes on the app. The management endpoints all start
+the same way — :func:`admin_org` (admin token, then the org named in the path) and
+:func:`json_object` (a JSON object body) — and raise :class:`~gateway.domain.errors.ApiError`
+subclasses, which the app renders as ``{"error", "detail"}``.
+"""
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from gateway.store import TOKEN_PREFIX, Store
+from gateway.domain.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from gateway.services import Services
+from gateway.store.tenancy import TOKEN_PREFIX
+
+
+class State(TypedDict):
+    """The lifespan state every HTTP endpoint may read."""
+
+    services: Services
 
 
 class JSONResponse(Response):
@@ -25,7 +39,11 @@ def error_response(exc: ApiError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status)
 
 
-async def read_json(request: Request) -> Any:
+def services(request: Request[State]) -> Services:
+    return request.state["services"]
+
+
+async def read_json(request: Request[State]) -> Any:
     body = await request.body()
     if not body:
         raise BadRequest("request body must be JSON", code="invalid_json")
@@ -35,7 +53,15 @@ async def read_json(request: Request) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
 
 
-def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+async def json_object(request: Request[State], shape: str = "a JSON object") -> dict[str, Any]:
+    """The body as a JSON object; anything else is 400 ``invalid_body`` naming the ``shape``."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest(f"body must be {shape}", code="invalid_body")
+    return body
+
+
+def int_param(request: Request[State], name: str, default: int, lo: int, hi: int) -> int:
     """An integer query parameter in [lo, hi], ``default`` when absent, else 400 invalid_parameter."""
     raw = request.query_params.get(name)
     if raw is None:
@@ -45,7 +71,7 @@ def int_param(request: Request, name: str, default: int, lo: int, hi: int) -> in
     return int(raw)
 
 
-def bearer(request: Request) -> str | None:
+def bearer(request: Request[State]) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -53,46 +79,47 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def require_admin(request: Request) -> None:
+def require_admin(request: Request[State]) -> Services:
+    """The services, once the request carries the admin token (401 / 403 otherwise)."""
+    svc = services(request)
     token = bearer(request)
     if token is None:
         raise Unauthorized("an admin bearer token is required")
-    expected: str = request.app.state.admin_token
-    if hmac.compare_digest(token.encode(), expected.encode()):
-        return
+    if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
+        return svc
     if token.startswith(TOKEN_PREFIX + "."):
         raise Forbidden("user tokens cannot use the management API")
     raise Unauthorized("the admin token is wrong")
 
 
-async def require_user(request: Request) -> tuple[str, str]:
+async def admin_org(request: Request[State]) -> tuple[Services, dict[str, Any]]:
+    """Admin token checked, then the org named in the path (404 ``org_not_found`` if unknown)."""
+    svc = require_admin(request)
+    org_id = request.path_params["org"]
+    org = await svc.tenancy.get_org(org_id)
+    if org is None:
+        raise NotFound(f"org {org_id!r} does not exist", code="org_not_found")
+    return svc, org
+
+
+async def require_user(request: Request[State]) -> tuple[Services, str, str]:
+    """The services and (org, user) of the user token the request carries (401 otherwise)."""
+    svc = services(request)
     token = bearer(request)
     if token is None:
         raise Unauthorized("a user bearer token is required")
-    store: Store = request.app.state.store
-    who = await store.resolve_token(token)
+    who = await svc.tenancy.resolve_token(token)
     if who is None:
         raise Unauthorized("the user token is unknown or revoked")
-    return who
-
-
-async def require_org(request: Request) -> dict[str, Any]:
-    """The org named in the path (admin routes); 404 if it does not exist."""
-    store: Store = request.app.state.store
-    org_id = request.path_params["org"]
-    org = await store.get_org(org_id)
-    if org is None:
-        raise NotFound(f"org {org_id!r} does not exist", code="org_not_found")
-    return org
+    return svc, who[0], who[1]
 
 
 class BodyLimit:
     """Pure-ASGI guard: a request body over ``limit`` bytes gets 413 before it is buffered."""
 
-    def __init__(self, app: ASGIApp, limit: int, starlette: Any = None) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
-        self.starlette = starlette  # the wrapped Starlette app, for its state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

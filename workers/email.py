@@ -17,22 +17,22 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.tracking_tokens import TrackingClaim, sign
+from gateway.domain.quota import email_caps, kind_bucket
+from gateway.domain.rendering import TemplateError, render, render_header
+from gateway.domain.tracking import TrackingClaim, sign
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
 from workers.providers.smtp import MailError
-from workers.quota import email_caps, kind_bucket
 from workers.sms import backoff_seconds
-from workers.templates import TemplateError, render, render_header
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
 
 
 def tracking_plan(deps: Deps, org: str, nid: str, contact: str | None) -> TrackingPlan:
-    base = deps.config.gateway.public_url.rstrip("/")
-    key = deps.secret_key
+    base = deps.services.config.gateway.public_url.rstrip("/")
+    key = deps.services.secret_key
     pixel = f"{base}/t/o/{sign(key, TrackingClaim(org, nid, contact))}"
 
     def link(url: str) -> str:
@@ -47,7 +47,7 @@ def _domain(address: str) -> str:
 
 async def _content(deps: Deps, org_id: str, rec: dict[str, Any]) -> tuple[str, str] | str:
     """(subject, html) or a rejection reason."""
-    template = await deps.templates.get(org_id, rec["template"])
+    template = await deps.services.templates.get(org_id, rec["template"])
     if template is None or template.get("channel") != "email":
         return "template_not_found"
     data = rec.get("data") or {}
@@ -73,16 +73,16 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str,
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
     now = datetime.now(tz=UTC)
-    counted = await deps.email_usage.reserve(org_id, nid, bucket, cap, org["timezone"], now)
+    counted = await deps.services.email_usage.reserve(org_id, nid, bucket, cap, org["timezone"], now)
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
-    sender = deps.config.smtp.from_address
+    sender = deps.services.config.smtp.from_address
     message_id = rec.get("message_id") or make_message_id(_domain(sender))
     if not rec.get("message_id"):
-        await deps.notifications.set_fields(org_id, nid, message_id=message_id, recipient=who.address,
+        await deps.services.notifications.set_fields(org_id, nid, message_id=message_id, recipient=who.address,
                                             contact=who.contact or "", user=who.user or "")  # fmt: skip
-        await deps.notifications.link_message_id(org_id, message_id, nid)
-    await deps.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
+        await deps.services.notifications.link_message_id(org_id, message_id, nid)
+    await deps.services.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
     plan = tracking_plan(deps, org_id, nid, who.contact) if org.get("tracking") else None
     message = build_email(
         from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
@@ -91,8 +91,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str,
         await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
-    await deps.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
-    await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
+    await deps.services.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
+    await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
     return {"status": "sent", "message_id": message_id}
 
 
@@ -111,17 +111,19 @@ async def _mail_failed(
 ) -> dict[str, Any]:
     org_id, nid = org["id"], rec["id"]
     if not exc.permanent:
-        if job_try < deps.config.worker.max_tries:
+        if job_try < deps.services.config.worker.max_tries:
             log.info("notification %s: SMTP temporary failure (%s); retry %d", nid, exc, job_try)
             raise Retry(defer=backoff_seconds(job_try))
-        await deps.notifications.advance(org_id, nid, "failed", event_key=f"{nid}:failed", reason="smtp_unavailable")
+        await deps.services.notifications.advance(
+            org_id, nid, "failed", event_key=f"{nid}:failed", reason="smtp_unavailable"
+        )
         return {"status": "failed", "reason": "smtp_unavailable"}
     reason = f"smtp_{exc.code}"
-    if await deps.notifications.advance(org_id, nid, "bounced", event_key=f"{nid}:bounced", reason=reason):
+    if await deps.services.notifications.advance(org_id, nid, "bounced", event_key=f"{nid}:bounced", reason=reason):
         now = _ms(datetime.now(tz=UTC))
-        await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
-        await deps.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
-        await deps.events.append(
+        await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
+        await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
+        await deps.services.events.append(
             org_id,
             "send.email_bounced",
             {"notification": nid, "contact": contact, "user": user, "bounce": "hard", "reason": str(exc)},

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.errors import ApiError
-from gateway.send_request import send_record
+from gateway.domain.errors import ApiError
+from gateway.domain.send_request import send_record
 from workers.deps import Deps
 from workers.email import send_email as deliver_email
 from workers.sms import send_sms as deliver_sms
@@ -36,7 +36,7 @@ async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: d
         return None
     if isinstance(kwargs.get("notification"), str):
         rec["id"] = kwargs["notification"]
-    stored, _ = await deps.notifications.create(org, rec)
+    stored, _ = await deps.services.notifications.create(org, rec)
     return stored
 
 
@@ -66,20 +66,20 @@ def reminder_text(org: dict[str, Any], reminder: dict[str, Any]) -> str:
 
 async def send_reminder(ctx: dict[str, Any], *, org: str, reminder: str) -> dict[str, Any]:
     deps: Deps = ctx["deps"]
-    rem = await deps.reminders.get(org, reminder)
-    org_rec = await deps.store.get_org(org)
+    rem = await deps.services.reminders.get(org, reminder)
+    org_rec = await deps.services.tenancy.get_org(org)
     if rem is None or org_rec is None:
         return {"status": "gone"}
     if rem["status"] != "scheduled":
         return {"status": rem["status"]}
-    user = await deps.store.get_user(org, rem["user"])
+    user = await deps.services.tenancy.get_user(org, rem["user"])
     skip = None
     if not org_rec.get("reminders", True):
         skip = "org_reminders_off"
     elif user is None or not user.get("reminders", True):
         skip = "user_opted_out"
     if skip:
-        await deps.reminders.put(org, dict(rem, status="skipped", reason=skip))
+        await deps.services.reminders.put(org, dict(rem, status="skipped", reason=skip))
         return {"status": "skipped", "reason": skip}
     nid = f"n_rem_{reminder}"
     rec = {
@@ -93,11 +93,11 @@ async def send_reminder(ctx: dict[str, Any], *, org: str, reminder: str) -> dict
         "system": "reminder",
         "body": reminder_text(org_rec, rem),
     }
-    stored, _ = await deps.notifications.create(org, rec)
+    stored, _ = await deps.services.notifications.create(org, rec)
     outcome = await deliver_sms(deps, dict(stored, org=org), int(ctx.get("job_try", 1)))
     status = "sent" if outcome["status"] == "sent" else "failed"
     done = dict(rem, status=status, notification=nid)
     if status == "failed":
         done["reason"] = outcome.get("reason")
-    await deps.reminders.put(org, done)
+    await deps.services.reminders.put(org, done)
     return outcome

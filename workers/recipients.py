@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.phones import InvalidPhone, to_e164
-from gateway.store import Store
+from gateway.domain.phones import InvalidPhone, to_e164
+from gateway.store.tenancy import Tenancy
 
 
 @dataclass(frozen=True)
@@ -17,19 +17,19 @@ class Recipient:
     reason: str | None = None
 
 
-async def resolve(store: Store, org: dict[str, Any], rec: dict[str, Any], channel: str) -> Recipient:
+async def resolve(tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], channel: str) -> Recipient:
     kind, value = next(iter(rec["to"].items()))
     sender = rec.get("sender")
     contact: dict[str, Any] | None = None
     address: str | None = None
     if kind == "contact":
-        contact = await store.get_contact(org["id"], value)
+        contact = await tenancy.get_contact(org["id"], value)
         if contact is None:
             return Recipient(None, None, sender, "unknown_recipient")
         listed = contact["phones"] if channel == "sms" else contact["emails"]
         address = listed[0] if listed else None
     elif kind == "user":
-        user = await store.get_user(org["id"], value)
+        user = await tenancy.get_user(org["id"], value)
         if user is None:
             return Recipient(None, None, sender, "unknown_recipient")
         address = user.get("phone") if channel == "sms" else user.get("email")
@@ -38,10 +38,10 @@ async def resolve(store: Store, org: dict[str, Any], rec: dict[str, Any], channe
             address = to_e164(value, org.get("country"))
         except InvalidPhone:
             return Recipient(None, None, sender, "invalid_phone")
-        contact = await store.contact_by_phone(org["id"], address)
+        contact = await tenancy.contact_by_phone(org["id"], address)
     else:
         address = value.strip().lower()
-        contact = await store.contact_by_email(org["id"], address)
+        contact = await tenancy.contact_by_email(org["id"], address)
     if address is None:
         return Recipient(None, None, sender, "invalid_phone" if channel == "sms" else "no_email")
     if channel == "sms":

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
 from gateway.config import Config
+from gateway.services import open_services
+from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_REMINDER, SEND_SMS, deserialize, serialize
 from workers import jobs
-from workers.deps import build_deps
-from workers.queue import QUEUE_NAME, SEND_EMAIL, SEND_REMINDER, SEND_SMS, deserialize, serialize
+from workers.deps import Deps
+from workers.providers.smtp import SmtpMailSender
+from workers.providers.twilio_sms import TwilioSmsProvider
 
 # Reconciling an interrupted SMS attempt may need a few extra runs beyond the retry budget.
 _RECONCILE_TRIES = 5
@@ -18,12 +22,17 @@ _RECONCILE_TRIES = 5
 
 def make_worker(config: Config, redis_url: str, *, handle_signals: bool) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["deps"] = await build_deps(config, redis_url)
+        stack = contextlib.AsyncExitStack()
+        ctx["stack"] = stack
+        services = await stack.enter_async_context(open_services(config, redis_url, max_connections=128))
+        sms = await TwilioSmsProvider.create(config.twilio.api_base, config.twilio.timeout)
+        stack.push_async_callback(sms.aclose)
+        ctx["deps"] = Deps(services, sms, SmtpMailSender(config.smtp))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        deps = ctx.get("deps")
-        if deps is not None:
-            await deps.aclose()
+        stack: contextlib.AsyncExitStack | None = ctx.get("stack")
+        if stack is not None:
+            await stack.aclose()
 
     tries = config.worker.max_tries + _RECONCILE_TRIES
     timeout = config.worker.job_timeout

@@ -21,13 +21,12 @@ from typing import Any
 
 from arq import Retry
 
-from gateway import keys
+from gateway.domain.rendering import TemplateError, render
 from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
 from workers.segments import count_segments
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
-from workers.templates import TemplateError, render
 
 log = logging.getLogger("signalgate.sms")
 # Clock skew allowed between us and the provider when looking for an earlier attempt's message.
@@ -40,7 +39,7 @@ def backoff_seconds(job_try: int) -> float:
 
 
 def status_callback(deps: Deps, org: str, nid: str) -> str:
-    return f"{deps.config.gateway.public_url.rstrip('/')}/webhooks/twilio/{org}/sms-status?n={nid}"
+    return f"{deps.services.config.gateway.public_url.rstrip('/')}/webhooks/twilio/{org}/sms-status?n={nid}"
 
 
 async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str) -> tuple[str | None, str | None]:
@@ -49,7 +48,7 @@ async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str
         # Built-in reminder text: no customer template to approve, the sender rules still apply.
         reason = sender_reason(org, phone) or twilio_reason(org)
         return (None, reason) if reason else (str(rec["body"]), None)
-    template = await deps.templates.get(org["id"], rec["template"])
+    template = await deps.services.templates.get(org["id"], rec["template"])
     reason = template_reason(template) or sender_reason(org, phone) or twilio_reason(org)
     if reason:
         return None, reason
@@ -63,13 +62,13 @@ async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str
 
 async def _accepted(deps: Deps, org: str, rec: dict[str, Any], msg_sid: str, user: str | None) -> dict[str, Any]:
     nid = rec["id"]
-    await deps.notifications.set_fields(org, nid, provider_sid=msg_sid)
+    await deps.services.notifications.set_fields(org, nid, provider_sid=msg_sid)
     link = {"notification": nid, "to": rec.get("recipient", "")}
     if user:
         link["user"] = user
-    await deps.redis.hset(keys.sms_status(org, msg_sid), mapping=link)
-    await deps.redis.hdel(keys.notification(org, nid), "attempt_ms", "attempt_token")
-    await deps.notifications.advance(org, nid, "sent", event_key=f"{nid}:sent:{msg_sid}")
+    await deps.services.messages.link_sms(org, msg_sid, **link)
+    await deps.services.notifications.clear_attempt(org, nid)
+    await deps.services.notifications.advance(org, nid, "sent", event_key=f"{nid}:sent:{msg_sid}")
     return {"status": "sent", "sid": msg_sid}
 
 
@@ -95,14 +94,14 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, A
     if reason or text is None:
         return await reject(deps, org_id, nid, reason or "template_error")
     segments = count_segments(text)
-    await deps.notifications.set_fields(
+    await deps.services.notifications.set_fields(
         org_id, nid, recipient=who.address, text=text, segments=segments.segments, contact=who.contact or ""
     )
     rec = dict(rec, recipient=who.address, text=text)
-    reservation = await deps.credits.reserve(org_id, nid, segments.segments)
+    reservation = await deps.services.credits.reserve(org_id, nid, segments.segments)
     if reservation.outcome == "insufficient":
         return await reject(deps, org_id, nid, "insufficient_credits")
-    await deps.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
+    await deps.services.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
     return await _call_provider(deps, org, rec, who.user, job_try)
 
 
@@ -113,8 +112,8 @@ async def _claim(deps: Deps, org: dict[str, Any], rec: dict[str, Any], user: str
     seen_stale = ""
     for _ in range(3):
         now = int(time.time() * 1000)
-        verdict, value = await deps.scripts.begin_attempt(
-            keys=[keys.notification(org_id, nid)], args=[now, deps.attempt_stale_ms, token, seen_stale]
+        verdict, value = await deps.services.notifications.begin_attempt(
+            org_id, nid, now, deps.attempt_stale_ms, token, seen_stale
         )
         if verdict == "go":
             return token
@@ -159,16 +158,16 @@ async def _call_provider(
 
 
 async def _provider_failed(deps: Deps, org_id: str, nid: str, exc: ProviderError, job_try: int) -> dict[str, Any]:
-    last_try = job_try >= deps.config.worker.max_tries
+    last_try = job_try >= deps.services.config.worker.max_tries
     if exc.ambiguous:
         # The message may exist: keep the claim so the next run reconciles before sending.
         log.warning("notification %s: provider call outcome unknown (%s); will reconcile", nid, exc)
         raise Retry(defer=max(backoff_seconds(job_try), deps.attempt_stale_ms / 1000))
-    await deps.redis.hdel(keys.notification(org_id, nid), "attempt_ms", "attempt_token")
+    await deps.services.notifications.clear_attempt(org_id, nid)
     if exc.retryable and not last_try:
         log.info("notification %s: provider busy (%s); retry %d", nid, exc, job_try)
         raise Retry(defer=backoff_seconds(job_try))
     reason = f"provider_error_{exc.code}" if exc.code else f"provider_http_{exc.status}"
-    await deps.notifications.advance(org_id, nid, "failed", event_key=f"{nid}:failed", reason=reason)
-    await deps.credits.refund(org_id, nid, reason)
+    await deps.services.notifications.advance(org_id, nid, "failed", event_key=f"{nid}:failed", reason=reason)
+    await deps.services.credits.refund(org_id, nid, reason)
     return {"status": "failed", "reason": reason}

@@ -31,9 +31,8 @@ from starlette.routing import Route
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 from gateway.config import GatewayConfig, WorkerConfig
-from gateway.tracking import NO_STORE, PIXEL
-from workers.queue import deserialize, serialize
-from workers.runner import run_worker
+from gateway.domain.tracking import NO_STORE, PIXEL
+from gateway.store.jobs import deserialize, run_worker, serialize
 
 NOOP_QUEUE = "signalgate:bench-noop"
 NOOP_JOB = "noop"

@@ -19,7 +19,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook
 from twilio.request_validator import RequestValidator
 
-from gateway.tracking_tokens import TrackingClaim, sign
+from gateway.domain.tracking import TrackingClaim, sign
 
 # Every 10th Twilio request is a provider retry of the one 9 before it (same idempotency token).
 DUPLICATE_EVERY = 10

@@ -6,9 +6,9 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from gateway import keys
-from gateway.events import EventLog
-from gateway.scripts import load_scripts
+from gateway.store import keys
+from gateway.store.event_log import EventLog
+from gateway.store.scripts import load_scripts
 from tests.conftest import RedisServer
 
 

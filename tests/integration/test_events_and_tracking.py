@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from gateway.tracking_tokens import TrackingClaim, sign
+from gateway.domain.tracking import TrackingClaim, sign
 from tests.support import Gateway, OrgCtx, live_feed, post_event, signals_of, signed_event_headers, survey, wait_for
 
 

@@ -24,17 +24,21 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway import api_activity, keys
-from gateway.activity import Activity
-from gateway.errors import ApiError
+from gateway.api import activity as api_activity
+from gateway.config import load_config
+from gateway.domain.errors import ApiError
+from gateway.domain.mailbox import Checkpoint
 from gateway.http import error_response
-from gateway.imap.checkpoint import Checkpoints, LeaseLost, ValidityChanged
-from gateway.imap.lease import Lease
-from gateway.imap.rules import Checkpoint, mailbox_id
-from gateway.notifications import Notifications
-from gateway.scripts import load_scripts
-from gateway.store import Store
+from gateway.ingest.imap.rules import mailbox_id
+from gateway.services import open_services
+from gateway.store import keys
+from gateway.store.activity import Activity
+from gateway.store.mailboxes import Checkpoints, Lease, LeaseLost, ValidityChanged
+from gateway.store.notifications import Notifications
+from gateway.store.scripts import load_scripts
+from gateway.store.tenancy import Tenancy
 from tests.conftest import Processes, RedisServer
 from tests.imap_support import Dovecot, MailUser, dsn, imap_env, mail
 from tests.support import FACTOR, Feed, Gateway, OrgCtx, live_feed, provision_org, signals_of, wait_for
@@ -567,7 +571,7 @@ async def test_dropbox_attaches_activity_and_creates_leads(
     )
     await dovecot.adeliver(user, copy, sender="sato@example.test")
     activity = Activity(aredis)
-    store = Store(aredis, load_scripts(aredis))
+    store = Tenancy(aredis, load_scripts(aredis))
     await wait_for(lambda: store.contact_by_email(org.id, "new.lead@prospect.example.org"), timeout=10)
     lead = await store.contact_by_email(org.id, "new.lead@prospect.example.org")
     assert lead is not None and lead["kind"] == "lead" and lead["owner"] == "u1" and lead["name"] == "新規"
@@ -641,22 +645,29 @@ async def test_latency_over_200_mails(dovecot: Dovecot, fresh_redis: RedisServer
 # --- the activity endpoint ---------------------------------------------------------------------------
 
 
-async def test_activity_endpoint(aredis: Redis) -> None:
+async def test_activity_endpoint(redis_server: RedisServer) -> None:
     """GET /api/v1/orgs/{org}/contacts/{id}/activity: admin only, newest first, limit, 404 for unknown."""
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         return error_response(exc)
 
-    app = Starlette(routes=api_activity.routes, exception_handlers={ApiError: api_error})
-    store = Store(aredis, load_scripts(aredis))
-    app.state.redis, app.state.store, app.state.admin_token = aredis, store, "adm"
+    config = load_config(None, {"SIGNALGATE_GATEWAY_ADMIN_TOKEN": "adm"})
+    async with open_services(config, redis_url=redis_server.url) as services:
+        starlette = Starlette(routes=api_activity.routes, exception_handlers={ApiError: api_error})
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await starlette({**scope, "state": {"services": services}}, receive, send)
+
+        await _activity_endpoint(app, services.tenancy, services.activity)
+
+
+async def _activity_endpoint(app: ASGIApp, store: Tenancy, activity: Activity) -> None:
     org_id = "act-" + uuid.uuid4().hex[:8]
     await store.put_org({"id": org_id, "name": "x", "timezone": "Asia/Tokyo"})
     await store.put_contact(
         org_id, {"id": "c1", "kind": "lead", "name": "n", "emails": [], "phones": [], "owner": None}
     )
-    activity = Activity(aredis)
     for i in range(3):
         await activity.add(org_id, "c1", {"id": f"e{i}", "subject": f"s{i}"}, 1_700_000_000_000 + i)
     await activity.add(org_id, "c1", {"id": "e2", "subject": "s2"}, 1_700_000_000_002)  # a replay: no duplicate
@@ -685,7 +696,8 @@ async def test_activity_endpoint(aredis: Redis) -> None:
 async def test_lease_and_checkpoint_scripts_under_concurrency(aredis: Redis) -> None:
     """20 processes race for a mailbox: one lease; only its holder moves the checkpoint, only forward."""
     org, box = "lease-" + uuid.uuid4().hex[:8], "mb-test"
-    leases = [Lease(aredis, org, box, 5000) for _ in range(20)]
+    scripts = load_scripts(aredis)
+    leases = [Lease(aredis, scripts, org, box, 5000) for _ in range(20)]
     won = await asyncio.gather(*(lease.acquire() for lease in leases))
     assert won.count(True) == 1
     holder = leases[won.index(True)]
@@ -695,8 +707,8 @@ async def test_lease_and_checkpoint_scripts_under_concurrency(aredis: Redis) -> 
     await other.release()  # not the holder: changes nothing
     assert await holder.holder() == holder.token and await holder.acquire()
 
-    mine = Checkpoints(aredis, org, box, holder.key, holder.token)
-    stale = Checkpoints(aredis, org, box, other.key, other.token)
+    mine = Checkpoints(aredis, scripts, org, box, holder)
+    stale = Checkpoints(aredis, scripts, org, box, other)
     await mine.reset(7, 0, None)
     uids = list(range(1, 101))
     random.Random(1).shuffle(uids)

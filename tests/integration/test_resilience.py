@@ -11,7 +11,7 @@ import redis as redis_sync
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from gateway import keys
+from gateway.store import keys
 from tests.conftest import FACTOR, Processes, RedisServer
 from tests.support import live_feed, post_event, provision_org, signals_of, wait_for
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from gateway import keys
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.domain.quota import local_day
+from gateway.store import keys
 from tests.conftest import Processes, RedisServer
 from tests.send_support import (
     SendOrg,
@@ -23,7 +24,6 @@ from tests.send_support import (
     start_workers,
 )
 from tests.support import Gateway, live_feed, wait_for
-from workers.quota import local_day
 
 SUBJECT = "{{ name }}様 新製品のご案内"
 HTML = (

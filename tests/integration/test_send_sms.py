@@ -12,6 +12,7 @@ import httpx
 from arq.connections import RedisSettings, create_pool
 
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.store.jobs import QUEUE_NAME, deserialize, serialize
 from tests.conftest import Processes, RedisServer
 from tests.send_support import (
     SendOrg,
@@ -26,7 +27,6 @@ from tests.send_support import (
     start_workers,
 )
 from tests.support import SMITH_PHONE, YAMADA_PHONE, Gateway, live_feed, wait_for
-from workers.queue import QUEUE_NAME, deserialize, serialize
 
 BODY = "{{ name }}様、ご予約ありがとうございます。{{ date }}にお待ちしております。"
 DATA = {"name": "山田", "date": "12月1日"}

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import redis.asyncio as aioredis
 
-from gateway import keys
+from gateway.store import keys
 from tests.conftest import RedisServer
 from tests.support import (
     SMITH_PHONE,

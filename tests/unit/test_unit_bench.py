@@ -16,7 +16,7 @@ from gateway.bench.options import add_bench_arguments, settings_from
 from gateway.bench.payloads import DUPLICATE_EVERY, PixelHits, SignedEvents, TwilioMix
 from gateway.bench.stats import latency_ms, ratio
 from gateway.bench.wsclient import OP_TEXT, mask_frame, parse_frame
-from gateway.tracking_tokens import verify
+from gateway.domain.tracking import verify
 
 
 def test_percentiles_are_nearest_rank_in_ms() -> None:

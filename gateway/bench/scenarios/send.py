@@ -27,7 +27,7 @@ from gateway.bench.figures import Figure
 from gateway.bench.procfs import CpuMeter
 from gateway.bench.stack import Proc
 from gateway.bench.stats import Latency, latency_ms
-from workers.queue import QUEUE_NAME, SEND_EMAIL, SEND_SMS, deserialize, serialize
+from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_SMS, deserialize, serialize
 
 SEND_JOBS_PER_SECOND = 30  # of --duration, per batch (each channel, each worker count)
 NOOP_JOBS_PER_SECOND = 200

@@ -1,0 +1,53 @@
+"""Management API (admin token): a contact's activity — mail attached by the IMAP listeners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.domain.errors import NotFound
+from gateway.http import JSONResponse, State, admin_org, int_param
+from gateway.store.activity import MAX_ENTRIES
+
+DEFAULT_LIMIT = 50
+
+
+def _limit(request: Request[State]) -> int:
+    return int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_ENTRIES)
+
+
+async def get_activity(request: Request[State]) -> Response:
+    """``GET /api/v1/orgs/{org}/contacts/{contact}/activity?limit=n`` → newest first."""
+    svc, org = await admin_org(request)
+    contact_id = request.path_params["contact"]
+    if await svc.tenancy.get_contact(org["id"], contact_id) is None:
+        raise NotFound("contact does not exist", code="contact_not_found")
+    limit = _limit(request)
+    activity = svc.activity
+    entries = await activity.newest(org["id"], contact_id, limit)
+    return JSONResponse(
+        {"contact": contact_id, "activity": entries, "total": await activity.count(org["id"], contact_id)}
+    )
+
+
+routes = [Route("/api/v1/orgs/{org}/contacts/{contact}/activity", get_activity, methods=["GET"])]
+
+# For gateway/openapi.py: ``paths.update(api_activity.OPENAPI_PATHS)`` (kept here, beside the route).
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/orgs/{org}/contacts/{contact}/activity": {
+        "get": {
+            "summary": "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox (limit 1-1000)",
+            "security": [{"admin": []}],
+            "responses": {
+                "200": {
+                    "description": "{contact, activity: [{id, type, direction, at, subject, snippet, ...}], total}"
+                },
+                "400": {"description": "bad limit"},
+                "404": {"description": "unknown org or contact"},
+            },
+        }
+    }
+}

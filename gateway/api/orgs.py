@@ -1,0 +1,139 @@
+"""Management API (admin bearer token): orgs, users, contacts, user tokens, the call log."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.tenancy import ORG_ID, check_id, merge_contact, merge_org, merge_user, public_org
+from gateway.http import JSONResponse, State, admin_org, int_param, read_json, require_admin
+from gateway.store.messages import CALL_COLUMNS
+
+
+async def put_org(request: Request[State]) -> Response:
+    tenancy = require_admin(request).tenancy
+    org_id = check_id("org", request.path_params["org"], ORG_ID)
+    stored = await tenancy.get_org(org_id)
+    rec = merge_org(org_id, await read_json(request), stored)
+    await tenancy.put_org(rec)
+    return JSONResponse(public_org(rec), status_code=200 if stored else 201)
+
+
+async def get_org(request: Request[State]) -> Response:
+    _, org = await admin_org(request)
+    return JSONResponse(public_org(org))
+
+
+async def delete_org(request: Request[State]) -> Response:
+    if not await require_admin(request).tenancy.delete_org(request.path_params["org"]):
+        raise NotFound("org does not exist", code="org_not_found")
+    return Response(status_code=204)
+
+
+async def put_user(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    tenancy = svc.tenancy
+    user_id = request.path_params["user"]
+    stored = await tenancy.get_user(org["id"], check_id("user", user_id))
+    rec = merge_user(org, user_id, await read_json(request), stored)
+    await tenancy.put_user(org["id"], rec)
+    return JSONResponse(rec, status_code=200 if stored else 201)
+
+
+async def get_user(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    rec = await svc.tenancy.get_user(org["id"], request.path_params["user"])
+    if rec is None:
+        raise NotFound("user does not exist", code="user_not_found")
+    return JSONResponse(rec)
+
+
+async def list_users(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    return JSONResponse({"users": await svc.tenancy.list_users(org["id"])})
+
+
+async def delete_user(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    if not await svc.tenancy.delete_user(org["id"], request.path_params["user"]):
+        raise NotFound("user does not exist", code="user_not_found")
+    return Response(status_code=204)
+
+
+async def issue_token(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    tenancy = svc.tenancy
+    user = request.path_params["user"]
+    if await tenancy.get_user(org["id"], user) is None:
+        raise NotFound("user does not exist", code="user_not_found")
+    token = await tenancy.issue_token(org["id"], user)
+    return JSONResponse({"token": token, "org": org["id"], "user": user}, status_code=201)
+
+
+async def put_contact(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    tenancy = svc.tenancy
+    contact_id = check_id("contact", request.path_params["contact"])
+    stored = await tenancy.get_contact(org["id"], contact_id)
+    rec = merge_contact(org, contact_id, await read_json(request), stored)
+    if rec["owner"] is not None and await tenancy.get_user(org["id"], rec["owner"]) is None:
+        raise BadRequest(f"owner {rec['owner']!r} is not a user of this org", code="unknown_owner")
+    await tenancy.put_contact(org["id"], rec)
+    return JSONResponse(rec, status_code=200 if stored else 201)
+
+
+async def get_contact(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    rec = await svc.tenancy.get_contact(org["id"], request.path_params["contact"])
+    if rec is None:
+        raise NotFound("contact does not exist", code="contact_not_found")
+    return JSONResponse(rec)
+
+
+async def delete_contact(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    if not await svc.tenancy.delete_contact(org["id"], request.path_params["contact"]):
+        raise NotFound("contact does not exist", code="contact_not_found")
+    return Response(status_code=204)
+
+
+async def get_calls(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise BadRequest("'format' must be json or csv", code="invalid_parameter")
+    calls = await svc.messages.call_log(org["id"], int_param(request, "limit", 1000, 1, 10000))
+    if fmt == "json":
+        return JSONResponse({"calls": calls})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for call in calls:
+        writer.writerow({k: "" if v is None else v for k, v in call.items()})
+    # BOM so spreadsheet apps open Japanese text as UTF-8.
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="calls-{org["id"]}.csv"'},
+    )
+
+
+routes = [
+    Route("/api/v1/orgs/{org}", put_org, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}", get_org, methods=["GET"]),
+    Route("/api/v1/orgs/{org}", delete_org, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users", list_users, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/users/{user}", put_user, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/users/{user}", get_user, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/users/{user}", delete_user, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens", issue_token, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", put_contact, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", get_contact, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/contacts/{contact}", delete_contact, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/calls", get_calls, methods=["GET"]),
+]

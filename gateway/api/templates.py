@@ -1,0 +1,112 @@
+"""Templates API: CRUD and the SMS approval lifecycle (submit / approve / reject)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.rendering import TemplateError, fields
+from gateway.domain.templates import Conflict, dlt_template_id, edit_template, new_template, transition
+from gateway.domain.tenancy import check_id
+from gateway.http import JSONResponse, State, admin_org, read_json
+from gateway.store.templates import Templates
+
+
+def _check_syntax(rec: dict[str, Any]) -> None:
+    for key in ("body", "subject"):
+        source = rec.get(key)
+        if isinstance(source, str):
+            try:
+                fields(source)
+            except TemplateError as exc:
+                raise BadRequest(f"'{key}' is not a valid template: {exc}", code="invalid_template") from None
+
+
+async def create(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    body = await read_json(request)
+    raw_id = body.get("id") if isinstance(body, dict) else None
+    tid = check_id("template", raw_id) if raw_id is not None else "t_" + secrets.token_hex(8)
+    rec = new_template(tid, body)
+    _check_syntax(rec)
+    if not await svc.templates.create(org["id"], rec):
+        raise Conflict(f"template {tid!r} already exists", code="template_exists")
+    stored = await svc.templates.get(org["id"], tid)
+    return JSONResponse(stored, status_code=201)
+
+
+async def list_templates(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    return JSONResponse({"templates": await svc.templates.list(org["id"])})
+
+
+async def _load(request: Request[State]) -> tuple[Templates, dict[str, Any], dict[str, Any]]:
+    """(the templates store, the org, the template named in the path) or 404."""
+    svc, org = await admin_org(request)
+    rec = await svc.templates.get(org["id"], request.path_params["template"])
+    if rec is None:
+        raise NotFound("template does not exist", code="template_not_found")
+    return svc.templates, org, rec
+
+
+async def get_template(request: Request[State]) -> Response:
+    _, _, rec = await _load(request)
+    return JSONResponse(rec)
+
+
+async def edit(request: Request[State]) -> Response:
+    templates, org, stored = await _load(request)
+    rec = edit_template(stored, await read_json(request))
+    _check_syntax(rec)
+    return JSONResponse(await templates.put(org["id"], rec))
+
+
+async def delete(request: Request[State]) -> Response:
+    templates, org, stored = await _load(request)
+    await templates.delete(org["id"], str(stored["id"]))
+    return Response(status_code=204)
+
+
+async def submit(request: Request[State]) -> Response:
+    templates, org, stored = await _load(request)
+    rec = dict(stored, status=transition(stored, "submit"))
+    rec.pop("reject_reason", None)
+    return JSONResponse(await templates.put(org["id"], rec))
+
+
+async def approve(request: Request[State]) -> Response:
+    templates, org, stored = await _load(request)
+    body = await read_json(request) if await request.body() else {}
+    rec = dict(stored, status=transition(stored, "approve"))
+    if org.get("country") == "IN" or (isinstance(body, dict) and "dlt_template_id" in body):
+        if not isinstance(body, dict) or "dlt_template_id" not in body:
+            raise BadRequest("an org in India needs the DLT template id to approve", code="dlt_template_required")
+        rec["dlt_template_id"] = dlt_template_id(body["dlt_template_id"])
+    return JSONResponse(await templates.put(org["id"], rec))
+
+
+async def reject(request: Request[State]) -> Response:
+    templates, org, stored = await _load(request)
+    body = await read_json(request) if await request.body() else {}
+    rec = dict(stored, status=transition(stored, "reject"))
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if isinstance(reason, str) and reason:
+        rec["reject_reason"] = reason[:500]
+    return JSONResponse(await templates.put(org["id"], rec))
+
+
+routes = [
+    Route("/api/v1/orgs/{org}/templates", create, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates", list_templates, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", get_template, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", edit, methods=["PUT"]),
+    Route("/api/v1/orgs/{org}/templates/{template}", delete, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/submit", submit, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/approve", approve, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/templates/{template}/reject", reject, methods=["POST"]),
+]

@@ -1,0 +1,80 @@
+"""Raw events: what ingest appends to the partition streams and the router reads. Pure.
+
+An event is a stream entry with fields ``org``, ``source``, ``at`` (ms) and ``data`` (JSON).
+Sources are the names in :data:`SOURCES`; :func:`validate_event` checks the body of a signed
+event from another tool (source ``webhook``) before it is appended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.domain.errors import BadRequest
+from gateway.domain.signals import SIGNAL_TYPE_SET
+
+SOURCES = (
+    "twilio.sms",
+    "twilio.sms_status",
+    "twilio.voice_status",
+    "webhook",
+    "track.open",
+    "track.click",
+    "send.email_bounced",
+    "imap.mail",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    partition: int
+    org: str
+    source: str
+    at_ms: int
+    data: dict[str, Any]
+
+    @classmethod
+    def from_entry(cls, partition: int, entry_id: str, fields: dict[str, str]) -> Event:
+        return cls(
+            id=entry_id,
+            partition=partition,
+            org=fields["org"],
+            source=fields["source"],
+            at_ms=int(fields["at"]),
+            data=orjson.loads(fields["data"]),
+        )
+
+    @property
+    def key(self) -> str:
+        """Globally unique event id: partition + stream id."""
+        return f"p{self.partition}-{self.id}"
+
+
+def validate_event(body: Any) -> dict[str, Any]:
+    """Check the event body shape; returns the part kept in the stream. Pure."""
+    if not isinstance(body, dict):
+        raise BadRequest("event body must be a JSON object", code="invalid_event")
+    kind = body.get("type")
+    if not isinstance(kind, str) or kind not in SIGNAL_TYPE_SET:
+        raise BadRequest(f"'type' must be one of the signal types, got {kind!r}", code="invalid_event")
+    contact = body.get("contact")
+    if not isinstance(contact, dict) or len(contact) != 1 or next(iter(contact)) not in ("email", "phone", "id"):
+        raise BadRequest('\'contact\' must be {"email": ...}, {"phone": ...} or {"id": ...}', code="invalid_event")
+    if not isinstance(next(iter(contact.values())), str):
+        raise BadRequest("'contact' value must be a string", code="invalid_event")
+    for key in ("title", "body"):
+        if key in body and not isinstance(body[key], str):
+            raise BadRequest(f"'{key}' must be a string", code="invalid_event")
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise BadRequest("'data' must be an object", code="invalid_event")
+    return {
+        "type": kind,
+        "contact": contact,
+        "title": body.get("title", ""),
+        "body": body.get("body", ""),
+        "data": data,
+    }

@@ -1,0 +1,216 @@
+"""Supervision of every ``[[imap]]`` mailbox of one process (``signalgate up`` or ``signalgate imap``).
+
+Per mailbox, one service loop: take the mailbox's Redis lease (standby processes retry every third
+of ``lease_seconds``), then run sessions (:class:`~gateway.ingest.imap.listener.Listener`) while renewing
+the lease; a session that fails is retried after a capped exponential backoff with jitter; losing
+the lease stops listening at once. Any unexpected error is logged and retried the same way, so one
+broken mailbox never stops the others. On stop: IDLE is ended, LOGOUT sent, the lease released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from gateway.config import Config, ConfigError
+from gateway.domain.tenancy import ORG_ID, RECORD_ID
+from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError
+from gateway.ingest.imap.listener import Listener, Mailbox
+from gateway.ingest.imap.metrics import ImapMetrics
+from gateway.ingest.imap.rules import backoff_delay, mailbox_id
+from gateway.services import Services
+from gateway.store.errors import StoreError
+from gateway.store.event_log import EventLog
+from gateway.store.mailboxes import Lease, LeaseLost, Mailboxes, ValidityChanged
+
+log = logging.getLogger("signalgate.imap")
+# Bound on a clean stop: end IDLE, LOGOUT, release the lease.
+STOP_GRACE_SECONDS = 4.0
+
+
+def mailboxes(config: Config) -> list[Mailbox]:
+    """The configured mailboxes, checked for what listening needs (ConfigError names the key)."""
+    out: list[Mailbox] = []
+    for i, box in enumerate(config.imap):
+        if not ORG_ID.fullmatch(box.org):
+            raise ConfigError(f"config: imap[{i}].org must match {ORG_ID.pattern}, got {box.org!r}")
+        if not RECORD_ID.fullmatch(box.user):
+            raise ConfigError(f"config: imap[{i}].user must be a user id, got {box.user!r}")
+        for key in ("host", "username", "password"):
+            if not getattr(box, key):
+                raise ConfigError(f"config: imap[{i}].{key} is required to listen")
+        if box.id and not RECORD_ID.fullmatch(box.id):
+            raise ConfigError(f"config: imap[{i}].id must match {RECORD_ID.pattern}")
+        endpoint = Endpoint(box.host, box.port, box.tls, box.username, box.password, box.ca_file, box.timeout_seconds)
+        out.append(
+            Mailbox(
+                id=box.id or mailbox_id(box.org, box.host, box.port, box.username, box.folder),
+                org=box.org,
+                user=box.user,
+                mode=box.mode,
+                folder=box.folder,
+                endpoint=endpoint,
+                idle_renew_seconds=box.idle_renew_seconds,
+                heartbeat_seconds=box.heartbeat_seconds,
+                backoff_initial_seconds=box.backoff_initial_seconds,
+                backoff_max_seconds=box.backoff_max_seconds,
+                lease_seconds=box.lease_seconds,
+            )
+        )
+    return out
+
+
+async def _pause(event: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` unless ``event`` is set first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+class MailboxService:
+    def __init__(
+        self,
+        box: Mailbox,
+        mailboxes: Mailboxes,
+        events: EventLog,
+        metrics: ImapMetrics,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._box = box
+        self._mailboxes = mailboxes
+        self._events = events
+        self._m = metrics
+        self._rand = rand
+
+    async def run(self, stop: asyncio.Event) -> None:
+        box = self._box
+        lease = self._mailboxes.lease(box.org, box.id, int(box.lease_seconds * 1000))
+        standby_logged = False
+        failures = 0
+        while not stop.is_set():
+            try:
+                if not await lease.acquire():
+                    if not standby_logged:
+                        log.info("mailbox %s: standby (held by %s)", box.id, await lease.holder())
+                        standby_logged = True
+                    await _pause(stop, box.lease_seconds / 3)
+                    continue
+                standby_logged = False
+                log.info("mailbox %s: lease acquired by %s; listening", box.id, lease.token)
+                await self._hold(lease, stop)
+                failures = 0
+            except StoreError as exc:
+                failures += 1
+                log.warning("mailbox %s: redis unavailable (%s)", box.id, exc)
+                await _pause(stop, self._delay(failures))
+            except Exception:  # a bug in one mailbox must not stop the others: log, back off, retry
+                failures += 1
+                log.exception("mailbox %s: unexpected error; restarting its listener", box.id)
+                await _pause(stop, self._delay(failures))
+        with contextlib.suppress(StoreError):
+            await lease.release()
+
+    def _delay(self, attempt: int) -> float:
+        box = self._box
+        return backoff_delay(attempt, box.backoff_initial_seconds, box.backoff_max_seconds, self._rand())
+
+    async def _hold(self, lease: Lease, stop: asyncio.Event) -> None:
+        """Listen while holding the lease; returns on stop or when the lease is lost."""
+        halt = asyncio.Event()
+        renewer = asyncio.create_task(self._renew(lease, halt))
+        relay = asyncio.create_task(self._relay(stop, halt))
+        try:
+            await self._sessions(lease, halt)
+        finally:
+            halt.set()
+            renewer.cancel()
+            relay.cancel()
+            await asyncio.gather(renewer, relay, return_exceptions=True)
+        if stop.is_set():
+            with contextlib.suppress(StoreError):
+                await lease.release()
+
+    @staticmethod
+    async def _relay(stop: asyncio.Event, halt: asyncio.Event) -> None:
+        await stop.wait()
+        halt.set()
+
+    async def _renew(self, lease: Lease, halt: asyncio.Event) -> None:
+        """Renew every third of the lease; when it cannot be proven held any more, halt."""
+        box = self._box
+        last_ok = time.monotonic()
+        while not halt.is_set():
+            await _pause(halt, box.lease_seconds / 3)
+            if halt.is_set():
+                return
+            try:
+                if not await lease.renew():
+                    log.warning("mailbox %s: lease lost to %s; stopping", box.id, await lease.holder())
+                    halt.set()
+                    return
+                last_ok = time.monotonic()
+            except StoreError as exc:
+                if time.monotonic() - last_ok >= box.lease_seconds:
+                    log.warning("mailbox %s: cannot renew the lease (%s); stopping", box.id, exc)
+                    halt.set()
+                    return
+
+    async def _sessions(self, lease: Lease, halt: asyncio.Event) -> None:
+        """Sessions one after another, with backoff between failures, until ``halt``."""
+        box = self._box
+        checkpoints = self._mailboxes.checkpoints(box.org, box.id, lease)
+        attempt = 0
+
+        def steady() -> None:
+            nonlocal attempt
+            attempt = 0
+
+        while not halt.is_set():
+            listener = Listener(box, self._events, checkpoints, self._m)
+            try:
+                await listener.run(halt, steady)
+                return
+            except LeaseLost:
+                log.warning("mailbox %s: lease lost while writing the checkpoint; stopping", box.id)
+                return
+            except ImapAuthFailed as exc:
+                self._m.reconnects.labels(box.id).inc()
+                log.error("mailbox %s: %s; retrying in %.1fs", box.id, exc, box.backoff_max_seconds)
+                await _pause(halt, box.backoff_max_seconds)
+                continue
+            except (ImapError, ValidityChanged, StoreError, OSError) as exc:
+                delay = self._delay(attempt)
+                attempt += 1
+                self._m.reconnects.labels(box.id).inc()
+                log.warning("mailbox %s: %s: %s; reconnecting in %.1fs", box.id, type(exc).__name__, exc, delay)
+                await _pause(halt, delay)
+
+
+async def run_mailboxes(services: Services, stop: asyncio.Event) -> None:
+    """One supervised service per configured mailbox, until ``stop`` is set.
+
+    Metrics go to ``services.metrics``' registry (the gateway's ``/metrics`` in ``signalgate up``).
+    """
+    boxes = mailboxes(services.config)
+    # aioimaplib logs every command and response at DEBUG (mail contents; its LOGIN scrubbing
+    # misses passwords that need quoting), so it stays at WARNING whatever the gateway's level.
+    logging.getLogger("aioimaplib").setLevel(logging.WARNING)
+    metrics = ImapMetrics(services.metrics.registry)
+    log.info("imap: %d mailbox(es)", len(boxes))
+    async with asyncio.TaskGroup() as tg:
+        for box in boxes:
+            service = MailboxService(box, services.mailboxes, services.events, metrics)
+            tg.create_task(service.run(stop), name=f"imap-{box.id}")
+
+
+async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Set ``stop`` and give ``task`` :data:`STOP_GRACE_SECONDS` to end cleanly, then cancel it."""
+    stop.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,54 @@
+"""``POST /webhooks/events/{org}``: signed events from other tools (Standard Webhooks).
+
+Verified with the ``standardwebhooks`` package against the org's ``whsec_`` secret: headers
+``webhook-id``, ``webhook-timestamp`` (±5 minutes), ``webhook-signature``. A repeated
+``webhook-id`` is accepted once (2xx, nothing appended).
+"""
+
+from __future__ import annotations
+
+import orjson
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.domain.errors import BadRequest, Forbidden, NotFound
+from gateway.domain.events import validate_event
+from gateway.domain.tenancy import ORG_ID
+from gateway.http import JSONResponse, State, services
+
+SOURCE = "webhook"
+
+
+async def receive_event(request: Request[State]) -> Response:
+    svc = services(request)
+    metrics = svc.metrics
+    org_id = request.path_params["org"]
+    org = await svc.tenancy.cached_org(org_id) if ORG_ID.fullmatch(org_id) else None
+    if org is None:
+        raise NotFound("unknown org", code="org_not_found")
+    secret = org.get("webhook_secret")
+    raw = await request.body()
+    if not secret:
+        metrics.webhooks_refused.labels(SOURCE, "no_secret").inc()
+        raise Forbidden("this org has no webhook secret configured", code="bad_signature")
+    try:
+        Webhook(secret).verify(raw, dict(request.headers), json_parse=False)
+    except (WebhookVerificationError, ValueError) as exc:
+        metrics.webhooks_refused.labels(SOURCE, "bad_signature").inc()
+        raise Forbidden(f"webhook signature refused: {exc}", code="bad_signature") from None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+    event = validate_event(body)
+    appended = await svc.events.append(org_id, SOURCE, event, dedupe_id=request.headers["webhook-id"])
+    if appended.duplicate:
+        metrics.events_duplicate.labels(SOURCE).inc()
+    else:
+        metrics.events_in.labels(SOURCE).inc()
+    return JSONResponse({"accepted": True, "duplicate": appended.duplicate, "event": appended.id}, status_code=202)
+
+
+routes = [Route("/webhooks/events/{org}", receive_event, methods=["POST"])]

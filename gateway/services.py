@@ -1,0 +1,119 @@
+"""The object graph of a signalgate process, built once: one Redis client and every repository on it.
+
+Every process kind opens it the same way — the gateway's lifespan, the router, the worker, the IMAP
+listeners and the demo — with :func:`open_services`, and closes it when it leaves the block. What a
+process adds on top (the hub, the router loop, the providers of the worker) is built by that
+process's composition root from these parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from gateway.config import Config
+from gateway.metrics import Metrics
+from gateway.store import credentials
+from gateway.store.activity import Activity
+from gateway.store.credits import Credits
+from gateway.store.email_usage import EmailUsage
+from gateway.store.event_log import EventLog
+from gateway.store.feed import Feed
+from gateway.store.jobs import JobQueue
+from gateway.store.live import LiveChannels
+from gateway.store.mailboxes import Mailboxes
+from gateway.store.messages import Messages
+from gateway.store.notifications import Notifications
+from gateway.store.reminders import Reminders
+from gateway.store.reports import Reports
+from gateway.store.scripts import load_scripts
+from gateway.store.stats import Stats
+from gateway.store.templates import Templates
+from gateway.store.tenancy import Tenancy
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    redis: Redis
+    metrics: Metrics
+    tenancy: Tenancy
+    events: EventLog
+    feed: Feed
+    live: LiveChannels
+    notifications: Notifications
+    messages: Messages
+    templates: Templates
+    credits: Credits
+    email_usage: EmailUsage
+    reports: Reports
+    reminders: Reminders
+    activity: Activity
+    stats: Stats
+    mailboxes: Mailboxes
+    jobs: JobQueue
+    secrets: credentials.Secrets | None
+
+    @property
+    def admin_token(self) -> str:
+        return self._secrets().admin_token
+
+    @property
+    def secret_key(self) -> bytes:
+        """The HMAC key of tracking tokens."""
+        return self._secrets().secret_key
+
+    def _secrets(self) -> credentials.Secrets:
+        if self.secrets is None:
+            raise RuntimeError("this process opened its services without secrets")
+        return self.secrets
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    config: Config,
+    redis_url: str,
+    *,
+    max_connections: int = 64,
+    metrics: Metrics | None = None,
+    secrets: bool = True,
+    health_check_interval: int = 0,
+) -> AsyncIterator[Services]:
+    """Services on ``redis_url`` (already resolved: an embedded Redis is running).
+
+    ``secrets``: resolve the admin token and the tracking key (from config, else generated once
+    in Redis) — this needs Redis to answer now; processes that never use them skip it.
+    """
+    redis = Redis.from_url(
+        redis_url, decode_responses=True, max_connections=max_connections, health_check_interval=health_check_interval
+    )
+    jobs = JobQueue(redis_url)
+    try:
+        scripts = load_scripts(redis)
+        yield Services(
+            config=config,
+            redis=redis,
+            metrics=metrics or Metrics(),
+            tenancy=Tenancy(redis, scripts),
+            events=EventLog(redis, scripts),
+            feed=Feed(redis, scripts, config.signals),
+            live=LiveChannels(redis),
+            notifications=Notifications(redis, scripts),
+            messages=Messages(redis, scripts),
+            templates=Templates(redis),
+            credits=Credits(redis, scripts),
+            email_usage=EmailUsage(redis, scripts),
+            reports=Reports(redis, scripts),
+            reminders=Reminders(redis),
+            activity=Activity(redis),
+            stats=Stats(scripts),
+            mailboxes=Mailboxes(redis, scripts),
+            jobs=jobs,
+            secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
+        )
+    finally:
+        await jobs.aclose()
+        await redis.aclose()

@@ -1,0 +1,93 @@
+"""The raw event log in Redis: ingest appends events to partition streams, routers consume them.
+
+Appends are deduplicated and durable in one Lua step (``ingest.lua``). Routers read each partition
+stream through the consumer group ``routers``: an entry stays pending until it is acknowledged,
+orphaned entries of a dead router are reclaimed with XAUTOCLAIM, and entries every router has
+acknowledged are trimmed. The shape of an entry is :class:`gateway.domain.events.Event`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from gateway.domain import streamid
+from gateway.store import keys
+from gateway.store.batching import ScriptBatcher
+from gateway.store.scripts import Scripts
+
+# Providers retry for hours at most; a day of dedupe memory covers every documented retry.
+DEDUPE_TTL_SECONDS = 86400
+
+# One stream entry as redis-py returns it: (entry id, fields).
+Entry = tuple[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: str
+    duplicate: bool
+
+
+class EventLog:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._r = redis
+        self._ingest = ScriptBatcher(redis, scripts.ingest)
+
+    async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
+        """Durably append one event; a repeated ``dedupe_id`` appends nothing."""
+        partition = keys.partition_of(org)
+        stream = keys.events_stream(partition)
+        event_keys = [stream]
+        if dedupe_id is not None:
+            event_keys.append(keys.ingest_dedupe(partition, source, dedupe_id))
+        fields = ["org", org, "source", source, "at", str(int(time.time() * 1000)), "data", orjson.dumps(data)]
+        fresh, entry_id = await self._ingest(event_keys, [DEDUPE_TTL_SECONDS, *fields])
+        return Appended(id=entry_id, duplicate=not fresh)
+
+    # -- consuming (routers) -------------------------------------------------------------------
+    async def ensure_groups(self) -> None:
+        """Create the router consumer group on every partition stream (existing ones are kept)."""
+        for p in range(keys.PARTITIONS):
+            try:
+                await self._r.xgroup_create(keys.events_stream(p), keys.ROUTER_GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def read(self, partition: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """New entries for ``consumer`` (waits up to ``block_ms``); they stay pending until acked."""
+        stream = keys.events_stream(partition)
+        resp = await self._r.xreadgroup(keys.ROUTER_GROUP, consumer, {stream: ">"}, count=count, block=block_ms)
+        return [entry for _stream, entries in resp or [] for entry in entries]
+
+    async def reclaim(
+        self, partition: int, consumer: str, idle_ms: int, count: int, start: str
+    ) -> tuple[str, list[Entry]]:
+        """Take over entries pending longer than ``idle_ms``: (next start id, live entries)."""
+        reply = await self._r.xautoclaim(
+            keys.events_stream(partition), keys.ROUTER_GROUP, consumer, idle_ms, start_id=start, count=count
+        )
+        return reply[0], [e for e in reply[1] if e[1]]  # deleted entries come back empty
+
+    async def ack(self, partition: int, entry_id: str) -> None:
+        await self._r.xack(keys.events_stream(partition), keys.ROUTER_GROUP, entry_id)
+
+    async def trim(self, partition: int) -> None:
+        """Drop entries every router has acknowledged (older than the oldest pending one)."""
+        stream = keys.events_stream(partition)
+        groups = await self._r.xinfo_groups(stream)
+        group = next((g for g in groups if g["name"] == keys.ROUTER_GROUP), None)
+        if group is None:
+            return
+        floor = group["last-delivered-id"]
+        pending = await self._r.xpending(stream, keys.ROUTER_GROUP)
+        if pending["pending"]:
+            floor = min(floor, pending["min"], key=streamid.parse)
+        if floor != "0-0":
+            await self._r.xtrim(stream, minid=floor, approximate=True)

@@ -1,0 +1,93 @@
+"""The job queue contract shared by the gateway (producer) and the workers (consumer), on arq.
+
+Any arq client can submit sends straight to Redis: job ``send_sms`` or ``send_email`` on queue
+``signalgate:queue``, keyword arguments as the REST body plus ``org``, ``_job_id`` = the
+idempotency key, JSON serialization (never pickle: jobs come from other services). arq may run a
+job more than once, so every job is idempotent by its notification.
+
+:class:`JobQueue` enqueues (its arq pool is opened on first use: only the gateway enqueues), and
+:func:`run_worker` runs an arq ``Worker`` under our own shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+import orjson
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Worker
+
+log = logging.getLogger("signalgate.worker")
+
+QUEUE_NAME = "signalgate:queue"
+SEND_SMS = "send_sms"
+SEND_EMAIL = "send_email"
+SEND_REMINDER = "send_reminder"
+
+
+def serialize(job: dict[str, Any]) -> bytes:
+    return orjson.dumps(job)
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    value = orjson.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("job payload must be a JSON object")
+    return value
+
+
+class JobQueue:
+    """Submits jobs to ``signalgate:queue``; a job id already queued or done is not queued again."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._url = redis_url
+        self._pool: ArqRedis | None = None
+        self._lock = asyncio.Lock()
+
+    async def _arq(self) -> ArqRedis:
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await create_pool(
+                    RedisSettings.from_dsn(self._url), job_serializer=serialize, job_deserializer=deserialize
+                )
+            return self._pool
+
+    async def enqueue(self, function: str, job_id: str, defer_until: datetime | None, **kwargs: Any) -> None:
+        arq = await self._arq()
+        await arq.enqueue_job(function, _job_id=job_id, _queue_name=QUEUE_NAME, _defer_until=defer_until, **kwargs)
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+
+async def run_worker(worker: Worker, stop: asyncio.Event, grace: float = 5.0) -> None:
+    """Run ``worker`` until ``stop``: then take no more jobs and let running ones finish.
+
+    Jobs still running after ``grace`` seconds are cancelled (arq hands them to another worker
+    once their in-progress key expires, and every send is idempotent, so a cancelled send is
+    never doubled).
+    """
+    main = asyncio.create_task(worker.main(), name="arq-worker")
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    main.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await main
+    if main in done and main.exception() is not None:
+        raise main.exception()  # type: ignore[misc]
+    running = [t for t in worker.tasks.values() if not t.done()]
+    if running:
+        log.info("waiting up to %.0f s for %d running job(s)", grace, len(running))
+        _, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()

@@ -1,0 +1,196 @@
+"""Every Redis key signalgate uses, in one place.
+
+Org data lives under the org's hash tag (``sg:{acme}:...``) so that all keys one Lua script
+touches share a Redis Cluster slot; events live in a fixed set of partition streams, each with
+its own hash tag (``sg:{p7}:events``), so routers scale by partition and thousands of orgs cost
+nothing extra.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+# Fixed forever: changing it would move orgs between streams while events are in flight.
+PARTITIONS = 16
+
+# Consumer group every router joins on every partition stream.
+ROUTER_GROUP = "routers"
+
+# Process-wide secrets generated on first start when the config leaves them empty.
+SECRETS = "sg:secrets"
+# Set of org ids, for listing and for `signalgate demo`.
+ORGS = "sg:orgs"
+
+
+def partition_of(org: str) -> int:
+    """Stable partition for an org: crc32 is identical in every process and language."""
+    return zlib.crc32(org.encode()) % PARTITIONS
+
+
+def events_stream(partition: int) -> str:
+    return f"sg:{{p{partition}}}:events"
+
+
+def ingest_dedupe(partition: int, source: str, dedupe_id: str) -> str:
+    # Same hash tag as the stream so dedupe + XADD is one atomic script in Cluster too.
+    return f"sg:{{p{partition}}}:seen:{source}:{dedupe_id}"
+
+
+def org_pattern(org_id: str) -> str:
+    """SCAN pattern of every key under the org's hash tag (deleting an org)."""
+    return f"sg:{{{org_id}}}:*"
+
+
+def org(org_id: str) -> str:
+    return f"sg:{{{org_id}}}:org"
+
+
+def users(org_id: str) -> str:
+    return f"sg:{{{org_id}}}:users"
+
+
+def contacts(org_id: str) -> str:
+    return f"sg:{{{org_id}}}:contacts"
+
+
+def contact_by_email(org_id: str) -> str:
+    return f"sg:{{{org_id}}}:contact-by-email"
+
+
+def contact_by_phone(org_id: str) -> str:
+    return f"sg:{{{org_id}}}:contact-by-phone"
+
+
+def tokens(org_id: str) -> str:
+    """Hash sha256(token) -> user id; the token itself is never stored."""
+    return f"sg:{{{org_id}}}:tokens"
+
+
+def feed(org_id: str, user: str) -> str:
+    """The user's feed stream: new signals and grouped updates, in delivery order."""
+    return f"sg:{{{org_id}}}:feed:{user}"
+
+
+def feed_meta(org_id: str, user: str) -> str:
+    """Hash: ``floor`` = first id still retained after the last trim (for ``gap``)."""
+    return f"sg:{{{org_id}}}:feed-meta:{user}"
+
+
+def signal_state(org_id: str, user: str) -> str:
+    """Hash signal id -> current JSON of signals that were updated by grouping."""
+    return f"sg:{{{org_id}}}:signal-state:{user}"
+
+
+def unread(org_id: str, user: str) -> str:
+    """Sorted set of unread signal ids, scored by :func:`gateway.domain.streamid.score`."""
+    return f"sg:{{{org_id}}}:unread:{user}"
+
+
+def settings(org_id: str, user: str) -> str:
+    return f"sg:{{{org_id}}}:settings:{user}"
+
+
+def group(org_id: str, user: str, signal_type: str, contact: str) -> str:
+    return f"sg:{{{org_id}}}:group:{user}:{signal_type}:{contact}"
+
+
+# Done markers outlive any plausible redelivery of an event (routers reclaim within seconds).
+DONE_TTL_SECONDS = 86400
+
+
+def event_done(org_id: str, event_id: str) -> str:
+    """Marker that an event was applied; makes the router's writes idempotent on replay."""
+    return f"sg:{{{org_id}}}:done:{event_id}"
+
+
+def live_channel(org_id: str, user: str) -> str:
+    """Pub/sub channel carrying a user's live frames to every gateway node."""
+    return f"sg:{{{org_id}}}:live:{user}"
+
+
+def stats(org_id: str) -> str:
+    """Hash of counters (e.g. events from unknown senders, per source)."""
+    return f"sg:{{{org_id}}}:stats"
+
+
+def sms_status(org_id: str, message_sid: str) -> str:
+    """Hash for one SMS: status, rank, notification, user, contact."""
+    return f"sg:{{{org_id}}}:sms:{message_sid}"
+
+
+def calls(org_id: str) -> str:
+    """Sorted set of call sids scored by first-seen time (ms): the call log index."""
+    return f"sg:{{{org_id}}}:calls"
+
+
+def call(org_id: str, call_sid: str) -> str:
+    return f"sg:{{{org_id}}}:call:{call_sid}"
+
+
+# -- sending (notifications, templates, credits, quotas, reports) -----------------------------
+def notification(org_id: str, nid: str) -> str:
+    """Hash: one notification (status, rank, channel, recipient, attempt, charge, ...)."""
+    return f"sg:{{{org_id}}}:notification:{nid}"
+
+
+def notification_history(org_id: str, nid: str) -> str:
+    """List of ``"<ms> <status>[ <reason>]"`` entries, oldest first."""
+    return f"sg:{{{org_id}}}:notification:{nid}:history"
+
+
+def message_id(org_id: str, mid: str) -> str:
+    """String: notification id of the email sent with this Message-ID (for replies and bounces)."""
+    return f"sg:{{{org_id}}}:msgid:{mid}"
+
+
+def templates(org_id: str) -> str:
+    """Hash template id -> JSON."""
+    return f"sg:{{{org_id}}}:templates"
+
+
+def credits(org_id: str) -> str:
+    """Hash: balance, auto-recharge settings and its armed flag."""
+    return f"sg:{{{org_id}}}:credits"
+
+
+def credit_ledger(org_id: str) -> str:
+    """Stream of credit movements (purchase, charge, refund, auto_recharge)."""
+    return f"sg:{{{org_id}}}:credit-ledger"
+
+
+def email_usage(org_id: str, local_day: str) -> str:
+    """Hash individual/mass -> emails counted on one local calendar day of the org."""
+    return f"sg:{{{org_id}}}:email-usage:{local_day}"
+
+
+def report_day(org_id: str, local_day: str) -> str:
+    """Hash of email report counters for one local day (``sent``, ``t:<template>:sent``, ...)."""
+    return f"sg:{{{org_id}}}:report:{local_day}"
+
+
+def report_seen(org_id: str, local_day: str) -> str:
+    """Hash of event ids already counted in that day's report (events without a notification)."""
+    return f"sg:{{{org_id}}}:report-seen:{local_day}"
+
+
+def reminders(org_id: str) -> str:
+    """Hash reminder id -> JSON (status: scheduled|sent|skipped|failed)."""
+    return f"sg:{{{org_id}}}:reminders"
+
+
+# -- IMAP ingest --------------------------------------------------------------------
+def imap_lease(org_id: str, mailbox: str) -> str:
+    """String: token of the one process listening to this mailbox (SET NX PX, renewed while held)."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:lease"
+
+
+def imap_checkpoint(org_id: str, mailbox: str) -> str:
+    """Hash: ``uidvalidity``, ``uid`` (last handled), ``high_water_ms`` — see gateway.ingest.imap.rules.
+
+    Same hash tag as the lease, so the lease check and the checkpoint write are one script."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:checkpoint"
+
+
+def activity(org_id: str, contact: str) -> str:
+    """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
+    return f"sg:{{{org_id}}}:activity:{contact}"

@@ -1,0 +1,122 @@
+"""Per-mailbox state of the IMAP listeners in Redis: the lease and the checkpoint.
+
+**Lease**: at most one process listens to a mailbox at a time. Acquire is ``SET NX PX``; the
+holder renews it every third of its length and releases it on a clean stop (``imap_lease.lua``
+checks the token), so a standby process takes over within one lease length after the holder dies.
+
+**Checkpoint**: UIDVALIDITY, last handled UID, newest INTERNALDATE. Writes go through
+``imap_checkpoint.lua`` together with the lease check, so only the process holding the mailbox's
+lease moves the checkpoint, and only forward. The rules that read it are in
+:mod:`gateway.ingest.imap.rules`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from redis.asyncio import Redis
+
+from gateway.domain.mailbox import Checkpoint
+from gateway.store import keys
+from gateway.store.scripts import Scripts
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the mailbox's lease; it must stop listening at once."""
+
+
+class ValidityChanged(Exception):
+    """The stored UIDVALIDITY is not the one this connection works with; re-plan from SELECT."""
+
+
+def holder_token() -> str:
+    """Readable and unique: ``GET`` on the lease key shows which process listens."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+class Lease:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, org: str, mailbox: str, ttl_ms: int, token: str | None = None
+    ) -> None:
+        self._r = redis
+        self._s = scripts
+        self.key = keys.imap_lease(org, mailbox)
+        self.ttl_ms = ttl_ms
+        self.token = token or holder_token()
+
+    async def acquire(self) -> bool:
+        """Take the lease if nobody holds it (or keep it if we already do)."""
+        if await self._r.set(self.key, self.token, nx=True, px=self.ttl_ms):
+            return True
+        return await self.renew()
+
+    async def renew(self) -> bool:
+        return bool(await self._s.imap_lease(keys=[self.key], args=[self.token, "renew", self.ttl_ms]))
+
+    async def release(self) -> None:
+        await self._s.imap_lease(keys=[self.key], args=[self.token, "release", 0])
+
+    async def holder(self) -> str | None:
+        value: str | None = await self._r.get(self.key)
+        return value
+
+
+class Checkpoints:
+    """The checkpoint of one mailbox, written only while ``lease`` is held."""
+
+    def __init__(self, redis: Redis, scripts: Scripts, org: str, mailbox: str, lease: Lease) -> None:
+        self._r = redis
+        self._s = scripts
+        self.key = keys.imap_checkpoint(org, mailbox)
+        self._lease_key = lease.key
+        self._token = lease.token
+
+    async def get(self) -> Checkpoint | None:
+        raw = await self._r.hgetall(self.key)
+        if not raw.get("uidvalidity", "").isdigit() or not raw.get("uid", "").isdigit():
+            return None
+        high = raw.get("high_water_ms", "")
+        return Checkpoint(int(raw["uidvalidity"]), int(raw["uid"]), int(high) if high.isdigit() else None)
+
+    async def reset(self, uidvalidity: int, uid: int, high_water_ms: int | None) -> None:
+        await self._write("reset", uidvalidity, uid, high_water_ms)
+
+    async def advance(self, uidvalidity: int, uid: int, high_water_ms: int | None) -> bool:
+        """Move to ``uid``; False when the checkpoint was already there (a replay)."""
+        return await self._write("advance", uidvalidity, uid, high_water_ms) == 1
+
+    async def _write(self, mode: str, uidvalidity: int, uid: int, high_water_ms: int | None) -> int:
+        result = int(
+            await self._s.imap_checkpoint(
+                keys=[self._lease_key, self.key],
+                args=[
+                    self._token,
+                    mode,
+                    uidvalidity,
+                    uid,
+                    "" if high_water_ms is None else high_water_ms,
+                    int(time.time() * 1000),
+                ],
+            )
+        )
+        if result == -1:
+            raise LeaseLost(self._lease_key)
+        if result == -2:
+            raise ValidityChanged(self.key)
+        return result
+
+
+class Mailboxes:
+    """Makes the lease and checkpoint of any mailbox on one Redis."""
+
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._r = redis
+        self._s = scripts
+
+    def lease(self, org: str, mailbox: str, ttl_ms: int) -> Lease:
+        return Lease(self._r, self._s, org, mailbox, ttl_ms)
+
+    def checkpoints(self, org: str, mailbox: str, lease: Lease) -> Checkpoints:
+        return Checkpoints(self._r, self._s, org, mailbox, lease)

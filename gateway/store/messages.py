@@ -1,0 +1,77 @@
+"""SMS messages and calls in Redis, by provider sid: status in rank order, links, the call log.
+
+Status callbacks may repeat or arrive out of order; every status change goes through the
+``advance_status`` script with the ranks of :mod:`gateway.domain.status`, so a replayed or late
+callback changes nothing. An SMS hash also links the message to the notification it was sent
+for, the recipient and the user to tell; the call log is a sorted set of call sids by first-seen
+time beside one hash per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway.domain.signals import iso_utc
+from gateway.domain.status import CALL_RANK, SMS_RANK
+from gateway.store import keys
+from gateway.store.scripts import Scripts
+
+CALL_COLUMNS = ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at")
+
+
+class Messages:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._r = redis
+        self._s = scripts
+
+    # -- SMS ------------------------------------------------------------------------------------
+    async def advance_sms(
+        self, org: str, sid: str, status: str, *, event_key: str, at_ms: int, fields: dict[str, str]
+    ) -> tuple[bool, dict[str, str]]:
+        """Move message ``sid`` to ``status`` if it ranks higher; (advanced, the message's hash)."""
+        key = keys.sms_status(org, sid)
+        extra = [item for pair in fields.items() for item in pair]
+        advanced = await self._s.advance_status(
+            keys=[key, key + ":history"], args=[status, SMS_RANK[status], event_key, at_ms, "", *extra]
+        )
+        return bool(advanced), await self._r.hgetall(key)
+
+    async def link_sms(self, org: str, sid: str, **link: str) -> None:
+        """Record what message ``sid`` belongs to (``notification``, ``to``, ``user``)."""
+        await self._r.hset(keys.sms_status(org, sid), mapping=link)
+
+    # -- calls ----------------------------------------------------------------------------------
+    async def advance_call(
+        self, org: str, sid: str, status: str, *, event_key: str, at_ms: int, fields: dict[str, str]
+    ) -> None:
+        """Add the call to the log (first seen at ``at_ms``) and move it to ``status``."""
+        key = keys.call(org, sid)
+        extra = [item for pair in fields.items() for item in pair]
+        await self._r.zadd(keys.calls(org), {sid: at_ms}, nx=True)
+        await self._s.advance_status(
+            keys=[key, key + ":history"], args=[status, CALL_RANK[status], event_key, at_ms, "", *extra]
+        )
+
+    async def call_log(self, org: str, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` calls, newest first, as rows of :data:`CALL_COLUMNS`."""
+        entries = await self._r.zrevrange(keys.calls(org), 0, limit - 1, withscores=True)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for sid, _ in entries:
+                pipe.hgetall(keys.call(org, sid))
+            records = await pipe.execute()
+        return [_call_row(sid, int(started), rec) for (sid, started), rec in zip(entries, records, strict=True)]
+
+
+def _call_row(sid: str, started_ms: int, rec: dict[str, str]) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "direction": rec.get("direction", ""),
+        "from": rec.get("from", ""),
+        "to": rec.get("to", ""),
+        "status": rec.get("status", ""),
+        "duration": int(rec["duration"]) if rec.get("duration", "").isdigit() else None,
+        "started_at": iso_utc(started_ms),
+        "updated_at": iso_utc(int(rec["updated_ms"])) if rec.get("updated_ms") else None,
+    }

@@ -1,0 +1,117 @@
+"""Notifications (outgoing SMS and email) in Redis: records, status order, lookups.
+
+A notification's status only moves forward (see :data:`gateway.domain.notifications.RANK`);
+every change is appended to its history. The same ``advance_status`` script as SMS and calls
+applies it, so a replayed status callback or a job that runs twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from gateway.domain.notifications import RANK
+from gateway.store import keys
+from gateway.store.scripts import Scripts
+
+# Notifications (and their Message-ID index) are kept this long for status, replies and bounces.
+RETENTION_SECONDS = 180 * 86400
+_JSON_FIELDS = ("to", "data")
+
+
+def _decode(raw: dict[str, str]) -> dict[str, Any]:
+    rec: dict[str, Any] = dict(raw)
+    for name in _JSON_FIELDS:
+        if name in rec:
+            rec[name] = orjson.loads(rec[name])
+    for name in ("rank", "charged", "segments", "created_ms", "updated_ms"):
+        if name in rec and rec[name].lstrip("-").isdigit():
+            rec[name] = int(rec[name])
+    return rec
+
+
+class Notifications:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._r = redis
+        self._s = scripts
+
+    async def create(self, org: str, rec: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store ``rec`` (status queued) unless it exists; returns (stored record, created)."""
+        key = keys.notification(org, rec["id"])
+        now = int(time.time() * 1000)
+        fields = {k: (orjson.dumps(v) if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
+        fields.update({"status": "queued", "rank": RANK["queued"], "created_ms": now, "updated_ms": now})
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "id", rec["id"])
+            pipe.hgetall(key)
+            created, _ = await pipe.execute()
+        if created:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping=fields)
+                pipe.expire(key, RETENTION_SECONDS)
+                pipe.rpush(keys.notification_history(org, rec["id"]), f"{now} queued")
+                pipe.expire(keys.notification_history(org, rec["id"]), RETENTION_SECONDS)
+                await pipe.execute()
+        stored = await self.get(org, rec["id"])
+        assert stored is not None  # noqa: S101 - just written
+        return stored, bool(created)
+
+    async def get(self, org: str, nid: str) -> dict[str, Any] | None:
+        raw = await self._r.hgetall(keys.notification(org, nid))
+        return _decode(raw) if raw and "status" in raw else None
+
+    async def history(self, org: str, nid: str) -> list[dict[str, Any]]:
+        out = []
+        for entry in await self._r.lrange(keys.notification_history(org, nid), 0, -1):
+            ms, status, *reason = entry.split(" ", 2)
+            item: dict[str, Any] = {"status": status, "at_ms": int(ms)}
+            if reason:
+                item["reason"] = reason[0]
+            out.append(item)
+        return out
+
+    async def advance(
+        self, org: str, nid: str, status: str, *, event_key: str, reason: str | None = None, **extra: Any
+    ) -> bool:
+        """Move to ``status`` if it ranks higher than the current one; ``event_key`` makes it idempotent."""
+        fields: list[Any] = []
+        if reason is not None:
+            fields += ["reason", reason]
+        for name, value in extra.items():
+            fields += [name, value]
+        advanced = await self._s.advance_status(
+            keys=[keys.notification(org, nid), keys.notification_history(org, nid)],
+            args=[status, RANK[status], event_key, int(time.time() * 1000), reason or "", *fields],
+        )
+        return bool(advanced)
+
+    async def set_fields(self, org: str, nid: str, **fields: Any) -> None:
+        await self._r.hset(keys.notification(org, nid), mapping=fields)
+
+    # -- the provider attempt (exactly-once SMS; see ``begin_attempt.lua``) ---------------------
+    async def begin_attempt(
+        self, org: str, nid: str, now_ms: int, stale_ms: int, token: str, seen_stale: str
+    ) -> tuple[str, str]:
+        """(verdict, value): ``go``, ``done`` (provider sid), ``busy`` (age ms) or ``stale`` (attempt ms)."""
+        verdict, value = await self._s.begin_attempt(
+            keys=[keys.notification(org, nid)], args=[now_ms, stale_ms, token, seen_stale]
+        )
+        return str(verdict), str(value)
+
+    async def clear_attempt(self, org: str, nid: str) -> None:
+        """The attempt has an outcome: nothing is in flight for this notification any more."""
+        await self._r.hdel(keys.notification(org, nid), "attempt_ms", "attempt_token")
+
+    async def adopt_provider_sid(self, org: str, nid: str, sid: str) -> bool:
+        """Record ``sid`` as the provider's message unless one is recorded already."""
+        return bool(await self._r.hsetnx(keys.notification(org, nid), "provider_sid", sid))
+
+    async def link_message_id(self, org: str, message_id: str, nid: str) -> None:
+        await self._r.set(keys.message_id(org, message_id.strip("<>")), nid, ex=RETENTION_SECONDS)
+
+    async def by_message_id(self, org: str, message_id: str) -> dict[str, Any] | None:
+        nid = await self._r.get(keys.message_id(org, message_id.strip().strip("<>")))
+        return None if nid is None else await self.get(org, nid)

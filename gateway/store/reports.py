@@ -1,0 +1,94 @@
+"""Email report counters: per org, per local calendar day (org's time zone), per template.
+
+Counters are kept per day (``sg:{org}:report:<YYYY-MM-DD>``); weeks and months are sums of days
+computed when the report is read. Opens, clicks, replies and bounces count once per notification
+(a flag in the notification hash, set in the same atomic step as the increment).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway.domain.quota import local_day, report_bucket
+from gateway.store import keys
+from gateway.store.scripts import Scripts
+
+FIELDS = ("sent", "bounced", "opened", "clicked", "received", "replied")
+# Days are kept a little over a year so monthly reports can compare the same month last year.
+RETENTION_SECONDS = 400 * 86400
+MAX_DAYS = 400
+
+
+def _day(ms: int, tz: str) -> str:
+    return local_day(datetime.fromtimestamp(ms / 1000, tz=UTC), tz)
+
+
+def _fields(field: str, template: str | None) -> list[str]:
+    return [field, f"t:{template}:{field}"] if template else [field]
+
+
+class Reports:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+        self._r = redis
+        self._s = scripts
+
+    async def count_notification(
+        self, org: str, tz: str, nid: str, template: str | None, field: str, at_ms: int
+    ) -> bool:
+        """Count ``field`` once for this notification (flag ``<field>_ms`` in its hash)."""
+        day = _day(at_ms, tz)
+        counted = await self._s.report_once(
+            keys=[keys.notification(org, nid), keys.report_day(org, day)],
+            args=[f"{field}_ms", at_ms, RETENTION_SECONDS, "0", *_fields(field, template)],
+        )
+        return bool(counted)
+
+    async def count_event(
+        self, org: str, tz: str, event_key: str, field: str, at_ms: int, template: str | None = None
+    ) -> bool:
+        """Count ``field`` once for an event that has no notification (e.g. received mail)."""
+        day = _day(at_ms, tz)
+        counted = await self._s.report_once(
+            keys=[keys.report_seen(org, day), keys.report_day(org, day)],
+            args=[f"{event_key}:{field}", at_ms, RETENTION_SECONDS, "1", *_fields(field, template)],
+        )
+        return bool(counted)
+
+    async def rows(self, org: str, tz: str, start: date, end: date, group: str) -> dict[str, Any]:
+        """Report rows (per bucket), totals and per-template totals between two local dates."""
+        days = [(start + timedelta(days=i)) for i in range((end - start).days + 1)]
+        async with self._r.pipeline(transaction=False) as pipe:
+            for d in days:
+                pipe.hgetall(keys.report_day(org, d.isoformat()))
+            per_day = await pipe.execute()
+        buckets: dict[str, dict[str, int]] = {}
+        templates: dict[str, dict[str, int]] = {}
+        for d, counters in zip(days, per_day, strict=True):
+            noon = datetime(d.year, d.month, d.day, 12, tzinfo=UTC)
+            bucket = buckets.setdefault(report_bucket(noon, "UTC", group), dict.fromkeys(FIELDS, 0))
+            for name, value in counters.items():
+                if name.startswith("t:"):
+                    tid, fname = name[2:].rsplit(":", 1)
+                    if fname in FIELDS:
+                        row = templates.setdefault(tid, dict.fromkeys(FIELDS, 0))
+                        row[fname] += int(value)
+                elif name in FIELDS:
+                    bucket[name] += int(value)
+        total = {f: sum(b[f] for b in buckets.values()) for f in FIELDS}
+        return {
+            "rows": [{"period": k, **with_rates(v)} for k, v in sorted(buckets.items())],
+            "total": with_rates(total),
+            "templates": [{"template": k, **with_rates(v)} for k, v in sorted(templates.items())],
+        }
+
+
+def with_rates(counts: dict[str, int]) -> dict[str, Any]:
+    """Counts plus rates as percentages of ``sent`` (one decimal; 0 when nothing was sent)."""
+    sent = counts["sent"]
+    out: dict[str, Any] = dict(counts)
+    for name in ("bounced", "opened", "clicked", "replied"):
+        out[f"{name}_rate"] = round(100 * counts[name] / sent, 2) if sent else 0.0
+    return out

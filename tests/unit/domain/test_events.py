@@ -1,0 +1,87 @@
+"""Unit tests for gateway.ingest.webhooks.validate_event: the shape of signed webhook event bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.domain.errors import BadRequest
+from gateway.domain.events import validate_event
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"type": "desk.ticket", "contact": {"id": "c1"}},
+            {"type": "desk.ticket", "contact": {"id": "c1"}, "title": "", "body": "", "data": {}},
+        ),
+        (
+            {
+                "type": "survey.answered",
+                "contact": {"email": "Sato@Example.JP"},
+                "title": "回答",
+                "body": "★★★★★",
+                "data": {"score": 5},
+            },
+            {
+                "type": "survey.answered",
+                "contact": {"email": "Sato@Example.JP"},
+                "title": "回答",
+                "body": "★★★★★",
+                "data": {"score": 5},
+            },
+        ),
+        (
+            {"type": "webinar.registered", "contact": {"phone": "+819012345678"}, "data": {}},
+            {"type": "webinar.registered", "contact": {"phone": "+819012345678"}, "title": "", "body": "", "data": {}},
+        ),
+    ],
+    ids=["minimal", "full", "phone"],
+)
+def test_good_bodies(body: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Valid bodies are returned with title, body and data defaulted."""
+    assert validate_event(body) == expected
+
+
+def test_extra_top_level_keys_are_dropped() -> None:
+    """Keys outside type/contact/title/body/data are not kept in the stream."""
+    out = validate_event({"type": "desk.ticket", "contact": {"id": "c1"}, "org": "other", "source": "x"})
+    assert set(out) == {"type", "contact", "title", "body", "data"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "desk.ticket",
+        {},
+        {"contact": {"id": "c1"}},
+        {"type": "desk.exploded", "contact": {"id": "c1"}},
+        {"type": "DESK.TICKET", "contact": {"id": "c1"}},
+        {"type": ["desk.ticket"], "contact": {"id": "c1"}},
+        {"type": "desk.ticket"},
+        {"type": "desk.ticket", "contact": None},
+        {"type": "desk.ticket", "contact": "c1"},
+        {"type": "desk.ticket", "contact": {}},
+        {"type": "desk.ticket", "contact": {"id": "c1", "email": "a@b.jp"}},
+        {"type": "desk.ticket", "contact": {"name": "Sato"}},
+        {"type": "desk.ticket", "contact": {"id": 1}},
+        {"type": "desk.ticket", "contact": {"email": None}},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "title": 5},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "title": None},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "body": ["x"]},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "data": []},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "data": "x"},
+        {"type": "desk.ticket", "contact": {"id": "c1"}, "data": None},
+    ],
+    ids=repr,
+)
+def test_bad_bodies(body: Any) -> None:
+    """Bad type, contact not one of email/phone/id with a string, non-string title/body, non-dict data → 400."""
+    with pytest.raises(BadRequest) as info:
+        validate_event(body)
+    assert info.value.code == "invalid_event"
+    assert info.value.status == 400

@@ -1,0 +1,319 @@
+"""Unit tests for gateway.routing.rules: contact lookup and signal drafts for each event source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.domain.events import SOURCES, Event
+from gateway.domain.signals import SIGNAL_TYPE_SET
+from gateway.routing.rules import ContactLookup, Draft, contact_ref, draft, snippet
+
+CONTACT: dict[str, Any] = {"id": "c1", "name": "佐藤 花子", "kind": "contact"}
+
+
+def _event(source: str, **data: Any) -> Event:
+    return Event(id="1700000000000-0", partition=3, org="acme", source=source, at_ms=1700000000000, data=data)
+
+
+def test_event_key_is_partition_and_id() -> None:
+    """Event.key combines partition and stream id."""
+    assert _event("webhook").key == "p3-1700000000000-0"
+
+
+# --- contact_ref ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_event("twilio.sms", From="+81 90-1234-5678", To="+815012345678"), ContactLookup("phone", "+819012345678")),
+        (_event("twilio.sms", To="+815012345678"), ContactLookup("phone", "")),
+        (
+            _event("twilio.voice_status", From="+819012345678", To="+815012345678", Direction="inbound"),
+            ContactLookup("phone", "+819012345678"),
+        ),
+        (
+            _event("twilio.voice_status", From="+819012345678", To="+815012345678"),
+            ContactLookup("phone", "+819012345678"),
+        ),
+        (
+            _event("twilio.voice_status", From="+815012345678", To="+16502530000", Direction="outbound-api"),
+            ContactLookup("phone", "+16502530000"),
+        ),
+        (
+            _event("twilio.sms_status", From="+815012345678", To="+919812345678"),
+            ContactLookup("phone", "+919812345678"),
+        ),
+        (_event("webhook", type="desk.ticket", contact={"id": "c1"}), ContactLookup("id", "c1")),
+        (
+            _event("webhook", type="desk.ticket", contact={"email": " Sato@Example.JP "}),
+            ContactLookup("email", "sato@example.jp"),
+        ),
+        (
+            _event("webhook", type="desk.ticket", contact={"phone": "+81 90 1234 5678"}),
+            ContactLookup("phone", "+819012345678"),
+        ),
+        (_event("webhook", type="desk.ticket", contact={}), None),
+        (_event("webhook", type="desk.ticket"), None),
+        (_event("track.open", notification="n1", contact="c1"), ContactLookup("id", "c1")),
+        (_event("track.click", notification="n1", contact="c1", url="https://e.jp"), ContactLookup("id", "c1")),
+        (_event("track.open", notification="n1", contact=None), None),
+        (_event("track.click", notification="n1", url="https://e.jp"), None),
+        (_event("email.imap", From="a@b.jp"), None),
+    ],
+    ids=[
+        "sms",
+        "sms-no-from",
+        "voice-inbound",
+        "voice-default-inbound",
+        "voice-outbound-uses-to",
+        "sms-status-uses-to",
+        "webhook-id",
+        "webhook-email-normalised",
+        "webhook-phone",
+        "webhook-empty-contact",
+        "webhook-no-contact",
+        "open",
+        "click",
+        "open-no-contact",
+        "click-no-contact",
+        "unknown-source",
+    ],
+)
+def test_contact_ref(event: Event, expected: ContactLookup | None) -> None:
+    """contact_ref says how to find the contact an event is about."""
+    assert contact_ref(event) == expected
+
+
+# --- draft: SMS ----------------------------------------------------------------------------------
+
+
+def test_incoming_sms_with_known_contact() -> None:
+    """An incoming SMS becomes sms.received titled with its own text (no sentence in one language)."""
+    event = _event(
+        "twilio.sms", From="+819012345678", To="+815012345678", MessageSid="SM1", Body="  こんにちは\n世界  "
+    )
+    d = draft(event, CONTACT)
+    assert d == Draft(
+        "sms.received",
+        "こんにちは 世界",
+        "こんにちは 世界",
+        {"from": "+819012345678", "to": "+815012345678", "message_sid": "SM1", "text": "  こんにちは\n世界  "},
+    )
+
+
+def test_incoming_sms_from_unknown_number() -> None:
+    """Without a contact the signal still carries the text and the sending number."""
+    d = draft(_event("twilio.sms", From="+819012345678", To="+815012345678", Body="hi"), None)
+    assert d is not None
+    assert d.type == "sms.received"
+    assert d.title == "hi"
+    assert d.data["from"] == "+819012345678"
+
+
+def test_incoming_sms_long_body_is_snipped_but_kept_in_data() -> None:
+    """A long SMS body is truncated in the signal body but kept whole in data.text."""
+    body = "あ" * 500
+    d = draft(_event("twilio.sms", From="+819012345678", To="+815012345678", Body=body), None)
+    assert d is not None
+    assert len(d.body) == 280
+    assert d.body.endswith("…")
+    assert d.data["text"] == body
+
+
+# --- draft: calls --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "canceled", "failed"])
+def test_inbound_unanswered_call_is_missed(status: str) -> None:
+    """Inbound calls ending no-answer/busy/canceled/failed become call.missed."""
+    event = _event(
+        "twilio.voice_status",
+        From="+819012345678",
+        To="+815012345678",
+        CallSid="CA1",
+        CallStatus=status,
+        Direction="inbound",
+    )
+    d = draft(event, CONTACT)
+    assert d == Draft(
+        "call.missed",
+        "+819012345678",
+        f"+819012345678 → +815012345678 ({status})",
+        {"from": "+819012345678", "to": "+815012345678", "call_sid": "CA1", "status": status},
+    )
+
+
+def test_missed_call_direction_defaults_to_inbound() -> None:
+    """A voice status without Direction is treated as inbound."""
+    d = draft(_event("twilio.voice_status", From="+819012345678", To="+815012345678", CallStatus="busy"), None)
+    assert d is not None
+    assert d.type == "call.missed"
+    assert d.title == "+819012345678"
+
+
+@pytest.mark.parametrize("status", ["completed", "in-progress", "ringing", "queued", "initiated", ""])
+def test_inbound_call_other_status_makes_no_signal(status: str) -> None:
+    """Answered or still-running inbound calls make no signal."""
+    event = _event(
+        "twilio.voice_status", From="+819012345678", To="+815012345678", CallStatus=status, Direction="inbound"
+    )
+    assert draft(event, CONTACT) is None
+
+
+@pytest.mark.parametrize("direction", ["outbound-api", "outbound-dial", "outbound"])
+@pytest.mark.parametrize("status", ["no-answer", "busy", "canceled", "failed", "completed"])
+def test_outbound_call_makes_no_signal(direction: str, status: str) -> None:
+    """Outbound calls never make call.missed, whatever their status."""
+    event = _event(
+        "twilio.voice_status", From="+815012345678", To="+819012345678", CallStatus=status, Direction=direction
+    )
+    assert draft(event, CONTACT) is None
+
+
+# --- draft: SMS status ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("delivered", "sms.delivered"),
+        ("failed", "sms.failed"),
+        ("undelivered", "sms.failed"),
+        ("sent", None),
+        ("queued", None),
+        ("sending", None),
+        ("accepted", None),
+        ("read", None),
+        (None, None),
+    ],
+)
+def test_sms_status_signals(status: str | None, expected: str | None) -> None:
+    """Only a newly reached delivered/failed/undelivered status makes a signal."""
+    event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1", SmsStatus=status or "sent")
+    d = draft(event, CONTACT, status)
+    assert (d.type if d else None) == expected
+
+
+def test_sms_status_uses_argument_not_payload() -> None:
+    """The signal follows the sms_status argument (the newly reached status), not the payload field."""
+    event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1", SmsStatus="delivered")
+    assert draft(event, CONTACT, None) is None
+    assert draft(event, CONTACT, "sent") is None
+
+
+def test_sms_delivered_draft_fields() -> None:
+    """sms.delivered is titled with the recipient number and carries the status."""
+    event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1")
+    assert draft(event, CONTACT, "delivered") == Draft(
+        "sms.delivered",
+        "+919812345678",
+        "delivered",
+        {"to": "+919812345678", "message_sid": "SM1", "status": "delivered", "error_code": None},
+    )
+
+
+def test_sms_failed_draft_includes_error_code() -> None:
+    """sms.failed shows the Twilio error code in body and data."""
+    event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1", ErrorCode="30007")
+    d = draft(event, None, "undelivered")
+    assert d is not None
+    assert d.type == "sms.failed"
+    assert d.title == "+919812345678"
+    assert d.body == "undelivered (error 30007)"
+    assert d.data["error_code"] == "30007"
+
+
+# --- draft: webhook and tracking -----------------------------------------------------------------
+
+
+def test_webhook_draft_uses_event_fields() -> None:
+    """A webhook event's type, title, body and data become the draft."""
+    event = _event(
+        "webhook",
+        type="desk.ticket",
+        contact={"id": "c1"},
+        title="Ticket #42",
+        body="Printer\n\non fire",
+        data={"ticket": 42},
+    )
+    assert draft(event, CONTACT) == Draft("desk.ticket", "Ticket #42", "Printer on fire", {"ticket": 42})
+
+
+def test_webhook_draft_defaults() -> None:
+    """Without title, body or data they are empty (the page labels the type itself)."""
+    event = _event("webhook", type="survey.answered", contact={"id": "c1"}, title="", body="", data={})
+    assert draft(event, None) == Draft("survey.answered", "", "", {})
+
+
+def test_track_open_draft() -> None:
+    """track.open makes email.opened carrying the notification id."""
+    d = draft(_event("track.open", notification="n1", contact="c1"), CONTACT)
+    assert d == Draft("email.opened", "", "", {"notification": "n1"})
+
+
+def test_track_click_draft() -> None:
+    """track.click makes email.clicked titled with the URL, which is also in data."""
+    url = "https://例え.jp/製品?色=赤"
+    d = draft(_event("track.click", notification="n1", contact="c1", url=url), CONTACT)
+    assert d == Draft("email.clicked", url, "", {"notification": "n1", "url": url})
+
+
+def test_unknown_source_makes_no_draft() -> None:
+    """An unknown source makes no signal."""
+    assert draft(_event("email.imap", From="a@b.jp"), CONTACT) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _event("twilio.sms", From="+819012345678", Body="x"),
+        _event("twilio.voice_status", From="+819012345678", CallStatus="busy"),
+        _event("track.open", notification="n1"),
+        _event("track.click", notification="n1", url="https://e.jp"),
+    ],
+    ids=["sms", "call", "open", "click"],
+)
+def test_built_in_drafts_use_known_signal_types(event: Event) -> None:
+    """Drafts made by the gateway itself always use a type from SIGNAL_TYPES."""
+    d = draft(event, None)
+    assert d is not None
+    assert d.type in SIGNAL_TYPE_SET
+    assert event.source in SOURCES
+
+
+@pytest.mark.parametrize("status", ["delivered", "failed", "undelivered"])
+def test_sms_status_drafts_use_known_signal_types(status: str) -> None:
+    """SMS status drafts use a type from SIGNAL_TYPES."""
+    d = draft(_event("twilio.sms_status", To="+919812345678"), None, status)
+    assert d is not None
+    assert d.type in SIGNAL_TYPE_SET
+
+
+# --- snippet -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("", 280, ""),
+        ("hello", 280, "hello"),
+        ("  a \t b\n\nc  ", 280, "a b c"),
+        ("a\u3000b", 280, "a b"),
+        ("abcde", 5, "abcde"),
+        ("abcdef", 5, "abcd…"),
+        ("ab   cd   ef", 5, "ab c…"),
+        ("日本語のテキスト", 4, "日本語…"),
+    ],
+)
+def test_snippet(text: str, limit: int, expected: str) -> None:
+    """snippet collapses whitespace and truncates to the limit with a trailing ellipsis."""
+    assert snippet(text, limit) == expected
+
+
+def test_snippet_default_limit() -> None:
+    """The default limit is 280 characters including the ellipsis."""
+    assert snippet("x" * 280) == "x" * 280
+    assert snippet("x" * 281) == "x" * 279 + "…"
