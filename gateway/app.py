@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -36,6 +37,19 @@ from workers.settings import make_worker
 
 log = logging.getLogger("signalgate.app")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class WebFiles(StaticFiles):
+    """The page's files under /web. A checkout's web/ also holds the node unit tests (tests/) and
+    the package.json that makes node load them as ES modules; those are not part of the page, and
+    an installed copy has neither (pyproject excludes them), so they answer 404 here too."""
+
+    DEV_ONLY = frozenset({"tests", "package.json"})
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if path.split(os.sep, 1)[0] in self.DEV_ONLY:
+            return "", None
+        return super().lookup_path(path)
 
 
 async def healthz(request: Request[State]) -> Response:
@@ -142,7 +156,7 @@ def create_app(
         *templates.routes,
         *account.routes,
         *activity.routes,
-        Mount("/web", StaticFiles(directory=WEB_DIR, check_dir=False), name="web"),
+        Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(
         routes=routes,

@@ -3,7 +3,8 @@
 
 export const LANGS = ['ja', 'en'];
 
-const TYPE_LABELS = {
+// Both tables are exported for the tests (every key in every language); treat as read-only.
+export const TYPE_LABELS = {
   ja: {
     'email.received': 'メール受信',
     'email.replied': 'メール返信',
@@ -52,7 +53,7 @@ const TYPE_LABELS = {
   },
 };
 
-const DICT = {
+export const DICT = {
   ja: {
     'signin.title': 'サインイン',
     'signin.lead': 'リアルタイム通知を受け取るには、ユーザートークンを入力してください。',

@@ -8,6 +8,9 @@
 // 'open' ({after}), 'welcome' (frame), 'signal' ({signal, cursor, replay}),
 // 'live', 'gap' (frame), 'unread' (count), 'close' ({code, reason}),
 // 'retry' ({delay, attempt}), 'auth-failed' ({code, reason}), 'frame' (unknown frame).
+//
+// WebSocketImpl, random and timers are constructor options so the unit tests
+// (web/tests/ws.test.js) can drive it with a fake socket and a fake clock.
 
 import { maxId } from './ids.js';
 
@@ -35,12 +38,15 @@ const DEFAULTS = {
 };
 
 export class SignalSocket {
-  constructor({ url, token, cursor = null, WebSocketImpl, random = Math.random, ...options }) {
+  constructor({ url, token, cursor = null, WebSocketImpl, random = Math.random, timers = globalThis, ...options }) {
     this._url = url;
     this._token = token;
     this._cursor = maxId(cursor, null);
     this._WS = WebSocketImpl || globalThis.WebSocket;
     this._random = random;
+    // {setTimeout, clearTimeout, setInterval, clearInterval}; tests pass a fake clock.
+    // Always called as methods of `timers` (window's timer functions need `this` = window).
+    this._clock = timers;
     this._opt = { ...DEFAULTS, ...options };
     this._handlers = new Map();
     this._ws = null;
@@ -128,10 +134,10 @@ export class SignalSocket {
   }
 
   _clearTimers() {
-    clearTimeout(this._timers.retry);
-    clearTimeout(this._timers.connect);
-    clearInterval(this._timers.ping);
-    clearTimeout(this._timers.pong);
+    this._clock.clearTimeout(this._timers.retry);
+    this._clock.clearTimeout(this._timers.connect);
+    this._clock.clearInterval(this._timers.ping);
+    this._clock.clearTimeout(this._timers.pong);
     this._timers = { retry: null, connect: null, ping: null, pong: null };
   }
 
@@ -148,15 +154,15 @@ export class SignalSocket {
       return;
     }
     this._ws = ws;
-    this._timers.connect = setTimeout(() => this._drop('connect timeout'), this._opt.connectTimeout);
+    this._timers.connect = this._clock.setTimeout(() => this._drop('connect timeout'), this._opt.connectTimeout);
 
     ws.onopen = () => {
       if (ws !== this._ws) return;
-      clearTimeout(this._timers.connect);
+      this._clock.clearTimeout(this._timers.connect);
       const hello = { type: 'hello', token: this._token };
       if (this._cursor) hello.after = this._cursor;
       ws.send(JSON.stringify(hello));
-      this._timers.ping = setInterval(() => this._ping(), this._opt.pingEvery);
+      this._timers.ping = this._clock.setInterval(() => this._ping(), this._opt.pingEvery);
       this._emit('open', { after: hello.after ?? null });
     };
     ws.onmessage = (ev) => {
@@ -171,13 +177,13 @@ export class SignalSocket {
   _ping() {
     if (!this.send({ type: 'ping' })) return;
     if (!this._timers.pong) {
-      this._timers.pong = setTimeout(() => this._drop('pong timeout'), this._opt.pongTimeout);
+      this._timers.pong = this._clock.setTimeout(() => this._drop('pong timeout'), this._opt.pongTimeout);
     }
   }
 
   _onMessage(raw) {
     // Any traffic proves the connection is alive.
-    clearTimeout(this._timers.pong);
+    this._clock.clearTimeout(this._timers.pong);
     this._timers.pong = null;
     let frame;
     try {
@@ -259,7 +265,7 @@ export class SignalSocket {
     const delay = backoffDelay(this._attempt, this._opt.minDelay, this._opt.maxDelay, this._random);
     this._attempt += 1;
     this._emit('retry', { delay, attempt: this._attempt });
-    this._timers.retry = setTimeout(() => {
+    this._timers.retry = this._clock.setTimeout(() => {
       this._timers.retry = null;
       this._connect();
     }, delay);

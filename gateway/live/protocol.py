@@ -41,16 +41,14 @@ class CloseCode(IntEnum):
 # What a client does after each close: the reconnect rule, beside its code.
 CLIENT_RULE: dict[CloseCode, str] = {
     CloseCode.GOING_AWAY: "this node is shutting down: reconnect (any node) with after=<last cursor>",
-    CloseCode.POLICY_VIOLATION: "the client sent a malformed frame: fix the client; reconnecting repeats it",
+    CloseCode.POLICY_VIOLATION: "the client sent a malformed frame (a client bug): reconnect with after=<last cursor>",
     CloseCode.INTERNAL_ERROR: "a protocol ping went unanswered (uvicorn): reconnect with after=<last cursor>",
     CloseCode.TRY_AGAIN_LATER: "slow consumer, or this node lost its live feed: reconnect with after=<last cursor>",
     CloseCode.BAD_TOKEN: "the token is unknown or revoked: sign in again; do not retry with this token",
     CloseCode.HELLO_TIMEOUT: "no hello in time: reconnect and send hello first",
 }
-# Codes after which reconnecting with the same token can succeed.
-RETRYABLE = frozenset(
-    {CloseCode.GOING_AWAY, CloseCode.INTERNAL_ERROR, CloseCode.TRY_AGAIN_LATER, CloseCode.HELLO_TIMEOUT}
-)
+# Every code but BAD_TOKEN: reconnecting (with backoff) and the same token can succeed.
+RETRYABLE = frozenset(CloseCode) - {CloseCode.BAD_TOKEN}
 # A close reason is at most 123 bytes; ours are short sentences.
 MAX_REASON = 120
 

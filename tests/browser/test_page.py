@@ -139,6 +139,23 @@ async def test_language_toggle_and_settings(
     assert r.json()["types"]["survey.answered"] is False
 
 
+async def test_web_serves_the_page_but_not_its_unit_tests(client: httpx.AsyncClient) -> None:
+    """/web has the page's modules; web/tests/ and web/package.json (node's, for `node --test`) 404."""
+    for path in ("/web/ws.js", "/web/i18n.js", "/web/style.css"):
+        assert (await client.get(path)).status_code == 200, path
+    for path in (
+        "/web/tests/ws.test.js",
+        "/web/tests/fakes.js",
+        "/web/tests/",
+        "/web/tests",
+        "/web/package.json",
+        "/web/./tests/ids.test.js",
+        "/web/x/../tests/ids.test.js",
+    ):
+        r = await client.get(path)
+        assert r.status_code == 404, (path, r.status_code)
+
+
 def test_chromium_present_in_ci() -> None:
     """CI must have Debian's chromium; locally the browser tests skip without it."""
     if os.environ.get("CI") == "true":
