@@ -7,7 +7,8 @@ import time
 
 from gateway.bench.context import Bench
 from gateway.bench.provision import signal_total
-from gateway.bench.stack import Proc, free_port, wait_port
+from gateway.bench.stack import Proc, wait_port
+from gateway.devtools.net import free_port
 
 # How long the router may stay without progress before missing signals count as lost.
 STALL_SECONDS = 10.0
