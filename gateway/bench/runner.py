@@ -31,13 +31,8 @@ from gateway.bench.options import Settings, settings_from
 from gateway.bench.provision import Admin, BenchOrg, delete_org, provision
 from gateway.bench.report import machine_info, print_report, report_json, write_json
 from gateway.bench.scenarios import SCENARIOS
-from gateway.bench.scenarios.send import SEND_JOBS_PER_SECOND, WORKER_COUNTS
 from gateway.bench.stack import Stack, wait_http
 from gateway.bench.ui import Ui
-
-
-def _credits_needed(settings: Settings) -> int:
-    return int(SEND_JOBS_PER_SECOND * settings.duration + 20) * len(WORKER_COUNTS) + 100
 
 
 async def _start_local(settings: Settings, stack: Stack, ui: Ui) -> tuple[str, str]:
@@ -75,7 +70,7 @@ async def _prepare(settings: Settings, stack: Stack, ui: Ui, admin_box: list[Adm
         ws_agent = await Agent.start(stack, "ws-clients")
     sending = "send" in settings.scenarios and not settings.target
     with ui.phase(f"provisioning a bench org: {settings.users:,} users with tokens, {settings.users:,} contacts"):
-        org = await provision(admin, settings.users, sending=sending, credits=_credits_needed(settings))
+        org = await provision(admin, settings.users, sending=sending, credits=settings.sms_credits)
     org_box.append(org)
     ui.log(f"bench org {org.id} on {base_url}")
     return Bench(
