@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from gateway.app import create_app
-from gateway.bench.options import add_bench_arguments, run_bench
+from gateway.bench.command import add_bench_arguments, run_bench
 from gateway.config import Config, ConfigError, load_config
 from gateway.hub import CLOSE_GOING_AWAY, Hub
 from gateway.imap.service import ImapRunner, mailboxes, run_mailboxes

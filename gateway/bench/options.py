@@ -1,9 +1,8 @@
-"""Command-line options of ``signalgate bench`` (stdlib only: the CLI imports this eagerly)."""
+"""Command-line options of ``signalgate bench``, and the settings that follow from them (stdlib only)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 
 SCENARIOS = ("ingest", "pixel", "e2e", "fanout", "send", "resume")
@@ -136,14 +135,3 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> Settings
         json_path=args.json_path,
         keep=args.keep,
     )
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    """Entry point from the CLI; the bench's own dependencies are an extra (``signalgate[bench]``)."""
-    try:
-        from gateway.bench.runner import main
-    except ImportError as exc:
-        missing = f"signalgate bench: missing {exc.name}; install the extra: pip install 'signalgate[bench]'"
-        print(missing, file=sys.stderr)  # noqa: T201 - the one clear line
-        return 2
-    return main(args)
