@@ -17,10 +17,9 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
+import uvloop
 from redis.asyncio import Redis
 from rich.console import Console
 
@@ -147,14 +146,6 @@ async def bench(settings: Settings, console: Console) -> int:
     return 0 if ok and correct else 1
 
 
-def _run(coro: Coroutine[Any, Any, int]) -> int:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args, dict(os.environ))
@@ -166,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(width=170 if wide else None)
     try:
-        return _run(bench(settings, console))
+        return uvloop.run(bench(settings, console))
     except (KeyboardInterrupt, asyncio.CancelledError):
         console.print("interrupted: every process this run started has been stopped")
         with contextlib.suppress(Exception):
