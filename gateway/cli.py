@@ -13,7 +13,7 @@ from types import FrameType
 import uvicorn
 
 from gateway.app import GatewayApp, create_app
-from gateway.bench.options import add_bench_arguments, run_bench
+from gateway.bench.options import add_bench_arguments
 from gateway.config import Config, ConfigError, load_config
 from gateway.demo import provision_demo
 from gateway.ingest.imap.service import mailboxes, run_mailboxes, stop_within
@@ -157,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     add_bench_arguments(sub.add_parser("bench", help="load test: a private stack, or --target URL; see README"))
     args = parser.parse_args(argv)
     if args.command == "bench":  # reads no config: it starts its own stack or drives --target
+        # Imported here so that only `signalgate bench` loads the bench and its extra (rich, httpx):
+        # at the top it costs every other process ~6 MB and ~0.1 s of start-up.
+        from gateway.bench.command import run_bench
+
         return run_bench(args)
     try:
         config = load_config(args.config)

@@ -1,6 +1,6 @@
 """The load-generator process: ``python -m gateway.bench.agent``.
 
-It runs on its own event loop (uvloop when installed) so that generating load never competes with
+It runs on its own event loop (uvloop) so that generating load never competes with
 the orchestrator's bookkeeping, and takes one command at a time as a JSON line on stdin, answering
 ``{"id": n, "result": {...}}`` (or ``"error"``) on stdout; while a load phase runs it also prints
 ``{"progress": {...}}`` lines. Commands: ``http`` (one load phase), ``ws_open`` / ``ws_drop`` /
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+import uvloop
 
 from gateway.bench.httpload import Endpoint, LoadPlan, LoadRun, classify_2xx, classify_event
 from gateway.bench.payloads import builder_from_spec
@@ -258,12 +259,7 @@ async def serve(agent: Agent) -> None:
 
 
 def main() -> None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        asyncio.run(serve(Agent()))
-    else:
-        uvloop.run(serve(Agent()))
+    uvloop.run(serve(Agent()))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import orjson
 import uvicorn
+import uvloop
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 from starlette.applications import Starlette
@@ -218,8 +219,6 @@ def main(argv: list[str] | None = None) -> None:
     elif args.mode == "noop":
         asyncio.run(run_noop(args.redis))
     else:
-        import uvloop
-
         uvloop.run(run_canned(args.host, args.port))
 
 

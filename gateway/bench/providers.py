@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import orjson
+import uvloop
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.devtools.twilio_api import TwilioApi
@@ -68,8 +69,6 @@ async def run() -> None:
 
 
 def main() -> None:
-    import uvloop
-
     uvloop.run(run())
 
 

@@ -17,10 +17,9 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
+import uvloop
 from redis.asyncio import Redis
 from rich.console import Console
 
@@ -31,13 +30,8 @@ from gateway.bench.options import Settings, settings_from
 from gateway.bench.provision import Admin, BenchOrg, delete_org, provision
 from gateway.bench.report import machine_info, print_report, report_json, write_json
 from gateway.bench.scenarios import SCENARIOS
-from gateway.bench.scenarios.send import SEND_JOBS_PER_SECOND, WORKER_COUNTS
 from gateway.bench.stack import Stack, wait_http
 from gateway.bench.ui import Ui
-
-
-def _credits_needed(settings: Settings) -> int:
-    return int(SEND_JOBS_PER_SECOND * settings.duration + 20) * len(WORKER_COUNTS) + 100
 
 
 async def _start_local(settings: Settings, stack: Stack, ui: Ui) -> tuple[str, str]:
@@ -75,7 +69,7 @@ async def _prepare(settings: Settings, stack: Stack, ui: Ui, admin_box: list[Adm
         ws_agent = await Agent.start(stack, "ws-clients")
     sending = "send" in settings.scenarios and not settings.target
     with ui.phase(f"provisioning a bench org: {settings.users:,} users with tokens, {settings.users:,} contacts"):
-        org = await provision(admin, settings.users, sending=sending, credits=_credits_needed(settings))
+        org = await provision(admin, settings.users, sending=sending, credits=settings.sms_credits)
     org_box.append(org)
     ui.log(f"bench org {org.id} on {base_url}")
     return Bench(
@@ -152,14 +146,6 @@ async def bench(settings: Settings, console: Console) -> int:
     return 0 if ok and correct else 1
 
 
-def _run(coro: Coroutine[Any, Any, int]) -> int:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
 def main(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args, dict(os.environ))
@@ -171,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(width=170 if wide else None)
     try:
-        return _run(bench(settings, console))
+        return uvloop.run(bench(settings, console))
     except (KeyboardInterrupt, asyncio.CancelledError):
         console.print("interrupted: every process this run started has been stopped")
         with contextlib.suppress(Exception):

@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from typing import IO
 import httpx
 from redis.asyncio import Redis
 
+from gateway.devtools.net import free_port
 from gateway.redis_server import redis_binary
 
 # How long a process may take to come up on a busy 2-core machine.
@@ -35,12 +35,6 @@ START_TIMEOUT = 30.0
 
 class StackError(Exception):
     """A part of the stack did not start; the message names it and its log."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:

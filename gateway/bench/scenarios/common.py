@@ -1,16 +1,22 @@
-"""Helpers shared by scenarios: bare servers on demand, waiting for the router to catch up."""
+"""Helpers shared by scenarios: bare servers on demand, waiting for the router to catch up, and the
+signed events and WebSocket endpoint that ``e2e``, ``resume`` and ``fanout`` use.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
-from gateway.bench.context import Bench
+from gateway.bench.context import Bench, endpoint_of
 from gateway.bench.provision import signal_total
-from gateway.bench.stack import Proc, free_port, wait_port
+from gateway.bench.stack import Proc, wait_port
+from gateway.devtools.net import free_port
 
 # How long the router may stay without progress before missing signals count as lost.
 STALL_SECONDS = 10.0
+# WebSocket handshakes in flight at once while a fleet connects.
+CONNECT_CONCURRENCY = 200
 
 
 async def bare_server(b: Bench, mode: str) -> tuple[str, Proc]:
@@ -39,3 +45,17 @@ async def wait_for_signals(b: Bench, types: set[str], expected: int) -> tuple[in
         if now - last_change > STALL_SECONDS:
             return total, round(now - started, 2)
         await asyncio.sleep(0.5)
+
+
+def events_spec(b: Bench, contacts: list[str]) -> dict[str, Any]:
+    return {
+        "kind": "events",
+        "host": endpoint_of(b.base_url)["host_header"],
+        "org": b.org.id,
+        "webhook_secret": b.org.webhook_secret,
+        "contacts": contacts,
+    }
+
+
+def ws_endpoint(b: Bench) -> dict[str, Any]:
+    return endpoint_of(b.base_url, "/ws")

@@ -17,9 +17,10 @@ from gateway.bench.context import Bench
 from gateway.bench.figures import Figure
 from gateway.bench.procfs import CpuMeter, rss_kib
 from gateway.bench.provision import FAN_CONTACT
-from gateway.bench.scenarios.live import CONNECT_CONCURRENCY, events_spec, ws_endpoint
-from gateway.bench.stack import free_port, wait_port
+from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, events_spec, ws_endpoint
+from gateway.bench.stack import wait_port
 from gateway.bench.stats import Latency, latency_ms, rate
+from gateway.devtools.net import free_port
 
 _BURST_TIMEOUT = 60.0
 

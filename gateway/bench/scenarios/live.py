@@ -11,27 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gateway.bench.context import Bench, HttpOutcome, endpoint_of
+from gateway.bench.context import Bench, HttpOutcome
 from gateway.bench.figures import Figure
+from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, events_spec, ws_endpoint
 from gateway.bench.stats import latency_ms, rate
 
-CONNECT_CONCURRENCY = 200
 # Let the gateway settle (allocator, pub/sub confirmations) before reading its memory again.
 _SETTLE_SECONDS = 1.0
-
-
-def events_spec(b: Bench, contacts: list[str]) -> dict[str, Any]:
-    return {
-        "kind": "events",
-        "host": endpoint_of(b.base_url)["host_header"],
-        "org": b.org.id,
-        "webhook_secret": b.org.webhook_secret,
-        "contacts": contacts,
-    }
-
-
-def ws_endpoint(b: Bench) -> dict[str, Any]:
-    return endpoint_of(b.base_url, "/ws")
 
 
 def fleet_clients(b: Bench) -> list[list[Any]]:

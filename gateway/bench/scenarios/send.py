@@ -24,14 +24,13 @@ from gateway.bench.agents import LineChannel
 from gateway.bench.baselines import NOOP_JOB, NOOP_QUEUE
 from gateway.bench.context import Bench
 from gateway.bench.figures import Figure
+from gateway.bench.options import WORKER_COUNTS
 from gateway.bench.procfs import CpuMeter
 from gateway.bench.stack import Proc
 from gateway.bench.stats import Latency, latency_ms
 from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_SMS, deserialize, serialize
 
-SEND_JOBS_PER_SECOND = 30  # of --duration, per batch (each channel, each worker count)
 NOOP_JOBS_PER_SECOND = 200
-WORKER_COUNTS = (1, 2)
 _RESULT_TIMEOUT = 120.0
 
 
@@ -133,7 +132,7 @@ async def _counter(b: Bench, channel: str) -> int:
 
 async def _send_batch(b: Bench, pool: ArqRedis, providers: Providers, channel: str, workers: int) -> Figure:
     run = secrets.token_hex(3)
-    jobs_count = max(20, int(SEND_JOBS_PER_SECOND * b.settings.duration))
+    jobs_count = b.settings.send_jobs
     contacts = b.org.contacts
     template = b.org.sms_template if channel == "sms" else b.org.email_template
     jobs = [

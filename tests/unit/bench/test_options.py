@@ -1,0 +1,39 @@
+"""``gateway.bench.options``: command-line options and the settings that follow from them."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from gateway.bench.options import WORKER_COUNTS, Settings, add_bench_arguments, settings_from
+
+
+def test_options_refuse_a_target_without_an_admin_token() -> None:
+    """--target needs an admin token (flag or environment); scenarios run in the documented order."""
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    with pytest.raises(ValueError, match="admin-token"):
+        settings_from(parser.parse_args(["--target", "http://gw:8000"]), {})
+    s = settings_from(parser.parse_args(["--target", "http://gw:8000/", "--scenario", "pixel", "--scenario", "e2e"]),
+                      {"SIGNALGATE_GATEWAY_ADMIN_TOKEN": "t"})  # fmt: skip
+    assert (s.target, s.admin_token, s.scenarios, s.public_url) == (
+        "http://gw:8000",
+        "t",
+        ("e2e", "pixel"),
+        "http://gw:8000",
+    )
+    assert settings_from(parser.parse_args(["--clients", "5", "--clients-per-user", "2"]), {}).users == 3
+
+
+def test_send_batches_scale_with_the_duration() -> None:
+    """Jobs per send batch: 30 per second of --duration, at least 20; credits as the bench has always bought."""
+    assert (Settings(duration=5).send_jobs, Settings(duration=0.1).send_jobs) == (150, 20)
+    assert Settings(duration=5).sms_credits == (150 + 20) * len(WORKER_COUNTS) + 100
+
+
+@pytest.mark.parametrize("duration", [0.1, 0.5, 0.7, 1, 2.5, 5, 10, 33.3])
+def test_credits_cover_every_sms_batch(duration: float) -> None:
+    """The bench org can pay for one SMS batch at each worker count, with 100 to spare."""
+    s = Settings(duration=duration)
+    assert s.sms_credits >= s.send_jobs * len(WORKER_COUNTS) + 100
