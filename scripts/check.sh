@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one check: set up, then format check, lint, types, the page's unit tests (node), tests.
+# The one check: set up, then format check, lint, types, the layer contract, the page's unit
+# tests (node), tests.
 # CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,5 +9,6 @@ cd "$(dirname "$0")/.."
 echo "== ruff format --check" && ruff format --check .
 echo "== ruff check" && ruff check .
 echo "== mypy --strict" && mypy
+echo "== lint-imports (layers, no cycles)" && lint-imports --no-cache
 echo "== node --test" && node --test web/tests/
 echo "== pytest" && python -m pytest "$@"
