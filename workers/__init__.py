@@ -1,1 +1,1 @@
-"""arq workers: sending SMS and email under quotas (see issue 3)."""
+"""arq workers: sending SMS and email under credits, daily caps and template rules, exactly once."""

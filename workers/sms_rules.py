@@ -1,6 +1,6 @@
 """Which rule refuses an SMS, if any. Pure: the org, the template and the number in, a reason out.
 
-Reasons are the SPEC's codes; a refused send costs nothing.
+Reasons are the notification's public ``reason`` codes; a refused send costs nothing.
 """
 
 from __future__ import annotations

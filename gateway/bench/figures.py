@@ -86,7 +86,7 @@ def _exact(f: Figure) -> bool:
 
 _INGEST = Goal("≥70% of bare, p99≤25ms, exact", lambda f: _share(f, 0.7) and _p99(f, 25) and _exact(f), True)
 _SEND = Goal("≥50% of no-op, exact", lambda f: _share(f, 0.5) and _exact(f), True)
-# The goals: targets to report, never test assertions.
+# The goals each figure is held to: targets to report, never test assertions.
 GOALS: dict[str, Goal] = {
     "ingest": _INGEST,
     "ingest_alone": _INGEST,

@@ -167,7 +167,7 @@ async def test_known_contact_mail_is_live_and_unknown_sender_is_counted(
 
     await dovecot.adeliver(user, mail("who am I", sender="stranger@unknown.example", name="Stranger"))
     await wait_for(lambda: sync_redis.hget(keys.stats(org.id), "unmatched:imap.mail") == "1", timeout=10)
-    # Repeats from one contact within the group window update one signal (SPEC, Signals).
+    # Repeats from one contact within the group window update one signal.
     [grouped] = await email_signals(client, org)
     assert (grouped["title"], grouped["count"]) == ("お見積もりのご依頼 2", 3)
     assert (await report_total(client, org))["total"]["received"] == 3

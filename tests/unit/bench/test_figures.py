@@ -21,7 +21,7 @@ from gateway.bench.stats import latency_ms
     ],
 )
 def test_goals(name: str, value: float, baseline: float | None, p99: float | None, lost: int, met: bool | None) -> None:
-    """Each figure is held to the issue's goal; correctness always counts."""
+    """Each figure is held to its goal; correctness always counts."""
     fig = Figure(name, value, "x", baseline=baseline, lost=lost)
     if p99 is not None:
         fig.latency = latency_ms([int(p99 * 1000)])
