@@ -87,7 +87,7 @@ async def email_report(request: Request[State]) -> Response:
         raise BadRequest("'group' must be day, week or month", code="invalid_parameter")
     if start > end or (end - start).days >= MAX_DAYS:
         raise BadRequest(f"'from' must be before 'to', at most {MAX_DAYS} days apart", code="invalid_parameter")
-    body = await svc.reports.rows(org["id"], org["timezone"], start, end, group)
+    body = await svc.reports.rows(org["id"], start, end, group)
     return JSONResponse({"from": start.isoformat(), "to": end.isoformat(), "group": group,
                          "timezone": org["timezone"], **body})  # fmt: skip
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from gateway.domain.quota import local_day, report_bucket
+from gateway.domain.quota import local_day
+from gateway.domain.reports import summarise
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
-FIELDS = ("sent", "bounced", "opened", "clicked", "received", "replied")
 # Days are kept a little over a year so monthly reports can compare the same month last year.
 RETENTION_SECONDS = 400 * 86400
 MAX_DAYS = 400
@@ -57,38 +57,11 @@ class Reports:
         )
         return bool(counted)
 
-    async def rows(self, org: str, tz: str, start: date, end: date, group: str) -> dict[str, Any]:
-        """Report rows (per bucket), totals and per-template totals between two local dates."""
+    async def rows(self, org: str, start: date, end: date, group: str) -> dict[str, Any]:
+        """Report rows (per ``group`` bucket), totals and per-template totals between two local dates."""
         days = [(start + timedelta(days=i)) for i in range((end - start).days + 1)]
         async with self._r.pipeline(transaction=False) as pipe:
             for d in days:
                 pipe.hgetall(keys.report_day(org, d.isoformat()))
             per_day = await pipe.execute()
-        buckets: dict[str, dict[str, int]] = {}
-        templates: dict[str, dict[str, int]] = {}
-        for d, counters in zip(days, per_day, strict=True):
-            noon = datetime(d.year, d.month, d.day, 12, tzinfo=UTC)
-            bucket = buckets.setdefault(report_bucket(noon, "UTC", group), dict.fromkeys(FIELDS, 0))
-            for name, value in counters.items():
-                if name.startswith("t:"):
-                    tid, fname = name[2:].rsplit(":", 1)
-                    if fname in FIELDS:
-                        row = templates.setdefault(tid, dict.fromkeys(FIELDS, 0))
-                        row[fname] += int(value)
-                elif name in FIELDS:
-                    bucket[name] += int(value)
-        total = {f: sum(b[f] for b in buckets.values()) for f in FIELDS}
-        return {
-            "rows": [{"period": k, **with_rates(v)} for k, v in sorted(buckets.items())],
-            "total": with_rates(total),
-            "templates": [{"template": k, **with_rates(v)} for k, v in sorted(templates.items())],
-        }
-
-
-def with_rates(counts: dict[str, int]) -> dict[str, Any]:
-    """Counts plus rates as percentages of ``sent`` (one decimal; 0 when nothing was sent)."""
-    sent = counts["sent"]
-    out: dict[str, Any] = dict(counts)
-    for name in ("bounced", "opened", "clicked", "replied"):
-        out[f"{name}_rate"] = round(100 * counts[name] / sent, 2) if sent else 0.0
-    return out
+        return summarise(dict(zip(days, per_day, strict=True)), group)
