@@ -118,13 +118,24 @@ def sms_status(org_id: str, message_sid: str) -> str:
     return f"sg:{{{org_id}}}:sms:{message_sid}"
 
 
+def sms_history(org_id: str, message_sid: str) -> str:
+    """List of ``"<ms> <status>"`` entries of one SMS, oldest first."""
+    return f"sg:{{{org_id}}}:sms:{message_sid}:history"
+
+
 def calls(org_id: str) -> str:
     """Sorted set of call sids scored by first-seen time (ms): the call log index."""
     return f"sg:{{{org_id}}}:calls"
 
 
 def call(org_id: str, call_sid: str) -> str:
+    """Hash for one call: status, rank, from, to, direction, duration."""
     return f"sg:{{{org_id}}}:call:{call_sid}"
+
+
+def call_history(org_id: str, call_sid: str) -> str:
+    """List of ``"<ms> <status>"`` entries of one call, oldest first."""
+    return f"sg:{{{org_id}}}:call:{call_sid}:history"
 
 
 # -- sending (notifications, templates, credits, quotas, reports) -----------------------------

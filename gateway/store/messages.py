@@ -34,7 +34,7 @@ class Messages:
         key = keys.sms_status(org, sid)
         extra = [item for pair in fields.items() for item in pair]
         advanced = await self._s.advance_status(
-            keys=[key, key + ":history"], args=[status, SMS_RANK[status], event_key, at_ms, "", *extra]
+            keys=[key, keys.sms_history(org, sid)], args=[status, SMS_RANK[status], event_key, at_ms, "", *extra]
         )
         return bool(advanced), await self._r.hgetall(key)
 
@@ -51,7 +51,7 @@ class Messages:
         extra = [item for pair in fields.items() for item in pair]
         await self._r.zadd(keys.calls(org), {sid: at_ms}, nx=True)
         await self._s.advance_status(
-            keys=[key, key + ":history"], args=[status, CALL_RANK[status], event_key, at_ms, "", *extra]
+            keys=[key, keys.call_history(org, sid)], args=[status, CALL_RANK[status], event_key, at_ms, "", *extra]
         )
 
     async def call_log(self, org: str, limit: int) -> list[dict[str, Any]]:

@@ -1,0 +1,69 @@
+"""gateway.store.keys: key names are a contract with every deployed Redis — they never change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from gateway.store import keys
+
+ORG, USER = "acme", "u1"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (lambda: keys.events_stream(7), "sg:{p7}:events"),
+        (lambda: keys.ingest_dedupe(7, "webhook", "msg_1"), "sg:{p7}:seen:webhook:msg_1"),
+        (lambda: keys.org(ORG), "sg:{acme}:org"),
+        (lambda: keys.org_pattern(ORG), "sg:{acme}:*"),
+        (lambda: keys.users(ORG), "sg:{acme}:users"),
+        (lambda: keys.contacts(ORG), "sg:{acme}:contacts"),
+        (lambda: keys.contact_by_email(ORG), "sg:{acme}:contact-by-email"),
+        (lambda: keys.contact_by_phone(ORG), "sg:{acme}:contact-by-phone"),
+        (lambda: keys.tokens(ORG), "sg:{acme}:tokens"),
+        (lambda: keys.feed(ORG, USER), "sg:{acme}:feed:u1"),
+        (lambda: keys.feed_meta(ORG, USER), "sg:{acme}:feed-meta:u1"),
+        (lambda: keys.signal_state(ORG, USER), "sg:{acme}:signal-state:u1"),
+        (lambda: keys.unread(ORG, USER), "sg:{acme}:unread:u1"),
+        (lambda: keys.settings(ORG, USER), "sg:{acme}:settings:u1"),
+        (lambda: keys.group(ORG, USER, "sms.received", "c1"), "sg:{acme}:group:u1:sms.received:c1"),
+        (lambda: keys.event_done(ORG, "p7-1-0:u1"), "sg:{acme}:done:p7-1-0:u1"),
+        (lambda: keys.live_channel(ORG, USER), "sg:{acme}:live:u1"),
+        (lambda: keys.stats(ORG), "sg:{acme}:stats"),
+        (lambda: keys.sms_status(ORG, "SM1"), "sg:{acme}:sms:SM1"),
+        (lambda: keys.sms_history(ORG, "SM1"), "sg:{acme}:sms:SM1:history"),
+        (lambda: keys.calls(ORG), "sg:{acme}:calls"),
+        (lambda: keys.call(ORG, "CA1"), "sg:{acme}:call:CA1"),
+        (lambda: keys.call_history(ORG, "CA1"), "sg:{acme}:call:CA1:history"),
+        (lambda: keys.notification(ORG, "n_1"), "sg:{acme}:notification:n_1"),
+        (lambda: keys.notification_history(ORG, "n_1"), "sg:{acme}:notification:n_1:history"),
+        (lambda: keys.message_id(ORG, "a@b"), "sg:{acme}:msgid:a@b"),
+        (lambda: keys.templates(ORG), "sg:{acme}:templates"),
+        (lambda: keys.credits(ORG), "sg:{acme}:credits"),
+        (lambda: keys.credit_ledger(ORG), "sg:{acme}:credit-ledger"),
+        (lambda: keys.email_usage(ORG, "2026-11-30"), "sg:{acme}:email-usage:2026-11-30"),
+        (lambda: keys.report_day(ORG, "2026-11-30"), "sg:{acme}:report:2026-11-30"),
+        (lambda: keys.report_seen(ORG, "2026-11-30"), "sg:{acme}:report-seen:2026-11-30"),
+        (lambda: keys.reminders(ORG), "sg:{acme}:reminders"),
+        (lambda: keys.imap_lease(ORG, "mb"), "sg:{acme}:imap:mb:lease"),
+        (lambda: keys.imap_checkpoint(ORG, "mb"), "sg:{acme}:imap:mb:checkpoint"),
+        (lambda: keys.activity(ORG, "c1"), "sg:{acme}:activity:c1"),
+    ],
+)
+def test_key_names_are_stable(key: Callable[[], str], expected: str) -> None:
+    """Each key builder gives the name deployments already hold data under."""
+    assert key() == expected
+
+
+def test_fixed_names_and_partitions() -> None:
+    """Process-wide keys, the router group, and crc32 partitioning never move an org."""
+    assert (keys.SECRETS, keys.ORGS, keys.ROUTER_GROUP, keys.PARTITIONS) == ("sg:secrets", "sg:orgs", "routers", 16)
+    assert [keys.partition_of(o) for o in ("acme", "demo", "t-0")] == [14, 0, 13]
+
+
+def test_every_org_key_shares_the_org_hash_tag() -> None:
+    """All keys of one org sit in one Cluster slot, so every Lua script stays on one node."""
+    org_keys = [keys.org(ORG), keys.feed(ORG, USER), keys.notification(ORG, "n"), keys.imap_lease(ORG, "m")]
+    assert {k.split(":", 2)[1] for k in org_keys} == {"{acme}"}
