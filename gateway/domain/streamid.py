@@ -28,7 +28,3 @@ def score(value: str) -> int:
     """Monotonic integer score for a stream id; exact while seq < 1000 within one ms."""
     ms, seq = parse(value)
     return ms * _SEQ_SLOTS + min(seq, _SEQ_SLOTS - 1)
-
-
-def ms_of(value: str) -> int:
-    return parse(value)[0]

@@ -76,9 +76,6 @@ class Tenancy:
         self._org_cache.pop(org, None)
         return existed
 
-    async def list_orgs(self) -> list[str]:
-        return sorted(await self._r.smembers(keys.ORGS))
-
     # -- users --------------------------------------------------------------------------------
     async def get_user(self, org: str, user: str) -> dict[str, Any] | None:
         return _load(await self._r.hget(keys.users(org), user))

@@ -129,11 +129,6 @@ def parse_fetch(lines: Lines) -> list[Fetched]:
     return out
 
 
-def push_has_new_mail(lines: Lines) -> bool:
-    """Whether untagged responses pushed during IDLE announce new messages (``n EXISTS``)."""
-    return any(_EXISTS.match(line) for line in _text_lines(lines))
-
-
 def push_is_bye(lines: Lines) -> bool:
     """Whether the server said BYE (shutting down, or closing an idle connection)."""
     return any(_BYE.match(line) for line in _text_lines(lines))
