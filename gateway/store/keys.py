@@ -18,7 +18,7 @@ ROUTER_GROUP = "routers"
 
 # Process-wide secrets generated on first start when the config leaves them empty.
 SECRETS = "sg:secrets"
-# Set of org ids, for listing and for `signalgate demo`.
+# Set of every org id (kept by put_org and delete_org).
 ORGS = "sg:orgs"
 
 
