@@ -22,7 +22,7 @@ import httpx
 import pytest
 import redis as redis_sync
 
-from tests.support import Gateway, OrgCtx, provision_org
+from tests.support.api import Gateway, OrgCtx, provision_org
 
 FACTOR = float(os.environ.get("SG_TEST_TIMEOUT_FACTOR", "1"))
 pytest_plugins = ["tests.send_support"]

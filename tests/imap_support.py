@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FACTOR
+from tests.support.timing import FACTOR
 
 DOVECOT = "/usr/sbin/dovecot"
 LDA = "/usr/lib/dovecot/dovecot-lda"

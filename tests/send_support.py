@@ -20,7 +20,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.conftest import Processes, RedisServer, free_port
-from tests.support import FACTOR, Gateway, OrgCtx, provision_org, wait_for
+from tests.support.api import Gateway, OrgCtx, provision_org
+from tests.support.timing import FACTOR, wait_for
 
 FINAL = {"sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected"}
 

@@ -13,7 +13,9 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway import keys
 from tests.conftest import FACTOR, Processes, RedisServer
-from tests.support import live_feed, post_event, provision_org, signals_of, wait_for
+from tests.support.api import post_event, provision_org, signals_of
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 
 
 async def _titles(client: httpx.AsyncClient, org_id: str, token: str) -> list[str]:

@@ -22,7 +22,9 @@ from tests.send_support import (
     settled,
     start_workers,
 )
-from tests.support import Gateway, live_feed, wait_for
+from tests.support.api import Gateway
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 from workers.quota import local_day
 
 SUBJECT = "{{ name }}様 新製品のご案内"

@@ -25,7 +25,9 @@ from tests.send_support import (
     sms_template,
     start_workers,
 )
-from tests.support import SMITH_PHONE, YAMADA_PHONE, Gateway, live_feed, wait_for
+from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 from workers.queue import QUEUE_NAME, deserialize, serialize
 
 BODY = "{{ name }}様、ご予約ありがとうございます。{{ date }}にお待ちしております。"
