@@ -18,9 +18,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.devtools.net import free_port
 from gateway.devtools.twilio_api import TwilioApi
-from tests.conftest import Processes, RedisServer, free_port
 from tests.support.api import Gateway, OrgCtx, provision_org
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
 
 FINAL = {"sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected"}

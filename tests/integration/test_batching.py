@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from gateway import keys
 from gateway.events import EventLog
 from gateway.scripts import load_scripts
-from tests.conftest import RedisServer
+from tests.support.redis import RedisServer
 
 
 async def test_concurrent_appends_each_get_their_own_durable_result(fresh_redis: RedisServer) -> None:

@@ -35,9 +35,10 @@ from gateway.imap.rules import Checkpoint, mailbox_id
 from gateway.notifications import Notifications
 from gateway.scripts import load_scripts
 from gateway.store import Store
-from tests.conftest import Processes, RedisServer
 from tests.imap_support import Dovecot, MailUser, dsn, imap_env, mail
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import Feed, live_feed
 

@@ -12,9 +12,10 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from gateway import keys
-from tests.conftest import FACTOR, Processes, RedisServer
 from tests.support.api import post_event, provision_org, signals_of
-from tests.support.timing import wait_for
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import live_feed
 
 

@@ -12,7 +12,6 @@ import redis.asyncio as aioredis
 
 from gateway import keys
 from gateway.devtools.twilio_api import TwilioApi
-from tests.conftest import Processes, RedisServer
 from tests.send_support import (
     SendOrg,
     SmtpServer,
@@ -23,6 +22,8 @@ from tests.send_support import (
     start_workers,
 )
 from tests.support.api import Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 from workers.quota import local_day

@@ -12,7 +12,6 @@ import httpx
 from arq.connections import RedisSettings, create_pool
 
 from gateway.devtools.twilio_api import TwilioApi
-from tests.conftest import Processes, RedisServer
 from tests.send_support import (
     SendOrg,
     SmtpServer,
@@ -26,6 +25,8 @@ from tests.send_support import (
     start_workers,
 )
 from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 from workers.queue import QUEUE_NAME, deserialize, serialize

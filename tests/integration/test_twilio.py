@@ -10,7 +10,6 @@ import httpx
 import redis.asyncio as aioredis
 
 from gateway import keys
-from tests.conftest import RedisServer
 from tests.support.api import (
     SMITH_PHONE,
     Gateway,
@@ -21,6 +20,7 @@ from tests.support.api import (
     sms_params,
     twilio_signature,
 )
+from tests.support.redis import RedisServer
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 

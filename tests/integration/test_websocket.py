@@ -16,8 +16,9 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from tests.conftest import Processes, RedisServer
 from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of, survey
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import Feed, live_feed, open_feed
 
