@@ -35,8 +35,8 @@ from gateway.imap.rules import Checkpoint, mailbox_id
 from gateway.notifications import Notifications
 from gateway.scripts import load_scripts
 from gateway.store import Store
-from tests.imap_support import Dovecot, MailUser, dsn, imap_env, mail
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
+from tests.support.imap import Dovecot, MailUser, dsn, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for

@@ -12,7 +12,10 @@ import redis.asyncio as aioredis
 
 from gateway import keys
 from gateway.devtools.twilio_api import TwilioApi
-from tests.send_support import (
+from tests.support.api import Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.sending import (
     SendOrg,
     SmtpServer,
     email_template,
@@ -21,9 +24,6 @@ from tests.send_support import (
     settled,
     start_workers,
 )
-from tests.support.api import Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 from workers.quota import local_day

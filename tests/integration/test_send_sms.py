@@ -12,7 +12,10 @@ import httpx
 from arq.connections import RedisSettings, create_pool
 
 from gateway.devtools.twilio_api import TwilioApi
-from tests.send_support import (
+from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.sending import (
     SendOrg,
     SmtpServer,
     buy,
@@ -24,9 +27,6 @@ from tests.send_support import (
     sms_template,
     start_workers,
 )
-from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 from workers.queue import QUEUE_NAME, deserialize, serialize

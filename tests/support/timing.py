@@ -23,3 +23,7 @@ async def wait_for(pred: Callable[[], Any], timeout: float = 5.0, interval: floa
         if loop.time() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(interval)
+
+
+async def sleep_scaled(seconds: float) -> None:
+    await asyncio.sleep(seconds * FACTOR)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.devtools.net import free_port
 from tests.support.timing import FACTOR
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -40,12 +41,6 @@ def require_dovecot() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 _CONFIG = """instance_name = {instance}
@@ -119,8 +114,8 @@ class Dovecot:
         require_dovecot()
         self.dir = Path(tempfile.mkdtemp(prefix="sg-dovecot-"))
         self.dir.chmod(0o755)
-        self.port = _free_port()
-        self.tls_port = _free_port() if tls else 0
+        self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.ca_file = str(self.dir / "cert.pem") if tls else ""
         self.instance = f"sgtest-{self.dir.name}"
         self.conf = self.dir / "dovecot.conf"

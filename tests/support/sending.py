@@ -1,9 +1,11 @@
-"""Fixtures for sending tests: a recording aiosmtpd server, the local Twilio API, worker processes,
-and an org ready to send (Twilio account, sender number, credits, approved templates)."""
+"""Sending: a recording aiosmtpd server, the local Twilio API, worker processes, and an org ready to
+send (Twilio account, sender number, credits, approved templates).
+
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): it declares the ``smtp_server`` and
+``twilio_api`` fixtures."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import secrets
@@ -221,7 +223,3 @@ async def credits_of(client: httpx.AsyncClient, org: SendOrg) -> dict[str, Any]:
     r = await client.get(f"/api/v1/orgs/{org.id}/credits", headers=org.ctx.gateway.admin)
     out: dict[str, Any] = r.json()
     return out
-
-
-async def sleep_scaled(seconds: float) -> None:
-    await asyncio.sleep(seconds * FACTOR)
