@@ -8,14 +8,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 from gateway.devtools.net import free_port
 from tests.support.api import Gateway
-from tests.support.timing import FACTOR
+from tests.support.timing import block_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "sga_test_admin_token_0123456789"
@@ -92,14 +91,13 @@ class Processes:
 
 
 def wait_healthy(gw: Gateway, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20 * FACTOR
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"gateway exited with {proc.returncode}")
         try:
-            if httpx.get(gw.base_url + "/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(gw.base_url + "/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("gateway did not become healthy")
+            return False
+
+    if not block_until(healthy, 20, interval=0.05):
+        raise RuntimeError("gateway did not become healthy")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 import redis as redis_sync
 
 from gateway.devtools.net import free_port
 from gateway.redis_server import redis_binary
-from tests.support.timing import FACTOR
+from tests.support.timing import block_until
 
 
 class RedisServer:
@@ -22,16 +21,20 @@ class RedisServer:
         args += ["--appendonly", "yes", "--dir", data_dir] if data_dir else ["--appendonly", "no"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis_sync.Redis(port=self.port)
-        deadline = time.monotonic() + 10 * FACTOR
-        while True:
+
+        def answers() -> bool:
             try:
-                client.ping()
-                break
+                return bool(client.ping())
             except redis_sync.ConnectionError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
+                if self.proc.poll() is not None:
                     raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)
-        client.close()
+                return False
+
+        try:
+            if not block_until(answers, 10):
+                raise RuntimeError("redis-server did not start")
+        finally:
+            client.close()
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -1,9 +1,11 @@
-"""Timeouts that scale with ``SG_TEST_TIMEOUT_FACTOR`` (a slow or busy machine must not flake)."""
+"""Timeouts that scale with ``SG_TEST_TIMEOUT_FACTOR`` (a slow or busy machine must not flake):
+polling, async (``wait_for``) and blocking (``block_until``), and scaled sleeps."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +25,19 @@ async def wait_for(pred: Callable[[], Any], timeout: float = 5.0, interval: floa
         if loop.time() > deadline:
             raise TimeoutError("condition not reached")
         await asyncio.sleep(interval)
+
+
+def block_until(check: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Call ``check`` until it is true or ``timeout`` (scaled) has passed; whether it became true.
+
+    Blocking, for setup and teardown outside the event loop (a server starting or stopping).
+    ``check`` may raise to give up early (the process it waits for has exited)."""
+    deadline = time.monotonic() + timeout * FACTOR
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 async def sleep_scaled(seconds: float) -> None:
