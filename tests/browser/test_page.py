@@ -12,7 +12,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
 
-from tests.support import FACTOR, Gateway, OrgCtx, post_event, survey
+from tests.support.api import Gateway, OrgCtx, post_event, survey
+from tests.support.timing import FACTOR
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

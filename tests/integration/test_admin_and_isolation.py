@@ -7,7 +7,9 @@ import uuid
 
 import httpx
 
-from tests.support import Gateway, OrgCtx, live_feed, open_feed, post_event, provision_org, signals_of, survey, wait_for
+from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of, survey
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed, open_feed
 
 
 async def test_admin_api_requires_the_admin_token(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
@@ -96,7 +98,7 @@ async def test_orgs_are_isolated(client: httpx.AsyncClient, gateway: Gateway, or
     assert all(f["signal"]["org"] == other.id for f in spy.frames if f["type"] == "signal")
     # An org's webhook cannot be signed with another org's secret.
     body = json.dumps(survey({"id": "c-yamada"})).encode()
-    from tests.support import signed_event_headers
+    from tests.support.api import signed_event_headers
 
     r = await client.post(
         f"/webhooks/events/{org.id}", content=body, headers=signed_event_headers(other.webhook_secret, body)

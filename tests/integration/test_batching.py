@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from gateway.store import keys
 from gateway.store.event_log import EventLog
 from gateway.store.scripts import load_scripts
-from tests.conftest import RedisServer
+from tests.support.redis import RedisServer
 
 
 async def test_concurrent_appends_each_get_their_own_durable_result(fresh_redis: RedisServer) -> None:

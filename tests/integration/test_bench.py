@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FACTOR, redis_binary
+from gateway.redis_server import redis_binary
+from tests.support.timing import FACTOR
 
 FIGURES = {
     "e2e_memory", "e2e", "resume", "fanout", "generator_ingest", "ingest", "ingest_alone", "ingest_fixed",

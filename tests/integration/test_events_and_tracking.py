@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from gateway.domain.tracking import TrackingClaim, sign
-from tests.support import Gateway, OrgCtx, live_feed, post_event, signals_of, signed_event_headers, survey, wait_for
+from tests.support.api import Gateway, OrgCtx, post_event, signals_of, signed_event_headers, survey
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 
 
 async def test_signed_event_becomes_signal_for_owner(client: httpx.AsyncClient, org: OrgCtx, gateway: Gateway) -> None:

@@ -39,9 +39,12 @@ from gateway.store.mailboxes import Checkpoints, Lease, LeaseLost, ValidityChang
 from gateway.store.notifications import Notifications
 from gateway.store.scripts import load_scripts
 from gateway.store.tenancy import Tenancy
-from tests.conftest import Processes, RedisServer
-from tests.imap_support import Dovecot, MailUser, dsn, imap_env, mail
-from tests.support import FACTOR, Feed, Gateway, OrgCtx, live_feed, provision_org, signals_of, wait_for
+from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
+from tests.support.imap import Dovecot, MailUser, dsn, imap_env, mail
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import Feed, live_feed
 
 # Dovecot pushes EXISTS ~0.5 s after delivery (its notify delay), so 1 s end to end is asserted
 # with headroom (shared/TESTING.md): the measured values are printed.

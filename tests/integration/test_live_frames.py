@@ -11,7 +11,8 @@ import orjson
 from gateway.config import load_config
 from gateway.live.protocol import signal_frame, unread_frame
 from gateway.services import Services, open_services
-from tests.conftest import FACTOR, RedisServer
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR
 
 
 async def _published(services: Services, channel: str, count: int, ready: asyncio.Event) -> list[str]:

@@ -12,8 +12,11 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from gateway.store import keys
-from tests.conftest import FACTOR, Processes, RedisServer
-from tests.support import live_feed, post_event, provision_org, signals_of, wait_for
+from tests.support.api import post_event, provision_org, signals_of
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import live_feed
 
 
 async def _titles(client: httpx.AsyncClient, org_id: str, token: str) -> list[str]:

@@ -13,8 +13,10 @@ import redis.asyncio as aioredis
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.quota import local_day
 from gateway.store import keys
-from tests.conftest import Processes, RedisServer
-from tests.send_support import (
+from tests.support.api import Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.sending import (
     SendOrg,
     SmtpServer,
     email_template,
@@ -23,7 +25,8 @@ from tests.send_support import (
     settled,
     start_workers,
 )
-from tests.support import Gateway, live_feed, wait_for
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 
 SUBJECT = "{{ name }}様 新製品のご案内"
 HTML = (

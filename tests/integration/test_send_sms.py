@@ -13,8 +13,10 @@ from arq.connections import RedisSettings, create_pool
 
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.store.jobs import QUEUE_NAME, deserialize, serialize
-from tests.conftest import Processes, RedisServer
-from tests.send_support import (
+from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.sending import (
     SendOrg,
     SmtpServer,
     buy,
@@ -26,7 +28,8 @@ from tests.send_support import (
     sms_template,
     start_workers,
 )
-from tests.support import SMITH_PHONE, YAMADA_PHONE, Gateway, live_feed, wait_for
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 
 BODY = "{{ name }}様、ご予約ありがとうございます。{{ date }}にお待ちしております。"
 DATA = {"name": "山田", "date": "12月1日"}

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.support import Gateway, OrgCtx
+from tests.support.api import Gateway, OrgCtx
 
 
 async def test_sms_template_lifecycle(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:

@@ -10,19 +10,19 @@ import httpx
 import redis.asyncio as aioredis
 
 from gateway.store import keys
-from tests.conftest import RedisServer
-from tests.support import (
+from tests.support.api import (
     SMITH_PHONE,
     Gateway,
     OrgCtx,
     call_params,
-    live_feed,
     post_twilio,
     signals_of,
     sms_params,
     twilio_signature,
-    wait_for,
 )
+from tests.support.redis import RedisServer
+from tests.support.timing import wait_for
+from tests.support.ws import live_feed
 
 
 async def _stream_entries(redis_url: str, org: str) -> list[tuple[str, dict[str, str]]]:

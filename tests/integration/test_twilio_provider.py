@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from gateway.devtools.twilio_api import InLoopServer, TwilioApi
-from tests.support import FACTOR
+from tests.support.timing import FACTOR
 from workers.providers.twilio_sms import (
     ProviderError,
     RewritingHttpClient,

@@ -16,20 +16,11 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from tests.conftest import Processes, RedisServer
-from tests.support import (
-    FACTOR,
-    Feed,
-    Gateway,
-    OrgCtx,
-    live_feed,
-    open_feed,
-    post_event,
-    provision_org,
-    signals_of,
-    survey,
-    wait_for,
-)
+from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of, survey
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import Feed, live_feed, open_feed
 
 
 async def _close_code(ws: ClientConnection) -> int | None:

@@ -1,25 +1,19 @@
-"""Test helpers: provisioning through the real API, provider-signed requests, WebSocket clients."""
+"""The gateway's HTTP API as tests use it: provisioning orgs, users and contacts through the real
+API, Twilio-signed webhook requests (twilio's RequestValidator), Standard Webhooks-signed events."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import os
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import websockets
 from standardwebhooks.webhooks import Webhook
 from twilio.request_validator import RequestValidator
-from websockets.asyncio.client import ClientConnection
-
-FACTOR = float(os.environ.get("SG_TEST_TIMEOUT_FACTOR", "1"))
 
 
 @dataclass
@@ -165,76 +159,6 @@ async def post_event(
 
 def survey(contact: dict[str, str], title: str = "アンケート回答") -> dict[str, Any]:
     return {"type": "survey.answered", "contact": contact, "title": title, "data": {"score": 5}}
-
-
-# -- WebSocket clients ---------------------------------------------------------------------
-class Feed:
-    """A `websockets` client speaking the /ws protocol, collecting frames."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.ws.recv(), timeout * FACTOR)
-        frame: dict[str, Any] = json.loads(raw)
-        self.frames.append(frame)
-        return frame
-
-    async def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout * FACTOR
-        while True:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise TimeoutError(f"no matching frame; got {self.frames[-5:]}")
-            frame = await self.recv(left / FACTOR)
-            if pred(frame):
-                return frame
-
-    async def signal(self, signal_type: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        frame = await self.until(
-            lambda f: f["type"] == "signal" and (signal_type is None or f["signal"]["type"] == signal_type), timeout
-        )
-        sig: dict[str, Any] = frame["signal"]
-        return sig
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(frame))
-
-
-async def open_feed(gw: Gateway, token: str, after: str | None = None) -> tuple[Feed, dict[str, Any]]:
-    """Connect, say hello, return the client and the welcome frame (replay frames follow)."""
-    ws = await websockets.connect(gw.ws_url, open_timeout=5 * FACTOR)
-    feed = Feed(ws)
-    hello: dict[str, Any] = {"type": "hello", "token": token}
-    if after is not None:
-        hello["after"] = after
-    await feed.send(hello)
-    welcome = await feed.recv()
-    assert welcome["type"] == "welcome", welcome
-    return feed, welcome
-
-
-async def live_feed(gw: Gateway, token: str) -> Feed:
-    feed, _ = await open_feed(gw, token)
-    assert (await feed.recv())["type"] == "live"
-    return feed
-
-
-async def wait_for(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Poll an async or sync predicate until it returns something truthy."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout * FACTOR
-    while True:
-        value = pred()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(interval)
 
 
 async def signals_of(client: httpx.AsyncClient, org: OrgCtx, user: str = "u1", **params: Any) -> dict[str, Any]:

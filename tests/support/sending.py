@@ -1,9 +1,11 @@
-"""Fixtures for sending tests: a recording aiosmtpd server, the local Twilio API, worker processes,
-and an org ready to send (Twilio account, sender number, credits, approved templates)."""
+"""Sending: a recording aiosmtpd server, the local Twilio API, worker processes, and an org ready to
+send (Twilio account, sender number, credits, approved templates).
+
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): it declares the ``smtp_server`` and
+``twilio_api`` fixtures."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import secrets
@@ -18,9 +20,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.devtools.net import free_port
 from gateway.devtools.twilio_api import TwilioApi
-from tests.conftest import Processes, RedisServer, free_port
-from tests.support import FACTOR, Gateway, OrgCtx, provision_org, wait_for
+from tests.support.api import Gateway, OrgCtx, provision_org
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
 
 FINAL = {"sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected"}
 
@@ -218,7 +223,3 @@ async def credits_of(client: httpx.AsyncClient, org: SendOrg) -> dict[str, Any]:
     r = await client.get(f"/api/v1/orgs/{org.id}/credits", headers=org.ctx.gateway.admin)
     out: dict[str, Any] = r.json()
     return out
-
-
-async def sleep_scaled(seconds: float) -> None:
-    await asyncio.sleep(seconds * FACTOR)

@@ -20,10 +20,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from tests.support import FACTOR
+from gateway.devtools.net import free_port
+from tests.support.timing import FACTOR, block_until
 
 DOVECOT = "/usr/sbin/dovecot"
 LDA = "/usr/lib/dovecot/dovecot-lda"
@@ -33,19 +35,17 @@ DOMAIN = "example.test"
 USER_POOL = 40
 
 
+def unavailable(message: str) -> NoReturn:
+    """A missing binary: the test fails with ``CI=true``, else it is skipped."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_dovecot() -> None:
     missing = [b for b in (DOVECOT, LDA, DOVEADM) if not os.access(b, os.X_OK)]
     if missing:
-        message = f"dovecot-imapd is not installed ({', '.join(missing)} missing)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        unavailable(f"dovecot-imapd is not installed ({', '.join(missing)} missing)")
 
 
 _CONFIG = """instance_name = {instance}
@@ -91,10 +91,7 @@ protocol lda {{
 
 def _self_signed(directory: Path) -> None:
     if not shutil.which("openssl"):
-        message = "openssl is needed for the TLS Dovecot"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("openssl is needed for the TLS Dovecot")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
          "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
@@ -119,8 +116,8 @@ class Dovecot:
         require_dovecot()
         self.dir = Path(tempfile.mkdtemp(prefix="sg-dovecot-"))
         self.dir.chmod(0o755)
-        self.port = _free_port()
-        self.tls_port = _free_port() if tls else 0
+        self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.ca_file = str(self.dir / "cert.pem") if tls else ""
         self.instance = f"sgtest-{self.dir.name}"
         self.conf = self.dir / "dovecot.conf"
@@ -142,17 +139,16 @@ class Dovecot:
         # The daemon keeps inherited descriptors open: never a pipe here, or run() waits forever.
         with (self.dir / "start.log").open("ab") as out:
             subprocess.run([DOVECOT, "-c", str(self.conf)], check=True, stdout=out, stderr=out)
-        deadline = time.monotonic() + 10 * FACTOR
-        while True:
+
+        def greets() -> bool:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    if s.recv(200).startswith(b"* OK"):
-                        return
+                    return s.recv(200).startswith(b"* OK")
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"dovecot did not start; see {self.dir}/dovecot.log")
-            time.sleep(0.02)
+                return False
+
+        if not block_until(greets, 10):
+            raise RuntimeError(f"dovecot did not start; see {self.dir}/dovecot.log")
 
     def master_pid(self) -> int | None:
         try:
@@ -187,9 +183,7 @@ class Dovecot:
         """Kill every process of the instance, as a crash or a hard restart would (clients see EOF)."""
         self._signal_all(signal.SIGCONT)  # a frozen instance cannot exit
         self._signal_all(signal.SIGKILL)
-        deadline = time.monotonic() + 10 * FACTOR
-        while self.pids() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        block_until(lambda: not self.pids(), 10)
         for leftover in ("master.pid",):
             (self.dir / "run" / leftover).unlink(missing_ok=True)
 
