@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import shutil
 import signal
@@ -26,7 +25,7 @@ from typing import IO
 import httpx
 from redis.asyncio import Redis
 
-from gateway.devtools.net import free_port
+from gateway.devtools.net import child_env, free_port
 from gateway.redis_server import redis_binary
 
 # How long a process may take to come up on a busy 2-core machine.
@@ -35,14 +34,6 @@ START_TIMEOUT = 30.0
 
 class StackError(Exception):
     """A part of the stack did not start; the message names it and its log."""
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The bench's environment without the user's ``SIGNALGATE_*`` settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 class Proc:

@@ -3,7 +3,6 @@ test run, each with its own log file, a clean ``SIGNALGATE_*`` environment and t
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,21 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from gateway.devtools.net import free_port
+from gateway.devtools.net import child_env, free_port
 from tests.support.api import Gateway
 from tests.support.timing import block_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "sga_test_admin_token_0123456789"
 SECRET_KEY = "test-secret-key-for-tracking-tokens"
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any ``SIGNALGATE_*`` setting, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 class Processes:
