@@ -1,6 +1,6 @@
 --[[ advance_status: move an SMS, a call or a notification forward in its status order, never back.
 KEYS[1] record hash (status, rank, event, ...)   KEYS[2] status history list
-ARGV[1] new status   ARGV[2] its rank (gateway.status / gateway.notifications)
+ARGV[1] new status   ARGV[2] its rank (gateway.domain.status / gateway.domain.notifications)
 ARGV[3] id of the event carrying it   ARGV[4] now (ms)   ARGV[5] note for the history ("" = none)
 ARGV[6..] extra field/value pairs stored with the status (e.g. error_code)
 Returns 1 when this event advanced the status (or already did: a replay of the same event), 0

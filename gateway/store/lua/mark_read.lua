@@ -1,5 +1,5 @@
 --[[ mark_read: mark signals read and tell every connection of the user the new unread count.
-KEYS[1] unread zset (member = signal id, score = gateway.streamid.score(id))
+KEYS[1] unread zset (member = signal id, score = gateway.domain.streamid.score(id))
 ARGV[1] live pub/sub channel   ARGV[2] 'ids' or 'up_to'   ARGV[3..] signal ids, or one score
 Returns the unread count after the change. Publishes only when something changed. ]]
 local removed
