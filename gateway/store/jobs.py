@@ -49,6 +49,8 @@ class JobQueue:
         self._lock = asyncio.Lock()
 
     async def _arq(self) -> ArqRedis:
+        if self._pool is not None:
+            return self._pool
         async with self._lock:
             if self._pool is None:
                 self._pool = await create_pool(

@@ -32,11 +32,10 @@ class Messages:
     ) -> tuple[bool, dict[str, str]]:
         """Move message ``sid`` to ``status`` if it ranks higher; (advanced, the message's hash)."""
         key = keys.sms_status(org, sid)
-        extra = [item for pair in fields.items() for item in pair]
-        advanced = await self._s.advance_status(
-            keys=[key, keys.sms_history(org, sid)], args=[status, SMS_RANK[status], event_key, at_ms, "", *extra]
+        advanced = await self._s.advance(
+            key, keys.sms_history(org, sid), status, SMS_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields
         )
-        return bool(advanced), await self._r.hgetall(key)
+        return advanced, await self._r.hgetall(key)
 
     async def link_sms(self, org: str, sid: str, **link: str) -> None:
         """Record what message ``sid`` belongs to (``notification``, ``to``, ``user``)."""
@@ -47,11 +46,10 @@ class Messages:
         self, org: str, sid: str, status: str, *, event_key: str, at_ms: int, fields: dict[str, str]
     ) -> None:
         """Add the call to the log (first seen at ``at_ms``) and move it to ``status``."""
-        key = keys.call(org, sid)
-        extra = [item for pair in fields.items() for item in pair]
         await self._r.zadd(keys.calls(org), {sid: at_ms}, nx=True)
-        await self._s.advance_status(
-            keys=[key, keys.call_history(org, sid)], args=[status, CALL_RANK[status], event_key, at_ms, "", *extra]
+        history = keys.call_history(org, sid)
+        await self._s.advance(
+            keys.call(org, sid), history, status, CALL_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields
         )
 
     async def call_log(self, org: str, limit: int) -> list[dict[str, Any]]:

@@ -77,16 +77,17 @@ class Notifications:
         self, org: str, nid: str, status: str, *, event_key: str, reason: str | None = None, **extra: Any
     ) -> bool:
         """Move to ``status`` if it ranks higher than the current one; ``event_key`` makes it idempotent."""
-        fields: list[Any] = []
-        if reason is not None:
-            fields += ["reason", reason]
-        for name, value in extra.items():
-            fields += [name, value]
-        advanced = await self._s.advance_status(
-            keys=[keys.notification(org, nid), keys.notification_history(org, nid)],
-            args=[status, RANK[status], event_key, int(time.time() * 1000), reason or "", *fields],
+        fields = ({} if reason is None else {"reason": reason}) | extra
+        return await self._s.advance(
+            keys.notification(org, nid),
+            keys.notification_history(org, nid),
+            status,
+            RANK[status],
+            event_key=event_key,
+            at_ms=int(time.time() * 1000),
+            note=reason or "",
+            fields=fields,
         )
-        return bool(advanced)
 
     async def set_fields(self, org: str, nid: str, **fields: Any) -> None:
         await self._r.hset(keys.notification(org, nid), mapping=fields)

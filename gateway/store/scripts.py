@@ -5,8 +5,10 @@ Registering costs no round trip: redis-py sends EVALSHA and loads the script on 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -31,6 +33,28 @@ class Scripts:
     begin_attempt: AsyncScript
     imap_lease: AsyncScript
     imap_checkpoint: AsyncScript
+
+    async def advance(
+        self,
+        record_key: str,
+        history_key: str,
+        status: str,
+        rank: int,
+        *,
+        event_key: str,
+        at_ms: int,
+        note: str = "",
+        fields: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """``advance_status.lua`` for an SMS, a call or a notification: True when this event advanced it.
+
+        ``fields`` are stored with the status; ``note`` goes into the history entry.
+        """
+        extra = [item for pair in (fields or {}).items() for item in pair]
+        advanced = await self.advance_status(
+            keys=[record_key, history_key], args=[status, rank, event_key, at_ms, note, *extra]
+        )
+        return bool(advanced)
 
 
 def load_scripts(redis: Redis) -> Scripts:
