@@ -40,12 +40,14 @@ class EventLog:
         self._ingest = ScriptBatcher(redis, scripts.ingest)
 
     async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
-        """Durably append one event; a repeated ``dedupe_id`` appends nothing."""
-        partition = keys.partition_of(org)
-        stream = keys.events_stream(partition)
+        """Durably append one event; a ``dedupe_id`` this org already sent from ``source`` appends nothing.
+
+        A duplicate's ``id`` is the first event's, which is always this org's own."""
+        stream = keys.events_stream(keys.partition_of(org))
         event_keys = [stream]
         if dedupe_id is not None:
-            event_keys.append(keys.ingest_dedupe(partition, source, dedupe_id))
+            # Per org: another org's identical provider id is a different event (never a duplicate).
+            event_keys.append(keys.ingest_dedupe(org, source, dedupe_id))
         fields = ["org", org, "source", source, "at", str(int(time.time() * 1000)), "data", orjson.dumps(data)]
         fresh, entry_id = await self._ingest(event_keys, [DEDUPE_TTL_SECONDS, *fields])
         return Appended(id=entry_id, duplicate=not fresh)

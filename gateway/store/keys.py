@@ -2,13 +2,32 @@
 
 Org data lives under the org's hash tag (``sg:{acme}:...``) so that all keys one Lua script
 touches share a Redis Cluster slot; events live in a fixed set of partition streams, each with
-its own hash tag (``sg:{p7}:events``), so routers scale by partition and thousands of orgs cost
+its own hash tag (``sg:{p:7}:events``), so routers scale by partition and thousands of orgs cost
 nothing extra.
+
+Layout (two hash-tag namespaces that no input can make meet):
+
+- ``sg:{<org>}:...`` — one org's data. Org ids are ``[a-z0-9-]{1,40}`` (checked at the API edge
+  and again by :func:`org_prefix`), so an org tag never contains ``:``.
+- ``sg:{p:<n>}:...`` — partition ``n``: its event stream (``sg:{p:7}:events``, consumer group
+  ``routers``) and the ingest dedupe keys of the orgs in it
+  (``sg:{p:7}:seen:<org>:<source>:<id>``, per org, same slot as the stream so dedupe + XADD is
+  one script in Cluster too). The ``:`` inside the tag is what no org id can produce.
+- ``sg:secrets``, ``sg:orgs`` — process-wide.
+
+Until issue 9 partitions were ``sg:{p7}:...`` — the hash tag of the org ``p7`` — and dedupe
+keys had no org (``sg:{p7}:seen:<source>:<id>``): two orgs of one partition deduped each
+other's events, and ``PUT``/``DELETE`` of org ``p7`` wiped partition 7. An upgraded router does
+not read the old ``sg:{p<n>}:events`` streams: drain the routers (pending 0) before upgrading;
+old dedupe keys expire on their own within a day.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+
+from gateway.domain.tenancy import ORG_ID
 
 # Fixed forever: changing it would move orgs between streams while events are in flight.
 PARTITIONS = 16
@@ -21,24 +40,54 @@ SECRETS = "sg:secrets"
 # Set of every org id (kept by put_org and delete_org).
 ORGS = "sg:orgs"
 
+# Characters Redis glob-style patterns treat specially (stringmatchlen in util.c).
+_GLOB_SPECIAL = re.compile(r"[\\*?\[\]^]")
+
 
 def partition_of(org: str) -> int:
     """Stable partition for an org: crc32 is identical in every process and language."""
     return zlib.crc32(org.encode()) % PARTITIONS
 
 
+def _partition_tag(partition: int) -> str:
+    # ':' is outside the org id alphabet: no org's hash tag can ever equal a partition's.
+    return f"{{p:{partition}}}"
+
+
 def events_stream(partition: int) -> str:
-    return f"sg:{{p{partition}}}:events"
+    return f"sg:{_partition_tag(partition)}:events"
 
 
-def ingest_dedupe(partition: int, source: str, dedupe_id: str) -> str:
-    # Same hash tag as the stream so dedupe + XADD is one atomic script in Cluster too.
-    return f"sg:{{p{partition}}}:seen:{source}:{dedupe_id}"
+def ingest_dedupe(org_id: str, source: str, dedupe_id: str) -> str:
+    """String: the first event id appended for ``dedupe_id`` from ``source`` of this org.
+
+    The org is part of the name, so two orgs sending the same provider id never dedupe each
+    other; the hash tag is the org's partition's, so dedupe + XADD is one atomic script in
+    Cluster too. Neither the org id nor the source can contain ``:``, so names cannot collide."""
+    return f"{ingest_dedupe_prefix(org_id)}{source}:{dedupe_id}"
 
 
-def org_pattern(org_id: str) -> str:
-    """SCAN pattern of every key under the org's hash tag (deleting an org)."""
-    return f"sg:{{{org_id}}}:*"
+def ingest_dedupe_prefix(org_id: str) -> str:
+    """Every dedupe key of one org starts with this (deleting an org)."""
+    return f"sg:{_partition_tag(partition_of(_org_id(org_id)))}:seen:{org_id}:"
+
+
+def _org_id(org_id: str) -> str:
+    # The API edge checks ids first; checked again here because a prefix built from anything
+    # else (``*``, ``zz?``, ``p:9``) could name other orgs' or the partitions' keys.
+    if not ORG_ID.fullmatch(org_id):
+        raise ValueError(f"not an org id: {org_id!r}")
+    return org_id
+
+
+def org_prefix(org_id: str) -> str:
+    """Every key of one org starts with exactly this (``sg:{acme}:``)."""
+    return f"sg:{{{_org_id(org_id)}}}:"
+
+
+def glob_escape(literal: str) -> str:
+    """``literal`` as a Redis glob that matches only itself (for SCAN MATCH of a prefix)."""
+    return _GLOB_SPECIAL.sub(r"\\\g<0>", literal)
 
 
 def org(org_id: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from gateway.domain.tenancy import ORG_ID
 from gateway.store import keys
 
 ORG, USER = "acme", "u1"
@@ -14,10 +15,11 @@ ORG, USER = "acme", "u1"
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        (lambda: keys.events_stream(7), "sg:{p7}:events"),
-        (lambda: keys.ingest_dedupe(7, "webhook", "msg_1"), "sg:{p7}:seen:webhook:msg_1"),
+        (lambda: keys.events_stream(7), "sg:{p:7}:events"),
+        (lambda: keys.ingest_dedupe(ORG, "webhook", "msg_1"), "sg:{p:14}:seen:acme:webhook:msg_1"),
+        (lambda: keys.ingest_dedupe_prefix(ORG), "sg:{p:14}:seen:acme:"),
         (lambda: keys.org(ORG), "sg:{acme}:org"),
-        (lambda: keys.org_pattern(ORG), "sg:{acme}:*"),
+        (lambda: keys.org_prefix(ORG), "sg:{acme}:"),
         (lambda: keys.users(ORG), "sg:{acme}:users"),
         (lambda: keys.contacts(ORG), "sg:{acme}:contacts"),
         (lambda: keys.contact_by_email(ORG), "sg:{acme}:contact-by-email"),
@@ -67,3 +69,41 @@ def test_every_org_key_shares_the_org_hash_tag() -> None:
     """All keys of one org sit in one Cluster slot, so every Lua script stays on one node."""
     org_keys = [keys.org(ORG), keys.feed(ORG, USER), keys.notification(ORG, "n"), keys.imap_lease(ORG, "m")]
     assert {k.split(":", 2)[1] for k in org_keys} == {"{acme}"}
+
+
+def _tag(key: str) -> str:
+    """The Redis Cluster hash tag of a key name (what picks its slot)."""
+    return key[key.index("{") + 1 : key.index("}")]
+
+
+@pytest.mark.parametrize("partition", range(keys.PARTITIONS))
+def test_no_org_id_can_share_a_partition_hash_tag(partition: int) -> None:
+    """Partition tags contain ':', which the org id alphabet excludes: org p9 is not partition 9."""
+    tag = _tag(keys.events_stream(partition))
+    assert not ORG_ID.fullmatch(tag)
+    assert _tag(keys.org(f"p{partition}")) != tag
+    assert not keys.events_stream(partition).startswith(keys.org_prefix(f"p{partition}"))
+
+
+def test_dedupe_keys_are_per_org_in_the_org_partition() -> None:
+    """Two orgs of one partition get different dedupe keys for one id, each in the stream's slot."""
+    a, b = _same_partition_pair()
+    key_a, key_b = keys.ingest_dedupe(a, "webhook", "msg_1"), keys.ingest_dedupe(b, "webhook", "msg_1")
+    assert key_a != key_b
+    stream = keys.events_stream(keys.partition_of(a))
+    assert _tag(key_a) == _tag(key_b) == _tag(stream)
+    assert key_a.startswith(keys.ingest_dedupe_prefix(a)) and not key_b.startswith(keys.ingest_dedupe_prefix(a))
+
+
+def _same_partition_pair() -> tuple[str, str]:
+    first = "dup-a"
+    other = next(f"dup-{i}" for i in range(1000) if keys.partition_of(f"dup-{i}") == keys.partition_of(first))
+    return first, other
+
+
+@pytest.mark.parametrize("bad", ["*", "zz?", "zz[12]", "", "Acme", "p:9", "a}b", "a" * 41, "acme\n"])
+def test_prefixes_refuse_anything_but_an_org_id(bad: str) -> None:
+    """A prefix is never built from a string that could name other orgs' or partitions' keys."""
+    for build in (keys.org_prefix, keys.ingest_dedupe_prefix):
+        with pytest.raises(ValueError, match="not an org id"):
+            build(bad)
