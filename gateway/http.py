@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.domain.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from gateway.domain.tenancy import ORG_ID, RECORD_ID, check_id
 from gateway.services import Services
 from gateway.store.tenancy import TOKEN_PREFIX
 
@@ -92,10 +93,26 @@ def require_admin(request: Request[State]) -> Services:
     raise Unauthorized("the admin token is wrong")
 
 
+def path_id(request: Request[State], name: str) -> str:
+    """The path parameter ``name`` once it is a valid id, else 400 ``invalid_id``.
+
+    Org ids are ``[a-z0-9-]{1,40}`` (SPEC); every other id in a path (user, contact, template,
+    notification, reminder, token, ...) is a record id. No id reaches the store unchecked."""
+    return check_id(name, request.path_params[name], ORG_ID if name == "org" else RECORD_ID)
+
+
+def check_path_ids(request: Request[State]) -> None:
+    """Every path parameter of the request checked by :func:`path_id` (400 on the first bad one)."""
+    for name in request.path_params:
+        path_id(request, name)
+
+
 async def admin_org(request: Request[State]) -> tuple[Services, dict[str, Any]]:
-    """Admin token checked, then the org named in the path (404 ``org_not_found`` if unknown)."""
+    """Admin token checked, then every id in the path (400 ``invalid_id``), then the org named in
+    the path (404 ``org_not_found`` if unknown)."""
     svc = require_admin(request)
-    org_id = request.path_params["org"]
+    check_path_ids(request)
+    org_id = path_id(request, "org")
     org = await svc.tenancy.get_org(org_id)
     if org is None:
         raise NotFound(f"org {org_id!r} does not exist", code="org_not_found")

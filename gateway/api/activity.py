@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.domain.errors import NotFound
-from gateway.http import JSONResponse, State, admin_org, int_param
+from gateway.http import JSONResponse, State, admin_org, int_param, path_id
 from gateway.store.activity import MAX_ENTRIES
 
 DEFAULT_LIMIT = 50
@@ -22,7 +22,7 @@ def _limit(request: Request[State]) -> int:
 async def get_activity(request: Request[State]) -> Response:
     """``GET /api/v1/orgs/{org}/contacts/{contact}/activity?limit=n`` → newest first."""
     svc, org = await admin_org(request)
-    contact_id = request.path_params["contact"]
+    contact_id = path_id(request, "contact")
     if await svc.tenancy.get_contact(org["id"], contact_id) is None:
         raise NotFound("contact does not exist", code="contact_not_found")
     limit = _limit(request)

@@ -14,7 +14,7 @@ from gateway.domain.errors import BadRequest, NotFound
 from gateway.domain.send_request import parse_send_at, send_record
 from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import check_id
-from gateway.http import JSONResponse, State, admin_org, json_object
+from gateway.http import JSONResponse, State, admin_org, json_object, path_id
 from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS
 
 _PUBLIC = (
@@ -61,7 +61,7 @@ async def create_notification(request: Request[State]) -> Response:
 async def get_notification(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     notifications = svc.notifications
-    nid = request.path_params["notification"]
+    nid = path_id(request, "notification")
     rec = await notifications.get(org["id"], nid)
     if rec is None:
         raise NotFound("notification does not exist", code="notification_not_found")
@@ -104,7 +104,7 @@ async def create_reminder(request: Request[State]) -> Response:
 
 async def get_reminder(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    rec = await svc.reminders.get(org["id"], request.path_params["reminder"])
+    rec = await svc.reminders.get(org["id"], path_id(request, "reminder"))
     if rec is None:
         raise NotFound("reminder does not exist", code="reminder_not_found")
     return JSONResponse(rec)

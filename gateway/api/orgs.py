@@ -10,14 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.domain.errors import BadRequest, NotFound
-from gateway.domain.tenancy import ORG_ID, check_id, merge_contact, merge_org, merge_user, public_org
-from gateway.http import JSONResponse, State, admin_org, int_param, read_json, require_admin
+from gateway.domain.tenancy import merge_contact, merge_org, merge_user, public_org
+from gateway.http import JSONResponse, State, admin_org, int_param, path_id, read_json, require_admin
 from gateway.store.messages import CALL_COLUMNS
 
 
 async def put_org(request: Request[State]) -> Response:
     tenancy = require_admin(request).tenancy
-    org_id = check_id("org", request.path_params["org"], ORG_ID)
+    org_id = path_id(request, "org")
     stored = await tenancy.get_org(org_id)
     rec = merge_org(org_id, await read_json(request), stored)
     await tenancy.put_org(rec)
@@ -30,7 +30,9 @@ async def get_org(request: Request[State]) -> Response:
 
 
 async def delete_org(request: Request[State]) -> Response:
-    if not await require_admin(request).tenancy.delete_org(request.path_params["org"]):
+    tenancy = require_admin(request).tenancy
+    # Checked before the store sees it: ``*`` or ``zz?`` must never reach a key scan.
+    if not await tenancy.delete_org(path_id(request, "org")):
         raise NotFound("org does not exist", code="org_not_found")
     return Response(status_code=204)
 
@@ -38,8 +40,8 @@ async def delete_org(request: Request[State]) -> Response:
 async def put_user(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     tenancy = svc.tenancy
-    user_id = request.path_params["user"]
-    stored = await tenancy.get_user(org["id"], check_id("user", user_id))
+    user_id = path_id(request, "user")
+    stored = await tenancy.get_user(org["id"], user_id)
     rec = merge_user(org, user_id, await read_json(request), stored)
     await tenancy.put_user(org["id"], rec)
     return JSONResponse(rec, status_code=200 if stored else 201)
@@ -47,7 +49,7 @@ async def put_user(request: Request[State]) -> Response:
 
 async def get_user(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    rec = await svc.tenancy.get_user(org["id"], request.path_params["user"])
+    rec = await svc.tenancy.get_user(org["id"], path_id(request, "user"))
     if rec is None:
         raise NotFound("user does not exist", code="user_not_found")
     return JSONResponse(rec)
@@ -60,7 +62,7 @@ async def list_users(request: Request[State]) -> Response:
 
 async def delete_user(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    if not await svc.tenancy.delete_user(org["id"], request.path_params["user"]):
+    if not await svc.tenancy.delete_user(org["id"], path_id(request, "user")):
         raise NotFound("user does not exist", code="user_not_found")
     return Response(status_code=204)
 
@@ -68,7 +70,7 @@ async def delete_user(request: Request[State]) -> Response:
 async def issue_token(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     tenancy = svc.tenancy
-    user = request.path_params["user"]
+    user = path_id(request, "user")
     if await tenancy.get_user(org["id"], user) is None:
         raise NotFound("user does not exist", code="user_not_found")
     token = await tenancy.issue_token(org["id"], user)
@@ -78,7 +80,7 @@ async def issue_token(request: Request[State]) -> Response:
 async def put_contact(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     tenancy = svc.tenancy
-    contact_id = check_id("contact", request.path_params["contact"])
+    contact_id = path_id(request, "contact")
     stored = await tenancy.get_contact(org["id"], contact_id)
     rec = merge_contact(org, contact_id, await read_json(request), stored)
     if rec["owner"] is not None and await tenancy.get_user(org["id"], rec["owner"]) is None:
@@ -89,7 +91,7 @@ async def put_contact(request: Request[State]) -> Response:
 
 async def get_contact(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    rec = await svc.tenancy.get_contact(org["id"], request.path_params["contact"])
+    rec = await svc.tenancy.get_contact(org["id"], path_id(request, "contact"))
     if rec is None:
         raise NotFound("contact does not exist", code="contact_not_found")
     return JSONResponse(rec)
@@ -97,7 +99,7 @@ async def get_contact(request: Request[State]) -> Response:
 
 async def delete_contact(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    if not await svc.tenancy.delete_contact(org["id"], request.path_params["contact"]):
+    if not await svc.tenancy.delete_contact(org["id"], path_id(request, "contact")):
         raise NotFound("contact does not exist", code="contact_not_found")
     return Response(status_code=204)
 

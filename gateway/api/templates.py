@@ -13,7 +13,7 @@ from gateway.domain.errors import BadRequest, NotFound
 from gateway.domain.rendering import TemplateError, fields
 from gateway.domain.templates import Conflict, dlt_template_id, edit_template, new_template, transition
 from gateway.domain.tenancy import check_id
-from gateway.http import JSONResponse, State, admin_org, read_json
+from gateway.http import JSONResponse, State, admin_org, path_id, read_json
 from gateway.store.templates import Templates
 
 
@@ -48,7 +48,7 @@ async def list_templates(request: Request[State]) -> Response:
 async def _load(request: Request[State]) -> tuple[Templates, dict[str, Any], dict[str, Any]]:
     """(the templates store, the org, the template named in the path) or 404."""
     svc, org = await admin_org(request)
-    rec = await svc.templates.get(org["id"], request.path_params["template"])
+    rec = await svc.templates.get(org["id"], path_id(request, "template"))
     if rec is None:
         raise NotFound("template does not exist", code="template_not_found")
     return svc.templates, org, rec

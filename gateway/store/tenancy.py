@@ -61,20 +61,29 @@ class Tenancy:
         self._org_cache.pop(rec["id"], None)
 
     async def delete_org(self, org: str) -> bool:
-        """Remove every key under the org's hash tag."""
+        """Remove every key of the org: its hash tag's keys and its dedupe keys in its partition.
+
+        Keys are found by SCAN of the org's exact prefix (glob-escaped, and each name checked to
+        start with it), never by a pattern built from input: ``org`` must be a valid org id
+        (ValueError otherwise), and the partition's stream and group are never touched."""
         existed = bool(await self._r.exists(keys.org(org)))
-        pattern = keys.org_pattern(org)
+        for prefix in (keys.org_prefix(org), keys.ingest_dedupe_prefix(org)):
+            await self._unlink_prefixed(prefix)
+        await self._r.srem(keys.ORGS, org)
+        self._org_cache.pop(org, None)
+        return existed
+
+    async def _unlink_prefixed(self, prefix: str) -> None:
         batch: list[str] = []
-        async for key in self._r.scan_iter(match=pattern, count=500):
+        async for key in self._r.scan_iter(match=keys.glob_escape(prefix) + "*", count=500):
+            if not key.startswith(prefix):
+                continue
             batch.append(key)
             if len(batch) >= 500:
                 await self._r.unlink(*batch)
                 batch.clear()
         if batch:
             await self._r.unlink(*batch)
-        await self._r.srem(keys.ORGS, org)
-        self._org_cache.pop(org, None)
-        return existed
 
     # -- users --------------------------------------------------------------------------------
     async def get_user(self, org: str, user: str) -> dict[str, Any] | None:
