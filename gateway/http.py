@@ -2,7 +2,8 @@
 
 Endpoints read the process's services from the lifespan state (``request.state["services"]``,
 typed by :class:`State`), never from attributes on the app. The management endpoints all start
-the same way — :func:`admin_org` (admin token, then the org named in the path) and
+the same way — :func:`admin_org` (admin token, then every id in the path checked by
+:func:`path_id`, then the org named in the path) and
 :func:`json_object` (a JSON object body) — and raise :class:`~gateway.domain.errors.ApiError`
 subclasses, which the app renders as ``{"error", "detail"}``.
 """
