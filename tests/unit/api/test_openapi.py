@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from gateway.api.openapi import openapi_document, route_operations
@@ -27,7 +28,9 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 
 @pytest.fixture(scope="module")
 def routes() -> list[BaseRoute]:
-    return create_app(Config(), "redis://127.0.0.1:1/0").app.routes  # no lifespan: nothing connects
+    app = create_app(Config(), "redis://127.0.0.1:1/0").app  # no lifespan: nothing connects
+    assert isinstance(app, Starlette)
+    return app.routes
 
 
 @pytest.fixture(scope="module")
@@ -123,5 +126,5 @@ def test_webhooks_declare_their_signature_headers_and_form_bodies(document: dict
             assert headers["X-Twilio-Signature"] is True
             assert list(op["requestBody"]["content"]) == ["application/x-www-form-urlencoded"]
     events = document["paths"]["/webhooks/events/{org}"]["post"]
-    headers = {p["name"] for p in events["parameters"] if p["in"] == "header"}
-    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    names = {p["name"] for p in events["parameters"] if p["in"] == "header"}
+    assert names == {"webhook-id", "webhook-timestamp", "webhook-signature"}
