@@ -12,3 +12,4 @@ echo "== mypy --strict" && mypy
 echo "== lint-imports (layers, no cycles)" && lint-imports --no-cache
 echo "== node --test" && node --test web/tests/
 echo "== pytest" && python -m pytest "$@"
+echo "== schemathesis (scripts/fuzz.sh)" && ./scripts/fuzz.sh
