@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one check: set up, then format check, lint, types, the layer contract, the page's unit
-# tests (node), tests.
+# tests (node), tests, then schemathesis against a running gateway (scripts/fuzz.sh).
 # CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
