@@ -54,7 +54,7 @@ values = ["fc1"]
 "path.contact" = { dictionary = "contacts", probability = 0.5 }
 EOF
 
-CHECKS=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
+CHECKS=${SG_FUZZ_CHECKS:-not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance}
 status=0
 for who in user operator; do
   token=$USER_TOKEN
