@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one check: set up, then format check, lint, types, the layer contract, the page's unit
-# tests (node), tests.
+# tests (node), tests, then schemathesis against a running gateway (scripts/fuzz.sh).
 # CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +12,4 @@ echo "== mypy --strict" && mypy
 echo "== lint-imports (layers, no cycles)" && lint-imports --no-cache
 echo "== node --test" && node --test web/tests/
 echo "== pytest" && python -m pytest "$@"
+echo "== schemathesis (scripts/fuzz.sh)" && ./scripts/fuzz.sh

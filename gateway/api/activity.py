@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -34,20 +32,3 @@ async def get_activity(request: Request[State]) -> Response:
 
 
 routes = [Route("/api/v1/orgs/{org}/contacts/{contact}/activity", get_activity, methods=["GET"])]
-
-# For gateway/openapi.py: ``paths.update(api_activity.OPENAPI_PATHS)`` (kept here, beside the route).
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/orgs/{org}/contacts/{contact}/activity": {
-        "get": {
-            "summary": "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox (limit 1-1000)",
-            "security": [{"admin": []}],
-            "responses": {
-                "200": {
-                    "description": "{contact, activity: [{id, type, direction, at, subject, snippet, ...}], total}"
-                },
-                "400": {"description": "bad limit"},
-                "404": {"description": "unknown org or contact"},
-            },
-        }
-    }
-}

@@ -14,6 +14,9 @@ from gateway.domain.tenancy import merge_contact, merge_org, merge_user, public_
 from gateway.http import JSONResponse, State, admin_org, int_param, path_id, read_json, require_admin
 from gateway.store.messages import CALL_COLUMNS
 
+USERS_PAGE = 100
+USERS_MAX = 1000
+
 
 async def put_org(request: Request[State]) -> Response:
     tenancy = require_admin(request).tenancy
@@ -56,8 +59,13 @@ async def get_user(request: Request[State]) -> Response:
 
 
 async def list_users(request: Request[State]) -> Response:
+    """One page of users ordered by id: ``?limit=`` (1-1000, default 100), ``?after=<the last id>``."""
     svc, org = await admin_org(request)
-    return JSONResponse({"users": await svc.tenancy.list_users(org["id"])})
+    limit = int_param(request, "limit", USERS_PAGE, 1, USERS_MAX)
+    after = request.query_params.get("after")
+    users = [u for u in await svc.tenancy.list_users(org["id"]) if after is None or u["id"] > after]
+    page = users[:limit]
+    return JSONResponse({"users": page, "next": page[-1]["id"] if len(users) > limit else None})
 
 
 async def delete_user(request: Request[State]) -> Response:

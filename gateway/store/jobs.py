@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -60,6 +60,9 @@ class JobQueue:
 
     async def enqueue(self, function: str, job_id: str, defer_until: datetime | None, **kwargs: Any) -> None:
         arq = await self._arq()
+        if defer_until is not None and defer_until <= datetime.now(tz=UTC):
+            # A time already past means now; arq would set a negative expiry (PSETEX error).
+            defer_until = None
         await arq.enqueue_job(function, _job_id=job_id, _queue_name=QUEUE_NAME, _defer_until=defer_until, **kwargs)
 
     async def aclose(self) -> None:

@@ -1,0 +1,438 @@
+"""Every HTTP operation of the gateway, keyed by (OpenAPI path, method).
+
+Path parameters are added from the path itself when the document is built (see
+:mod:`gateway.api.openapi`), so an operation lists only its query, header and special path
+parameters here. ``tests/unit/api/test_openapi.py`` checks this table against the app's routes.
+"""
+
+from __future__ import annotations
+
+from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
+from gateway.api.openapi.build import (
+    ADMIN,
+    USER,
+    Schema,
+    error,
+    header,
+    json_body,
+    json_response,
+    limit,
+    operation,
+    query,
+    ref,
+)
+from gateway.api.openapi.schemas import STREAM_ID
+from gateway.api.orgs import USERS_MAX, USERS_PAGE
+from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
+from gateway.store.feed import MAX_PAGE
+from gateway.store.reports import MAX_DAYS
+
+Key = tuple[str, str]
+
+ORG = "/api/v1/orgs/{org}"
+
+
+def _ok(code: str, description: str, schema_name: str) -> dict[str, Schema]:
+    return {code: json_response(description, ref(schema_name))}
+
+
+_NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
+_TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
+_TWILIO_HEADERS = (
+    header("X-Twilio-Signature", "Twilio's HMAC-SHA1 of the public URL and the form parameters"),
+    header("I-Twilio-Idempotency-Token", "the same for every retry of one callback", required=False),
+)
+_TWILIO_ERRORS = {
+    "400": "a required Twilio parameter is missing (`invalid_callback`) or the form is malformed",
+    "403": "missing or wrong X-Twilio-Signature, or no Twilio auth token set for the org (`bad_signature`)",
+    "404": "unknown org",
+}
+
+
+def _form(schema_name: str) -> Schema:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": ref(schema_name)}}}
+
+
+def _twilio(summary: str, ok: dict[str, Schema], form: str, *params: Schema) -> Schema:
+    op = operation(
+        summary,
+        ok,
+        security=None,
+        params=(*_TWILIO_HEADERS, *params),
+        body=_form(form),
+        extra_errors=_TWILIO_ERRORS,
+    )
+    return op
+
+
+def _management() -> dict[Key, Schema]:
+    user = f"{ORG}/users/{{user}}"
+    contact = f"{ORG}/contacts/{{contact}}"
+    return {
+        (ORG, "PUT"): operation(
+            "Create or update an org (an idempotent upsert: absent keys keep their value; secrets are never echoed)",
+            {**_ok("200", "updated", "Org"), **_ok("201", "created", "Org")},
+            security=ADMIN,
+            body=json_body(ref("OrgInput")),
+        ),
+        (ORG, "GET"): operation("Read an org", _ok("200", "the org", "Org"), security=ADMIN),
+        (ORG, "DELETE"): operation("Delete an org and all its data", _NO_CONTENT, security=ADMIN),
+        (f"{ORG}/users", "GET"): operation(
+            "List the org's users, ordered by id (no tokens or secrets)",
+            _ok("200", "one page of users", "UserPage"),
+            security=ADMIN,
+            params=(
+                limit(USERS_PAGE, USERS_MAX),
+                query("after", {"type": "string"}, "return users whose id sorts after this one (the `next` of a page)"),
+            ),
+        ),
+        (user, "PUT"): operation(
+            "Create or update a user",
+            {**_ok("200", "updated", "User"), **_ok("201", "created", "User")},
+            security=ADMIN,
+            body=json_body(ref("UserInput")),
+        ),
+        (user, "GET"): operation("Read a user", _ok("200", "the user", "User"), security=ADMIN),
+        (user, "DELETE"): operation("Delete a user and revoke all their tokens", _NO_CONTENT, security=ADMIN),
+        (f"{user}/tokens", "POST"): operation(
+            "Issue a user token for /api/v1/me and /ws (the token is shown once)",
+            _ok("201", "the new token and its id", "Token"),
+            security=ADMIN,
+        ),
+        (f"{user}/tokens", "GET"): operation(
+            "List a user's tokens (ids and times, never the tokens)",
+            _ok("200", "the tokens", "TokenList"),
+            security=ADMIN,
+        ),
+        (f"{user}/tokens", "DELETE"): operation(
+            "Revoke all of a user's tokens; their open WebSockets close with 4401", _NO_CONTENT, security=ADMIN
+        ),
+        (f"{user}/tokens/{{token}}", "DELETE"): operation(
+            "Revoke one token; its open WebSockets close with 4401",
+            _NO_CONTENT,
+            security=ADMIN,
+            extra_errors={"404": "unknown org, user or token"},
+        ),
+        (contact, "PUT"): operation(
+            "Create or update a contact (emails, phones stored as E.164, owner)",
+            {**_ok("200", "updated", "Contact"), **_ok("201", "created", "Contact")},
+            security=ADMIN,
+            body=json_body(ref("ContactInput")),
+        ),
+        (contact, "GET"): operation("Read a contact", _ok("200", "the contact", "Contact"), security=ADMIN),
+        (contact, "DELETE"): operation("Delete a contact", _NO_CONTENT, security=ADMIN),
+        (f"{contact}/activity", "GET"): operation(
+            "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox",
+            _ok("200", "the newest entries and the total", "Activity"),
+            security=ADMIN,
+            params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
+        ),
+        (f"{ORG}/calls", "GET"): operation(
+            "The call log, newest first",
+            {
+                "200": {
+                    "description": "the calls (JSON, or CSV with a BOM when format=csv)",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
+                                "required": ["calls"],
+                            }
+                        },
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                }
+            },
+            security=ADMIN,
+            params=(
+                query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
+                limit(1000, 10000),
+            ),
+        ),
+    }
+
+
+def _sending() -> dict[Key, Schema]:
+    return {
+        (f"{ORG}/notifications", "POST"): operation(
+            "Send an SMS or email: 202 and the notification; the same idempotency_key answers the same one",
+            _ok("202", "queued (or the existing notification)", "Notification"),
+            security=ADMIN,
+            body=json_body(ref("NotificationInput")),
+        ),
+        (f"{ORG}/notifications/{{notification}}", "GET"): operation(
+            "Status, reason and history of a notification",
+            _ok("200", "the notification", "Notification"),
+            security=ADMIN,
+        ),
+        (f"{ORG}/reminders", "POST"): operation(
+            "An SMS reminder to a user at remind_at about a task, event or call",
+            _ok("202", "scheduled", "Reminder"),
+            security=ADMIN,
+            body=json_body(ref("ReminderInput")),
+        ),
+        (f"{ORG}/reminders/{{reminder}}", "GET"): operation(
+            "A reminder and its status", _ok("200", "the reminder", "Reminder"), security=ADMIN
+        ),
+    }
+
+
+def _templates() -> dict[Key, Schema]:
+    one = f"{ORG}/templates/{{template}}"
+    conflict = {"409": "the template is not in a state this action applies to (`invalid_transition`)"}
+    return {
+        (f"{ORG}/templates", "POST"): operation(
+            "Create a template (SMS: draft; email: approved)",
+            _ok("201", "created", "Template"),
+            security=ADMIN,
+            body=json_body(ref("TemplateInput")),
+            extra_errors={"409": "a template with this id exists (`template_exists`)"},
+        ),
+        (f"{ORG}/templates", "GET"): operation(
+            "List templates",
+            {
+                "200": json_response(
+                    "the templates",
+                    {
+                        "type": "object",
+                        "properties": {"templates": {"type": "array", "items": ref("Template")}},
+                        "required": ["templates"],
+                    },
+                )
+            },
+            security=ADMIN,
+        ),
+        (one, "GET"): operation("Read a template", _ok("200", "the template", "Template"), security=ADMIN),
+        (one, "PUT"): operation(
+            "Edit a template (changed SMS text goes back to draft; module and channel are fixed)",
+            _ok("200", "edited", "Template"),
+            security=ADMIN,
+            body=json_body(ref("TemplateEdit")),
+        ),
+        (one, "DELETE"): operation("Delete a template", _NO_CONTENT, security=ADMIN),
+        (f"{one}/submit", "POST"): operation(
+            "SMS template: draft or rejected → pending",
+            _ok("200", "pending", "Template"),
+            security=ADMIN,
+            extra_errors=conflict,
+        ),
+        (f"{one}/approve", "POST"): operation(
+            "SMS template: pending → approved (orgs in India give dlt_template_id)",
+            _ok("200", "approved", "Template"),
+            security=ADMIN,
+            body=json_body(ref("ApproveInput"), required=False),
+            extra_errors=conflict,
+        ),
+        (f"{one}/reject", "POST"): operation(
+            "SMS template: pending → rejected, with an optional reason",
+            _ok("200", "rejected", "Template"),
+            security=ADMIN,
+            body=json_body(ref("RejectInput"), required=False),
+            extra_errors=conflict,
+        ),
+    }
+
+
+def _account() -> dict[Key, Schema]:
+    date = {"type": "string", "format": "date"}
+    return {
+        (f"{ORG}/credits", "GET"): operation(
+            "SMS credit balance and auto-recharge", _ok("200", "credits", "Credits"), security=ADMIN
+        ),
+        (f"{ORG}/credits/purchase", "POST"): operation(
+            "Add credits",
+            _ok("201", "the new balance", "Credits"),
+            security=ADMIN,
+            body=json_body(ref("PurchaseInput")),
+        ),
+        (f"{ORG}/credits/auto-recharge", "PUT"): operation(
+            "Configure auto-recharge (threshold and amount are required when enabled)",
+            _ok("200", "credits", "Credits"),
+            security=ADMIN,
+            body=json_body(ref("AutoRechargeInput")),
+        ),
+        (f"{ORG}/credits/ledger", "GET"): operation(
+            "Credit movements, newest first",
+            _ok("200", "entries", "Ledger"),
+            security=ADMIN,
+            params=(limit(100, 1000),),
+        ),
+        (f"{ORG}/usage", "GET"): operation(
+            "Today's email counts against each cap (the org's local day), and credits",
+            _ok("200", "usage", "Usage"),
+            security=ADMIN,
+        ),
+        (f"{ORG}/reports/email", "GET"): operation(
+            f"Email report rows, totals and per template; from..to at most {MAX_DAYS} days",
+            _ok("200", "the report", "EmailReport"),
+            security=ADMIN,
+            params=(
+                query("from", date, "first local day (default: 29 days before `to`)"),
+                query("to", date, "last local day (default: today in the org's time zone)"),
+                query("group", {"type": "string", "enum": ["day", "week", "month"], "default": "day"}, "row size"),
+            ),
+        ),
+    }
+
+
+def _me() -> dict[Key, Schema]:
+    return {
+        ("/api/v1/me", "GET"): operation(
+            "The signed-in user", _ok("200", "who the token belongs to", "Me"), security=USER
+        ),
+        ("/api/v1/me/signals", "GET"): operation(
+            f"Feed history: ascending by id; without `after` the newest `limit` (max {MAX_PAGE})",
+            _ok("200", "signals, the unread count and the feed's cursor", "SignalPage"),
+            security=USER,
+            params=(
+                query("after", {"type": "string", "pattern": STREAM_ID}, "a signal id; return signals after it"),
+                limit(50, MAX_PAGE),
+            ),
+            extra_errors={"400": "bad `after` or `limit` (`invalid_parameter`)"},
+        ),
+        ("/api/v1/me/signals/read", "POST"): operation(
+            "Mark signals read, by ids or everything up to an id",
+            _ok("200", "the unread count", "Unread"),
+            security=USER,
+            body=json_body(ref("ReadInput")),
+        ),
+        ("/api/v1/me/settings", "GET"): operation(
+            "Per-type on/off settings", _ok("200", "every type", "Settings"), security=USER
+        ),
+        ("/api/v1/me/settings", "PUT"): operation(
+            "Switch some signal types on or off (the others keep their setting)",
+            _ok("200", "every type", "Settings"),
+            security=USER,
+            body=json_body(ref("SettingsInput")),
+        ),
+    }
+
+
+def _ingest() -> dict[Key, Schema]:
+    twilio = "/webhooks/twilio/{org}"
+    token = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+        "description": "the signed tracking token from the mail",
+    }
+    no_store = {"Cache-Control": {"schema": {"type": "string"}, "description": "no-store"}}
+    return {
+        (f"{twilio}/sms", "POST"): _twilio(
+            "Incoming SMS → sms.received; answers empty TwiML", {"200": _TWIML}, "TwilioSms"
+        ),
+        (f"{twilio}/sms-status", "POST"): _twilio(
+            "SMS status callback; a status never regresses",
+            {"204": {"description": "accepted"}},
+            "TwilioSmsStatus",
+            query("n", {"type": "string"}, "the notification id our StatusCallback URL carries"),
+        ),
+        (f"{twilio}/voice", "POST"): _twilio(
+            "Incoming call: the published call flow's TwiML, else <Reject/>", {"200": _TWIML}, "TwilioVoice"
+        ),
+        (f"{twilio}/voice-status", "POST"): _twilio(
+            "Call status: the call log; a missed inbound call from a contact → call.missed",
+            {"204": {"description": "accepted"}},
+            "TwilioVoiceStatus",
+        ),
+        ("/webhooks/events/{org}", "POST"): operation(
+            "A signed event from another tool (Standard Webhooks)",
+            _ok("202", "accepted (duplicate: true for a replayed webhook-id)", "EventAccepted"),
+            security=None,
+            params=(
+                header("webhook-id", "unique per event; a replay is accepted once"),
+                header("webhook-timestamp", "Unix seconds; at most 5 minutes off"),
+                header("webhook-signature", "v1,<base64 HMAC-SHA256> with the org's whsec_ secret"),
+            ),
+            body=json_body(ref("EventInput")),
+            extra_errors={
+                "400": "the signed body is not a valid event (`invalid_event`, `invalid_json`)",
+                "403": "bad or missing signature, stale timestamp, or no webhook secret set (`bad_signature`)",
+                "404": "unknown org",
+            },
+        ),
+        ("/t/o/{token}", "GET"): {
+            "summary": "Open pixel: always a 1×1 GIF, no-store (a valid token records an open)",
+            "parameters": [token],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "the GIF",
+                    "headers": no_store,
+                    "content": {"image/gif": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "503": error("Redis is unavailable; retry later"),
+            },
+        },
+        ("/t/c/{token}", "GET"): {
+            "summary": "Click: records it and redirects to the signed URL; a forged or altered token is 404",
+            "parameters": [token],
+            "security": [],
+            "responses": {
+                "302": {
+                    "description": "to the link's URL",
+                    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}, **no_store},
+                },
+                "404": error("forged or altered token (`unknown_link`)"),
+                "503": error("Redis is unavailable; retry later"),
+            },
+        },
+    }
+
+
+def _process() -> dict[Key, Schema]:
+    text = {"type": "string"}
+    return {
+        ("/", "GET"): {
+            "summary": "The page (the signed-in user's live feed)",
+            "security": [],
+            "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": text}}}},
+        },
+        ("/healthz", "GET"): {
+            "summary": "Health: 200 when every part this process runs is up, else 503",
+            "security": [],
+            "responses": {
+                "200": json_response("ok", ref("Health")),
+                "503": json_response("a part (or Redis) is down", ref("Health")),
+            },
+        },
+        ("/metrics", "GET"): {
+            "summary": "Prometheus metrics (text exposition format)",
+            "security": [],
+            "responses": {
+                "200": {"description": "metrics", "content": {"text/plain": {"schema": text}}},
+                "401": error("a metrics token is configured and the request does not carry it"),
+            },
+        },
+        ("/openapi.json", "GET"): {
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": json_response("OpenAPI 3.1", {"type": "object"})},
+        },
+        ("/web/{path}", "GET"): {
+            "summary": "The page's static files (ES modules, CSS, icons)",
+            "parameters": [
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            ],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {
+                        "text/javascript": {"schema": text},
+                        "text/css": {"schema": text},
+                        "text/html": {"schema": text},
+                        "image/svg+xml": {"schema": text},
+                    },
+                },
+                "404": error("no such file"),
+            },
+        },
+    }
+
+
+def operations() -> dict[Key, Schema]:
+    """Every documented operation; the document keeps those whose route the app has."""
+    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me()}

@@ -1,0 +1,528 @@
+"""JSON Schemas of the bodies the API takes and answers (``components.schemas``).
+
+Limits, enums and patterns are read from the validation code they describe (``gateway.domain``,
+the stores' page sizes), so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api.account import MAX_PURCHASE
+from gateway.api.notifications import ACTIVITIES
+from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.domain import quota, send_request, signals, templates, tenancy
+from gateway.domain.signals import SIGNAL_TYPES
+
+STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
+NON_BLANK = r"\S"  # a string that is not only white space
+
+
+def _obj(props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False) -> Schema:
+    out: Schema = {"type": "object", "properties": props}
+    if required:
+        out["required"] = list(required)
+    if closed:
+        out["additionalProperties"] = False
+    return out
+
+
+def _str(max_len: int = 200, **extra: Any) -> Schema:
+    return {"type": "string", "maxLength": max_len, **extra}
+
+
+def _text(max_len: int) -> Schema:
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": NON_BLANK}
+
+
+def _int(lo: int, hi: int) -> Schema:
+    return {"type": "integer", "minimum": lo, "maximum": hi}
+
+
+_BOOL: Schema = {"type": "boolean"}
+_EMAIL: Schema = {"type": "string", "format": "email", "maxLength": 254}
+_PHONE: Schema = {
+    "type": "string",
+    "description": "a phone number; stored as E.164 (the org's country for local numbers)",
+}
+_NULLABLE_STR: Schema = {"type": ["string", "null"]}
+_DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+
+ORG_INPUT = _obj(
+    {
+        "name": _str(),
+        "plan": {"type": "string", "enum": list(tenancy.PLANS)},
+        "timezone": _str(64, description="IANA time zone, e.g. Asia/Tokyo", examples=["Asia/Tokyo"]),
+        "country": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166 alpha-2"},
+        "active_users": _int(0, 1_000_000),
+        "mass_email_addon": _int(0, quota.MAX_MASS_ADDON),
+        "tracking": _BOOL,
+        "reminders": _BOOL,
+        "allow_lead_creation": _BOOL,
+        "twilio": _obj(
+            {
+                "account_sid": {"type": "string", "pattern": "^AC[0-9a-fA-F]{32}$"},
+                "auth_token": _str(128, writeOnly=True),
+                "from_number": _PHONE,
+                "messaging_service_sid": _str(64),
+            },
+            closed=True,
+        ),
+        "webhook_secret": {
+            "type": "string",
+            "pattern": "^whsec_[A-Za-z0-9+/]{22,}={0,2}$",
+            "description": "whsec_ + base64 of at least 16 bytes (Standard Webhooks)",
+            "writeOnly": True,
+        },
+        "sender": _obj(
+            {
+                "sender_id": {"type": "string", "pattern": "^[A-Z0-9]{1,11}$"},
+                "entity_id": {"type": "string", "pattern": "^[0-9]{19}$"},
+                "entity_name": _str(),
+                "operator": _str(80),
+            },
+            ("sender_id", "entity_id", "operator"),
+            closed=True,
+        ),
+    },
+    closed=True,
+)
+
+ORG = _obj(
+    {
+        "id": id_schema("org"),
+        "name": {"type": "string"},
+        "plan": {"type": "string", "enum": list(tenancy.PLANS)},
+        "timezone": {"type": "string"},
+        "country": {"type": "string"},
+        "active_users": {"type": "integer"},
+        "mass_email_addon": {"type": "integer"},
+        "tracking": _BOOL,
+        "reminders": _BOOL,
+        "allow_lead_creation": _BOOL,
+        "twilio": _obj(
+            {
+                "account_sid": {"type": "string"},
+                "from_number": {"type": "string"},
+                "messaging_service_sid": {"type": "string"},
+                "auth_token_set": _BOOL,
+            },
+            ("auth_token_set",),
+        ),
+        "webhook_secret_set": _BOOL,
+        "sender": {"type": "object"},
+    },
+    ("id", "name", "plan", "timezone", "country", "twilio", "webhook_secret_set"),
+)
+
+USER_INPUT = _obj(
+    {
+        "name": _str(),
+        "email": _EMAIL,
+        "phone": _PHONE,
+        "role": {"type": "string", "enum": ["admin", "member"]},
+        "reminders": _BOOL,
+    },
+    closed=True,
+)
+USER = _obj(
+    {
+        "id": id_schema("user"),
+        "name": {"type": "string"},
+        "email": {"type": "string"},
+        "phone": {"type": "string"},
+        "role": {"type": "string", "enum": ["admin", "member"]},
+        "reminders": _BOOL,
+    },
+    ("id", "name", "role"),
+)
+USER_PAGE = _obj(
+    {
+        "users": {"type": "array", "items": ref("User")},
+        "next": {**_NULLABLE_STR, "description": "pass as `after` for the next page; null on the last"},
+    },
+    ("users",),
+)
+TOKEN = _obj(
+    {
+        "id": {"type": "string", "description": "names the token for revocation; not a secret"},
+        "token": {"type": "string", "description": "the bearer token; shown only here, once"},
+    },
+    ("id", "token"),
+)
+TOKEN_LIST = _obj(
+    {
+        "tokens": {
+            "type": "array",
+            "items": _obj(
+                {"id": {"type": "string"}, "created": {}, "last_used": {}},
+                ("id",),
+            ),
+        }
+    },
+    ("tokens",),
+)
+
+CONTACT_INPUT = _obj(
+    {
+        "kind": {"type": "string", "enum": ["lead", "contact"]},
+        "name": _str(),
+        "emails": {"type": "array", "maxItems": 50, "items": _EMAIL},
+        "phones": {"type": "array", "maxItems": 50, "items": _PHONE},
+        "owner": {"type": ["string", "null"], "pattern": anchored(tenancy.RECORD_ID), "description": "a user id"},
+        "marketing": _BOOL,
+    },
+    closed=True,
+)
+CONTACT = _obj(
+    {
+        "id": id_schema("contact"),
+        "kind": {"type": "string", "enum": ["lead", "contact"]},
+        "name": {"type": "string"},
+        "emails": {"type": "array", "items": {"type": "string"}},
+        "phones": {"type": "array", "items": {"type": "string"}},
+        "owner": _NULLABLE_STR,
+        "marketing": _BOOL,
+    },
+    ("id", "kind", "name", "emails", "phones", "owner", "marketing"),
+)
+CALL = _obj(
+    {
+        "sid": {"type": "string"},
+        "direction": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "status": {"type": "string"},
+        "duration": {"type": ["integer", "null"]},
+        "started_at": _DATE_TIME,
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
+)
+
+
+def _target(kind: str) -> Schema:
+    value = id_schema(kind) if kind in ("contact", "user") else {"type": "string", "minLength": 1, "maxLength": 254}
+    return _obj({kind: value}, (kind,), closed=True)
+
+
+NOTIFICATION_INPUT = _obj(
+    {
+        "channel": {"type": "string", "enum": ["sms", "email"]},
+        "template": {"type": "string", "pattern": anchored(tenancy.RECORD_ID), "description": "a template id"},
+        "to": {"oneOf": [_target(kind) for kind in send_request.TARGETS]},
+        "data": {"type": "object", "description": "merge fields"},
+        "kind": {"type": "string", "enum": list(send_request.KINDS), "default": "individual"},
+        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": send_request.MAX_KEY},
+        "send_at": {**_DATE_TIME, "description": "with a time zone offset; later sends are scheduled"},
+        "sender": {"type": "string", "pattern": anchored(tenancy.RECORD_ID)},
+    },
+    ("channel", "template", "to"),
+    closed=True,
+)
+NOTIFICATION = _obj(
+    {
+        "id": {"type": "string"},
+        "channel": {"type": "string", "enum": ["sms", "email"]},
+        "template": {"type": "string"},
+        "to": {"type": "object"},
+        "kind": {"type": "string", "enum": list(send_request.KINDS)},
+        "status": {"type": "string"},
+        "reason": {"type": ["string", "null"]},
+        "idempotency_key": {"type": "string"},
+        "created_at": _DATE_TIME,
+        "updated_at": _DATE_TIME,
+        "history": {
+            "type": "array",
+            "items": _obj({"status": {"type": "string"}, "at": _DATE_TIME, "reason": {}}, ("status", "at")),
+        },
+    },
+    ("id", "channel", "template", "to", "status", "created_at", "updated_at", "history"),
+)
+REMINDER_INPUT = _obj(
+    {
+        "user": id_schema("user"),
+        "activity": {"type": "string", "enum": list(ACTIVITIES)},
+        "title": _text(200),
+        "remind_at": {**_DATE_TIME, "description": "with a time zone offset"},
+        "id": id_schema("reminder"),
+    },
+    ("user", "activity", "title", "remind_at"),
+    closed=True,
+)
+REMINDER = _obj(
+    {
+        "id": {"type": "string"},
+        "user": {"type": "string"},
+        "activity": {"type": "string", "enum": list(ACTIVITIES)},
+        "title": {"type": "string"},
+        "remind_at": {"type": "string"},
+        "status": {"type": "string"},
+    },
+    ("id", "user", "activity", "title", "remind_at", "status"),
+)
+
+_TEMPLATE_COMMON: dict[str, Schema] = {
+    "id": id_schema("template"),
+    "name": _text(200),
+    "module": _text(64),
+    "body": {**_text(templates.MAX_BODY), "description": "a Jinja template (sandboxed)"},
+}
+TEMPLATE_INPUT: Schema = {
+    "oneOf": [
+        _obj({**_TEMPLATE_COMMON, "channel": {"const": "sms"}}, ("channel", "name", "module", "body"), closed=True),
+        _obj(
+            {**_TEMPLATE_COMMON, "channel": {"const": "email"}, "subject": _text(500)},
+            ("channel", "name", "module", "body", "subject"),
+            closed=True,
+        ),
+    ]
+}
+TEMPLATE_EDIT = _obj(
+    {
+        "name": _text(200),
+        "module": {"type": "string", "description": "must equal the stored module"},
+        "channel": {"type": "string", "description": "must equal the stored channel"},
+        "body": _TEMPLATE_COMMON["body"],
+        "subject": {**_text(500), "description": "email templates only"},
+    },
+    closed=True,
+)
+TEMPLATE = _obj(
+    {
+        "id": {"type": "string"},
+        "channel": {"type": "string", "enum": ["sms", "email"]},
+        "name": {"type": "string"},
+        "module": {"type": "string"},
+        "body": {"type": "string"},
+        "subject": {"type": "string"},
+        "status": {"type": "string", "enum": ["draft", "pending", "approved", "rejected"]},
+        "version": {"type": "integer"},
+        "dlt_template_id": {"type": "string"},
+        "reject_reason": {"type": "string"},
+        "created_ms": {"type": "integer"},
+        "updated_ms": {"type": "integer"},
+    },
+    ("id", "channel", "name", "module", "body", "status", "version"),
+)
+APPROVE_INPUT = _obj(
+    {"dlt_template_id": {"type": "string", "pattern": "^[0-9]{10,30}$", "description": "required for orgs in IN"}}
+)
+REJECT_INPUT = _obj({"reason": {"type": "string", "description": "kept up to 500 characters"}})
+
+CREDITS = _obj(
+    {
+        "balance": {"type": "integer"},
+        "auto_recharge": _obj(
+            {"enabled": _BOOL, "threshold": {"type": "integer"}, "amount": {"type": "integer"}},
+            ("enabled", "threshold", "amount"),
+        ),
+    },
+    ("balance", "auto_recharge"),
+)
+PURCHASE_INPUT = _obj(
+    {"amount": _int(1, MAX_PURCHASE), "reference": {"type": "string", "maxLength": 100}},
+    ("amount",),
+)
+AUTO_RECHARGE_INPUT: Schema = {
+    **_obj({"enabled": _BOOL, "threshold": _int(0, MAX_PURCHASE), "amount": _int(1, MAX_PURCHASE)}, ("enabled",)),
+    "if": {"properties": {"enabled": {"const": True}}},
+    "then": {"required": ["threshold", "amount"]},
+}
+LEDGER = _obj(
+    {
+        "entries": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "id": {"type": "string"},
+                    "type": {"type": "string"},
+                    "amount": {"type": "integer"},
+                    "balance": {"type": "integer"},
+                    "at_ms": {"type": "integer"},
+                    "notification": {"type": "string"},
+                    "note": {"type": "string"},
+                },
+                ("id", "type", "amount", "balance", "at_ms"),
+            ),
+        }
+    },
+    ("entries",),
+)
+_USED = _obj({"used": {"type": "integer"}, "limit": {"type": "integer"}}, ("used", "limit"))
+USAGE = _obj(
+    {
+        "email": _obj(
+            {
+                "day": {"type": "string", "format": "date"},
+                "timezone": {"type": "string"},
+                "resets_in_seconds": {"type": "integer"},
+                "individual": _USED,
+                "mass": _USED,
+            },
+            ("day", "timezone", "resets_in_seconds", "individual", "mass"),
+        ),
+        "sms": ref("Credits"),
+    },
+    ("email", "sms"),
+)
+_REPORT_ROW = _obj(
+    {name: {"type": "integer"} for name in ("sent", "bounced", "opened", "clicked", "received", "replied")}
+    | {f"{name}_rate": {"type": "number"} for name in ("bounced", "opened", "clicked", "replied")},
+    ("sent", "bounced", "opened", "clicked", "received", "replied"),
+)
+EMAIL_REPORT = _obj(
+    {
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "group": {"type": "string", "enum": ["day", "week", "month"]},
+        "timezone": {"type": "string"},
+        "rows": {"type": "array", "items": {"allOf": [_REPORT_ROW, _obj({"period": {"type": "string"}}, ("period",))]}},
+        "total": _REPORT_ROW,
+        "templates": {
+            "type": "array",
+            "items": {"allOf": [_REPORT_ROW, _obj({"template": {"type": "string"}}, ("template",))]},
+        },
+    },
+    ("from", "to", "group", "timezone", "rows", "total", "templates"),
+)
+ACTIVITY = _obj(
+    {
+        "contact": {"type": "string"},
+        "activity": {"type": "array", "items": {"type": "object", "description": "id, type, direction, at, ..."}},
+        "total": {"type": "integer"},
+    },
+    ("contact", "activity", "total"),
+)
+
+ME = _obj(
+    {"org": {"type": "string"}, "user": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}},
+    ("org", "user", "name", "role"),
+)
+SIGNAL = _obj(
+    {
+        "id": {"type": "string", "pattern": STREAM_ID},
+        "type": {"type": "string", "enum": list(SIGNAL_TYPES)},
+        "org": {"type": "string"},
+        "user": {"type": "string"},
+        "contact": {"type": ["object", "null"]},
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "occurred_at": _DATE_TIME,
+        "count": {"type": "integer"},
+        "read": _BOOL,
+        "data": {"type": "object"},
+    },
+    ("id", "type", "count"),
+)
+SIGNAL_PAGE = _obj(
+    {
+        "signals": {"type": "array", "items": ref("Signal")},
+        "unread": {"type": "integer"},
+        "cursor": {"type": "string", "pattern": STREAM_ID, "description": "a safe `after` for /ws"},
+    },
+    ("signals", "unread", "cursor"),
+)
+READ_INPUT: Schema = {
+    "oneOf": [
+        _obj(
+            {
+                "ids": {
+                    "type": "array",
+                    "maxItems": signals.MAX_READ_IDS,
+                    "items": {"type": "string", "pattern": STREAM_ID},
+                }
+            },
+            ("ids",),
+            closed=True,
+        ),
+        _obj({"up_to": {"type": "string", "pattern": STREAM_ID}}, ("up_to",), closed=True),
+    ]
+}
+UNREAD = _obj({"unread": {"type": "integer"}}, ("unread",))
+_TYPES = _obj({t: _BOOL for t in SIGNAL_TYPES}, closed=True)
+SETTINGS_INPUT = _obj({"types": _TYPES}, ("types",), closed=True)
+SETTINGS = _obj({"types": {**_TYPES, "required": list(SIGNAL_TYPES)}}, ("types",))
+
+EVENT_INPUT = _obj(
+    {
+        "type": {"type": "string", "enum": list(SIGNAL_TYPES)},
+        "contact": {
+            "oneOf": [_obj({k: {"type": "string"}}, (k,), closed=True) for k in ("email", "phone", "id")],
+            "description": "who the event is about",
+        },
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "data": {"type": "object"},
+    },
+    ("type", "contact"),
+)
+EVENT_ACCEPTED = _obj(
+    {"accepted": {"const": True}, "duplicate": _BOOL, "event": {"type": "string"}},
+    ("accepted", "duplicate", "event"),
+)
+
+
+def _form(required: tuple[str, ...], *optional: str) -> Schema:
+    """A Twilio callback: its named parameters, plus the many others Twilio sends."""
+    props = {name: {"type": "string"} for name in (*required, *optional)}
+    return {**_obj(props, required), "additionalProperties": {"type": "string"}}
+
+
+TWILIO_SMS = _form(("MessageSid", "From"), "To", "Body", "AccountSid", "NumMedia")
+TWILIO_SMS_STATUS = _form(("MessageSid", "MessageStatus"), "To", "From", "ErrorCode", "AccountSid")
+TWILIO_VOICE = _form((), "CallSid", "From", "To", "CallStatus", "Direction", "AccountSid")
+TWILIO_VOICE_STATUS = _form(("CallSid", "CallStatus"), "From", "To", "Direction", "CallDuration", "AccountSid")
+
+ERROR = _obj(
+    {
+        "error": {"type": "string", "description": "a machine code, e.g. invalid_id, org_not_found"},
+        "detail": {"type": "string", "description": "a sentence for people"},
+    },
+    ("error", "detail"),
+)
+HEALTH = _obj({"status": {"type": "string"}}, ("status",))
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": ERROR,
+    "Health": HEALTH,
+    "OrgInput": ORG_INPUT,
+    "Org": ORG,
+    "UserInput": USER_INPUT,
+    "User": USER,
+    "UserPage": USER_PAGE,
+    "Token": TOKEN,
+    "TokenList": TOKEN_LIST,
+    "ContactInput": CONTACT_INPUT,
+    "Contact": CONTACT,
+    "Call": CALL,
+    "NotificationInput": NOTIFICATION_INPUT,
+    "Notification": NOTIFICATION,
+    "ReminderInput": REMINDER_INPUT,
+    "Reminder": REMINDER,
+    "TemplateInput": TEMPLATE_INPUT,
+    "TemplateEdit": TEMPLATE_EDIT,
+    "Template": TEMPLATE,
+    "ApproveInput": APPROVE_INPUT,
+    "RejectInput": REJECT_INPUT,
+    "Credits": CREDITS,
+    "PurchaseInput": PURCHASE_INPUT,
+    "AutoRechargeInput": AUTO_RECHARGE_INPUT,
+    "Ledger": LEDGER,
+    "Usage": USAGE,
+    "EmailReport": EMAIL_REPORT,
+    "Activity": ACTIVITY,
+    "Me": ME,
+    "Signal": SIGNAL,
+    "SignalPage": SIGNAL_PAGE,
+    "ReadInput": READ_INPUT,
+    "Unread": UNREAD,
+    "SettingsInput": SETTINGS_INPUT,
+    "Settings": SETTINGS,
+    "EventInput": EVENT_INPUT,
+    "EventAccepted": EVENT_ACCEPTED,
+    "TwilioSms": TWILIO_SMS,
+    "TwilioSmsStatus": TWILIO_SMS_STATUS,
+    "TwilioVoice": TWILIO_VOICE,
+    "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
+}
