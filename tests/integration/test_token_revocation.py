@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,6 +19,21 @@ from tests.support.timing import FACTOR
 from tests.support.ws import Feed, live_feed
 
 REVOKE_WITHIN = 1.0  # seconds (SPEC), scaled by FACTOR
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[list[Feed]]:
+    """Sockets a test opened; closed at its end even when it fails."""
+    opened: list[Feed] = []
+    yield opened
+    for feed in opened:
+        await feed.ws.close()
+
+
+async def _live(opened: list[Feed], gw: Gateway, token: str) -> Feed:
+    feed = await live_feed(gw, token)
+    opened.append(feed)
+    return feed
 
 
 async def _closed_with(feed: Feed, started: float) -> tuple[int | None, list[dict[str, Any]]]:
@@ -56,7 +72,9 @@ async def _me(client: httpx.AsyncClient, token: str) -> int:
     return (await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})).status_code
 
 
-async def test_issue_list_and_revoke_one_token(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
+async def test_issue_list_and_revoke_one_token(
+    client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx, feeds: list[Feed]
+) -> None:
     """POST answers id+token; GET lists ids and times, never secrets; DELETE one id: 401 at once, its socket 4401."""
     second = await _issue(client, gateway, org.id, "u1")
     assert set(second) >= {"id", "token"} and second["token"].startswith(f"sgu.{org.id}.")
@@ -71,8 +89,8 @@ async def test_issue_list_and_revoke_one_token(client: httpx.AsyncClient, gatewa
     used = next(t for t in await _tokens(client, gateway, org.id, "u1") if t["id"] == second["id"])
     assert used["last_used_at"] is not None
 
-    revoked = await live_feed(gateway, second["token"])
-    kept = await live_feed(gateway, org.tokens["u1"])
+    revoked = await _live(feeds, gateway, second["token"])
+    kept = await _live(feeds, gateway, org.tokens["u1"])
     r = await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens/tk_nosuchtoken", headers=gateway.admin)
     assert r.status_code == 404 and r.json()["error"] == "token_not_found"
     # Another user's token id is not this user's.
@@ -91,7 +109,6 @@ async def test_issue_list_and_revoke_one_token(client: httpx.AsyncClient, gatewa
     assert second["id"] not in {t["id"] for t in await _tokens(client, gateway, org.id, "u1")}
     r = await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens/{second['id']}", headers=gateway.admin)
     assert r.status_code == 404
-    await kept.ws.close()
 
 
 async def test_token_routes_refuse_unknown_users_and_non_admins(
@@ -105,16 +122,18 @@ async def test_token_routes_refuse_unknown_users_and_non_admins(
         assert r.status_code in (401, 403), (method, path, r.text)
 
 
-async def test_revoking_all_tokens_closes_sockets_on_every_node(redis_server: RedisServer, procs: Processes) -> None:
+async def test_revoking_all_tokens_closes_sockets_on_every_node(
+    redis_server: RedisServer, procs: Processes, feeds: list[Feed]
+) -> None:
     """DELETE …/tokens on node A: every token of the user is 401 and its sockets on A and B close 4401."""
     node_a, _ = procs.serve(redis_server.url)
     node_b, _ = procs.serve(redis_server.url)
     async with httpx.AsyncClient(base_url=node_a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, node_a, "revoke-all")
         extra = (await _issue(client, node_a, org.id, "u1"))["token"]
-        on_a = await live_feed(node_a, org.tokens["u1"])
-        on_b = [await live_feed(node_b, org.tokens["u1"]), await live_feed(node_b, extra)]
-        bystander = await live_feed(node_b, org.tokens["u2"])
+        on_a = await _live(feeds, node_a, org.tokens["u1"])
+        on_b = [await _live(feeds, node_b, org.tokens["u1"]), await _live(feeds, node_b, extra)]
+        bystander = await _live(feeds, node_b, org.tokens["u2"])
         started = time.monotonic()
         closing = asyncio.gather(*(_closed_with(f, started) for f in (on_a, *on_b)))
         r = await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens", headers=node_a.admin)
@@ -129,25 +148,24 @@ async def test_revoking_all_tokens_closes_sockets_on_every_node(redis_server: Re
         assert (await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens", headers=node_a.admin)).status_code == 204
         fresh = (await _issue(client, node_a, org.id, "u1"))["token"]
         assert await _me(client, fresh) == 200
-        await bystander.ws.close()
 
 
 async def test_deleted_user_socket_is_closed_before_a_recreated_user_gets_signals(
-    redis_server: RedisServer, procs: Processes
+    redis_server: RedisServer, procs: Processes, feeds: list[Feed]
 ) -> None:
     """Deleting u2 closes its socket on node B with 4401; re-created u2's signals never reach that socket."""
     node_a, _ = procs.serve(redis_server.url, with_router=True)
     node_b, _ = procs.serve(redis_server.url)
     async with httpx.AsyncClient(base_url=node_a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, node_a, "recreated-user")
-        old = await live_feed(node_b, org.tokens["u2"])
+        old = await _live(feeds, node_b, org.tokens["u2"])
         started = time.monotonic()
         old_closed = asyncio.create_task(_closed_with(old, started))
         assert (await client.delete(f"/api/v1/orgs/{org.id}/users/u2", headers=node_a.admin)).status_code == 204
         r = await client.put(f"/api/v1/orgs/{org.id}/users/u2", json={"name": "新しい 人"}, headers=node_a.admin)
         assert r.status_code == 201
         new_token = (await _issue(client, node_a, org.id, "u2"))["token"]
-        new = await live_feed(node_b, new_token)
+        new = await _live(feeds, node_b, new_token)
         # c-smith is owned by u2: this signal belongs to the new u2.
         r = await post_event(client, org, {"type": "desk.ticket", "contact": {"id": "c-smith"}, "title": "新しい担当"})
         assert r.status_code == 202
@@ -156,4 +174,3 @@ async def test_deleted_user_socket_is_closed_before_a_recreated_user_gets_signal
         assert code == 4401
         assert [f for f in frames if f["type"] == "signal"] == []
         assert await _me(client, org.tokens["u2"]) == 401
-        await new.ws.close()
