@@ -64,7 +64,7 @@ class Session:
         """Send history after ``after``; returns the last cursor sent (or ``after``)."""
         last = after
         if after is not None:
-            if protocol.missed_history(after, await self.feed.floor(self.org, self.user)):
+            if protocol.missed_history(after, await self.feed.last_trimmed(self.org, self.user)):
                 await self.send(protocol.GAP)
             async for entry in self.feed.replay(self.org, self.user, after):
                 await self.send(protocol.signal_frame(entry.cursor, entry.sid, entry.n, entry.body, entry.read))

@@ -114,9 +114,10 @@ def unread_frame(count: int) -> str:
 
 
 # -- the replay/live seam -----------------------------------------------------------------------
-def missed_history(after: str, floor: str | None) -> bool:
-    """True when entries after ``after`` were trimmed away (the feed now starts at ``floor``)."""
-    return floor is not None and streamid.parse(after) < streamid.parse(floor)
+def missed_history(after: str, last_trimmed: str | None) -> bool:
+    """True when entries after ``after`` were trimmed away; ``last_trimmed`` is the newest id
+    retention removed. A client that saw that entry (``after == last_trimmed``) lost nothing."""
+    return last_trimmed is not None and streamid.parse(after) < streamid.parse(last_trimmed)
 
 
 class LiveFilter:

@@ -77,7 +77,7 @@ def feed(org_id: str, user: str) -> str:
 
 
 def feed_meta(org_id: str, user: str) -> str:
-    """Hash: ``floor`` = first id still retained after the last trim (for ``gap``)."""
+    """Hash: ``trimmed`` = newest id a trim removed (for ``gap``); ``first``/``floor`` = first id retained."""
     return f"sg:{{{org_id}}}:feed-meta:{user}"
 
 
