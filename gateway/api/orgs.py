@@ -99,7 +99,7 @@ async def list_tokens(request: Request[State]) -> Response:
 
 async def revoke_token(request: Request[State]) -> Response:
     svc, org_id, user = await _token_user(request)
-    if not await svc.tenancy.revoke_token(org_id, user, request.path_params["token"]):
+    if not await svc.tenancy.revoke_token(org_id, user, request.path_params["token_id"]):
         raise NotFound("the user has no token with this id", code="token_not_found")
     return Response(status_code=204)
 
@@ -169,7 +169,7 @@ routes = [
     Route("/api/v1/orgs/{org}/users/{user}/tokens", issue_token, methods=["POST"]),
     Route("/api/v1/orgs/{org}/users/{user}/tokens", list_tokens, methods=["GET"]),
     Route("/api/v1/orgs/{org}/users/{user}/tokens", revoke_tokens, methods=["DELETE"]),
-    Route("/api/v1/orgs/{org}/users/{user}/tokens/{token}", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens/{token_id}", revoke_token, methods=["DELETE"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", put_contact, methods=["PUT"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", get_contact, methods=["GET"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", delete_contact, methods=["DELETE"]),
