@@ -10,8 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import merge_contact, merge_org, merge_user, public_org
 from gateway.http import JSONResponse, State, admin_org, int_param, path_id, read_json, require_admin
+from gateway.services import Services
 from gateway.store.messages import CALL_COLUMNS
 
 USERS_PAGE = 100
@@ -75,14 +77,47 @@ async def delete_user(request: Request[State]) -> Response:
     return Response(status_code=204)
 
 
-async def issue_token(request: Request[State]) -> Response:
+async def _token_user(request: Request[State]) -> tuple[Services, str, str]:
+    """Admin token, the org, then the user named in the path (404 ``user_not_found``)."""
     svc, org = await admin_org(request)
-    tenancy = svc.tenancy
     user = path_id(request, "user")
-    if await tenancy.get_user(org["id"], user) is None:
+    if await svc.tenancy.get_user(org["id"], user) is None:
         raise NotFound("user does not exist", code="user_not_found")
-    token = await tenancy.issue_token(org["id"], user)
-    return JSONResponse({"token": token, "org": org["id"], "user": user}, status_code=201)
+    return svc, org["id"], user
+
+
+async def issue_token(request: Request[State]) -> Response:
+    svc, org_id, user = await _token_user(request)
+    issued = await svc.tenancy.new_token(org_id, user)
+    body = {"id": issued.id, "token": issued.token, "org": org_id, "user": user,
+            "created_at": iso_utc(issued.created_ms)}  # fmt: skip
+    return JSONResponse(body, status_code=201)
+
+
+def _iso_or_none(ms: int | None) -> str | None:
+    return None if ms is None else iso_utc(ms)
+
+
+async def list_tokens(request: Request[State]) -> Response:
+    svc, org_id, user = await _token_user(request)
+    tokens = [
+        {"id": t.id, "created_at": _iso_or_none(t.created_ms), "last_used_at": _iso_or_none(t.last_used_ms)}
+        for t in await svc.tenancy.list_tokens(org_id, user)
+    ]
+    return JSONResponse({"tokens": tokens})
+
+
+async def revoke_token(request: Request[State]) -> Response:
+    svc, org_id, user = await _token_user(request)
+    if not await svc.tenancy.revoke_token(org_id, user, path_id(request, "token")):
+        raise NotFound("the user has no token with this id", code="token_not_found")
+    return Response(status_code=204)
+
+
+async def revoke_tokens(request: Request[State]) -> Response:
+    svc, org_id, user = await _token_user(request)
+    await svc.tenancy.revoke_tokens(org_id, user)
+    return Response(status_code=204)
 
 
 async def put_contact(request: Request[State]) -> Response:
@@ -142,6 +177,9 @@ routes = [
     Route("/api/v1/orgs/{org}/users/{user}", get_user, methods=["GET"]),
     Route("/api/v1/orgs/{org}/users/{user}", delete_user, methods=["DELETE"]),
     Route("/api/v1/orgs/{org}/users/{user}/tokens", issue_token, methods=["POST"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens", list_tokens, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens", revoke_tokens, methods=["DELETE"]),
+    Route("/api/v1/orgs/{org}/users/{user}/tokens/{token}", revoke_token, methods=["DELETE"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", put_contact, methods=["PUT"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", get_contact, methods=["GET"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", delete_contact, methods=["DELETE"]),

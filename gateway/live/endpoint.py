@@ -2,7 +2,12 @@
 
 The connection subscribes to its user's live channel through the hub *before* it reads history,
 so nothing written meanwhile is missed; :class:`~gateway.live.protocol.LiveFilter` then drops the
-buffered frames the replay already sent.
+buffered frames the replay already sent. For the same reason the token is checked again once the
+subscription is live: a revocation published before that is seen by the check, one after it
+arrives on the channel (and the hub closes the connection with 4401).
+
+Redis being away (during the hello, the subscription or later) closes with 1013: the client
+retries. Anything else is a bug: logged with its traceback, closed with 1011.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.http import State
 from gateway.live import protocol
-from gateway.live.hub import Hub
+from gateway.live.hub import Hub, HubUnavailable
 from gateway.live.protocol import CloseCode, LiveFilter, ProtocolError
 from gateway.metrics import Metrics
 from gateway.store.feed import Feed
+from gateway.store.live import redis_unavailable
+from gateway.store.tenancy import Tenancy, TokenOwner
 
 log = logging.getLogger("signalgate.ws")
 
@@ -32,12 +39,13 @@ class LiveState(State):
 class Session:
     """One WebSocket connection after a valid hello."""
 
-    def __init__(self, ws: WebSocket[LiveState], feed: Feed, metrics: Metrics, org: str, user: str) -> None:
+    def __init__(self, ws: WebSocket[LiveState], feed: Feed, metrics: Metrics, owner: TokenOwner) -> None:
         self.ws = ws
         self.feed = feed
         self.m = metrics
-        self.org = org
-        self.user = user
+        self.owner = owner
+        self.org = owner.org
+        self.user = owner.user
         self.close_code: int | None = None
         self.closed = asyncio.Event()
 
@@ -56,7 +64,7 @@ class Session:
         """Send history after ``after``; returns the last cursor sent (or ``after``)."""
         last = after
         if after is not None:
-            if protocol.missed_history(after, await self.feed.floor(self.org, self.user)):
+            if protocol.missed_history(after, await self.feed.last_trimmed(self.org, self.user)):
                 await self.send(protocol.GAP)
             async for entry in self.feed.replay(self.org, self.user, after):
                 await self.send(protocol.signal_frame(entry.cursor, entry.sid, entry.n, entry.body, entry.read))
@@ -112,20 +120,33 @@ async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
         if who is None:
             await _close(ws, CloseCode.BAD_TOKEN, "bad token")
             return
-        session = Session(ws, services.feed, services.metrics, who[0], who[1])
-        await _serve(session, hub, hello.after)
+        session = Session(ws, services.feed, services.metrics, who)
+        await _serve(session, hub, services.tenancy, hello)
     except ProtocolError as exc:
         await _close(ws, CloseCode.POLICY_VIOLATION, str(exc)[: protocol.MAX_REASON])
     except WebSocketDisconnect:
         pass
+    except (HubUnavailable, TimeoutError) as exc:
+        log.warning("ws: live feed unavailable (%s); closing with 1013", exc)
+        await _close(ws, CloseCode.TRY_AGAIN_LATER, "live feed unavailable; retry")
+    except Exception as exc:
+        if not redis_unavailable(exc):
+            log.exception("ws: connection failed")
+            await _close(ws, CloseCode.INTERNAL_ERROR, "internal error")
+            return
+        log.warning("ws: redis unavailable (%s); closing with 1013", exc)
+        await _close(ws, CloseCode.TRY_AGAIN_LATER, "redis unavailable; retry")
 
 
-async def _serve(session: Session, hub: Hub, after: str | None) -> None:
-    org, user = session.org, session.user
-    async with hub.subscribe(org, user, session.request_close) as sub:
-        unread = await session.feed.unread_count(org, user)
-        await session.send(protocol.welcome_frame(org, user, unread))
-        last = await session.replay(after)
+async def _serve(session: Session, hub: Hub, tenancy: Tenancy, hello: protocol.Hello) -> None:
+    owner = session.owner
+    async with hub.subscribe(owner.org, owner.user, owner.token_id, session.request_close) as sub:
+        if await tenancy.resolve_token(hello.token) != owner:  # revoked before the subscription was live
+            await _close(session.ws, CloseCode.BAD_TOKEN, "token revoked")
+            return
+        unread = await session.feed.unread_count(owner.org, owner.user)
+        await session.send(protocol.welcome_frame(owner.org, owner.user, unread))
+        last = await session.replay(hello.after)
         tasks = [
             asyncio.create_task(session.write_live(sub.queue, last)),
             asyncio.create_task(session.read_client()),
@@ -137,9 +158,11 @@ async def _serve(session: Session, hub: Hub, after: str | None) -> None:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        if session.close_code is not None:
+            reason = "token revoked" if session.close_code == CloseCode.BAD_TOKEN else "resume with after"
+            await _close(session.ws, session.close_code, reason)
+            return
         for t in done:
             exc = t.exception() if not t.cancelled() else None
-            if isinstance(exc, ProtocolError):
+            if exc is not None:
                 raise exc
-        if session.close_code is not None:
-            await _close(session.ws, session.close_code, "resume with after")

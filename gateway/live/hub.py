@@ -6,6 +6,13 @@ unread counts) and are put on each subscriber's bounded queue without waiting: b
 blocks. A subscriber whose queue is full is a slow consumer; the connection is closed with 1013
 and the client resumes from its last cursor. If the pub/sub connection drops, frames published
 meanwhile are lost to this node, so every connection is closed with 1013 to make clients resume.
+Only errors that mean "Redis cannot answer now" are handled so; anything else is a bug: it is
+logged once with its traceback, connections are closed with 1011 once, and the subscription is
+rebuilt (with the same backoff, so a repeating bug cannot make a reconnect storm).
+
+A revocation (``revoked`` in the cursor slot, :mod:`gateway.store.live`) arrives on the user's own
+channel: the connections holding a revoked token are closed with 4401 before any later frame of
+that channel is offered to them.
 
 Memory knob: ``[gateway] ws_queue_size`` frames per connection (a frame is ~0.5–2 KiB).
 """
@@ -17,38 +24,69 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
-from gateway.store.live import LiveChannels, LiveSubscription
+from gateway.store.live import REVOKED, parse_revocation, redis_unavailable
 
 log = logging.getLogger("signalgate.hub")
+MAX_BACKOFF = 5.0
+
+
+class Subscription(Protocol):
+    """The one pub/sub connection of a node (:class:`gateway.store.live.LiveSubscription`)."""
+
+    connects: int
+
+    async def connect(self) -> None: ...
+    async def subscribe(self, *channels: str) -> Any: ...
+    async def unsubscribe(self, *channels: str) -> Any: ...
+    async def get_message(self, *, timeout: float) -> dict[str, Any] | None: ...  # noqa: ASYNC109 - redis-py's
+    async def aclose(self) -> None: ...
+
+
+class Channels(Protocol):
+    """Where the hub gets channels and subscriptions (:class:`gateway.store.live.LiveChannels`)."""
+
+    def channel(self, org: str, user: str) -> str: ...
+    def subscription(self) -> Subscription: ...
+
+
+class HubUnavailable(ConnectionError):
+    """This node has no live subscription right now (Redis is away): the client retries (1013)."""
 
 
 @dataclass(eq=False)
 class Subscriber:
     org: str
     user: str
+    token_id: str
     queue: asyncio.Queue[tuple[str, str]]
-    on_overflow: Callable[[int], None]
-    overflowed: bool = field(default=False)
+    on_close: Callable[[int], None]
+    closed: bool = field(default=False)
 
     def offer(self, cursor: str, frame: str) -> None:
-        if self.overflowed:
+        if self.closed:
             return
         try:
             self.queue.put_nowait((cursor, frame))
         except asyncio.QueueFull:
-            self.overflowed = True
-            self.on_overflow(CloseCode.TRY_AGAIN_LATER)
+            self.close(CloseCode.TRY_AGAIN_LATER)
+
+    def close(self, code: int) -> None:
+        """Ask the connection to close with ``code``; it receives nothing more from the hub."""
+        if not self.closed:
+            self.closed = True
+            self.on_close(code)
 
 
 class Hub:
-    def __init__(self, channels: LiveChannels, queue_size: int, metrics: Metrics) -> None:
+    def __init__(self, channels: Channels, queue_size: int, metrics: Metrics) -> None:
         self._channels = channels
         self._queue_size = queue_size
         self._m = metrics
-        self._pubsub: LiveSubscription | None = None
+        self._pubsub: Subscription | None = None
         self._subs: dict[str, set[Subscriber]] = {}
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._lock = asyncio.Lock()
@@ -59,7 +97,7 @@ class Hub:
         return sum(len(s) for s in self._subs.values())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Read pub/sub until ``stop``; rebuilds the subscription after a Redis outage."""
+        """Read pub/sub until ``stop``; rebuilds the subscription after a Redis outage or a bug."""
         backoff = 0.1
         while not stop.is_set():
             pubsub = self._channels.subscription()
@@ -72,22 +110,30 @@ class Hub:
                 self._ready.set()
                 await self._read(pubsub, stop)
                 backoff = 0.1
-            except (ConnectionError, OSError, Exception) as exc:
+            except Exception as exc:
                 if stop.is_set():
                     break
-                log.warning("hub pub/sub failed (%s); closing connections so they resume", exc)
-                self._ready.clear()
-                self._pubsub = None
-                self._fail_pending(exc)
-                self.close_all(CloseCode.TRY_AGAIN_LATER)
+                if redis_unavailable(exc):
+                    log.warning("hub pub/sub failed (%s); closing connections so they resume", exc)
+                    self._lose_subscription(exc, CloseCode.TRY_AGAIN_LATER)
+                else:
+                    log.exception("hub failed; closing its connections with 1011 and starting over")
+                    self._lose_subscription(exc, CloseCode.INTERNAL_ERROR)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, MAX_BACKOFF)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+        self._ready.clear()
         self._pubsub = None
 
-    async def _read(self, pubsub: LiveSubscription, stop: asyncio.Event) -> None:
+    def _lose_subscription(self, exc: BaseException, code: int) -> None:
+        self._ready.clear()
+        self._pubsub = None
+        self._fail_pending(exc)
+        self.close_all(code)
+
+    async def _read(self, pubsub: Subscription, stop: asyncio.Event) -> None:
         while not stop.is_set():
             msg = await pubsub.get_message(timeout=1.0)
             if pubsub.connects > 1:
@@ -107,37 +153,62 @@ class Hub:
         if not subs:
             return
         cursor, _, frame = data.partition("\n")
+        if cursor == REVOKED:
+            revoked = parse_revocation(frame)
+            for sub in tuple(subs):
+                if revoked is None or sub.token_id in revoked:
+                    sub.close(CloseCode.BAD_TOKEN)
+            return
         for sub in tuple(subs):
             sub.offer(cursor, frame)
 
     def _fail_pending(self, exc: BaseException) -> None:
         for fut in self._pending.values():
             if not fut.done():
-                fut.set_exception(ConnectionError(str(exc)))
+                fut.set_exception(HubUnavailable(str(exc)))
         self._pending.clear()
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, org: str, user: str, on_overflow: Callable[[int], None], confirm_within: float = 5.0
+        self,
+        org: str,
+        user: str,
+        token_id: str,
+        on_close: Callable[[int], None],
+        confirm_within: float = 5.0,
     ) -> AsyncIterator[Subscriber]:
-        """Register a connection; returns once Redis confirmed the user's channel is live."""
-        await asyncio.wait_for(self._ready.wait(), confirm_within)
+        """Register a connection; returns once Redis confirmed the user's channel is live.
+
+        Raises :class:`HubUnavailable` (or ``TimeoutError``) when this node has no live
+        subscription within ``confirm_within`` seconds: the client is to retry (1013).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + confirm_within
         channel = self._channels.channel(org, user)
-        sub = Subscriber(org, user, asyncio.Queue(self._queue_size), on_overflow)
+        sub = Subscriber(org, user, token_id, asyncio.Queue(self._queue_size), on_close)
         waiter: asyncio.Future[None] | None = None
-        async with self._lock:
-            subs = self._subs.setdefault(channel, set())
-            first = not subs
-            subs.add(sub)
-            if first:
+        while True:
+            await asyncio.wait_for(self._ready.wait(), max(deadline - loop.time(), 0.0))
+            async with self._lock:
+                # The subscription may have failed between _ready and the lock: wait for the next.
+                pubsub = self._pubsub
+                if pubsub is None:
+                    if self._ready.is_set():  # pragma: no cover - run() clears both together
+                        raise HubUnavailable("the hub has no subscription")
+                    continue
+                subs = self._subs.setdefault(channel, set())
+                first = not subs
+                subs.add(sub)
                 waiter = self._pending.get(channel)
-                if waiter is None:
-                    waiter = asyncio.get_running_loop().create_future()
+                if first and waiter is None:
+                    waiter = loop.create_future()
                     self._pending[channel] = waiter
-                    assert self._pubsub is not None  # noqa: S101 - _ready implies a live pubsub
-                    await self._pubsub.subscribe(channel)
-            else:
-                waiter = self._pending.get(channel)
+                    try:
+                        await pubsub.subscribe(channel)
+                    except Exception:
+                        self._forget(channel, sub)
+                        raise
+                break
         self._m.ws_connections.inc()
         try:
             if waiter is not None:
@@ -146,14 +217,19 @@ class Hub:
         finally:
             self._m.ws_connections.dec()
             async with self._lock:
-                subs = self._subs.get(channel, set())
-                subs.discard(sub)
-                if not subs:
-                    self._subs.pop(channel, None)
-                    self._pending.pop(channel, None)
-                    if self._pubsub is not None:
-                        with contextlib.suppress(Exception):
-                            await self._pubsub.unsubscribe(channel)
+                if self._forget(channel, sub) and self._pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.unsubscribe(channel)
+
+    def _forget(self, channel: str, sub: Subscriber) -> bool:
+        """Drop ``sub``; True when it was the channel's last subscriber (the caller holds the lock)."""
+        subs = self._subs.get(channel, set())
+        subs.discard(sub)
+        if subs:
+            return False
+        self._subs.pop(channel, None)
+        self._pending.pop(channel, None)
+        return True
 
     async def drained(self, within: float) -> None:
         """Wait until every connection has gone (or ``within`` seconds passed)."""
@@ -165,5 +241,4 @@ class Hub:
     def close_all(self, code: int) -> None:
         for subs in tuple(self._subs.values()):
             for sub in tuple(subs):
-                sub.overflowed = True
-                sub.on_overflow(code)
+                sub.close(code)

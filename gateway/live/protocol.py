@@ -42,8 +42,12 @@ class CloseCode(IntEnum):
 CLIENT_RULE: dict[CloseCode, str] = {
     CloseCode.GOING_AWAY: "this node is shutting down: reconnect (any node) with after=<last cursor>",
     CloseCode.POLICY_VIOLATION: "the client sent a malformed frame (a client bug): reconnect with after=<last cursor>",
-    CloseCode.INTERNAL_ERROR: "a protocol ping went unanswered (uvicorn): reconnect with after=<last cursor>",
-    CloseCode.TRY_AGAIN_LATER: "slow consumer, or this node lost its live feed: reconnect with after=<last cursor>",
+    CloseCode.INTERNAL_ERROR: (
+        "a ping went unanswered (uvicorn), or the server failed: reconnect with backoff and after=<last cursor>"
+    ),
+    CloseCode.TRY_AGAIN_LATER: (
+        "slow consumer, this node lost its live feed, or Redis is away: reconnect with backoff and after=<last cursor>"
+    ),
     CloseCode.BAD_TOKEN: "the token is unknown or revoked: sign in again; do not retry with this token",
     CloseCode.HELLO_TIMEOUT: "no hello in time: reconnect and send hello first",
 }
@@ -114,9 +118,10 @@ def unread_frame(count: int) -> str:
 
 
 # -- the replay/live seam -----------------------------------------------------------------------
-def missed_history(after: str, floor: str | None) -> bool:
-    """True when entries after ``after`` were trimmed away (the feed now starts at ``floor``)."""
-    return floor is not None and streamid.parse(after) < streamid.parse(floor)
+def missed_history(after: str, last_trimmed: str | None) -> bool:
+    """True when entries after ``after`` were trimmed away; ``last_trimmed`` is the newest id
+    retention removed. A client that saw that entry (``after == last_trimmed``) lost nothing."""
+    return last_trimmed is not None and streamid.parse(after) < streamid.parse(last_trimmed)
 
 
 class LiveFilter:

@@ -93,9 +93,13 @@ class Feed:
         last = await self._r.xrevrange(keys.feed(org, user), count=1)
         return str(last[0][0]) if last else "0-0"
 
-    async def floor(self, org: str, user: str) -> str | None:
-        floor: str | None = await self._r.hget(keys.feed_meta(org, user), "floor")
-        return floor
+    async def last_trimmed(self, org: str, user: str) -> str | None:
+        """The newest id retention removed from the feed (None: nothing was ever trimmed).
+
+        Feeds trimmed before ``trimmed`` was kept only know their ``floor`` (the first id
+        retained); it stands in for it, which may report a needless gap, never hide one."""
+        trimmed, floor = await self._r.hmget(keys.feed_meta(org, user), ["trimmed", "floor"])
+        return str(trimmed or floor) if (trimmed or floor) else None
 
     async def replay(self, org: str, user: str, after: str) -> AsyncIterator[FeedEntry]:
         """Every entry after ``after``, oldest first."""

@@ -115,13 +115,18 @@ def tokens(org_id: str) -> str:
     return f"sg:{{{org_id}}}:tokens"
 
 
+def token_times(org_id: str) -> str:
+    """Hash ``<token id>:created`` / ``<token id>:used`` -> ms: what ``GET .../tokens`` lists."""
+    return f"sg:{{{org_id}}}:token-times"
+
+
 def feed(org_id: str, user: str) -> str:
     """The user's feed stream: new signals and grouped updates, in delivery order."""
     return f"sg:{{{org_id}}}:feed:{user}"
 
 
 def feed_meta(org_id: str, user: str) -> str:
-    """Hash: ``floor`` = first id still retained after the last trim (for ``gap``)."""
+    """Hash: ``trimmed`` = newest id a trim removed (for ``gap``); ``first``/``floor`` = first id retained."""
     return f"sg:{{{org_id}}}:feed-meta:{user}"
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.store import keys
+from gateway.store.live import revocation
 from gateway.store.scripts import Scripts
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
@@ -25,8 +27,46 @@ ORG_CACHE_SECONDS = 1.0
 ORG_CACHE_MAX = 10_000
 
 
+class TokenOwner(NamedTuple):
+    """Who a live user token belongs to, and the token's id (what a revocation names)."""
+
+    org: str
+    user: str
+    token_id: str
+
+
+class IssuedToken(NamedTuple):
+    id: str
+    token: str  # the secret: shown once, never stored
+    created_ms: int
+
+
+class TokenInfo(NamedTuple):
+    id: str
+    created_ms: int | None  # None for tokens issued before times were kept
+    last_used_ms: int | None
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_id(digest: str) -> str:
+    """A token's public id: a prefix of its SHA-256 (the digest reveals nothing about the secret)."""
+    return "tk_" + digest[:20]
+
+
+def _ids_of(tokens: dict[str, str], user: str) -> dict[str, str]:
+    """digest -> token id for the user's tokens in an org's token hash."""
+    return {digest: token_id(digest) for digest, owner in tokens.items() if owner == user}
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return None if raw is None else int(raw)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _load(raw: str | None) -> dict[str, Any] | None:
@@ -97,11 +137,8 @@ class Tenancy:
         await self._r.hset(keys.users(org), rec["id"], orjson.dumps(rec))
 
     async def delete_user(self, org: str, user: str) -> bool:
-        removed = bool(await self._r.hdel(keys.users(org), user))
-        tokens = await self._r.hgetall(keys.tokens(org))
-        stale = [h for h, owner in tokens.items() if owner == user]
-        if stale:
-            await self._r.hdel(keys.tokens(org), *stale)
+        """Remove the user and revoke every token of theirs (open sockets close with 4401)."""
+        removed, _ = await self._revoke(org, user, None, delete_user=True)
         return removed
 
     # -- contacts -----------------------------------------------------------------------------
@@ -131,22 +168,88 @@ class Tenancy:
         return None if cid is None else await self.get_contact(org, cid)
 
     # -- user tokens --------------------------------------------------------------------------
+    # A token is stored as sha256(token) -> user in ``tokens``; its id is derived from that digest,
+    # so resolving a token yields its id without another lookup. Listing and revoking read the
+    # org's token hash (management calls, not a hot path).
     async def issue_token(self, org: str, user: str) -> str:
         """A new bearer token ``sgu.<org>.<secret>``; only its SHA-256 is stored."""
-        token = f"{TOKEN_PREFIX}.{org}.{secrets.token_urlsafe(32)}"
-        await self._r.hset(keys.tokens(org), _hash_token(token), user)
-        return token
+        return (await self.new_token(org, user)).token
 
-    async def resolve_token(self, token: str) -> tuple[str, str] | None:
-        """(org, user) for a live token, else None. The org part only picks the hash tag."""
+    async def new_token(self, org: str, user: str) -> IssuedToken:
+        token = f"{TOKEN_PREFIX}.{org}.{secrets.token_urlsafe(32)}"
+        digest = _hash_token(token)
+        now = _now_ms()
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.tokens(org), digest, user)
+            pipe.hset(keys.token_times(org), f"{token_id(digest)}:created", now)
+            await pipe.execute()
+        return IssuedToken(token_id(digest), token, now)
+
+    async def resolve_token(self, token: str) -> TokenOwner | None:
+        """Whose live token this is, else None. The org part only picks the hash tag."""
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not ORG_ID.fullmatch(parts[1]):
             return None
         org = parts[1]
         # Looked up by SHA-256 digest: timing reveals nothing about the secret part.
-        user = await self._r.hget(keys.tokens(org), _hash_token(token))
+        digest = _hash_token(token)
+        user = await self._r.hget(keys.tokens(org), digest)
         if user is None or not RECORD_ID.fullmatch(user):
             return None
-        if not await self._r.hexists(keys.users(org), user):
-            return None
-        return org, user
+        tid = token_id(digest)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hexists(keys.users(org), user)
+            # Same round trip. A revocation landing in between can leave this one field behind;
+            # listings only show ids still in ``tokens``, so it is never seen.
+            pipe.hset(keys.token_times(org), f"{tid}:used", _now_ms())
+            exists, _ = await pipe.execute()
+        return TokenOwner(org, user, tid) if exists else None
+
+    async def list_tokens(self, org: str, user: str) -> list[TokenInfo]:
+        """The user's live tokens (ids and times, never secrets), oldest first."""
+        ids = sorted(_ids_of(await self._r.hgetall(keys.tokens(org)), user).values())
+        if not ids:
+            return []
+        fields = [f"{tid}:{what}" for tid in ids for what in ("created", "used")]
+        times = await self._r.hmget(keys.token_times(org), fields)
+        infos = [
+            TokenInfo(tid, _int_or_none(times[2 * i]), _int_or_none(times[2 * i + 1])) for i, tid in enumerate(ids)
+        ]
+        return sorted(infos, key=lambda t: (t.created_ms or 0, t.id))
+
+    async def revoke_token(self, org: str, user: str, tid: str) -> bool:
+        """Revoke one token of the user; False when the user has no token with that id."""
+        _, revoked = await self._revoke(org, user, tid)
+        return revoked > 0
+
+    async def revoke_tokens(self, org: str, user: str) -> int:
+        """Revoke every token of the user; how many there were."""
+        _, revoked = await self._revoke(org, user, None)
+        return revoked
+
+    async def _revoke(self, org: str, user: str, tid: str | None, *, delete_user: bool = False) -> tuple[bool, int]:
+        """Check-then-act under WATCH (a token issued meanwhile is not missed): delete the token
+        digests, their times (and the user), and publish the revocation on the user's channel in
+        the same MULTI, so a revoked token stops working at once and its sockets hear of it."""
+        async with self._r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(keys.tokens(org))
+                    owned = _ids_of(await pipe.hgetall(keys.tokens(org)), user)
+                    if tid is not None:
+                        owned = {d: i for d, i in owned.items() if i == tid}
+                    pipe.multi()
+                    if delete_user:
+                        pipe.hdel(keys.users(org), user)
+                    if owned:
+                        pipe.hdel(keys.tokens(org), *owned)
+                        pipe.hdel(
+                            keys.token_times(org), *(f"{i}:{w}" for i in owned.values() for w in ("created", "used"))
+                        )
+                    if owned or delete_user:
+                        pipe.publish(keys.live_channel(org, user), revocation(None if delete_user else owned.values()))
+                    results = await pipe.execute()
+                except WatchError:
+                    continue
+                removed = bool(results[0]) if delete_user and results else False
+                return removed, len(owned)

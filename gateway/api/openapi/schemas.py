@@ -147,16 +147,23 @@ TOKEN = _obj(
     {
         "id": {"type": "string", "description": "names the token for revocation; not a secret"},
         "token": {"type": "string", "description": "the bearer token; shown only here, once"},
+        "org": {"type": "string"},
+        "user": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
     },
-    ("id", "token"),
+    ("id", "token", "org", "user", "created_at"),
 )
 TOKEN_LIST = _obj(
     {
         "tokens": {
             "type": "array",
             "items": _obj(
-                {"id": {"type": "string"}, "created": {}, "last_used": {}},
-                ("id",),
+                {
+                    "id": {"type": "string"},
+                    "created_at": {**_NULLABLE_STR, "description": "null for tokens issued before ids existed"},
+                    "last_used_at": {**_NULLABLE_STR, "description": "last REST call or WebSocket hello"},
+                },
+                ("id", "created_at", "last_used_at"),
             ),
         }
     },

@@ -13,7 +13,7 @@ step as the feed entry, so a router that dies before XACK and is replayed change
 feed entries and live frames carry the same ids in the same order, so the hub can drop
 duplicates at the replay/live seam by comparing cursors; the feed keeps at least the newest
 `history min` entries and everything younger than `history max age`, never more than
-`history max entries`. ]]
+`history max entries`; the meta hash's `trimmed` is the newest id any trim removed. ]]
 local done = redis.call('GET', KEYS[1])
 if done then return {0, done} end
 local ttl = tonumber(ARGV[4])
@@ -36,6 +36,15 @@ local window = tonumber(ARGV[3])
 local max_entries = tonumber(ARGV[8])
 local gid = false
 if window > 0 then gid = redis.call('GET', KEYS[5]) end
+
+-- The newest id a trim removes ('trimmed' in the meta hash): a resume from it or above lost
+-- nothing, from below it gets `gap`. XADD's MAXLEN drops the oldest entries: note them first.
+local trimmed = false
+local before = redis.call('XLEN', KEYS[2])
+if before >= max_entries then
+  local gone = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', before - max_entries + 1)
+  if #gone > 0 then trimmed = gone[#gone][1] end
+end
 
 local status, sid, cursor, n
 if gid then
@@ -62,10 +71,15 @@ if len > keep and (len % 64 == 0 or len >= max_entries) then
   local cutoff = (tonumber(ARGV[5]) - tonumber(ARGV[7])) .. '-0'
   local trim_to = oldest_kept
   if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
-  redis.call('XTRIM', KEYS[2], 'MINID', trim_to)
+  local gone = redis.call('XREVRANGE', KEYS[2], '(' .. trim_to, '-', 'COUNT', 1)
+  if #gone > 0 then
+    trimmed = gone[1][1]
+    redis.call('XTRIM', KEYS[2], 'MINID', trim_to)
+  end
 end
+if trimmed then redis.call('HSET', KEYS[7], 'trimmed', trimmed) end
 -- The first entry changes only by trimming (nothing is XDELed): when it moves, remember the
--- new floor (a resume from below it gets `gap`) and drop state derived from trimmed signals.
+-- new floor and drop state derived from trimmed signals.
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1][1]
 local prev = redis.call('HGET', KEYS[7], 'first')
 if prev ~= first then

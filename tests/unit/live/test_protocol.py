@@ -166,18 +166,20 @@ def test_live_filter_no_gap_no_duplicate(replayed_last: str | None, live: list[s
 
 
 @pytest.mark.parametrize(
-    ("after", "floor", "missed"),
+    ("after", "last_trimmed", "missed"),
     [
         ("5-0", None, False),
-        ("5-0", "5-0", False),
+        ("5-0", "5-0", False),  # the client saw the last entry trimmed: nothing lost
         ("5-0", "6-0", True),
         ("5-1", "5-0", False),
+        ("4-9", "5-0", True),
         ("0-0", "1-0", True),
+        ("1700000000000-1000", "1700000000000-999", False),
     ],
 )
-def test_missed_history(after: str, floor: str | None, missed: bool) -> None:
-    """A resume from below the retained floor gets a gap frame; from at or above it, none."""
-    assert missed_history(after, floor) is missed
+def test_missed_history(after: str, last_trimmed: str | None, missed: bool) -> None:
+    """A resume from below the newest trimmed id gets a gap frame; from it or above, none."""
+    assert missed_history(after, last_trimmed) is missed
 
 
 def test_server_frames_are_the_documented_json() -> None:

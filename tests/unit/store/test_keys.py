@@ -25,6 +25,7 @@ ORG, USER = "acme", "u1"
         (lambda: keys.contact_by_email(ORG), "sg:{acme}:contact-by-email"),
         (lambda: keys.contact_by_phone(ORG), "sg:{acme}:contact-by-phone"),
         (lambda: keys.tokens(ORG), "sg:{acme}:tokens"),
+        (lambda: keys.token_times(ORG), "sg:{acme}:token-times"),
         (lambda: keys.feed(ORG, USER), "sg:{acme}:feed:u1"),
         (lambda: keys.feed_meta(ORG, USER), "sg:{acme}:feed-meta:u1"),
         (lambda: keys.signal_state(ORG, USER), "sg:{acme}:signal-state:u1"),

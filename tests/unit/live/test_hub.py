@@ -1,0 +1,207 @@
+"""gateway.live.hub with a hand-written pub/sub fake: races around a lost subscription, bugs vs.
+Redis outages, and revocations — deterministic, no sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from gateway.live.hub import Hub, HubUnavailable, Subscriber
+from gateway.metrics import Metrics
+from gateway.store.live import revocation
+
+ORG = "acme"
+
+
+class FakeSubscription:
+    """A pub/sub connection: ``subscribe`` confirms through ``get_message``; tests push messages,
+    raise errors from ``get_message`` and can hold ``subscribe`` of one channel at a gate."""
+
+    def __init__(self, world: FakeChannels) -> None:
+        self.world = world
+        self.inbox: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
+        self.channels: set[str] = set()
+        self.connects = 0
+
+    async def connect(self) -> None:
+        self.connects += 1
+
+    async def subscribe(self, *channels: str) -> None:
+        for channel in channels:
+            gate = self.world.gates.get(channel)
+            if gate is not None:
+                await gate.wait()
+            self.channels.add(channel)
+            self.inbox.put_nowait({"type": "subscribe", "channel": channel, "data": 1})
+
+    async def unsubscribe(self, *channels: str) -> None:
+        self.channels.difference_update(channels)
+
+    async def get_message(self, *, timeout: float) -> dict[str, Any] | None:
+        try:
+            item = await asyncio.wait_for(self.inbox.get(), timeout)
+        except TimeoutError:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FakeChannels:
+    def __init__(self) -> None:
+        self.made: list[FakeSubscription] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    def channel(self, org: str, user: str) -> str:
+        return f"{org}:{user}"
+
+    def subscription(self) -> FakeSubscription:
+        self.made.append(FakeSubscription(self))
+        return self.made[-1]
+
+    @property
+    def current(self) -> FakeSubscription:
+        return self.made[-1]
+
+    def publish(self, channel: str, data: str) -> None:
+        sub = self.current
+        if channel in sub.channels:
+            sub.inbox.put_nowait({"type": "message", "channel": channel, "data": data})
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[tuple[Hub, FakeChannels]]:
+    channels = FakeChannels()
+    hub = Hub(channels, queue_size=8, metrics=Metrics())
+    stop = asyncio.Event()
+    task = asyncio.create_task(hub.run(stop))
+    await _until(lambda: bool(channels.made) and hub._pubsub is not None)
+    yield hub, channels
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def _until(pred: Any, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.005)
+
+
+class Closes:
+    """Records the close codes the hub asks a connection for."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+
+    def __call__(self, code: int) -> None:
+        self.codes.append(code)
+
+
+@contextlib.asynccontextmanager
+async def _connected(hub: Hub, user: str, token: str, closes: Closes) -> AsyncIterator[Subscriber]:
+    async with hub.subscribe(ORG, user, token, closes, confirm_within=5.0) as sub:
+        yield sub
+
+
+async def test_subscription_lost_between_ready_and_lock_is_waited_out(world: tuple[Hub, FakeChannels]) -> None:
+    """A hello that passed `ready` while the subscription then fails waits for the next one (no assert, no 1011)."""
+    hub, channels = world
+    channels.gates[f"{ORG}:ua"] = gate = asyncio.Event()
+    results: dict[str, Any] = {}
+    release_b = asyncio.Event()
+
+    async def hello(user: str) -> None:
+        try:
+            async with _connected(hub, user, "tk_" + user, Closes()) as sub:
+                results[user] = sub
+                if user == "ub":
+                    await release_b.wait()
+        except Exception as exc:
+            results[user] = exc
+
+    a = asyncio.create_task(hello("ua"))  # holds the hub's lock inside subscribe (gated)
+    await _until(lambda: hub._lock.locked())
+    b = asyncio.create_task(hello("ub"))  # passes ready, queues for the lock
+    await asyncio.sleep(0.01)
+    old = channels.current
+    old.inbox.put_nowait(ConnectionError("redis went away"))  # the subscription fails meanwhile
+    await _until(lambda: hub._pubsub is None)
+    gate.set()
+    await asyncio.wait_for(a, 5)
+    await _until(lambda: "ub" in results)
+    assert isinstance(results["ua"], HubUnavailable)  # its confirmation was lost: retry (1013)
+    assert isinstance(results["ub"], Subscriber), repr(results["ub"])
+    assert channels.current is not old and f"{ORG}:ub" in channels.current.channels
+    channels.publish(f"{ORG}:ub", '1-0\n{"type":"signal"}')
+    assert await asyncio.wait_for(results["ub"].queue.get(), 5) == ("1-0", '{"type":"signal"}')
+    release_b.set()
+    await asyncio.wait_for(b, 5)
+
+
+async def test_redis_outage_closes_1013(world: tuple[Hub, FakeChannels]) -> None:
+    """A transient Redis error closes every connection with 1013 (resume) and the hub resubscribes."""
+    hub, channels = world
+    closes = Closes()
+    async with _connected(hub, "u1", "tk_1", closes):
+        first = channels.current
+        first.inbox.put_nowait(ConnectionError("connection reset"))
+        await _until(lambda: closes.codes)
+        assert closes.codes == [1013]
+        await _until(lambda: channels.current is not first and hub._pubsub is channels.current)
+        assert f"{ORG}:u1" in channels.current.channels
+
+
+async def test_a_bug_is_logged_and_closes_1011_once(
+    world: tuple[Hub, FakeChannels], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A non-Redis error is a bug: logged with its traceback, connections closed 1011 once, the hub recovers."""
+    hub, channels = world
+    closes = Closes()
+    with caplog.at_level(logging.WARNING, logger="signalgate.hub"):
+        async with _connected(hub, "u1", "tk_1", closes) as sub:
+            first = channels.current
+            first.inbox.put_nowait(KeyError("a bug"))
+            await _until(lambda: closes.codes)
+            await _until(lambda: hub._pubsub is not None and channels.current is not first)
+            channels.publish(f"{ORG}:u1", '2-0\n{"type":"signal"}')
+            await asyncio.sleep(0.05)
+            assert sub.queue.empty()  # a closed connection is offered nothing more
+        assert closes.codes == [1011]
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and errors[0].exc_info is not None and "a bug" in caplog.text
+        # A new connection works on the rebuilt subscription.
+        fresh = Closes()
+        async with _connected(hub, "u1", "tk_1", fresh) as sub:
+            channels.publish(f"{ORG}:u1", '3-0\n{"type":"signal"}')
+            assert await asyncio.wait_for(sub.queue.get(), 5) == ("3-0", '{"type":"signal"}')
+        assert fresh.codes == []
+
+
+async def test_revocation_closes_the_named_tokens_4401(world: tuple[Hub, FakeChannels]) -> None:
+    """A revocation on the user's channel closes the connections of the named tokens (or all) with 4401."""
+    hub, channels = world
+    one, two, other = Closes(), Closes(), Closes()
+    channel = f"{ORG}:u1"
+    async with (
+        _connected(hub, "u1", "tk_1", one) as s1,
+        _connected(hub, "u1", "tk_2", two) as s2,
+        _connected(hub, "u2", "tk_1", other),
+    ):
+        channels.publish(channel, revocation(["tk_1", "tk_9"]))
+        channels.publish(channel, '4-0\n{"type":"signal"}')
+        await _until(lambda: not s2.queue.empty())
+        assert one.codes == [4401] and two.codes == [] and other.codes == []
+        assert s1.queue.empty()  # nothing after the revocation reaches a revoked socket
+        channels.publish(channel, revocation(None))  # the user was deleted
+        await _until(lambda: two.codes)
+        assert two.codes == [4401] and one.codes == [4401] and other.codes == []
