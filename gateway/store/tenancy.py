@@ -107,10 +107,14 @@ class Tenancy:
         start with it), never by a pattern built from input: ``org`` must be a valid org id
         (ValueError otherwise), and the partition's stream and group are never touched."""
         existed = bool(await self._r.exists(keys.org(org)))
+        holders = set(await self._r.hvals(keys.tokens(org))) | set(await self._r.hkeys(keys.users(org)))
         for prefix in (keys.org_prefix(org), keys.ingest_dedupe_prefix(org)):
             await self._unlink_prefixed(prefix)
         await self._r.srem(keys.ORGS, org)
         self._org_cache.pop(org, None)
+        # Every token of the org is gone: its open sockets close with 4401 like any revocation.
+        for user in holders:
+            await self._r.publish(keys.live_channel(org, user), revocation(None))
         return existed
 
     async def _unlink_prefixed(self, prefix: str) -> None:

@@ -174,3 +174,22 @@ async def test_deleted_user_socket_is_closed_before_a_recreated_user_gets_signal
         assert code == 4401
         assert [f for f in frames if f["type"] == "signal"] == []
         assert await _me(client, org.tokens["u2"]) == 401
+
+
+async def test_deleting_the_org_closes_its_sockets_on_every_node(
+    redis_server: RedisServer, procs: Processes, feeds: list[Feed]
+) -> None:
+    """DELETE /api/v1/orgs/{org} removes every token: the org's open sockets close with 4401 too."""
+    node_a, _ = procs.serve(redis_server.url, with_router=True)
+    node_b, _ = procs.serve(redis_server.url)
+    async with httpx.AsyncClient(base_url=node_a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, node_a, "deleted-org")
+        on_a = await _live(feeds, node_a, org.tokens["u1"])
+        on_b = await _live(feeds, node_b, org.tokens["u2"])
+        started = time.monotonic()
+        closing = [asyncio.create_task(_closed_with(f, started)) for f in (on_a, on_b)]
+        assert (await client.delete(f"/api/v1/orgs/{org.id}", headers=node_a.admin)).status_code == 204
+        for task in closing:
+            code, _ = await task
+            assert code == 4401
+        assert await _me(client, org.tokens["u1"]) == 401
