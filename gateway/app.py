@@ -10,7 +10,6 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
@@ -19,11 +18,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from gateway.api import account, activity, me, notifications, orgs, templates
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
+from gateway.edge.access_log import AccessLog
+from gateway.edge.headers import SecurityHeaders
+from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
 from gateway.ingest import tracking, twilio, webhooks
 from gateway.live.endpoint import LiveState, websocket_endpoint
@@ -61,7 +64,10 @@ async def healthz(request: Request[State]) -> Response:
 
 
 async def metrics_endpoint(request: Request[State]) -> Response:
-    return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    svc = services(request)
+    return metrics_response(
+        request.headers.get("authorization"), svc.metrics.registry, svc.config.gateway.metrics_token
+    )
 
 
 async def openapi(request: Request) -> Response:
@@ -138,6 +144,9 @@ def create_app(
             if with_worker:
                 worker = make_worker(config, redis_url, handle_signals=False)
                 tasks.append(asyncio.create_task(run_worker(worker, stop), name="worker"))
+            if config.gateway.metrics_port:
+                listener = serve_metrics(config.gateway, svc.metrics.registry, stop)
+                tasks.append(asyncio.create_task(listener, name="metrics-listener"))
             gateway.hub = hub
             try:
                 yield {"services": svc, "hub": hub}
@@ -160,7 +169,8 @@ def create_app(
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        # With [gateway] metrics_port, /metrics is served only by its own listener.
+        *([] if config.gateway.metrics_port else [Route("/metrics", metrics_endpoint, methods=["GET"])]),
         Route("/openapi.json", openapi, methods=["GET"]),
         *orgs.routes,
         *me.routes,
@@ -181,5 +191,8 @@ def create_app(
             Exception: server_error,
         },
     )
-    gateway = GatewayApp(app, config.gateway.max_body_bytes)
+    edge: ASGIApp = SecurityHeaders(app)
+    if config.gateway.access_log:
+        edge = AccessLog(edge)
+    gateway = GatewayApp(edge, config.gateway.max_body_bytes)
     return gateway

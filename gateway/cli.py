@@ -16,8 +16,10 @@ from gateway.app import GatewayApp, create_app
 from gateway.bench.options import add_bench_arguments
 from gateway.config import Config, ConfigError, load_config
 from gateway.demo import provision_demo
+from gateway.edge.server import raise_nofile_limit, uvicorn_config
 from gateway.ingest.imap.service import mailboxes, run_mailboxes, stop_within
 from gateway.live.protocol import CloseCode
+from gateway.logfilter import install_repeat_filter
 from gateway.metrics import Metrics
 from gateway.redis_server import redis_url
 from gateway.routing.router import Router
@@ -67,6 +69,7 @@ def _setup_logging(config: Config) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_repeat_filter()  # a flood of one message (e.g. per failing connection) cannot fill the disk
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -82,21 +85,7 @@ async def _serve(config: Config, *, with_router: bool, demo: bool = False, with_
     async with redis_url(config.redis) as url:
         metrics = Metrics()
         app = create_app(config, url, metrics=metrics, with_router=with_router, with_worker=with_router)
-        gw = config.gateway
-        server = GracefulServer(
-            uvicorn.Config(
-                app,
-                host=gw.host,
-                port=gw.port,
-                log_level=gw.log_level.lower(),
-                ws_ping_interval=gw.ws_ping_interval,
-                ws_ping_timeout=gw.ws_ping_timeout,
-                lifespan="on",
-                access_log=False,
-                timeout_graceful_shutdown=5,
-            ),
-            app,
-        )
+        server = GracefulServer(uvicorn_config(app, config.gateway, nofile=raise_nofile_limit()), app)
         with_imap = with_imap and bool(config.imap)
         if not demo and not with_imap:
             await server.serve()

@@ -37,6 +37,19 @@ class GatewayConfig:
     ws_ping_interval: float = 20.0
     ws_ping_timeout: float = 20.0
     log_level: str = "info"
+    # A connection whose request headers are not complete this long after it opened (or after its
+    # previous response) is answered 408 and closed: slow-header clients cannot hold sockets.
+    header_timeout_seconds: float = 10.0
+    # Open connections (HTTP and WebSocket) this process keeps; one more is answered 503 at once.
+    # Lowered at start to what the file descriptor limit allows (see gateway.edge.server).
+    max_connections: int = 10000
+    # One info line per request on the "signalgate.access" logger (method, path, status, duration).
+    access_log: bool = False
+    # /metrics: a bearer token it requires (empty = none), and/or a listener of its own
+    # (metrics_port 0 = served on the main listener; otherwise only on metrics_host:metrics_port).
+    metrics_token: str = field(default="", repr=False)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -236,6 +249,24 @@ def _validate_gateway(gw: GatewayConfig) -> None:
             raise ConfigError(f"config: gateway.{key} must be positive")
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
+    _validate_edge(gw)
+
+
+def _validate_edge(gw: GatewayConfig) -> None:
+    if gw.header_timeout_seconds <= 0:
+        raise ConfigError(f"config: gateway.header_timeout_seconds must be positive, got {gw.header_timeout_seconds}")
+    if gw.max_connections < 16:
+        raise ConfigError(f"config: gateway.max_connections must be at least 16, got {gw.max_connections}")
+    if not 0 <= gw.metrics_port <= 65535:
+        raise ConfigError(
+            f"config: gateway.metrics_port must be 0-65535 (0 = the main listener), got {gw.metrics_port}"
+        )
+    if gw.metrics_port and gw.metrics_port == gw.port:
+        raise ConfigError("config: gateway.metrics_port must differ from gateway.port (0 = the main listener)")
+    if gw.metrics_token and (
+        len(gw.metrics_token) < 16 or not gw.metrics_token.isprintable() or " " in gw.metrics_token
+    ):
+        raise ConfigError("config: gateway.metrics_token must be at least 16 printable characters without spaces")
 
 
 def _validate(cfg: Config) -> None:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from gateway.domain.errors import NotFound
 from gateway.domain.tracking import NO_STORE, PIXEL, BadToken, verify
 from gateway.http import State, services
+from gateway.ingest.refusals import log_refusal, refusals_logged
 
 log = logging.getLogger("signalgate.tracking")
 
@@ -27,14 +28,16 @@ async def pixel(request: Request[State]) -> Response:
         claim = verify(svc.secret_key, request.path_params["token"])
         await svc.events.append(claim.org, "track.open", {"notification": claim.notification, "contact": claim.contact})
         metrics.events_in.labels("track.open").inc()
-    except BadToken:
+    except BadToken as exc:
         metrics.webhooks_refused.labels("track.open", "bad_token").inc()
+        log_refusal("track.open", "-", "/t/o/…", 200, f"bad_token: {exc} (answered the pixel, recorded nothing)")
     except Exception:
         log.exception("open not recorded")
         metrics.webhooks_refused.labels("track.open", "error").inc()
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
+@refusals_logged("track.click", path="/t/c/…")  # the token is a credential: never logged
 async def click(request: Request[State]) -> Response:
     svc = services(request)
     metrics = svc.metrics

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from gateway.domain.errors import BadRequest, Forbidden, NotFound
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.http import State, services
+from gateway.ingest.refusals import refusals_logged
 
 log = logging.getLogger("signalgate.twilio")
 
@@ -55,9 +56,12 @@ async def verified_form(request: Request[State], source: str) -> tuple[str, dict
         metrics.webhooks_refused.labels(source, "missing_signature").inc()
         raise Forbidden("missing Twilio signature", code="bad_signature")
     validator = RequestValidator(token)
-    if not validator.validate(signed_url(svc.config.gateway.public_url, request), params, signature):
+    url = signed_url(svc.config.gateway.public_url, request)
+    if not validator.validate(url, params, signature):
         metrics.webhooks_refused.labels(source, "bad_signature").inc()
-        raise Forbidden("Twilio signature does not match", code="bad_signature")
+        # The URL is what an operator needs: Twilio signs the URL it called, which must be
+        # [gateway] public_url + path exactly (a proxy changing scheme, host or port breaks it).
+        raise Forbidden(f"Twilio signature does not match (checked against {url})", code="bad_signature")
     return org_id, params
 
 
@@ -82,6 +86,7 @@ def _twiml(body: str) -> Response:
     return Response(body, media_type="application/xml")
 
 
+@refusals_logged("twilio.sms")
 async def sms_in(request: Request[State]) -> Response:
     org_id, params = await verified_form(request, "twilio.sms")
     _require(params, "MessageSid", "From")
@@ -89,6 +94,7 @@ async def sms_in(request: Request[State]) -> Response:
     return _twiml(EMPTY_TWIML)
 
 
+@refusals_logged("twilio.sms_status")
 async def sms_status(request: Request[State]) -> Response:
     org_id, params = await verified_form(request, "twilio.sms_status")
     # Our StatusCallback URLs carry the notification id (?n=...): it links the message even when
@@ -104,12 +110,14 @@ async def sms_status(request: Request[State]) -> Response:
     return Response(status_code=204)
 
 
+@refusals_logged("twilio.voice")
 async def voice(request: Request[State]) -> Response:
     # No call flows yet: a number without a published call flow rejects calls.
     await verified_form(request, "twilio.voice")
     return _twiml(REJECT_TWIML)
 
 
+@refusals_logged("twilio.voice_status")
 async def voice_status(request: Request[State]) -> Response:
     org_id, params = await verified_form(request, "twilio.voice_status")
     _require(params, "CallSid", "CallStatus")

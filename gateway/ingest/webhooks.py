@@ -17,10 +17,12 @@ from gateway.domain.errors import BadRequest, Forbidden, NotFound
 from gateway.domain.events import validate_event
 from gateway.domain.tenancy import ORG_ID
 from gateway.http import JSONResponse, State, services
+from gateway.ingest.refusals import refusals_logged
 
 SOURCE = "webhook"
 
 
+@refusals_logged(SOURCE)
 async def receive_event(request: Request[State]) -> Response:
     svc = services(request)
     metrics = svc.metrics

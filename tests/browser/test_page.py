@@ -50,16 +50,28 @@ async def _signed_in_page(
         "window.__sockets = []; const W = window.WebSocket;"
         "window.WebSocket = class extends W { constructor(...a) { super(...a); window.__sockets.push(this); } };"
     )
+    # Every Content-Security-Policy violation the page causes (blocked scripts, styles, sockets).
+    await context.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"
+    )
     page = await context.new_page()
     if ws_gate is not None:
         await page.route_web_socket("**/ws", ws_gate)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     await page.goto(f"{gateway.base_url}/#token={org.tokens['u1']}")
     await page.wait_for_selector("#status[data-state='live']", timeout=WAIT_MS)
     page.set_default_timeout(WAIT_MS)
     assert errors == []
+    assert await csp_violations(page) == []
     return page
+
+
+async def csp_violations(page: Page) -> list[str]:
+    found: list[str] = await page.evaluate("() => window.__csp")
+    return found
 
 
 async def test_live_signals_appear_grouped_and_can_be_read(
@@ -138,6 +150,28 @@ async def test_language_toggle_and_settings(
         await page.wait_for_timeout(100)
         r = await client.get("/api/v1/me/settings", headers=org.user_headers())
     assert r.json()["types"]["survey.answered"] is False
+
+
+async def test_page_works_under_its_content_security_policy(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """The page is served with a CSP that Chromium enforces (an injected inline handler is blocked),
+    and signing in, the live socket, rendering a signal and the settings dialog violate none of it."""
+    r = await client.get("/")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    page = await _signed_in_page(browser, gateway, org)
+    await post_event(client, org, survey({"id": "c-yamada"}, "CSP"))
+    await page.locator("li.signal[data-type='survey.answered'] .type-icon svg").wait_for()
+    await page.locator("#settings-button").click()
+    await page.locator("input.switch[data-type='survey.answered']").wait_for()
+    assert await csp_violations(page) == []
+    await page.evaluate(
+        "() => { const d = document.createElement('div');"
+        ' d.innerHTML = \'<img src="data:,x" onerror="window.__ran = 1">\'; document.body.append(d); }'
+    )
+    await page.wait_for_function("() => window.__csp.length > 0")
+    assert await page.evaluate("() => window.__ran") is None
+    assert any(v.startswith("script-src") for v in await csp_violations(page))
 
 
 async def test_web_serves_the_page_but_not_its_unit_tests(client: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,8 @@ class Processes:
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
+        # Run in each child before it starts (e.g. to lower its resource limits); None = nothing.
+        self.preexec_fn: Callable[[], None] | None = None
         self.logdir = tempfile.mkdtemp(prefix="sg-test-logs-")
 
     def _spawn(self, args: list[str], env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
@@ -35,6 +38,7 @@ class Processes:
                 env=child_env(env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self.preexec_fn,  # only sets resource limits (no locks in the child)
             )
         self.procs.append(proc)
         return proc

@@ -163,6 +163,13 @@ def test_incomplete_or_unsupported_env_names_are_refused(name: str) -> None:
         ("[signals]\nhistory_min_entries = 10\nhistory_max_entries = 5\n", "signals.history_max_entries"),
         ('[smtp]\nstarttls = "maybe"\n', "smtp.starttls"),
         ("[router]\nbatch_size = [1]\n", "router.batch_size"),
+        ("[gateway]\nheader_timeout_seconds = 0\n", "gateway.header_timeout_seconds"),
+        ("[gateway]\nmax_connections = 3\n", "gateway.max_connections"),
+        ('[gateway]\naccess_log = "loud"\n', "gateway.access_log"),
+        ("[gateway]\nmetrics_port = 70000\n", "gateway.metrics_port"),
+        ("[gateway]\nport = 9000\nmetrics_port = 9000\n", "gateway.metrics_port"),
+        ('[gateway]\nmetrics_token = "short"\n', "gateway.metrics_token"),
+        ('[gateway]\nmetrics_token = "sixteen chars and spaces"\n', "gateway.metrics_token"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
