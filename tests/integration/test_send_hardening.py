@@ -163,3 +163,26 @@ async def test_line_separators_in_a_subject_do_not_stick_the_send(
     assert done["status"] == "sent", done
     [msg] = smtp_server.recorder.to(address)
     assert msg["Subject"] == "ご案内 a b c d e"
+
+
+async def test_concurrent_identical_requests_create_one_send(
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    redis_server: RedisServer,
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """30 simultaneous POSTs with one idempotency key while a worker polls: all 202 with one id, one mail."""
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    org = await provision_sending_org(client, gateway, twilio_api)
+    tid = await email_template(client, org, "ご案内", "<p>本文</p>")
+    address = f"r-{uuid.uuid4().hex[:8]}@client.example.jp"
+    body = {"channel": "email", "template": tid, "to": {"email": address}, "idempotency_key": uuid.uuid4().hex}
+    url = f"/api/v1/orgs/{org.id}/notifications"
+    answers = await asyncio.gather(*(client.post(url, json=body, headers=gateway.admin) for _ in range(30)))
+    assert [r.status_code for r in answers] == [202] * 30, [r.text for r in answers if r.status_code != 202]
+    assert len({r.json()["id"] for r in answers}) == 1
+    done = await settled(client, org, answers[0].json()["id"])
+    assert done["status"] == "sent", done
+    assert len(smtp_server.recorder.to(address)) == 1
