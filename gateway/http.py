@@ -68,7 +68,8 @@ def int_param(request: Request[State], name: str, default: int, lo: int, hi: int
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    # ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not lo <= int(raw) <= hi:
         raise BadRequest(f"'{name}' must be an integer from {lo} to {hi}", code="invalid_parameter")
     return int(raw)
 

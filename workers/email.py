@@ -18,13 +18,14 @@ from typing import Any
 from arq import Retry
 
 from gateway.domain.quota import email_caps, kind_bucket
-from gateway.domain.rendering import TemplateError, render, render_header
+from gateway.domain.rendering import TemplateError
 from gateway.domain.tracking import TrackingClaim, sign
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
 from workers.providers.smtp import MailError
 from workers.sms import backoff_seconds
+from workers.templating import rejection_reason, render_body, render_subject
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
@@ -52,10 +53,10 @@ async def _content(deps: Deps, org_id: str, rec: dict[str, Any]) -> tuple[str, s
         return "template_not_found"
     data = rec.get("data") or {}
     try:
-        return render_header(template["subject"], data), render(template["body"], data, html=True)
+        return await render_subject(template["subject"], data), await render_body(template["body"], data, html=True)
     except TemplateError as exc:
         log.info("notification %s: template error: %s", rec["id"], exc)
-        return "template_error"
+        return rejection_reason(exc)
 
 
 async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
@@ -91,8 +92,10 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str,
         await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
-    await deps.services.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
+    # Counted first, advanced last: counting is idempotent, and a rerun after a crash in between
+    # must still find the notification unfinished, so that it counts it.
     await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
+    await deps.services.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
     return {"status": "sent", "message_id": message_id}
 
 
@@ -119,14 +122,15 @@ async def _mail_failed(
         )
         return {"status": "failed", "reason": "smtp_unavailable"}
     reason = f"smtp_{exc.code}"
-    if await deps.services.notifications.advance(org_id, nid, "bounced", event_key=f"{nid}:bounced", reason=reason):
-        now = _ms(datetime.now(tz=UTC))
-        await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
-        await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
-        await deps.services.events.append(
-            org_id,
-            "send.email_bounced",
-            {"notification": nid, "contact": contact, "user": user, "bounce": "hard", "reason": str(exc)},
-            dedupe_id=f"{nid}:bounced",
-        )
+    # Counted and signalled first (both once per notification), advanced last: see send_email.
+    now = _ms(datetime.now(tz=UTC))
+    await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
+    await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
+    await deps.services.events.append(
+        org_id,
+        "send.email_bounced",
+        {"notification": nid, "contact": contact, "user": user, "bounce": "hard", "reason": str(exc)},
+        dedupe_id=f"{nid}:bounced",
+    )
+    await deps.services.notifications.advance(org_id, nid, "bounced", event_key=f"{nid}:bounced", reason=reason)
     return {"status": "bounced", "reason": reason}

@@ -8,7 +8,9 @@ links and no pixel: a reader who sees only the text gets honest URLs.
 Tracking, when the org has it on, rewrites every http(s) ``href`` of ``<a>`` and ``<area>`` to
 the click redirect (``TrackingPlan.link``) and appends a 1×1 open pixel. Only the rewritten
 start tags change; every other byte of the HTML is kept as written. ``mailto:``, ``tel:`` and
-``#anchors`` are never rewritten (they are not clicks we can redirect).
+``#anchors`` are never rewritten (they are not clicks we can redirect). A link with any other
+scheme (``javascript:``, ``data:``, ``vbscript:`` …) loses its ``href``, tracked or not, and is
+left out of the text part: it is neither tracked nor kept.
 
 Attribute values are read with HTML5 attribute rules (``&timestamp=1`` in a URL stays as is),
 not with ``html.parser``'s own unescaping, which would turn it into ``×tamp=1``.
@@ -90,7 +92,7 @@ def build_email(
     msg["Message-ID"] = message_id
     msg["MIME-Version"] = "1.0"
     msg.make_alternative()
-    body = add_tracking(html, tracking) if tracking is not None else html
+    body = add_tracking(html, tracking) if tracking is not None else drop_unsafe_links(html)
     msg.attach(_text_part(html_to_text(html), "plain", charset))
     msg.attach(_text_part(body, "html", charset))
     return msg
@@ -175,13 +177,26 @@ def _is_web_url(url: str) -> bool:
     return url.strip().lower().startswith(("http://", "https://"))
 
 
+# Browsers ignore tabs and line breaks inside a URL and leading spaces and controls before it,
+# so "java\tscript:" is javascript: too.
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.\-]*):")
+KEPT_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+
+
+def is_unsafe_link(url: str) -> bool:
+    """A link with a scheme other than http(s), mailto and tel (javascript:, data:, vbscript: …)."""
+    scheme = _SCHEME.match(_URL_IGNORED.sub("", url))
+    return scheme is not None and scheme.group(1).lower() not in KEPT_SCHEMES
+
+
 # --- tracking -----------------------------------------------------------------------------
 
 
 class _LinkRewriter(HTMLParser):
-    """Collects (start, end, replacement) edits for the start tags of tracked links."""
+    """Collects (start, end, replacement) edits for the start tags of tracked or unsafe links."""
 
-    def __init__(self, source: str, link: Callable[[str], str]) -> None:
+    def __init__(self, source: str, link: Callable[[str], str] | None) -> None:
         super().__init__(convert_charrefs=True)
         self._source = source
         self._link = link
@@ -200,14 +215,19 @@ class _LinkRewriter(HTMLParser):
         raw = self.get_starttag_text() or ""
         attrs = _attributes(raw)
         href = _first(attrs, "href")
-        if href is None or not _is_web_url(href):
+        if href is None:
+            return
+        if is_unsafe_link(href):
+            kept = [(key, value) for key, value in attrs if key != "href"]
+        elif self._link is not None and _is_web_url(href):
+            kept = _replace_href(attrs, self._link(href.strip()))
+        else:
             return
         line, column = self.getpos()
         start = self._line_starts[line - 1] + column
         if self._source[start : start + len(raw)] != raw:  # parser and source disagree: leave it
             return
-        replacement = _start_tag(tag, _replace_href(attrs, self._link(href.strip())), closing)
-        self.edits.append((start, start + len(raw), replacement))
+        self.edits.append((start, start + len(raw), _start_tag(tag, kept, closing)))
 
 
 def _replace_href(attrs: list[tuple[str, str | None]], url: str) -> list[tuple[str, str | None]]:
@@ -226,9 +246,8 @@ def _start_tag(tag: str, attrs: list[tuple[str, str | None]], closing: bool) -> 
     return f"<{tag}{''.join(parts)}{' />' if closing else '>'}"
 
 
-def add_tracking(source: str, plan: TrackingPlan) -> str:
-    """``source`` with http(s) links of ``<a>``/``<area>`` redirected and the open pixel added."""
-    rewriter = _LinkRewriter(source, plan.link)
+def _rewrite_links(source: str, link: Callable[[str], str] | None) -> str:
+    rewriter = _LinkRewriter(source, link)
     rewriter.feed(source)
     rewriter.close()
     pieces: list[str] = []
@@ -237,7 +256,18 @@ def add_tracking(source: str, plan: TrackingPlan) -> str:
         pieces += [source[done:start], replacement]
         done = end
     pieces.append(source[done:])
-    tracked = "".join(pieces)
+    return "".join(pieces)
+
+
+def drop_unsafe_links(source: str) -> str:
+    """``source`` with the ``href`` of every ``<a>``/``<area>`` with an unsafe scheme removed."""
+    return _rewrite_links(source, None)
+
+
+def add_tracking(source: str, plan: TrackingPlan) -> str:
+    """``source`` with http(s) links of ``<a>``/``<area>`` redirected, unsafe ones dropped, and the
+    open pixel added."""
+    tracked = _rewrite_links(source, plan.link)
     pixel = f'<img src="{html.escape(plan.pixel_url, quote=True)}" width="1" height="1" alt="" style="display:none">'
     body_end = tracked.lower().rfind("</body>")
     if body_end < 0:
@@ -334,7 +364,7 @@ class _TextExtractor(HTMLParser):
         self._link = None
         label = _HTML_SPACE.sub(" ", "".join(self._out[start:])).strip()
         target = href.strip()
-        if not target or target.startswith("#") or target.lower().startswith("javascript:"):
+        if not target or target.startswith("#") or is_unsafe_link(target):
             return
         bare = target.split(":", 1)[1] if target.lower().startswith(("mailto:", "tel:")) else target
         if label in (target, bare):

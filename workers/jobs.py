@@ -4,19 +4,30 @@ Jobs may run more than once (arq retries, a worker dies): every side effect is k
 notification (credits charged once, the daily cap counted once, the provider called once), so a
 repeat finds the work done. Keyword arguments are the REST body plus ``org`` (and, from the
 gateway, ``notification``); arq clients may submit the same jobs directly.
+
+A job never leaves its notification in ``queued`` or ``sending`` for ever: Redis being
+unreachable is retried (with backoff, up to ``worker.max_tries``), and anything else unexpected
+is logged with its traceback and ends the notification ``failed`` with the reason, giving back
+what it reserved (:func:`workers.outcome.give_up`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from arq import Retry
+
 from gateway.domain.errors import ApiError
 from gateway.domain.send_request import send_record
+from gateway.store.errors import UNAVAILABLE
 from workers.deps import Deps
 from workers.email import send_email as deliver_email
+from workers.outcome import give_up
+from workers.sms import backoff_seconds
 from workers.sms import send_sms as deliver_sms
 
 log = logging.getLogger("signalgate.jobs")
@@ -40,12 +51,34 @@ async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: d
     return stored
 
 
+Deliver = Callable[[Deps, dict[str, Any], int], Awaitable[dict[str, Any]]]
+
+
+async def guarded(deps: Deps, deliver: Deliver, rec: dict[str, Any], channel: str, job_try: int) -> dict[str, Any]:
+    """``deliver(rec)``; Redis outages retried, any other unexpected error ends it ``failed``."""
+    org, nid = rec["org"], rec["id"]
+    try:
+        return await deliver(deps, rec, job_try)
+    except Retry:
+        raise
+    except UNAVAILABLE as exc:
+        if job_try < deps.services.config.worker.max_tries:
+            log.warning("notification %s: Redis unavailable (%s); retry %d", nid, exc, job_try)
+            raise Retry(defer=backoff_seconds(job_try)) from None
+        log.error("notification %s: Redis unavailable after %d tries: %s", nid, job_try, exc)
+        error: Exception = exc
+    except Exception as exc:
+        log.exception("notification %s: the %s job failed unexpectedly", nid, channel)
+        error = exc
+    return await give_up(deps, org, nid, channel, error)
+
+
 async def send_sms(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     deps: Deps = ctx["deps"]
     rec = await _notification(deps, ctx, "sms", kwargs)
     if rec is None:
         return {"status": "invalid_job"}
-    return await deliver_sms(deps, dict(rec, org=kwargs["org"]), int(ctx.get("job_try", 1)))
+    return await guarded(deps, deliver_sms, dict(rec, org=kwargs["org"]), "sms", int(ctx.get("job_try", 1)))
 
 
 async def send_email(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -53,7 +86,7 @@ async def send_email(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     rec = await _notification(deps, ctx, "email", kwargs)
     if rec is None:
         return {"status": "invalid_job"}
-    return await deliver_email(deps, dict(rec, org=kwargs["org"]), int(ctx.get("job_try", 1)))
+    return await guarded(deps, deliver_email, dict(rec, org=kwargs["org"]), "email", int(ctx.get("job_try", 1)))
 
 
 def reminder_text(org: dict[str, Any], reminder: dict[str, Any]) -> str:
@@ -94,7 +127,7 @@ async def send_reminder(ctx: dict[str, Any], *, org: str, reminder: str) -> dict
         "body": reminder_text(org_rec, rem),
     }
     stored, _ = await deps.services.notifications.create(org, rec)
-    outcome = await deliver_sms(deps, dict(stored, org=org), int(ctx.get("job_try", 1)))
+    outcome = await guarded(deps, deliver_sms, dict(stored, org=org), "sms", int(ctx.get("job_try", 1)))
     status = "sent" if outcome["status"] == "sent" else "failed"
     done = dict(rem, status=status, notification=nid)
     if status == "failed":

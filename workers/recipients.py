@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.domain.addresses import InvalidAddress, email_address
 from gateway.domain.phones import InvalidPhone, to_e164
 from gateway.store.tenancy import Tenancy
 
@@ -49,5 +50,10 @@ async def resolve(tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], ch
             address = to_e164(address, org.get("country"))
         except InvalidPhone:
             return Recipient(None, None, sender, "invalid_phone")
+    else:
+        try:
+            address = email_address(address.strip())
+        except InvalidAddress:
+            return Recipient(None, None, sender, "invalid_email")
     cid = contact["id"] if contact else None
     return Recipient(address, cid, sender or (contact or {}).get("owner"))

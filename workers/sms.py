@@ -21,12 +21,13 @@ from typing import Any
 
 from arq import Retry
 
-from gateway.domain.rendering import TemplateError, render
+from gateway.domain.rendering import TemplateError
 from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
 from workers.segments import count_segments
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
+from workers.templating import rejection_reason, render_body
 
 log = logging.getLogger("signalgate.sms")
 # Clock skew allowed between us and the provider when looking for an earlier attempt's message.
@@ -54,10 +55,10 @@ async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str
         return None, reason
     assert template is not None  # noqa: S101 - template_reason checked it
     try:
-        return render(template["body"], rec.get("data") or {}), None
+        return await render_body(template["body"], rec.get("data") or {}), None
     except TemplateError as exc:
         log.info("notification %s: template error: %s", rec["id"], exc)
-        return None, "template_error"
+        return None, rejection_reason(exc)
 
 
 async def _accepted(deps: Deps, org: str, rec: dict[str, Any], msg_sid: str, user: str | None) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from gateway.http import JSONResponse, State, admin_org, int_param, json_object
 from gateway.store.reports import MAX_DAYS
 
 MAX_PURCHASE = 10_000_000
+REPORT_EARLIEST = date(1970, 1, 1)
+REPORT_LATEST = date(2100, 12, 31)
 
 
 def _positive_int(body: dict[str, Any], key: str, hi: int, lo: int = 1) -> int:
@@ -72,9 +74,13 @@ def _date_param(request: Request[State], name: str, default: date) -> date:
     if raw is None:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"'{name}' must be a date like 2026-11-25", code="invalid_parameter") from None
+    # Far from date.min/date.max, so the default range and week buckets never overflow.
+    if not REPORT_EARLIEST <= day <= REPORT_LATEST:
+        raise BadRequest(f"'{name}' must be between {REPORT_EARLIEST} and {REPORT_LATEST}", code="invalid_parameter")
+    return day
 
 
 async def email_report(request: Request[State]) -> Response:

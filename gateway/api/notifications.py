@@ -42,9 +42,11 @@ async def create_notification(request: Request[State]) -> Response:
     if rec["idempotency_key"] is None:
         rec["idempotency_key"] = rec["id"]
     notifications = svc.notifications
-    existing = await notifications.get(org["id"], rec["id"])
-    if existing is None:
-        # Enqueue first: if we die before storing the record, the job creates it itself.
+    # Created (atomically) before it is enqueued, so the job always finds its record. A repeated
+    # request for a notification still queued enqueues again: if we died between the two steps,
+    # that repeat sends it; otherwise arq refuses the job id it already holds.
+    existing, _ = await notifications.create(org["id"], rec)
+    if existing["status"] == "queued":
         job_kwargs = {k: v for k, v in body.items() if v is not None} | {"org": org["id"], "notification": rec["id"]}
         job_kwargs.setdefault("idempotency_key", rec["idempotency_key"])
         await svc.jobs.enqueue(
@@ -53,7 +55,6 @@ async def create_notification(request: Request[State]) -> Response:
             parse_send_at(body.get("send_at")),
             **job_kwargs,
         )
-        existing, _ = await notifications.create(org["id"], rec)
     history = await notifications.history(org["id"], rec["id"])
     return JSONResponse(public_notification(existing, history), status_code=202)
 
@@ -81,7 +82,7 @@ async def create_reminder(request: Request[State]) -> Response:
     title = body.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         raise BadRequest("'title' must be a non-empty string of at most 200 characters", code="invalid_field")
-    remind_at = parse_send_at(body.get("remind_at"))
+    remind_at = parse_send_at(body.get("remind_at"), "remind_at")
     if remind_at is None:
         raise BadRequest("'remind_at' is required", code="invalid_field")
     if await svc.tenancy.get_user(org["id"], user) is None:

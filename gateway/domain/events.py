@@ -53,6 +53,23 @@ class Event:
         return f"p{self.partition}-{self.id}"
 
 
+# Nesting an event body may have: orjson writes at most 255 levels (a deeper body would fail
+# when it is appended, and a provider retries a 5xx for ever); real events use a handful.
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` (parsed JSON) nests objects and arrays; a scalar is 0. Iterative."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def validate_event(body: Any) -> dict[str, Any]:
     """Check the event body shape; returns the part kept in the stream. Pure."""
     if not isinstance(body, dict):

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.domain.errors import BadRequest, Forbidden, NotFound
-from gateway.domain.events import validate_event
+from gateway.domain.events import MAX_JSON_DEPTH, json_depth, validate_event
 from gateway.domain.tenancy import ORG_ID
 from gateway.http import JSONResponse, State, services
 from gateway.ingest.refusals import refusals_logged
@@ -44,6 +44,8 @@ async def receive_event(request: Request[State]) -> Response:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from None
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"request body nests deeper than {MAX_JSON_DEPTH} levels", code="invalid_event")
     event = validate_event(body)
     appended = await svc.events.append(org_id, SOURCE, event, dedupe_id=request.headers["webhook-id"])
     if appended.duplicate:

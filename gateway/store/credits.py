@@ -16,6 +16,8 @@ from redis.asyncio import Redis
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
+# Ledger entries kept per org (about, XADD MAXLEN ~): at a few hundred sends a day that is a
+# year or more of history; the balance itself never depends on the ledger.
 LEDGER_MAX = 100_000
 
 
@@ -33,23 +35,30 @@ def _now() -> int:
 
 
 class Credits:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, ledger_max: int = LEDGER_MAX) -> None:
         self._r = redis
         self._s = scripts
+        self._ledger_max = ledger_max
 
     def _keys(self, org: str, nid: str | None = None) -> list[str]:
         return [keys.credits(org), keys.credit_ledger(org), keys.notification(org, nid or "-")]
 
     async def reserve(self, org: str, nid: str, amount: int) -> Reservation:
-        code, balance = await self._s.credits_reserve(keys=self._keys(org, nid), args=[amount, nid, _now()])
+        code, balance = await self._s.credits_reserve(
+            keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max]
+        )
         return Reservation(_OUTCOME[int(code)], int(balance))
 
     async def refund(self, org: str, nid: str, reason: str) -> bool:
-        code, _ = await self._s.credits_credit(keys=self._keys(org, nid), args=["refund", nid, _now(), reason])
+        code, _ = await self._s.credits_credit(
+            keys=self._keys(org, nid), args=["refund", nid, _now(), reason, self._ledger_max]
+        )
         return bool(code)
 
     async def purchase(self, org: str, amount: int, reference: str) -> int:
-        _, balance = await self._s.credits_credit(keys=self._keys(org), args=["purchase", amount, _now(), reference])
+        _, balance = await self._s.credits_credit(
+            keys=self._keys(org), args=["purchase", amount, _now(), reference, self._ledger_max]
+        )
         return int(balance)
 
     async def set_auto_recharge(self, org: str, enabled: bool, threshold: int, amount: int) -> None:

@@ -37,6 +37,16 @@ class EmailUsage:
         )
         return EmailReservation(_OUTCOME[int(code)], int(used))
 
+    async def release(self, org: str, nid: str, bucket: str) -> bool:
+        """Un-count a notification that was counted but never sent (``email_release.lua``)."""
+        day = await self._r.hget(keys.notification(org, nid), "counted_day")
+        if day is None:
+            return False
+        released = await self._s.email_release(
+            keys=[keys.email_usage(org, day), keys.notification(org, nid)], args=[bucket, day]
+        )
+        return bool(released)
+
     async def today(self, org: str, tz: str, now: datetime, caps: EmailCaps) -> dict[str, object]:
         day = local_day(now, tz)
         used = await self._r.hgetall(keys.email_usage(org, day))

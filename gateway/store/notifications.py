@@ -39,25 +39,19 @@ class Notifications:
         self._s = scripts
 
     async def create(self, org: str, rec: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Store ``rec`` (status queued) unless it exists; returns (stored record, created)."""
-        key = keys.notification(org, rec["id"])
+        """Store ``rec`` (status queued) unless it exists; returns (stored record, created).
+
+        One script (``notification_create.lua``): the API and the worker may create the same
+        notification at the same moment, and both must see a whole record.
+        """
         now = int(time.time() * 1000)
-        fields = {k: (orjson.dumps(v) if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
+        fields = {k: (orjson.dumps(v).decode() if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
         fields.update({"status": "queued", "rank": RANK["queued"], "created_ms": now, "updated_ms": now})
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "id", rec["id"])
-            pipe.hgetall(key)
-            created, _ = await pipe.execute()
-        if created:
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=fields)
-                pipe.expire(key, RETENTION_SECONDS)
-                pipe.rpush(keys.notification_history(org, rec["id"]), f"{now} queued")
-                pipe.expire(keys.notification_history(org, rec["id"]), RETENTION_SECONDS)
-                await pipe.execute()
-        stored = await self.get(org, rec["id"])
-        assert stored is not None  # noqa: S101 - just written
-        return stored, bool(created)
+        created, flat = await self._s.notification_create(
+            keys=[keys.notification(org, rec["id"]), keys.notification_history(org, rec["id"])],
+            args=[now, RETENTION_SECONDS, *(item for pair in fields.items() for item in pair)],
+        )
+        return _decode(dict(zip(flat[::2], flat[1::2], strict=True))), bool(created)
 
     async def get(self, org: str, nid: str) -> dict[str, Any] | None:
         raw = await self._r.hgetall(keys.notification(org, nid))

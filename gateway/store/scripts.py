@@ -33,6 +33,8 @@ class Scripts:
     begin_attempt: AsyncScript
     imap_lease: AsyncScript
     imap_checkpoint: AsyncScript
+    notification_create: AsyncScript
+    email_release: AsyncScript
 
     async def advance(
         self,

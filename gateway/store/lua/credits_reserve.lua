@@ -2,6 +2,7 @@
 KEYS[1] credits hash (balance, auto_enabled, auto_threshold, auto_amount, auto_armed)
 KEYS[2] credit ledger stream   KEYS[3] notification hash
 ARGV[1] credits needed (segments)   ARGV[2] notification id   ARGV[3] now (ms)
+ARGV[4] ledger length kept (XADD MAXLEN ~: older entries are trimmed)
 Returns {1, balance} charged now, {2, balance} already charged by an earlier run of the same
 notification (nothing changes), {0, balance} not enough credits (nothing changes).
 Invariants: the balance never goes negative; a notification is charged at most once (the
@@ -14,7 +15,7 @@ if redis.call('HEXISTS', KEYS[3], 'charged') == 1 then return {2, balance} end
 if balance < need then return {0, balance} end
 balance = redis.call('HINCRBY', KEYS[1], 'balance', -need)
 redis.call('HSET', KEYS[3], 'charged', need)
-redis.call('XADD', KEYS[2], '*', 'type', 'charge', 'amount', -need, 'balance', balance,
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'charge', 'amount', -need, 'balance', balance,
   'notification', ARGV[2], 'at', ARGV[3])
 if redis.call('HGET', KEYS[1], 'auto_enabled') == '1' then
   local threshold = tonumber(redis.call('HGET', KEYS[1], 'auto_threshold') or '0')
@@ -22,7 +23,7 @@ if redis.call('HGET', KEYS[1], 'auto_enabled') == '1' then
   if balance < threshold and armed then
     local amount = tonumber(redis.call('HGET', KEYS[1], 'auto_amount') or '0')
     balance = redis.call('HINCRBY', KEYS[1], 'balance', amount)
-    redis.call('XADD', KEYS[2], '*', 'type', 'auto_recharge', 'amount', amount, 'balance', balance,
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'auto_recharge', 'amount', amount, 'balance', balance,
       'notification', ARGV[2], 'at', ARGV[3])
   end
   if balance >= threshold then

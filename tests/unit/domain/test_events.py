@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.domain.errors import BadRequest
-from gateway.domain.events import validate_event
+from gateway.domain.events import json_depth, validate_event
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,20 @@ def test_bad_bodies(body: Any) -> None:
         validate_event(body)
     assert info.value.code == "invalid_event"
     assert info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ({}, 1), ([[]], 2), ({"a": [1, {"b": 2}]}, 3), ({"d": {"d": {"d": {}}}}, 4)],
+)
+def test_json_depth(value: Any, depth: int) -> None:
+    """Objects and arrays count one level each; scalars none."""
+    assert json_depth(value) == depth
+
+
+def test_json_depth_of_very_deep_value_is_iterative() -> None:
+    """A value nested 5,000 levels is measured without recursion."""
+    value: list[Any] = []
+    for _ in range(5000):
+        value = [value]
+    assert json_depth(value) == 5001

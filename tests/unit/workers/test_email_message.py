@@ -330,3 +330,41 @@ def test_iso_2022_jp_falls_back_to_utf8_when_it_cannot_encode(subject: str, html
     assert msg["Subject"] == subject
     assert body(msg, "html") == html + "\n"
     assert body(msg, "plain") == html_to_text(html) + "\n"
+
+
+UNSAFE_HTML = (
+    '<p><a href="javascript:alert(1)">a</a> <a href="JavaScript:alert(2)" class="k">b</a>'
+    ' <a href=" java\tscript:alert(3)">c</a> <a href="data:text/html;base64,PHNjcmlwdD4=">d</a>'
+    " <a href='vbscript:msgbox(1)'>e</a> <area href=\"file:///etc/passwd\">"
+    ' <a href="https://example.com/ok">ok</a> <a href="mailto:info@example.jp">m</a></p>'
+)
+
+
+@pytest.mark.parametrize("tracking", [True, False])
+def test_unsafe_links_are_neither_tracked_nor_kept(tracking: bool) -> None:
+    """javascript:, data:, vbscript:, file: hrefs are dropped (tracked or not); web links stay; text omits them."""
+    seen: list[str] = []
+
+    def link(url: str) -> str:
+        seen.append(url)
+        return "https://t.example.jp/c/1"
+
+    plan = TrackingPlan(pixel_url=PIXEL, link=link) if tracking else None
+    msg = build_email(
+        from_addr="a@example.jp",
+        to_addr="b@example.jp",
+        subject="s",
+        html=UNSAFE_HTML,
+        message_id="<x@y>",
+        tracking=plan,
+    )
+    html = str(msg.get_body(preferencelist=("html",)).get_content())  # type: ignore[union-attr]
+    text = str(msg.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+    for scheme in ("javascript", "JavaScript", "script:alert(3)", "data:", "vbscript", "file:"):
+        assert scheme not in html
+        assert scheme not in text
+    assert '<a class="k">b</a>' in html
+    assert "<area>" in html
+    assert seen == (["https://example.com/ok"] if tracking else [])
+    assert ('href="https://t.example.jp/c/1"' if tracking else 'href="https://example.com/ok"') in html
+    assert 'href="mailto:info@example.jp"' in html
