@@ -15,7 +15,7 @@ from gateway.domain.send_request import parse_send_at, send_record
 from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import check_id
 from gateway.http import JSONResponse, State, admin_org, json_object, path_id
-from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS
+from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS, send_job_id
 
 _PUBLIC = (
     "id", "channel", "template", "to", "kind", "status", "reason", "sender", "idempotency_key", "send_at",
@@ -51,7 +51,7 @@ async def create_notification(request: Request[State]) -> Response:
         job_kwargs.setdefault("idempotency_key", rec["idempotency_key"])
         await svc.jobs.enqueue(
             SEND_SMS if rec["channel"] == "sms" else SEND_EMAIL,
-            rec["idempotency_key"],
+            send_job_id(org["id"], rec["idempotency_key"]),
             parse_send_at(body.get("send_at")),
             **job_kwargs,
         )

@@ -29,6 +29,13 @@ SEND_EMAIL = "send_email"
 SEND_REMINDER = "send_reminder"
 
 
+def send_job_id(org: str, idempotency_key: str) -> str:
+    """arq job ids share one namespace across orgs: the REST API scopes them by org, so two orgs
+    using the same idempotency key never refuse each other's job (the worker is idempotent by the
+    org's notification, so a direct client's job for the same send is a no-op, not a second send)."""
+    return f"send:{org}:{idempotency_key}"
+
+
 def serialize(job: dict[str, Any]) -> bytes:
     return orjson.dumps(job)
 

@@ -186,3 +186,30 @@ async def test_concurrent_identical_requests_create_one_send(
     done = await settled(client, org, answers[0].json()["id"])
     assert done["status"] == "sent", done
     assert len(smtp_server.recorder.to(address)) == 1
+
+
+async def test_two_orgs_with_one_idempotency_key_both_send(
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    redis_server: RedisServer,
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """arq job ids are one namespace: the REST API scopes them by org, so the second org's send is
+    not refused as the first org's job (it stayed `queued` for ever before)."""
+    key = "order-" + uuid.uuid4().hex[:8]
+    orgs = [await provision_sending_org(client, gateway, twilio_api) for _ in range(2)]
+    sent = []
+    for org in orgs:
+        tid = await email_template(client, org, "ご案内", "<p>本文</p>")
+        address = f"{org.id}@client.example.jp"
+        sent.append(
+            await notify(
+                client, org, {"channel": "email", "template": tid, "to": {"email": address}, "idempotency_key": key}
+            )
+        )
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    for org, n in zip(orgs, sent, strict=True):
+        assert (await settled(client, org, n["id"]))["status"] == "sent"
+        assert len(smtp_server.recorder.to(f"{org.id}@client.example.jp")) == 1
