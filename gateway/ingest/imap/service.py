@@ -26,6 +26,8 @@ from gateway.services import Services
 from gateway.store.errors import StoreError
 from gateway.store.event_log import EventLog
 from gateway.store.mailboxes import Lease, LeaseLost, Mailboxes, ValidityChanged
+from gateway.supervision.health import Health
+from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.imap")
 # Bound on a clean stop: end IDLE, LOGOUT, release the lease.
@@ -189,21 +191,28 @@ class MailboxService:
                 await _pause(halt, delay)
 
 
-async def run_mailboxes(services: Services, stop: asyncio.Event) -> None:
-    """One supervised service per configured mailbox, until ``stop`` is set.
+async def run_mailboxes(
+    services: Services,
+    stop: asyncio.Event,
+    metrics: ImapMetrics | None = None,
+    supervisor: Supervisor | None = None,
+) -> None:
+    """One supervised service per configured mailbox (part ``imap``, unit = mailbox id), until ``stop``.
 
-    Metrics go to ``services.metrics``' registry (the gateway's ``/metrics`` in ``signalgate up``).
+    ``metrics``: made once per process (a registry takes each metric once), on ``services.metrics``'
+    registry (the gateway's ``/metrics`` in ``signalgate up``) when not given.
     """
     boxes = mailboxes(services.config)
     # aioimaplib logs every command and response at DEBUG (mail contents; its LOGIN scrubbing
     # misses passwords that need quoting), so it stays at WARNING whatever the gateway's level.
     logging.getLogger("aioimaplib").setLevel(logging.WARNING)
-    metrics = ImapMetrics(services.metrics.registry)
+    metrics = metrics or ImapMetrics(services.metrics.registry)
+    supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
     log.info("imap: %d mailbox(es)", len(boxes))
     async with asyncio.TaskGroup() as tg:
         for box in boxes:
             service = MailboxService(box, services.mailboxes, services.events, metrics)
-            tg.create_task(service.run(stop), name=f"imap-{box.id}")
+            tg.create_task(supervisor.run("imap", service.run, stop, unit=box.id), name=f"imap-{box.id}")
 
 
 async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:
@@ -213,4 +222,6 @@ async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:
         await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
     if not task.done():
         task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        log.error("imap listeners failed while stopping", exc_info=task.exception())
