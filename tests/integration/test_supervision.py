@@ -14,8 +14,10 @@ import redis as redis_sync
 
 from gateway.devtools.net import free_port
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.ingest.imap.rules import mailbox_id
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of
+from tests.support.imap import Dovecot, imap_env
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import SmtpServer, email_template, notify, provision_sending_org, settled
@@ -172,3 +174,26 @@ async def test_router_and_worker_processes_serve_healthz_and_metrics(
         r = await http.post(router + "/healthz")
         assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
         assert (await http.get(router + "/elsewhere")).status_code == 404
+
+
+async def test_imap_process_serves_healthz_and_metrics(fresh_redis: RedisServer, procs: Processes) -> None:
+    """`signalgate imap` answers /healthz (parts redis and imap) and /metrics (its mailboxes) on its port."""
+    dovecot = Dovecot()
+    try:
+        user = dovecot.add_user()
+        port = free_port()
+        env = {**imap_env(dovecot, user, "sv-imap", "u1"), "SIGNALGATE_GATEWAY_HEALTH_PORT": str(port)}
+        procs._spawn(["imap"], procs.base_env(fresh_redis.url, **env), "imap")
+        base = f"http://127.0.0.1:{port}"
+        assert await _health_is(base, 200) == {"status": "ok", "parts": {"redis": "ok", "imap": "ok"}}
+        mailbox = mailbox_id("sv-imap", "127.0.0.1", dovecot.port, user.address, "INBOX")
+        expected = f'signalgate_imap_mailboxes_connected{{mailbox="{mailbox}"}} 1.0'
+
+        async def connected() -> bool:
+            async with httpx.AsyncClient(timeout=5 * FACTOR) as http:
+                return expected in (await http.get(base + "/metrics")).text
+
+        await wait_for(connected, timeout=15)
+    finally:
+        procs.close()
+        dovecot.close()
