@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +19,7 @@ from gateway.devtools.twilio_api import TwilioApi
 from gateway.ingest.imap.rules import mailbox_id
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of
-from tests.support.imap import Dovecot, imap_env
+from tests.support.imap import Dovecot, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import SmtpServer, email_template, notify, provision_sending_org, settled
@@ -110,20 +112,32 @@ async def _send_mail(client: httpx.AsyncClient, gw: Gateway, org: Any, template:
     return done
 
 
+async def _mail_routed(client: httpx.AsyncClient, org: OrgCtx, subject: str) -> bool:
+    signals = (await signals_of(client, org, limit=50))["signals"]
+    return any(s["type"] == "email.received" and s["title"] == subject for s in signals)
+
+
 async def test_redis_restart_degrades_healthz_then_everything_resumes(
     procs: Processes, twilio_api: TwilioApi, smtp_server: SmtpServer
 ) -> None:
     """Redis stopped: /healthz 503 naming redis. Started again (same port, same AOF): 200 within seconds,
-    and the in-process router and arq worker work again (an event is routed, an email is sent)."""
+    and the in-process router, arq worker and IMAP listener work again (an event is routed, an email
+    is sent, a mail becomes a signal)."""
     redis = RedisServer(data_dir=tempfile.mkdtemp(prefix="sg-test-redis-"))
+    dovecot = Dovecot()
     try:
-        gw, _ = procs.serve(redis.url, with_router=True, **_up_env(twilio_api, smtp_server))
+        org_id = "s-" + uuid.uuid4().hex[:12]
+        user = dovecot.add_user()
+        env = {**_up_env(twilio_api, smtp_server), **imap_env(dovecot, user, org_id, "u1")}
+        gw, _ = procs.serve(redis.url, with_router=True, **env)
         body = await _health_is(gw.base_url, 200)
-        assert body["parts"] == {"redis": "ok", "http": "ok", "hub": "ok", "router": "ok", "worker": "ok"}
+        assert body["parts"] == {"redis": "ok", "http": "ok", "hub": "ok", "router": "ok", "worker": "ok", "imap": "ok"}
         async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-            org = await provision_sending_org(client, gw, twilio_api)
+            org = await provision_sending_org(client, gw, twilio_api, org_id=org_id)
             template = await email_template(client, org, "{{ name }}様", "<p>{{ name }}様 ご案内です</p>")
             assert (await _send_mail(client, gw, org, template))["status"] == "sent"
+            await dovecot.adeliver(user, mail("before the outage"))
+            await wait_for(lambda: _mail_routed(client, org.ctx, "before the outage"), timeout=15)
 
             redis.stop()
             down = await _health_is(gw.base_url, 503, redis="down")
@@ -143,9 +157,18 @@ async def test_redis_restart_degrades_healthz_then_everything_resumes(
             sent = await _send_mail(client, gw, org, template)
             assert sent["status"] == "sent", sent
             assert len(smtp_server.recorder.to("yamada@client.example.jp")) == 2
+            await dovecot.adeliver(user, mail("after the outage"))
+            await wait_for(lambda: _mail_routed(client, org.ctx, "after the outage"), timeout=15)
+        # An outage is logged once per part, without tracebacks (they are for bugs).
+        log = (Path(procs.logdir) / "serve-0.log").read_text()
+        assert "Traceback" not in log
+        for part in ("router", "worker"):
+            assert len(re.findall(rf"supervisor: {part}\b.*retrying with backoff", log)) == 1, log
+        assert len(re.findall(r"mailbox \S+: redis unavailable", log)) == 1, log
     finally:
         procs.close()
         redis.stop()
+        dovecot.close()
 
 
 async def test_router_and_worker_processes_serve_healthz_and_metrics(
