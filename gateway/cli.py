@@ -14,22 +14,30 @@ import uvicorn
 
 from gateway.app import GatewayApp, create_app
 from gateway.bench.options import add_bench_arguments
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config, ConfigError, GatewayConfig, load_config
 from gateway.demo import provision_demo
 from gateway.edge.server import raise_nofile_limit, uvicorn_config
+from gateway.ingest.imap.metrics import ImapMetrics
 from gateway.ingest.imap.service import mailboxes, run_mailboxes, stop_within
 from gateway.live.protocol import CloseCode
 from gateway.logfilter import install_repeat_filter
 from gateway.metrics import Metrics
 from gateway.redis_server import redis_url
 from gateway.routing.router import Router
-from gateway.services import open_services
+from gateway.services import Services, open_services
 from gateway.store.jobs import run_worker
+from gateway.supervision.health import Health
+from gateway.supervision.listener import HealthListener
+from gateway.supervision.supervisor import Runner, Supervisor
 from workers.settings import make_worker
+from workers.stats import WorkerStats
 
 log = logging.getLogger("signalgate")
 # Time given to WebSocket clients to receive their 1001 close before the server stops.
 _CLOSE_GRACE_SECONDS = 2.0
+# [gateway] health_port = 0: the process kinds without the HTTP server answer /healthz and
+# /metrics on gateway.port + this, so one host can run one of each beside `serve` with no config.
+_HEALTH_PORT_OFFSET = {"router": 1, "worker": 2, "imap": 3}
 
 
 class GracefulServer(uvicorn.Server):
@@ -40,6 +48,7 @@ class GracefulServer(uvicorn.Server):
         self._app = app
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: asyncio.Future[None] | None = None  # kept: the loop holds tasks only weakly
 
     async def serve(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
@@ -53,7 +62,10 @@ class GracefulServer(uvicorn.Server):
             self.should_exit = True
             return
         self._closing = True
-        self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain()))
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        self._draining = asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
         hub = self._app.hub
@@ -84,7 +96,8 @@ def _stop_on_signals() -> asyncio.Event:
 async def _serve(config: Config, *, with_router: bool, demo: bool = False, with_imap: bool = False) -> None:
     async with redis_url(config.redis) as url:
         metrics = Metrics()
-        app = create_app(config, url, metrics=metrics, with_router=with_router, with_worker=with_router)
+        health = Health(metrics)
+        app = create_app(config, url, metrics=metrics, with_router=with_router, with_worker=with_router, health=health)
         server = GracefulServer(uvicorn_config(app, config.gateway, nofile=raise_nofile_limit()), app)
         with_imap = with_imap and bool(config.imap)
         if not demo and not with_imap:
@@ -98,20 +111,72 @@ async def _serve(config: Config, *, with_router: bool, demo: bool = False, with_
                 # IMAP listeners: their own Redis client, metrics on the gateway's registry, stopped last.
                 svc = await stack.enter_async_context(open_services(config, url, metrics=metrics, secrets=False))
                 stop = asyncio.Event()
-                stack.push_async_callback(stop_within, asyncio.create_task(run_mailboxes(svc, stop)), stop)
+                supervisor = Supervisor(health, metrics)
+                listening = supervisor.run("imap", _imap_part(svc, supervisor), stop)
+                stack.push_async_callback(stop_within, asyncio.create_task(listening, name="imap"), stop)
             if server.started and demo:
                 await _demo(config, url)
             await serving
 
 
+def _health_port(gw: GatewayConfig, kind: str) -> int | None:
+    """Where a ``router``/``worker``/``imap`` process answers /healthz and /metrics (None: nowhere)."""
+    if gw.health_port == -1:
+        return None
+    if gw.health_port:
+        return gw.health_port
+    return gw.port + _HEALTH_PORT_OFFSET[kind] if gw.port else 0
+
+
+async def _run_parts(
+    config: Config, kind: str, svc: Services, supervisor: Supervisor, parts: dict[str, Runner]
+) -> None:
+    """Run ``parts`` supervised, and the health listener, until SIGTERM/SIGINT."""
+    stop = _stop_on_signals()
+    async with asyncio.TaskGroup() as tg:
+        for name, run in parts.items():
+            tg.create_task(supervisor.run(name, run, stop), name=name)
+        port = _health_port(config.gateway, kind)
+        if port is not None:
+            listener = HealthListener(
+                config.gateway.host,
+                port,
+                supervisor.health,
+                svc.redis.ping,
+                svc.metrics.registry,
+                metrics_token=config.gateway.metrics_token,
+            )
+            # Its own health: it is how the others are seen, not one of them (a taken port is retried).
+            own = Supervisor(Health(), svc.metrics)
+            tg.create_task(own.run("health-listener", listener.run, stop), name="health-listener")
+
+
 async def _route(config: Config) -> None:
     async with redis_url(config.redis) as url, open_services(config, url, secrets=False) as svc:
-        await Router(svc, config.router).run(_stop_on_signals())
+        supervisor = Supervisor(Health(svc.metrics), svc.metrics)
+        router = Router(svc, config.router, supervisor=supervisor)
+        await _run_parts(config, "router", svc, supervisor, {"router": router.run})
 
 
 async def _work(config: Config) -> None:
-    async with redis_url(config.redis) as url:
-        await run_worker(make_worker(config, url, handle_signals=False), _stop_on_signals())
+    async with redis_url(config.redis) as url, open_services(config, url, secrets=False, max_connections=4) as svc:
+        stats = WorkerStats.on(svc.metrics.registry)
+
+        async def work(stop: asyncio.Event) -> None:  # a new arq Worker for every (re)start
+            await run_worker(make_worker(config, url, handle_signals=False, metrics=svc.metrics, stats=stats), stop)
+
+        supervisor = Supervisor(Health(svc.metrics), svc.metrics)
+        await _run_parts(config, "worker", svc, supervisor, {"worker": work})
+
+
+def _imap_part(svc: Services, supervisor: Supervisor) -> Runner:
+    """The IMAP listeners as one part (``imap``, a unit per mailbox); its metrics made once."""
+    metrics = ImapMetrics(svc.metrics.registry)
+
+    async def listen(stop: asyncio.Event) -> None:
+        await run_mailboxes(svc, stop, metrics, supervisor)
+
+    return listen
 
 
 def _check_imap(config: Config, *, required: bool) -> None:
@@ -124,7 +189,8 @@ def _check_imap(config: Config, *, required: bool) -> None:
 async def _imap(config: Config) -> None:
     """IMAP listeners only: a separate process kind, any number per Redis (one listens per mailbox)."""
     async with redis_url(config.redis) as url, open_services(config, url, secrets=False) as svc:
-        await run_mailboxes(svc, _stop_on_signals())
+        supervisor = Supervisor(Health(svc.metrics), svc.metrics)
+        await _run_parts(config, "imap", svc, supervisor, {"imap": _imap_part(svc, supervisor)})
 
 
 async def _demo(config: Config, url: str) -> None:

@@ -50,6 +50,9 @@ class GatewayConfig:
     metrics_token: str = field(default="", repr=False)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # /healthz and /metrics of the processes without the HTTP server (router, worker, imap; serve
+    # and up answer both on `port`). 0 = port + 1 (router), + 2 (worker), + 3 (imap); -1 = none.
+    health_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,8 @@ def _env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
 def _validate_gateway(gw: GatewayConfig) -> None:
     if not 0 <= gw.port <= 65535:
         raise ConfigError(f"config: gateway.port must be 0-65535, got {gw.port}")
+    if not -1 <= gw.health_port <= 65535:
+        raise ConfigError(f"config: gateway.health_port must be -1 (none), 0 (default) or a port, got {gw.health_port}")
     parts = urlsplit(gw.public_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"config: gateway.public_url must be an http(s) URL, got {gw.public_url!r}")

@@ -37,3 +37,16 @@ class Metrics:
         self.router_reclaimed = Counter(
             "signalgate_router_reclaimed", "Pending events reclaimed from dead routers", registry=r
         )
+        self.router_events = Counter(
+            "signalgate_router_events", "Events routed and acknowledged, per partition", ["partition"], registry=r
+        )
+        # Supervision (gateway.supervision): one label value per long-running part of the process.
+        self.part_restarts = Counter(
+            "signalgate_part_restarts",
+            "Restarts of a long-running part, by reason (transient = Redis unavailable or busy, error = a bug)",
+            ["part", "reason"],
+            registry=r,
+        )
+        self.part_up = Gauge(
+            "signalgate_part_up", "1 while the part runs normally, 0 while it restarts", ["part"], registry=r
+        )

@@ -3,47 +3,69 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
 from gateway.config import Config
+from gateway.metrics import Metrics
 from gateway.services import open_services
 from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_REMINDER, SEND_SMS, deserialize, serialize
 from workers import jobs
 from workers.deps import Deps
 from workers.providers.smtp import SmtpMailSender
 from workers.providers.twilio_sms import TwilioSmsProvider
+from workers.stats import WorkerStats
 
 # Reconciling an interrupted SMS attempt may need a few extra runs beyond the retry budget.
 _RECONCILE_TRIES = 5
 
 
-def make_worker(config: Config, redis_url: str, *, handle_signals: bool) -> Worker:
+def make_worker(
+    config: Config,
+    redis_url: str,
+    *,
+    handle_signals: bool,
+    metrics: Metrics | None = None,
+    stats: WorkerStats | None = None,
+) -> Worker:
+    """A new arq Worker (one per run: the supervisor makes another after a failure).
+
+    ``metrics``: the process's registry (jobs' metrics, ``/metrics``); ``stats`` counts its jobs there.
+    """
+
     async def startup(ctx: dict[str, Any]) -> None:
         stack = contextlib.AsyncExitStack()
         ctx["stack"] = stack
-        services = await stack.enter_async_context(open_services(config, redis_url, max_connections=128))
+        if stats is not None:
+            stats.attach(worker)
+            stack.callback(stats.detach, worker)
+        services = await stack.enter_async_context(
+            open_services(config, redis_url, max_connections=128, metrics=metrics)
+        )
         sms = await TwilioSmsProvider.create(config.twilio.api_base, config.twilio.timeout)
         stack.push_async_callback(sms.aclose)
         ctx["deps"] = Deps(services, sms, SmtpMailSender(config.smtp))
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
-        stack: contextlib.AsyncExitStack | None = ctx.get("stack")
+    async def shutdown(ctx: dict[str, Any]) -> None:  # may run twice (see run_worker): once is enough
+        stack: contextlib.AsyncExitStack | None = ctx.pop("stack", None)
         if stack is not None:
             await stack.aclose()
 
     tries = config.worker.max_tries + _RECONCILE_TRIES
     timeout = config.worker.job_timeout
-    return Worker(
+    worker = Worker(
         functions=[
             func(jobs.send_sms, name=SEND_SMS, max_tries=tries, timeout=timeout),
             func(jobs.send_email, name=SEND_EMAIL, max_tries=tries, timeout=timeout),
             func(jobs.send_reminder, name=SEND_REMINDER, max_tries=tries, timeout=timeout),
         ],
         queue_name=QUEUE_NAME,
-        redis_settings=RedisSettings.from_dsn(redis_url),
+        # No connection retries of arq's own (5 x 1 s, each a warning line): the supervisor retries
+        # with its backoff and reports the worker as restarting meanwhile.
+        redis_settings=dataclasses.replace(RedisSettings.from_dsn(redis_url), conn_retries=0),
         on_startup=startup,
         on_shutdown=shutdown,
         handle_signals=handle_signals,
@@ -57,3 +79,4 @@ def make_worker(config: Config, redis_url: str, *, handle_signals: bool) -> Work
         job_serializer=serialize,
         job_deserializer=deserialize,
     )
+    return worker

@@ -161,6 +161,8 @@ class Stack:
             "SIGNALGATE_GATEWAY_ADMIN_TOKEN": self.admin_token,
             "SIGNALGATE_GATEWAY_SECRET_KEY": self.secret_key,
             "SIGNALGATE_GATEWAY_LOG_LEVEL": "warning",
+            # routers and workers answer /healthz + /metrics: each on its own free port, never port+1
+            "SIGNALGATE_GATEWAY_HEALTH_PORT": str(free_port()),
         }
         if self.gateway_url:
             env["SIGNALGATE_GATEWAY_PUBLIC_URL"] = self.gateway_url

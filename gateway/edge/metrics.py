@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 from collections.abc import Iterator
 
 import orjson
@@ -21,20 +20,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import GatewayConfig
+from gateway.domain.bearer import bearer_matches
 from gateway.edge.limits import edge_protocol
 
 # The metrics listener is for one scraper or two: a small bound keeps it cheap to attack.
 _METRICS_MAX_CONNECTIONS = 64
-
-
-def bearer_matches(authorization: str | None, token: str) -> bool:
-    """Whether an ``Authorization`` header carries exactly ``token`` (empty token: always)."""
-    if not token:
-        return True
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def metrics_response(authorization: str | None, registry: CollectorRegistry, token: str) -> Response:

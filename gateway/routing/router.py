@@ -14,6 +14,7 @@ Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -27,8 +28,10 @@ from gateway.routing.mail import MailRouter
 from gateway.routing.rules import ContactLookup, contact_ref, draft, signal_body
 from gateway.services import Services
 from gateway.store import keys
-from gateway.store.errors import UNAVAILABLE, ResponseError
+from gateway.store.errors import stream_gone
 from gateway.store.event_log import Entry
+from gateway.supervision.health import Health
+from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.router")
 # Twilio message statuses that move a notification (queued/accepted add nothing we do not know).
@@ -48,7 +51,9 @@ def consumer_name() -> str:
 
 
 class Router:
-    def __init__(self, services: Services, cfg: RouterConfig, name: str | None = None) -> None:
+    def __init__(
+        self, services: Services, cfg: RouterConfig, name: str | None = None, supervisor: Supervisor | None = None
+    ) -> None:
         self._svc = services
         self._log = services.events
         self._tenancy = services.tenancy
@@ -56,18 +61,20 @@ class Router:
         self._mail = MailRouter(services)
         self._cfg = cfg
         self.name = name or consumer_name()
+        self._supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Route until ``stop`` is set; each partition has its own loop."""
+        """Route until ``stop`` is set; each partition has its own loop, supervised on its own
+        (part ``router``, unit ``p<N>``): Redis trouble is retried, a bug restarts that loop only."""
         await self._log.ensure_groups()
         log.info("router %s consuming %d partitions", self.name, keys.PARTITIONS)
         async with asyncio.TaskGroup() as tg:
             for p in range(keys.PARTITIONS):
-                tg.create_task(self._partition_loop(p, stop))
+                loop = functools.partial(self._partition_loop, p)
+                tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")
 
     async def _partition_loop(self, partition: int, stop: asyncio.Event) -> None:
         next_claim = 0.0
-        backoff = 0.1
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_claim:
@@ -76,18 +83,13 @@ class Router:
                     next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
                 entries = await self._log.read(partition, self.name, self._cfg.batch_size, self._cfg.block_ms)
                 await self._handle_batch(partition, entries)
-                backoff = 0.1
-            except UNAVAILABLE as exc:
-                if stop.is_set():
-                    return
-                log.warning("router partition %d: redis unavailable (%s); retrying in %.1fs", partition, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except ResponseError as exc:
-                if "NOGROUP" in str(exc):  # stream deleted under us (e.g. FLUSHALL in tests)
-                    await self._log.ensure_groups()
-                    continue
-                raise
+            except Exception as exc:
+                # The stream was deleted under us (NOGROUP, or UNBLOCKED for a blocked read): recreate
+                # its group and go on. Anything else goes to the supervisor, which retries or restarts.
+                if not stream_gone(exc):
+                    raise
+                log.info("router partition %d: %s; recreating the consumer group", partition, exc)
+                await self._log.ensure_groups()
 
     async def _reclaim(self, partition: int) -> None:
         start = "0-0"
@@ -114,6 +116,7 @@ class Router:
                 self._m.router_lag.labels(str(partition)).set(lag)
                 self._m.router_latency.observe(max(lag, 0.0))
             await self._log.ack(partition, entry_id)
+            self._m.router_events.labels(str(partition)).inc()
 
     # -- one event ------------------------------------------------------------------------------
     async def handle(self, event: Event) -> None:

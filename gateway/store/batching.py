@@ -26,13 +26,14 @@ class ScriptBatcher:
         self._script = script
         self._pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
         self._flushing = False
+        self._flush_task: asyncio.Task[None] | None = None  # kept: the loop holds tasks only weakly
 
     async def __call__(self, keys: list[str], args: list[Any]) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((keys, args, fut))
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
         return await fut
 
     async def _flush(self) -> None:

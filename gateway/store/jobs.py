@@ -83,23 +83,49 @@ async def run_worker(worker: Worker, stop: asyncio.Event, grace: float = 5.0) ->
 
     Jobs still running after ``grace`` seconds are cancelled (arq hands them to another worker
     once their in-progress key expires, and every send is idempotent, so a cancelled send is
-    never doubled).
+    never doubled). If the worker fails (Redis went away), its running jobs get the same grace,
+    it is closed as far as Redis lets it, and the error is raised for the supervisor, which
+    starts a new worker.
     """
     main = asyncio.create_task(worker.main(), name="arq-worker")
     stopping = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    stopping.cancel()
-    main.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await main
-    if main in done and main.exception() is not None:
+    try:
+        await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        main.cancel()
+        await asyncio.wait({main})
+        await _finish_jobs(worker, grace)
+        await _close(worker)
+    if not main.cancelled() and main.exception() is not None:
         raise main.exception()  # type: ignore[misc]
+
+
+async def _finish_jobs(worker: Worker, grace: float) -> None:
     running = [t for t in worker.tasks.values() if not t.done()]
     if running:
         log.info("waiting up to %.0f s for %d running job(s)", grace, len(running))
         _, late = await asyncio.wait(running, timeout=grace)
         for task in late:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.wait(running)
+        for task in running:  # arq handles a job's own errors; anything here is arq's or ours
+            if not task.cancelled() and task.exception() is not None:
+                log.error("worker: a job task failed", exc_info=task.exception())
     worker.tasks.clear()
-    await worker.close()
+
+
+async def _close(worker: Worker) -> None:
+    """``worker.close()``; when Redis cannot be reached, still release what the worker holds."""
+    try:
+        await worker.close()
+    except Exception as exc:  # Redis is down (the usual reason we are here): close what is ours
+        log.warning("worker: closing without Redis (%s)", exc)
+        if worker.on_shutdown is not None:
+            with contextlib.suppress(Exception):
+                await worker.on_shutdown(worker.ctx)
+        pool = worker._pool  # arq keeps it private; close() never got to it
+        if pool is not None:
+            worker._pool = None
+            with contextlib.suppress(Exception):
+                await pool.aclose()

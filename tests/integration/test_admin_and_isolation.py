@@ -125,7 +125,10 @@ async def test_deleted_user_token_is_revoked(client: httpx.AsyncClient, gateway:
 
 async def test_health_metrics_openapi(client: httpx.AsyncClient) -> None:
     """/healthz ok, /metrics Prometheus text, /openapi.json describes the contract's paths."""
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/healthz")).json() == {
+        "status": "ok",
+        "parts": {"redis": "ok", "hub": "ok", "http": "ok"},
+    }
     metrics = await client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     assert "signalgate_ws_connections" in metrics.text

@@ -52,6 +52,8 @@ class Processes:
             "SIGNALGATE_ROUTER_BLOCK_MS": "300",
             "SIGNALGATE_ROUTER_CLAIM_IDLE_MS": "1500",
             "SIGNALGATE_ROUTER_CLAIM_INTERVAL_MS": "500",
+            # router/worker/imap answer /healthz and /metrics here (a free port each: never port+1)
+            "SIGNALGATE_GATEWAY_HEALTH_PORT": str(free_port()),
         }
         env.update(extra)
         return env

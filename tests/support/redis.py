@@ -19,7 +19,12 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         args += ["--appendonly", "yes", "--dir", data_dir] if data_dir else ["--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._args = args
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`stop`: same port, same data dir) and wait for PING."""
+        self.proc = subprocess.Popen(self._args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis_sync.Redis(port=self.port)
 
         def answers() -> bool:

@@ -341,3 +341,16 @@ def test_commented_imap_example_is_valid(tmp_path: Path) -> None:
     cfg = load_config(path, {})
     assert len(cfg.imap) == 1
     assert cfg.imap[0].host == "imap.example.jp"
+
+
+@pytest.mark.parametrize(("raw", "port"), [("-1", -1), ("0", 0), ("9101", 9101)])
+def test_health_port(raw: str, port: int) -> None:
+    """[gateway] health_port: -1 (none), 0 (port + 1/2/3 by process kind) or a port."""
+    assert load_config(None, {"SIGNALGATE_GATEWAY_HEALTH_PORT": raw}).gateway.health_port == port
+
+
+@pytest.mark.parametrize("raw", ["-2", "65536"])
+def test_health_port_out_of_range(raw: str) -> None:
+    """Anything else stops start-up naming the key and the value."""
+    message = _error(None, {"SIGNALGATE_GATEWAY_HEALTH_PORT": raw})
+    assert "gateway.health_port" in message and raw in message

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from gateway.config import Config, ConfigError
+from gateway.domain.supervision import describe
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError
 from gateway.ingest.imap.listener import Listener, Mailbox
@@ -26,6 +27,8 @@ from gateway.services import Services
 from gateway.store.errors import StoreError
 from gateway.store.event_log import EventLog
 from gateway.store.mailboxes import Lease, LeaseLost, Mailboxes, ValidityChanged
+from gateway.supervision.health import Health
+from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.imap")
 # Bound on a clean stop: end IDLE, LOGOUT, release the lease.
@@ -90,9 +93,15 @@ class MailboxService:
         lease = self._mailboxes.lease(box.org, box.id, int(box.lease_seconds * 1000))
         standby_logged = False
         failures = 0
+        last_bug = ""
+        redis_down = False
         while not stop.is_set():
             try:
-                if not await lease.acquire():
+                acquired = await lease.acquire()
+                if redis_down:
+                    redis_down = False
+                    log.info("mailbox %s: redis answers again", box.id)
+                if not acquired:
                     if not standby_logged:
                         log.info("mailbox %s: standby (held by %s)", box.id, await lease.holder())
                         standby_logged = True
@@ -104,11 +113,18 @@ class MailboxService:
                 failures = 0
             except StoreError as exc:
                 failures += 1
-                log.warning("mailbox %s: redis unavailable (%s)", box.id, exc)
+                # One line per outage (the retries would repeat it every backoff step).
+                level = logging.DEBUG if redis_down else logging.WARNING
+                redis_down = True
+                log.log(level, "mailbox %s: redis unavailable (%s); retrying with backoff", box.id, exc)
                 await _pause(stop, self._delay(failures))
-            except Exception:  # a bug in one mailbox must not stop the others: log, back off, retry
+            except Exception as exc:  # a bug in one mailbox must not stop the others: log, back off, retry
                 failures += 1
-                log.exception("mailbox %s: unexpected error; restarting its listener", box.id)
+                if describe(exc) != last_bug:  # its traceback once; the same error again is one line
+                    last_bug = describe(exc)
+                    log.exception("mailbox %s: unexpected error; restarting its listener", box.id)
+                else:
+                    log.error("mailbox %s: the same error again (%s); restarting its listener", box.id, last_bug)
                 await _pause(stop, self._delay(failures))
         with contextlib.suppress(StoreError):
             await lease.release()
@@ -128,7 +144,9 @@ class MailboxService:
             halt.set()
             renewer.cancel()
             relay.cancel()
-            await asyncio.gather(renewer, relay, return_exceptions=True)
+            await asyncio.wait({renewer, relay})
+            if not renewer.cancelled() and renewer.exception() is not None:
+                log.error("mailbox %s: renewing the lease failed", self._box.id, exc_info=renewer.exception())
         if stop.is_set():
             with contextlib.suppress(StoreError):
                 await lease.release()
@@ -189,21 +207,28 @@ class MailboxService:
                 await _pause(halt, delay)
 
 
-async def run_mailboxes(services: Services, stop: asyncio.Event) -> None:
-    """One supervised service per configured mailbox, until ``stop`` is set.
+async def run_mailboxes(
+    services: Services,
+    stop: asyncio.Event,
+    metrics: ImapMetrics | None = None,
+    supervisor: Supervisor | None = None,
+) -> None:
+    """One supervised service per configured mailbox (part ``imap``, unit = mailbox id), until ``stop``.
 
-    Metrics go to ``services.metrics``' registry (the gateway's ``/metrics`` in ``signalgate up``).
+    ``metrics``: made once per process (a registry takes each metric once), on ``services.metrics``'
+    registry (the gateway's ``/metrics`` in ``signalgate up``) when not given.
     """
     boxes = mailboxes(services.config)
     # aioimaplib logs every command and response at DEBUG (mail contents; its LOGIN scrubbing
     # misses passwords that need quoting), so it stays at WARNING whatever the gateway's level.
     logging.getLogger("aioimaplib").setLevel(logging.WARNING)
-    metrics = ImapMetrics(services.metrics.registry)
+    metrics = metrics or ImapMetrics(services.metrics.registry)
+    supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
     log.info("imap: %d mailbox(es)", len(boxes))
     async with asyncio.TaskGroup() as tg:
         for box in boxes:
             service = MailboxService(box, services.mailboxes, services.events, metrics)
-            tg.create_task(service.run(stop), name=f"imap-{box.id}")
+            tg.create_task(supervisor.run("imap", service.run, stop, unit=box.id), name=f"imap-{box.id}")
 
 
 async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:
@@ -213,4 +238,6 @@ async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:
         await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
     if not task.done():
         task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        log.error("imap listeners failed while stopping", exc_info=task.exception())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.edge.metrics import bearer_matches
+from gateway.domain.bearer import bearer_matches
 
 TOKEN = "metrics-token-0123456789"
 
