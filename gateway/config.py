@@ -37,6 +37,9 @@ class GatewayConfig:
     ws_ping_interval: float = 20.0
     ws_ping_timeout: float = 20.0
     log_level: str = "info"
+    # A dead process's work (pending events, IMAP mailboxes) is taken over within this many seconds
+    # of its death; heartbeats live 0.6x this (see gateway.domain.failover).
+    failover_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class SignalsConfig:
 class RouterConfig:
     block_ms: int = 2000
     batch_size: int = 100
-    # A pending event idle this long is presumed orphaned by a dead router and reclaimed.
+    # A dead router's events are taken over within gateway.failover_seconds (heartbeats); this is
+    # only the safety net for an event a live router left pending this long (it is routed again).
     claim_idle_ms: int = 15000
     claim_interval_ms: int = 5000
 
@@ -234,6 +238,8 @@ def _validate_gateway(gw: GatewayConfig) -> None:
     for key in ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"):
         if getattr(gw, key) <= 0:
             raise ConfigError(f"config: gateway.{key} must be positive")
+    if not 1 <= gw.failover_seconds <= 600:
+        raise ConfigError(f"config: gateway.failover_seconds must be 1-600, got {gw.failover_seconds}")
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
 

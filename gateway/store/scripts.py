@@ -33,6 +33,7 @@ class Scripts:
     begin_attempt: AsyncScript
     imap_lease: AsyncScript
     imap_checkpoint: AsyncScript
+    claim_orphans: AsyncScript
 
     async def advance(
         self,
