@@ -37,6 +37,8 @@ FAILOVER_SECONDS = 5.0  # the default of [gateway] failover_seconds
 SLACK_SECONDS = 1.5 * FACTOR
 # A `signalgate imap` process has no health endpoint to wait for: what starting one may take here.
 START_SECONDS = 2.0 * FACTOR
+# A second contact, so a repeated mail would show as a signal with count 2 (not grouped with the first).
+OTHER_SENDER = "jane@acme.example.com"
 SHIPPED_ROUTER = {
     "SIGNALGATE_ROUTER_CLAIM_IDLE_MS": "15000",
     "SIGNALGATE_ROUTER_CLAIM_INTERVAL_MS": "5000",
@@ -219,7 +221,7 @@ async def test_imap_holder_sigkilled_peer_resumes_the_mailbox_within_seconds(
     first.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     await asyncio.to_thread(first.wait)
-    await dovecot.adeliver(user, mail("while the holder is dead"))
+    await dovecot.adeliver(user, mail("while the holder is dead", sender=OTHER_SENDER, name="Jane Smith"))
     sig = await feed.signal("email.received", timeout=30)
     took = time.monotonic() - killed
     print(f"\nmail waiting at SIGKILL was routed by the standby {took:.2f} s after it")
@@ -251,7 +253,7 @@ async def test_imap_process_sigkilled_and_restarted_resumes_within_seconds(
     assert (await feed.signal("email.received", timeout=10))["title"] == "before the crash"
     first.send_signal(signal.SIGKILL)
     await asyncio.to_thread(first.wait)
-    await dovecot.adeliver(user, mail("while it was down"))
+    await dovecot.adeliver(user, mail("while it was down", sender=OTHER_SENDER, name="Jane Smith"))
     restarted = time.monotonic()
     start_imap(procs, redis_server.url, env)
     sig = await feed.signal("email.received", timeout=40)
