@@ -25,6 +25,9 @@ from redis.exceptions import ResponseError
 
 from gateway.ingest.imap.rules import mailbox_id
 from gateway.store import keys
+from gateway.store.event_log import EventLog
+from gateway.store.mailboxes import LeaseLost, Mailboxes
+from gateway.store.scripts import load_scripts
 from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of
 from tests.support.imap import Dovecot, MailUser, imap_env, mail
 from tests.support.processes import Processes
@@ -161,6 +164,58 @@ async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within
         await asyncio.sleep(1.0 * FACTOR)
         assert sorted(await titles(client, org)) == sorted(f"k{i}" for i in range(20))
         assert await aredis.xlen(keys.feed(org.id, "u1")) == len(events)
+
+
+# --- the store steps, raced against a real Redis ---------------------------------------------------
+
+
+async def test_racing_claimers_split_a_dead_consumers_entries(aredis: Redis) -> None:
+    """Eight routers claim one dead consumer's 250 pending entries at once: each entry goes to
+    exactly one of them, none is lost, and the dead consumer leaves the group."""
+    events = EventLog(aredis, load_scripts(aredis))
+    await events.ensure_groups()
+    org = "race-" + uuid.uuid4().hex[:6]
+    p = keys.partition_of(org)
+    for i in range(250):
+        await events.append(org, "test", {"i": i})
+    held = await events.read(p, "dead-1", 250, 100)
+    assert len(held) == 250
+
+    async def claimer(k: int) -> list[str]:
+        got: list[str] = []
+        while batch := await events.claim_orphans(p, "dead-1", f"live-{k}", 7):
+            got += [entry_id for entry_id, fields in batch if fields["org"] == org]
+        return got
+
+    claimed = await asyncio.gather(*(claimer(k) for k in range(8)))
+    every = [entry_id for got in claimed for entry_id in got]
+    assert sorted(every) == sorted(entry_id for entry_id, _ in held)  # each exactly once
+    assert "dead-1" not in await events.consumers(p)
+    assert (await aredis.xpending(keys.events_stream(p), keys.ROUTER_GROUP))["pending"] == 250
+
+
+async def test_only_a_dead_holders_lease_is_taken_and_by_one_standby(aredis: Redis) -> None:
+    """A mailbox lease whose holder beats is never taken; once its heartbeat is gone exactly one of
+    ten racing standbys takes it, and the old holder can no longer renew or move the checkpoint."""
+    scripts = load_scripts(aredis)
+    org, box = "lease-" + uuid.uuid4().hex[:6], "mb"
+    boxes = Mailboxes(aredis, scripts)
+    holder = boxes.lease(org, box, 30_000)
+    assert await holder.acquire()
+    checkpoint = boxes.checkpoints(org, box, holder)
+    await checkpoint.reset(1, 10, None)
+    await boxes.heartbeats.beat(holder.token, 30_000)
+    standbys = [boxes.lease(org, box, 30_000) for _ in range(10)]
+    assert await asyncio.gather(*(s.take_from_dead() for s in standbys)) == [None] * 10
+    await boxes.heartbeats.end(holder.token)  # the holder died (its key expired)
+    taken = await asyncio.gather(*(s.take_from_dead() for s in standbys))
+    assert taken.count(holder.token) == 1 and taken.count(None) == 9
+    winner = standbys[taken.index(holder.token)]
+    assert await winner.holder() == winner.token and await winner.renew()
+    assert not await holder.renew()
+    with pytest.raises(LeaseLost):
+        await checkpoint.advance(1, 11, None)
+    assert await boxes.checkpoints(org, box, winner).advance(1, 11, None)
 
 
 # --- IMAP ---------------------------------------------------------------------------------------

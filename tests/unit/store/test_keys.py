@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 
+from gateway.domain.tenancy import ORG_ID
 from gateway.store import keys
 
 ORG, USER = "acme", "u1"
@@ -50,6 +52,7 @@ ORG, USER = "acme", "u1"
         (lambda: keys.imap_lease(ORG, "mb"), "sg:{acme}:imap:mb:lease"),
         (lambda: keys.imap_checkpoint(ORG, "mb"), "sg:{acme}:imap:mb:checkpoint"),
         (lambda: keys.activity(ORG, "c1"), "sg:{acme}:activity:c1"),
+        (lambda: keys.heartbeat("vm-12-ab12cd"), "sg:{node:hb}:vm-12-ab12cd"),
     ],
 )
 def test_key_names_are_stable(key: Callable[[], str], expected: str) -> None:
@@ -67,3 +70,12 @@ def test_every_org_key_shares_the_org_hash_tag() -> None:
     """All keys of one org sit in one Cluster slot, so every Lua script stays on one node."""
     org_keys = [keys.org(ORG), keys.feed(ORG, USER), keys.notification(ORG, "n"), keys.imap_lease(ORG, "m")]
     assert {k.split(":", 2)[1] for k in org_keys} == {"{acme}"}
+
+
+def test_heartbeats_share_a_hash_tag_no_org_or_partition_can_have() -> None:
+    """Every heartbeat is in one slot (one MGET checks them all), and that tag is not an org id
+    (org ids have no ':') nor a partition's, so deleting an org or a partition never touches it."""
+    tags = {re.match(r"sg:(\{[^}]*\})", keys.heartbeat(m)).group(1) for m in ("a", "host:1:ff")}  # type: ignore[union-attr]
+    assert tags == {"{node:hb}"}
+    assert ORG_ID.fullmatch(keys.HEARTBEAT_TAG.strip("{}")) is None
+    assert all(keys.HEARTBEAT_TAG not in keys.events_stream(p) for p in range(keys.PARTITIONS))
