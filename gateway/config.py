@@ -119,7 +119,8 @@ class ImapConfig:
     timeout_seconds: float = 15.0  # connect, greeting and every command
     backoff_initial_seconds: float = 1.0  # reconnect delay doubles from here (with jitter) ...
     backoff_max_seconds: float = 300.0  # ... up to this; a refused LOGIN waits this long at once
-    # Only the process holding this Redis lease listens; a standby takes over within this long.
+    # Only the process holding this Redis lease listens. A holder that dies is replaced within
+    # gateway.failover_seconds (its heartbeat is gone); the lease expiring is only the backstop.
     lease_seconds: float = 30.0
 
 
