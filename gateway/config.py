@@ -54,6 +54,10 @@ class GatewayConfig:
     # and up answer both on `port`). 0 = port + 1 (router), + 2 (worker), + 3 (imap); -1 = none.
     health_port: int = 0
 
+    # A dead process's work (pending events, IMAP mailboxes) is taken over within this many seconds
+    # of its death; heartbeats live 0.6x this (see gateway.domain.failover).
+    failover_seconds: float = 5.0
+
 
 @dataclass(frozen=True)
 class RedisConfig:
@@ -76,7 +80,8 @@ class SignalsConfig:
 class RouterConfig:
     block_ms: int = 2000
     batch_size: int = 100
-    # A pending event idle this long is presumed orphaned by a dead router and reclaimed.
+    # A dead router's events are taken over within gateway.failover_seconds (heartbeats); this is
+    # only the safety net for an event a live router left pending this long (it is routed again).
     claim_idle_ms: int = 15000
     claim_interval_ms: int = 5000
 
@@ -131,7 +136,8 @@ class ImapConfig:
     timeout_seconds: float = 15.0  # connect, greeting and every command
     backoff_initial_seconds: float = 1.0  # reconnect delay doubles from here (with jitter) ...
     backoff_max_seconds: float = 300.0  # ... up to this; a refused LOGIN waits this long at once
-    # Only the process holding this Redis lease listens; a standby takes over within this long.
+    # Only the process holding this Redis lease listens. A holder that dies is replaced within
+    # gateway.failover_seconds (its heartbeat is gone); the lease expiring is only the backstop.
     lease_seconds: float = 30.0
 
 
@@ -252,6 +258,8 @@ def _validate_gateway(gw: GatewayConfig) -> None:
     for key in ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"):
         if getattr(gw, key) <= 0:
             raise ConfigError(f"config: gateway.{key} must be positive")
+    if not 1 <= gw.failover_seconds <= 600:
+        raise ConfigError(f"config: gateway.failover_seconds must be 1-600, got {gw.failover_seconds}")
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
     _validate_edge(gw)

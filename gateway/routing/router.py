@@ -3,17 +3,22 @@
 Every router joins consumer group ``routers`` on every partition stream and reads with
 XREADGROUP; any number of routers can run. An event is acknowledged only after its feed write,
 and the write is idempotent per event (see ``apply_signal.lua``), so a router killed mid-batch
-loses nothing: another router reclaims its pending entries with XAUTOCLAIM once they have been
-idle ``claim_idle_ms``, and re-applying an event changes nothing.
+loses nothing: each router keeps a heartbeat under its consumer name (unique per process start),
+and every ``check_seconds`` each router looks for consumers whose heartbeat is gone and claims
+their pending entries (``claim_orphans.lua``: each entry to exactly one claimer) — within
+``[gateway] failover_seconds`` of the death, by a peer or by the restarted process. Re-applying an
+event changes nothing.
 
 Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast),
-``batch_size`` entries per read, ``claim_idle_ms`` when a pending entry counts as orphaned,
-``claim_interval_ms`` how often each partition loop looks for orphans and trims acked entries.
+``batch_size`` entries per read, ``claim_idle_ms`` the safety net for an entry a *live* router left
+pending (XAUTOCLAIM), ``claim_interval_ms`` how often each partition loop runs that net and trims
+acked entries.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -23,6 +28,7 @@ from typing import Any
 
 from gateway.config import RouterConfig
 from gateway.domain.events import Event
+from gateway.domain.failover import FailoverTiming, orphaned
 from gateway.domain.status import CALL_RANK, SMS_RANK
 from gateway.routing.mail import MailRouter
 from gateway.routing.rules import ContactLookup, contact_ref, draft, signal_body
@@ -30,6 +36,7 @@ from gateway.services import Services
 from gateway.store import keys
 from gateway.store.errors import stream_gone
 from gateway.store.event_log import Entry
+from gateway.store.heartbeat import Heartbeat, Heartbeats
 from gateway.supervision.health import Health
 from gateway.supervision.supervisor import Supervisor
 
@@ -62,13 +69,19 @@ class Router:
         self._cfg = cfg
         self.name = name or consumer_name()
         self._supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
+        self._timing = FailoverTiming(services.config.gateway.failover_seconds)
+        self._heartbeats = Heartbeats(services.redis)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Route until ``stop`` is set; each partition has its own loop, supervised on its own
-        (part ``router``, unit ``p<N>``): Redis trouble is retried, a bug restarts that loop only."""
+        """Route until ``stop`` is set; each partition has its own loop, and one loop takes over the
+        entries of dead routers, each supervised on its own (part ``router``, units ``p<N>`` and
+        ``failover``): Redis trouble is retried, a bug restarts that loop only. The heartbeat lives
+        exactly as long as the loops."""
         await self._log.ensure_groups()
         log.info("router %s consuming %d partitions", self.name, keys.PARTITIONS)
-        async with asyncio.TaskGroup() as tg:
+        heartbeat = Heartbeat(self._heartbeats, self.name, self._timing)
+        async with heartbeat.kept(), asyncio.TaskGroup() as tg:
+            tg.create_task(self._supervisor.run("router", self._failover_loop, stop, unit="failover"), name="failover")
             for p in range(keys.PARTITIONS):
                 loop = functools.partial(self._partition_loop, p)
                 tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")
@@ -90,6 +103,41 @@ class Router:
                     raise
                 log.info("router partition %d: %s; recreating the consumer group", partition, exc)
                 await self._log.ensure_groups()
+
+    async def _failover_loop(self, stop: asyncio.Event) -> None:
+        """Every ``check_seconds``: take over what dead routers held (see :meth:`take_over_dead`)."""
+        while not stop.is_set():
+            try:
+                await self.take_over_dead()
+            except Exception as exc:
+                if not stream_gone(exc):
+                    raise  # to the supervisor: Redis trouble is retried, anything else restarts this loop
+                await self._log.ensure_groups()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._timing.check_seconds)
+
+    async def take_over_dead(self) -> int:
+        """Claim and route the pending entries of every consumer whose heartbeat is gone; how many."""
+        names = await asyncio.gather(*(self._log.consumers(p) for p in range(keys.PARTITIONS)))
+        alive = await self._heartbeats.alive(sorted({n for group in names for n in group}))
+        jobs = [self._take_over(p, dead) for p, group in enumerate(names) for dead in orphaned(group, alive, self.name)]
+        return sum(await asyncio.gather(*jobs))
+
+    async def _take_over(self, partition: int, dead: str) -> int:
+        taken = 0
+        while True:
+            entries = await self._log.claim_orphans(partition, dead, self.name, self._cfg.batch_size)
+            if entries:
+                taken += len(entries)
+                self._m.router_reclaimed.inc(len(entries))
+                await self._handle_batch(partition, entries)
+            if len(entries) < self._cfg.batch_size:
+                break
+        if taken:
+            log.info(
+                "router %s took over %d events of dead router %s on partition %d", self.name, taken, dead, partition
+            )
+        return taken
 
     async def _reclaim(self, partition: int) -> None:
         start = "0-0"

@@ -2,8 +2,10 @@
 
 Appends are deduplicated and durable in one Lua step (``ingest.lua``). Routers read each partition
 stream through the consumer group ``routers``: an entry stays pending until it is acknowledged,
-orphaned entries of a dead router are reclaimed with XAUTOCLAIM, and entries every router has
-acknowledged are trimmed. The shape of an entry is :class:`gateway.domain.events.Event`.
+the pending entries of a dead router (its heartbeat is gone, see ``gateway.store.heartbeat``) are
+claimed by a live one with ``claim_orphans.lua``, entries pending far too long (a live router stuck
+on them) are reclaimed with XAUTOCLAIM, and entries every router has acknowledged are trimmed.
+The shape of an entry is :class:`gateway.domain.events.Event`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class EventLog:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
         self._ingest = ScriptBatcher(redis, scripts.ingest)
+        self._claim_orphans = scripts.claim_orphans
 
     async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
         """Durably append one event; a ``dedupe_id`` this org already sent from ``source`` appends nothing.
@@ -76,6 +79,25 @@ class EventLog:
             keys.events_stream(partition), keys.ROUTER_GROUP, consumer, idle_ms, start_id=start, count=count
         )
         return reply[0], [e for e in reply[1] if e[1]]  # deleted entries come back empty
+
+    async def consumers(self, partition: int) -> list[str]:
+        """Every consumer the router group knows on this partition (with or without pending entries)."""
+        infos = await self._r.xinfo_consumers(keys.events_stream(partition), keys.ROUTER_GROUP)
+        return [str(info["name"]) for info in infos]
+
+    async def claim_orphans(self, partition: int, dead: str, consumer: str, count: int) -> list[Entry]:
+        """Move up to ``count`` pending entries of the ``dead`` consumer to ``consumer`` (atomically:
+        each entry goes to one claimer); the dead consumer leaves the group once it has none left."""
+        reply = await self._claim_orphans(
+            keys=[keys.events_stream(partition)], args=[keys.ROUTER_GROUP, dead, consumer, count]
+        )
+        out: list[Entry] = []
+        for item in reply or []:
+            if not item or not item[1]:  # trimmed meanwhile: the script acknowledged it
+                continue
+            flat = item[1]
+            out.append((str(item[0]), {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}))
+        return out
 
     async def ack(self, partition: int, entry_id: str) -> None:
         await self._r.xack(keys.events_stream(partition), keys.ROUTER_GROUP, entry_id)

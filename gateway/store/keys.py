@@ -90,6 +90,21 @@ def glob_escape(literal: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\g<0>", literal)
 
 
+# Heartbeats of every long-running process (router consumers, IMAP lease holders) share one hash
+# tag that can never be an org's (org ids have no ':') nor a partition's: ``sg:{node:hb}:<member>``.
+HEARTBEAT_TAG = "{node:hb}"
+
+
+def heartbeat(member: str) -> str:
+    """String with a short TTL: ``member`` (a router consumer, an IMAP holder token) is alive."""
+    return f"sg:{HEARTBEAT_TAG}:{member}"
+
+
+def org_pattern(org_id: str) -> str:
+    """SCAN pattern of every key under the org's hash tag (deleting an org)."""
+    return f"sg:{{{org_id}}}:*"
+
+
 def org(org_id: str) -> str:
     return f"sg:{{{org_id}}}:org"
 

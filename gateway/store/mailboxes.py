@@ -2,7 +2,10 @@
 
 **Lease**: at most one process listens to a mailbox at a time. Acquire is ``SET NX PX``; the
 holder renews it every third of its length and releases it on a clean stop (``imap_lease.lua``
-checks the token), so a standby process takes over within one lease length after the holder dies.
+checks the token). The token is the holder process's heartbeat member
+(``gateway.store.heartbeat``): when that heartbeat is gone the holder is dead, and a standby — or
+the restarted process, whose token is new — takes the lease over at once (:meth:`Lease.take_from_dead`)
+instead of waiting for it to expire, i.e. within ``[gateway] failover_seconds``.
 
 **Checkpoint**: UIDVALIDITY, last handled UID, newest INTERNALDATE. Writes go through
 ``imap_checkpoint.lua`` together with the lease check, so only the process holding the mailbox's
@@ -20,6 +23,7 @@ from redis.asyncio import Redis
 
 from gateway.domain.mailbox import Checkpoint
 from gateway.store import keys
+from gateway.store.heartbeat import Heartbeats
 from gateway.store.scripts import Scripts
 
 
@@ -38,13 +42,21 @@ def holder_token() -> str:
 
 class Lease:
     def __init__(
-        self, redis: Redis, scripts: Scripts, org: str, mailbox: str, ttl_ms: int, token: str | None = None
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        org: str,
+        mailbox: str,
+        ttl_ms: int,
+        token: str | None = None,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self._r = redis
         self._s = scripts
         self.key = keys.imap_lease(org, mailbox)
         self.ttl_ms = ttl_ms
         self.token = token or holder_token()
+        self._heartbeats = heartbeats or Heartbeats(redis)
 
     async def acquire(self) -> bool:
         """Take the lease if nobody holds it (or keep it if we already do)."""
@@ -54,6 +66,19 @@ class Lease:
 
     async def renew(self) -> bool:
         return bool(await self._s.imap_lease(keys=[self.key], args=[self.token, "renew", self.ttl_ms]))
+
+    async def take_from_dead(self) -> str | None:
+        """Take the lease if its holder's heartbeat is gone: the dead holder's token, else None.
+
+        The check and the take are two steps (the heartbeat lives under another hash tag), but the
+        take only succeeds if the lease still names that holder, and a dead holder's token never
+        beats again. Should a live-but-stalled holder be taken for dead, the checkpoint fence stops
+        its writes (:class:`LeaseLost`) and the dedupe id stops its events."""
+        holder = await self.holder()
+        if holder is None or holder == self.token or await self._heartbeats.alive([holder]):
+            return None
+        taken = await self._s.imap_lease(keys=[self.key], args=[self.token, "take", self.ttl_ms, holder])
+        return holder if taken else None
 
     async def release(self) -> None:
         await self._s.imap_lease(keys=[self.key], args=[self.token, "release", 0])
@@ -114,9 +139,11 @@ class Mailboxes:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
         self._s = scripts
+        self.heartbeats = Heartbeats(redis)
 
-    def lease(self, org: str, mailbox: str, ttl_ms: int) -> Lease:
-        return Lease(self._r, self._s, org, mailbox, ttl_ms)
+    def lease(self, org: str, mailbox: str, ttl_ms: int, token: str | None = None) -> Lease:
+        """``token``: the process's heartbeat member (one per process start); new one when omitted."""
+        return Lease(self._r, self._s, org, mailbox, ttl_ms, token, self.heartbeats)
 
     def checkpoints(self, org: str, mailbox: str, lease: Lease) -> Checkpoints:
         return Checkpoints(self._r, self._s, org, mailbox, lease)

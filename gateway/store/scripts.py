@@ -35,6 +35,7 @@ class Scripts:
     imap_checkpoint: AsyncScript
     notification_create: AsyncScript
     email_release: AsyncScript
+    claim_orphans: AsyncScript
 
     async def advance(
         self,

@@ -158,6 +158,11 @@ def test_incomplete_or_unsupported_env_names_are_refused(name: str) -> None:
         ("[gateway]\nmax_body_bytes = 10\n", "gateway.max_body_bytes"),
         ("[gateway]\nws_queue_size = 0\n", "gateway.ws_queue_size"),
         ('[gateway]\nlog_level = "chatty"\n', "gateway.log_level"),
+        ("[gateway]\nfailover_seconds = 0\n", "gateway.failover_seconds"),
+        ("[gateway]\nfailover_seconds = 0.5\n", "gateway.failover_seconds"),
+        ("[gateway]\nfailover_seconds = 601\n", "gateway.failover_seconds"),
+        ('[gateway]\nfailover_seconds = "fast"\n', "gateway.failover_seconds"),
+        ('[gateway]\nfailover_seconds = "nan"\n', "gateway.failover_seconds"),
         ('[redis]\nurl = "http://127.0.0.1:6379"\n', "redis.url"),
         ("[signals]\nhistory_days = 0\n", "signals."),
         ("[signals]\nhistory_min_entries = 10\nhistory_max_entries = 5\n", "signals.history_max_entries"),
@@ -354,3 +359,9 @@ def test_health_port_out_of_range(raw: str) -> None:
     """Anything else stops start-up naming the key and the value."""
     message = _error(None, {"SIGNALGATE_GATEWAY_HEALTH_PORT": raw})
     assert "gateway.health_port" in message and raw in message
+
+
+def test_failover_seconds_defaults_to_5_and_can_be_set() -> None:
+    """[gateway] failover_seconds: 5 by default (SPEC "Running" → "Failover"), any 1-600 accepted."""
+    assert load_config(None, {}).gateway.failover_seconds == 5.0
+    assert load_config(None, {"SIGNALGATE_GATEWAY_FAILOVER_SECONDS": "2.5"}).gateway.failover_seconds == 2.5

@@ -1,7 +1,9 @@
 """Supervision of every ``[[imap]]`` mailbox of one process (``signalgate up`` or ``signalgate imap``).
 
-Per mailbox, one service loop: take the mailbox's Redis lease (standby processes retry every third
-of ``lease_seconds``), then run sessions (:class:`~gateway.ingest.imap.listener.Listener`) while renewing
+Per mailbox, one service loop: take the mailbox's Redis lease (standby processes retry every
+``check_seconds`` of ``[gateway] failover_seconds``, and take the lease over at once when its holder's
+heartbeat is gone: the process keeps one heartbeat, and its lease token is that heartbeat's member),
+then run sessions (:class:`~gateway.ingest.imap.listener.Listener`) while renewing
 the lease; a session that fails is retried after a capped exponential backoff with jitter; losing
 the lease stops listening at once. Any unexpected error is logged and retried the same way, so one
 broken mailbox never stops the others. On stop: IDLE is ended, LOGOUT sent, the lease released.
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from gateway.config import Config, ConfigError
+from gateway.domain.failover import FailoverTiming
 from gateway.domain.supervision import describe
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError
@@ -26,7 +29,8 @@ from gateway.ingest.imap.rules import backoff_delay, mailbox_id
 from gateway.services import Services
 from gateway.store.errors import StoreError
 from gateway.store.event_log import EventLog
-from gateway.store.mailboxes import Lease, LeaseLost, Mailboxes, ValidityChanged
+from gateway.store.heartbeat import Heartbeat
+from gateway.store.mailboxes import Lease, LeaseLost, Mailboxes, ValidityChanged, holder_token
 from gateway.supervision.health import Health
 from gateway.supervision.supervisor import Supervisor
 
@@ -81,31 +85,41 @@ class MailboxService:
         events: EventLog,
         metrics: ImapMetrics,
         rand: Callable[[], float] = random.random,
+        *,
+        token: str | None = None,
+        check_seconds: float | None = None,
     ) -> None:
+        """``token``: this process's heartbeat member (kept alive by the caller); ``check_seconds``:
+        how often a standby looks at the lease (default: a third of ``lease_seconds``)."""
         self._box = box
         self._mailboxes = mailboxes
         self._events = events
         self._m = metrics
         self._rand = rand
+        self._token = token
+        self._check = min(box.lease_seconds / 3, check_seconds or box.lease_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         box = self._box
-        lease = self._mailboxes.lease(box.org, box.id, int(box.lease_seconds * 1000))
+        lease = self._mailboxes.lease(box.org, box.id, int(box.lease_seconds * 1000), self._token)
         standby_logged = False
         failures = 0
         last_bug = ""
         redis_down = False
         while not stop.is_set():
             try:
-                acquired = await lease.acquire()
+                held = await lease.acquire()
+                if not held and (dead := await lease.take_from_dead()) is not None:
+                    log.warning("mailbox %s: holder %s is dead (no heartbeat); taking over", box.id, dead)
+                    held = True
                 if redis_down:
                     redis_down = False
                     log.info("mailbox %s: redis answers again", box.id)
-                if not acquired:
+                if not held:
                     if not standby_logged:
                         log.info("mailbox %s: standby (held by %s)", box.id, await lease.holder())
                         standby_logged = True
-                    await _pause(stop, box.lease_seconds / 3)
+                    await _pause(stop, self._check)
                     continue
                 standby_logged = False
                 log.info("mailbox %s: lease acquired by %s; listening", box.id, lease.token)
@@ -225,9 +239,22 @@ async def run_mailboxes(
     metrics = metrics or ImapMetrics(services.metrics.registry)
     supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
     log.info("imap: %d mailbox(es)", len(boxes))
-    async with asyncio.TaskGroup() as tg:
+    if not boxes:
+        return
+    # One heartbeat for the process; its member is the token of every lease it holds, so a peer
+    # (or this process's restart, with a new token) takes them over once the heartbeat is gone.
+    timing = FailoverTiming(services.config.gateway.failover_seconds)
+    heartbeat = Heartbeat(services.mailboxes.heartbeats, holder_token(), timing)
+    async with heartbeat.kept(), asyncio.TaskGroup() as tg:
         for box in boxes:
-            service = MailboxService(box, services.mailboxes, services.events, metrics)
+            service = MailboxService(
+                box,
+                services.mailboxes,
+                services.events,
+                metrics,
+                token=heartbeat.member,
+                check_seconds=timing.check_seconds,
+            )
             tg.create_task(supervisor.run("imap", service.run, stop, unit=box.id), name=f"imap-{box.id}")
 
 

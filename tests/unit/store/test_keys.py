@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -53,6 +54,7 @@ ORG, USER = "acme", "u1"
         (lambda: keys.imap_lease(ORG, "mb"), "sg:{acme}:imap:mb:lease"),
         (lambda: keys.imap_checkpoint(ORG, "mb"), "sg:{acme}:imap:mb:checkpoint"),
         (lambda: keys.activity(ORG, "c1"), "sg:{acme}:activity:c1"),
+        (lambda: keys.heartbeat("vm-12-ab12cd"), "sg:{node:hb}:vm-12-ab12cd"),
     ],
 )
 def test_key_names_are_stable(key: Callable[[], str], expected: str) -> None:
@@ -108,3 +110,12 @@ def test_prefixes_refuse_anything_but_an_org_id(bad: str) -> None:
     for build in (keys.org_prefix, keys.ingest_dedupe_prefix):
         with pytest.raises(ValueError, match="not an org id"):
             build(bad)
+
+
+def test_heartbeats_share_a_hash_tag_no_org_or_partition_can_have() -> None:
+    """Every heartbeat is in one slot (one MGET checks them all), and that tag is not an org id
+    (org ids have no ':') nor a partition's, so deleting an org or a partition never touches it."""
+    tags = {re.match(r"sg:(\{[^}]*\})", keys.heartbeat(m)).group(1) for m in ("a", "host:1:ff")}  # type: ignore[union-attr]
+    assert tags == {"{node:hb}"}
+    assert ORG_ID.fullmatch(keys.HEARTBEAT_TAG.strip("{}")) is None
+    assert all(keys.HEARTBEAT_TAG not in keys.events_stream(p) for p in range(keys.PARTITIONS))

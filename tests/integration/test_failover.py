@@ -1,0 +1,328 @@
+"""Failover in seconds (SPEC "Running" → "Failover"): a SIGKILLed router's pending events and a
+SIGKILLed listener's mailbox are taken over by a live peer or by the restart within
+``[gateway] failover_seconds`` (default 5) of the death — from heartbeats, never by waiting for an
+entry to look idle — and nothing is applied twice. Real processes, real Redis, real Dovecot.
+
+The routers run with the shipped ``claim_idle_ms`` / ``claim_interval_ms`` (15 s / 5 s) and the
+mailboxes with the shipped ``lease_seconds`` (30 s): only the heartbeats can make these fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis as redis_sync
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from gateway.ingest.imap.rules import mailbox_id
+from gateway.store import keys
+from gateway.store.event_log import EventLog
+from gateway.store.mailboxes import LeaseLost, Mailboxes
+from gateway.store.scripts import load_scripts
+from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signals_of
+from tests.support.imap import Dovecot, MailUser, imap_env, mail
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import live_feed
+
+FAILOVER_SECONDS = 5.0  # the default of [gateway] failover_seconds
+# What the bound allows on top of failover_seconds: polling, process start-up on a busy machine.
+SLACK_SECONDS = 1.5 * FACTOR
+# A `signalgate imap` process has no health endpoint to wait for: what starting one may take here.
+START_SECONDS = 2.0 * FACTOR
+# A second contact, so a repeated mail would show as a signal with count 2 (not grouped with the first).
+OTHER_SENDER = "jane@acme.example.com"
+SHIPPED_ROUTER = {
+    "SIGNALGATE_ROUTER_CLAIM_IDLE_MS": "15000",
+    "SIGNALGATE_ROUTER_CLAIM_INTERVAL_MS": "5000",
+    "SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0",  # one signal per event: a repeat would show
+}
+
+
+@pytest.fixture
+async def aredis(fresh_redis: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(fresh_redis.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def consumer_of(r: Redis, stream: str, pid: int) -> str | None:
+    """The router consumer name of process ``pid`` (``<host>-<pid>-<random>``) once it has read."""
+    try:
+        infos = await r.xinfo_consumers(stream, keys.ROUTER_GROUP)
+    except ResponseError:  # no stream or no group yet
+        return None
+    return next((str(i["name"]) for i in infos if f"-{pid}-" in str(i["name"])), None)
+
+
+async def pending_of(r: Redis, stream: str, consumer: str) -> int:
+    return len(await r.xpending_range(stream, keys.ROUTER_GROUP, "-", "+", 1000, consumername=consumer))
+
+
+async def titles(client: httpx.AsyncClient, org: OrgCtx) -> list[str]:
+    return [s["title"] for s in (await signals_of(client, org, limit=500))["signals"]]
+
+
+async def test_router_sigkilled_while_300_events_stream_in(
+    fresh_redis: RedisServer, procs: Processes, aredis: Redis
+) -> None:
+    """Two routers; one is SIGKILLed holding pending entries while 300 events stream in: every
+    event is routed within failover_seconds of the death, and each signal exists exactly once."""
+    n = 300
+    gw, _ = procs.serve(fresh_redis.url, with_router=False, **SHIPPED_ROUTER)
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, gw, "failover-" + uuid.uuid4().hex[:6])
+        stream = keys.events_stream(keys.partition_of(org.id))
+        victim = procs.router(fresh_redis.url, **SHIPPED_ROUTER)
+        procs.router(fresh_redis.url, **SHIPPED_ROUTER)
+        posted = 0
+
+        async def post(worker: int) -> None:
+            nonlocal posted
+            for i in range(worker, n, 8):
+                event = {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": f"e{i}"}
+                assert (await post_event(client, org, event)).status_code == 202
+                posted += 1
+
+        streaming = asyncio.gather(*(post(w) for w in range(8)))
+        # Kill the victim the moment it holds entries it has read but not acknowledged.
+        deadline = time.monotonic() + 20 * FACTOR
+        victim_name = None
+        while not (posted >= n // 5 and victim_name and await pending_of(aredis, stream, victim_name)):
+            assert time.monotonic() < deadline and posted < n, "the victim never held a pending entry"
+            victim_name = victim_name or await consumer_of(aredis, stream, victim.pid)
+            await asyncio.sleep(0)
+        victim.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        await asyncio.to_thread(victim.wait)
+        held = await pending_of(aredis, stream, victim_name)
+        assert held > 0, "the router must die holding entries for this test to mean anything"
+        await streaming
+        feed = keys.feed(org.id, "u1")
+
+        async def all_routed() -> bool:
+            pending: int = (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]
+            return await aredis.xlen(feed) >= n and pending == 0
+
+        await wait_for(all_routed, timeout=30, interval=0.02)
+        took = time.monotonic() - killed
+        print(f"\n{held} pending entries of the killed router; all {n} routed {took:.2f} s after SIGKILL")
+        assert took <= FAILOVER_SECONDS + SLACK_SECONDS
+        await asyncio.sleep(1.0 * FACTOR)  # a late duplicate would show up by now
+        assert await aredis.xlen(feed) == n
+        got = await titles(client, org)
+        assert sorted(got) == sorted(f"e{i}" for i in range(n))
+        consumers = [str(i["name"]) for i in await aredis.xinfo_consumers(stream, keys.ROUTER_GROUP)]
+        assert victim_name not in consumers, "a dead consumer leaves the group once its entries are taken over"
+
+
+async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within_seconds(
+    fresh_redis: RedisServer, procs: Processes, aredis: Redis
+) -> None:
+    """`signalgate up` SIGKILLed right after accepting 20 events (some read, not yet routed) and
+    restarted at once: all 20 are routed within failover_seconds of the death, none twice."""
+    gw, proc = procs.serve(fresh_redis.url, with_router=True, **SHIPPED_ROUTER)
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, gw, "failover-up-" + uuid.uuid4().hex[:6])
+        stream = keys.events_stream(keys.partition_of(org.id))
+        posted: list[str] = []
+        # Freeze `up` right after it accepted 20 events; kill it if it holds some of them read but
+        # not routed (else let it go on and try 20 more), so the test always means something.
+        for _ in range(10):
+            batch = [f"k{len(posted) + i}" for i in range(20)]
+            events = [{"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": t} for t in batch]
+            responses = await asyncio.gather(*(post_event(client, org, e) for e in events))
+            assert all(r.status_code == 202 for r in responses)
+            posted += batch
+            proc.send_signal(signal.SIGSTOP)
+            killed = time.monotonic()  # its heartbeat stops being refreshed from here
+            if (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]:
+                break
+            proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(proc.wait)
+    held = (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]
+    routed = await aredis.xlen(keys.feed(org.id, "u1"))
+    print(f"\nat SIGKILL: {len(posted)} accepted, {routed} routed, {held} read but not routed")
+    assert held > 0, "`up` must die holding entries for this test to mean anything"
+    gw2, _ = await asyncio.to_thread(procs.serve, fresh_redis.url, with_router=True, **SHIPPED_ROUTER)
+    healthy = time.monotonic() - killed
+    async with httpx.AsyncClient(base_url=gw2.base_url, timeout=10 * FACTOR) as client:
+
+        async def all_routed() -> bool:
+            pending: int = (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]
+            return pending == 0 and len(await titles(client, org)) >= len(posted)
+
+        await wait_for(all_routed, timeout=30, interval=0.02)
+        took = time.monotonic() - killed
+        print(f"restart healthy {healthy:.2f} s after the death; all signals {took:.2f} s after it")
+        # Within failover_seconds of the death — unless starting the process took longer on this
+        # machine, then within one failover check of its start.
+        assert took <= max(FAILOVER_SECONDS, healthy + 1.0) + SLACK_SECONDS
+        await asyncio.sleep(1.0 * FACTOR)
+        assert sorted(await titles(client, org)) == sorted(posted)
+        assert await aredis.xlen(keys.feed(org.id, "u1")) == len(posted)
+
+
+# --- the store steps, raced against a real Redis ---------------------------------------------------
+
+
+async def test_racing_claimers_split_a_dead_consumers_entries(aredis: Redis) -> None:
+    """Eight routers claim one dead consumer's 250 pending entries at once: each entry goes to
+    exactly one of them, none is lost, and the dead consumer leaves the group."""
+    events = EventLog(aredis, load_scripts(aredis))
+    await events.ensure_groups()
+    org = "race-" + uuid.uuid4().hex[:6]
+    p = keys.partition_of(org)
+    for i in range(250):
+        await events.append(org, "test", {"i": i})
+    held = await events.read(p, "dead-1", 250, 100)
+    assert len(held) == 250
+
+    async def claimer(k: int) -> list[str]:
+        got: list[str] = []
+        while batch := await events.claim_orphans(p, "dead-1", f"live-{k}", 7):
+            got += [entry_id for entry_id, fields in batch if fields["org"] == org]
+        return got
+
+    claimed = await asyncio.gather(*(claimer(k) for k in range(8)))
+    every = [entry_id for got in claimed for entry_id in got]
+    assert sorted(every) == sorted(entry_id for entry_id, _ in held)  # each exactly once
+    assert "dead-1" not in await events.consumers(p)
+    assert (await aredis.xpending(keys.events_stream(p), keys.ROUTER_GROUP))["pending"] == 250
+
+
+async def test_only_a_dead_holders_lease_is_taken_and_by_one_standby(aredis: Redis) -> None:
+    """A mailbox lease whose holder beats is never taken; once its heartbeat is gone exactly one of
+    ten racing standbys takes it, and the old holder can no longer renew or move the checkpoint."""
+    scripts = load_scripts(aredis)
+    org, box = "lease-" + uuid.uuid4().hex[:6], "mb"
+    boxes = Mailboxes(aredis, scripts)
+    holder = boxes.lease(org, box, 30_000)
+    assert await holder.acquire()
+    checkpoint = boxes.checkpoints(org, box, holder)
+    await checkpoint.reset(1, 10, None)
+    await boxes.heartbeats.beat(holder.token, 30_000)
+    standbys = [boxes.lease(org, box, 30_000) for _ in range(10)]
+    assert await asyncio.gather(*(s.take_from_dead() for s in standbys)) == [None] * 10
+    await boxes.heartbeats.end(holder.token)  # the holder died (its key expired)
+    taken = await asyncio.gather(*(s.take_from_dead() for s in standbys))
+    assert taken.count(holder.token) == 1 and taken.count(None) == 9
+    winner = standbys[taken.index(holder.token)]
+    assert await winner.holder() == winner.token and await winner.renew()
+    assert not await holder.renew()
+    with pytest.raises(LeaseLost):
+        await checkpoint.advance(1, 11, None)
+    assert await boxes.checkpoints(org, box, winner).advance(1, 11, None)
+
+
+# --- IMAP ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    server = Dovecot()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
+    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+def start_imap(procs: Processes, redis_url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return procs._spawn(["imap"], procs.base_env(redis_url, **env), "imap")
+
+
+def shipped_lease_env(dovecot: Dovecot, user: MailUser, org: str) -> dict[str, str]:
+    # imap_env shortens the lease to 2 s for other tests; here it is the shipped 30 s.
+    return imap_env(dovecot, user, org, "u1", lease_seconds="30")
+
+
+async def wait_listening(r: redis_sync.Redis, dovecot: Dovecot, user: MailUser, org: str, pid: int) -> None:
+    lease = keys.imap_lease(org, mailbox_id(org, "127.0.0.1", dovecot.port, user.address, "INBOX"))
+    await wait_for(lambda: f":{pid}:" in (r.get(lease) or "") and dovecot.connections(user) >= 1, timeout=20)
+
+
+async def email_titles(client: httpx.AsyncClient, org: OrgCtx) -> list[tuple[str, int]]:
+    signals = (await signals_of(client, org, limit=500))["signals"]
+    return sorted((s["title"], s["count"]) for s in signals if s["type"].startswith("email."))
+
+
+async def test_imap_holder_sigkilled_peer_resumes_the_mailbox_within_seconds(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """Two `signalgate imap` processes (lease 30 s): SIGKILL the holder while mail waits; the standby
+    takes the mailbox over and routes that mail within failover_seconds of the death, once."""
+    user = dovecot.add_user()
+    env = shipped_lease_env(dovecot, user, org.id)
+    first = start_imap(procs, redis_server.url, env)
+    await wait_listening(sync_redis, dovecot, user, org.id, first.pid)
+    second = start_imap(procs, redis_server.url, env)
+    feed = await live_feed(gateway, org.tokens["u1"])
+    await dovecot.adeliver(user, mail("before the crash"))
+    assert (await feed.signal("email.received", timeout=10))["title"] == "before the crash"
+    first.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    await asyncio.to_thread(first.wait)
+    await dovecot.adeliver(user, mail("while the holder is dead", sender=OTHER_SENDER, name="Jane Smith"))
+    sig = await feed.signal("email.received", timeout=30)
+    took = time.monotonic() - killed
+    print(f"\nmail waiting at SIGKILL was routed by the standby {took:.2f} s after it")
+    assert sig["title"] == "while the holder is dead"
+    assert took <= FAILOVER_SECONDS + SLACK_SECONDS
+    await wait_listening(sync_redis, dovecot, user, org.id, second.pid)
+    await asyncio.sleep(1.0 * FACTOR)
+    assert await email_titles(client, org) == [("before the crash", 1), ("while the holder is dead", 1)]
+    await feed.ws.close()
+
+
+async def test_imap_process_sigkilled_and_restarted_resumes_within_seconds(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """The only `signalgate imap` process is SIGKILLed, mail arrives, it is restarted: its new
+    incarnation takes its predecessor's lease (no heartbeat) and routes the mail within seconds."""
+    user = dovecot.add_user()
+    env = shipped_lease_env(dovecot, user, org.id)
+    first = start_imap(procs, redis_server.url, env)
+    await wait_listening(sync_redis, dovecot, user, org.id, first.pid)
+    feed = await live_feed(gateway, org.tokens["u1"])
+    await dovecot.adeliver(user, mail("before the crash"))
+    assert (await feed.signal("email.received", timeout=10))["title"] == "before the crash"
+    first.send_signal(signal.SIGKILL)
+    await asyncio.to_thread(first.wait)
+    await dovecot.adeliver(user, mail("while it was down", sender=OTHER_SENDER, name="Jane Smith"))
+    restarted = time.monotonic()
+    start_imap(procs, redis_server.url, env)
+    sig = await feed.signal("email.received", timeout=40)
+    took = time.monotonic() - restarted
+    print(f"\nmail that arrived while down was routed {took:.2f} s after the restart began")
+    assert sig["title"] == "while it was down"
+    assert took <= FAILOVER_SECONDS + SLACK_SECONDS + START_SECONDS
+    await asyncio.sleep(1.0 * FACTOR)
+    assert await email_titles(client, org) == [("before the crash", 1), ("while it was down", 1)]
+    await feed.ws.close()
