@@ -1,4 +1,5 @@
-# signalgate: one image for every process kind (up, serve, router). No secrets baked in:
+# signalgate: one image for every process kind (up, serve, router, worker, imap, demo, bench: a plain
+# install has everything). No secrets baked in:
 # pass SIGNALGATE_GATEWAY_ADMIN_TOKEN, SIGNALGATE_GATEWAY_SECRET_KEY, SIGNALGATE_REDIS_URL, ...
 FROM python:3.11-slim
 

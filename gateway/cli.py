@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import signal
 import sys
@@ -14,7 +15,7 @@ import uvicorn
 
 from gateway.app import GatewayApp, create_app
 from gateway.bench.options import add_bench_arguments
-from gateway.config import Config, ConfigError, GatewayConfig, load_config
+from gateway.config import DEFAULT_CONFIG, Config, ConfigError, GatewayConfig, load_config
 from gateway.demo import provision_demo
 from gateway.edge.server import raise_nofile_limit, uvicorn_config
 from gateway.ingest.imap.metrics import ImapMetrics
@@ -22,7 +23,7 @@ from gateway.ingest.imap.service import mailboxes, run_mailboxes, stop_within
 from gateway.live.protocol import CloseCode
 from gateway.logfilter import install_repeat_filter
 from gateway.metrics import Metrics
-from gateway.redis_server import redis_url
+from gateway.redis_server import RedisUnavailable, redis_url
 from gateway.routing.router import Router
 from gateway.services import Services, open_services
 from gateway.store.jobs import run_worker
@@ -193,35 +194,63 @@ async def _imap(config: Config) -> None:
         await _run_parts(config, "imap", svc, supervisor, {"imap": _imap_part(svc, supervisor)})
 
 
-async def _demo(config: Config, url: str) -> None:
+async def _demo(config: Config, url: str, *, serving: bool | None = True) -> None:
     async with open_services(config, url) as svc:
-        await provision_demo(svc)
+        await provision_demo(svc, serving=serving)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("signalgate")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    """``--config`` is accepted before and after the subcommand (``up --config x.toml`` is what people type)."""
+    config_help = "path to config.toml (default ./config.toml; a path given here must exist)"
+    parser = argparse.ArgumentParser(prog="signalgate", description="Real-time notification gateway")
+    parser.add_argument("--version", action="version", version=f"signalgate {_version()}")
+    parser.add_argument("--config", default=None, help=config_help)
+    # After the subcommand: SUPPRESS keeps an absent option from overwriting one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", parents=[common], help="gateway + router + worker (+ embedded Redis) in one process")
+    up.add_argument("--demo", action="store_true", help="provision the demo org and print a sign-in link")
+    sub.add_parser("serve", parents=[common], help="HTTP/WebSocket gateway only")
+    sub.add_parser("router", parents=[common], help="stream router only")
+    sub.add_parser("worker", parents=[common], help="arq send worker only (queue signalgate:queue)")
+    sub.add_parser(
+        "imap",
+        parents=[common],
+        help="IMAP IDLE listeners only ([[imap]] mailboxes; one process listens per mailbox)",
+    )
+    sub.add_parser(
+        "demo", parents=[common], help="provision the demo org on the configured Redis and print a sign-in link"
+    )
+    add_bench_arguments(sub.add_parser("bench", help="load test: a private stack, or --target URL; see README"))
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"signalgate: {message}", file=sys.stderr)  # noqa: T201 - the one clear line
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="signalgate", description="Real-time notification gateway")
-    parser.add_argument("--config", default="config.toml", help="path to config.toml (default ./config.toml)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="gateway + router + worker (+ embedded Redis) in one process")
-    up.add_argument("--demo", action="store_true", help="provision the demo org and print a sign-in link")
-    sub.add_parser("serve", help="HTTP/WebSocket gateway only")
-    sub.add_parser("router", help="stream router only")
-    sub.add_parser("worker", help="arq send worker only (queue signalgate:queue)")
-    sub.add_parser("imap", help="IMAP IDLE listeners only ([[imap]] mailboxes; one process listens per mailbox)")
-    sub.add_parser("demo", help="provision the demo org on the configured Redis and print a sign-in link")
-    add_bench_arguments(sub.add_parser("bench", help="load test: a private stack, or --target URL; see README"))
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.command == "bench":  # reads no config: it starts its own stack or drives --target
-        # Imported here so that only `signalgate bench` loads the bench and its extra (rich, httpx):
-        # at the top it costs every other process ~6 MB and ~0.1 s of start-up.
+        # Imported here so that only `signalgate bench` loads the bench and its libraries (rich,
+        # httpx): at the top they cost every other process ~6 MB and ~0.1 s of start-up.
         from gateway.bench.command import run_bench
 
         return run_bench(args)
     try:
-        config = load_config(args.config)
+        # An explicit --config must exist; the default ./config.toml may be absent (defaults + environment).
+        config = load_config(args.config or DEFAULT_CONFIG, required=args.config is not None)
     except ConfigError as exc:
-        print(f"signalgate: {exc}", file=sys.stderr)  # noqa: T201 - the one clear line
-        return 2
+        return _fail(str(exc), 2)
     _setup_logging(config)
     try:
         if args.command in ("up", "imap"):
@@ -239,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             asyncio.run(_demo_only(config))
     except ConfigError as exc:
-        print(f"signalgate: {exc}", file=sys.stderr)  # noqa: T201
-        return 2
+        return _fail(str(exc), 2)
+    except RedisUnavailable as exc:
+        return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
     return 0
@@ -248,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _demo_only(config: Config) -> None:
     async with redis_url(config.redis) as url:
-        await _demo(config, url)
+        await _demo(config, url, serving=None)  # no gateway in this process: ask public_url
 
 
 if __name__ == "__main__":  # pragma: no cover

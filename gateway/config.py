@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -163,6 +164,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "smtp": SmtpConfig,
 }
 _ENV_PREFIX = "SIGNALGATE_"
+# Read when no --config is given; unlike a path given on the command line, it may be absent.
+DEFAULT_CONFIG = "config.toml"
 
 
 def _coerce(name: str, raw: Any, kind: Any) -> Any:
@@ -176,7 +179,7 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
     if kind in ("int", int):
         if isinstance(raw, int) and not isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.strip().lstrip("-").isascii() and raw.strip().lstrip("-").isdigit():
+        if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
             return int(raw)
         raise ConfigError(f"config: {name} must be an integer, got {raw!r}")
     if kind in ("float", float):
@@ -254,10 +257,8 @@ def _validate_gateway(gw: GatewayConfig) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"config: gateway.public_url must be an http(s) URL, got {gw.public_url!r}")
     if gw.max_body_bytes < 1024:
-        raise ConfigError("config: gateway.max_body_bytes must be at least 1024")
-    for key in ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"):
-        if getattr(gw, key) <= 0:
-            raise ConfigError(f"config: gateway.{key} must be positive")
+        raise ConfigError(f"config: gateway.max_body_bytes must be at least 1024, got {gw.max_body_bytes}")
+    _positive("gateway", gw, ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"))
     if not 1 <= gw.failover_seconds <= 600:
         raise ConfigError(f"config: gateway.failover_seconds must be 1-600, got {gw.failover_seconds}")
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -282,25 +283,40 @@ def _validate_edge(gw: GatewayConfig) -> None:
         raise ConfigError("config: gateway.metrics_token must be at least 16 printable characters without spaces")
 
 
+def _positive(section: str, values: object, names: tuple[str, ...]) -> None:
+    for key in names:
+        value = getattr(values, key)
+        if value <= 0:
+            raise ConfigError(f"config: {section}.{key} must be positive, got {value}")
+
+
+def _port(name: str, value: int) -> None:
+    if not 1 <= value <= 65535:
+        raise ConfigError(f"config: {name} must be 1-65535, got {value}")
+
+
 def _validate(cfg: Config) -> None:
     _validate_gateway(cfg.gateway)
     url = cfg.redis.url
     if url != "embedded" and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"config: redis.url must be 'embedded' or a redis:// URL, got {url!r}")
-    for section, names in (
-        ("router", ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms")),
-        ("worker", ("job_timeout", "max_jobs", "max_tries")),
-        ("twilio", ("timeout",)),
-        ("smtp", ("timeout",)),
-    ):
-        for key in names:
-            if getattr(getattr(cfg, section), key) <= 0:
-                raise ConfigError(f"config: {section}.{key} must be positive")
+    _port("redis.embedded_port", cfg.redis.embedded_port)
+    if not cfg.redis.data_dir.strip():
+        raise ConfigError("config: redis.data_dir must not be empty")
+    _port("smtp.port", cfg.smtp.port)
+    _positive("router", cfg.router, ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms"))
+    _positive("worker", cfg.worker, ("job_timeout", "max_jobs", "max_tries"))
+    _positive("twilio", cfg.twilio, ("timeout",))
+    _positive("smtp", cfg.smtp, ("timeout",))
     s = cfg.signals
-    if s.group_window_seconds < 0 or s.history_min_entries < 1 or s.history_days < 1:
-        raise ConfigError("config: signals.* values must be positive")
+    if s.group_window_seconds < 0:  # 0 is meaningful: every event is a signal of its own
+        raise ConfigError(f"config: signals.group_window_seconds must be 0 or more, got {s.group_window_seconds}")
+    _positive("signals", s, ("history_min_entries", "history_days", "history_max_entries"))
     if s.history_max_entries < s.history_min_entries:
-        raise ConfigError("config: signals.history_max_entries must be >= signals.history_min_entries")
+        raise ConfigError(
+            "config: signals.history_max_entries must be >= signals.history_min_entries, "
+            f"got {s.history_max_entries} < {s.history_min_entries}"
+        )
     _validate_imap(cfg.imap)
 
 
@@ -321,32 +337,45 @@ def _validate_imap(boxes: tuple[ImapConfig, ...]) -> None:
             raise ConfigError(f"config: imap[{i}].tls must be implicit|starttls|none, got {box.tls!r}")
         if box.mode not in ("inbox", "dropbox"):
             raise ConfigError(f"config: imap[{i}].mode must be inbox|dropbox, got {box.mode!r}")
-        if not 1 <= box.port <= 65535:
-            raise ConfigError(f"config: imap[{i}].port must be 1-65535, got {box.port}")
-        for key in _IMAP_POSITIVE:
-            if getattr(box, key) <= 0:
-                raise ConfigError(f"config: imap[{i}].{key} must be positive")
+        _port(f"imap[{i}].port", box.port)
+        _positive(f"imap[{i}]", box, _IMAP_POSITIVE)
         if box.idle_renew_seconds > 1740:
             raise ConfigError(f"config: imap[{i}].idle_renew_seconds must be at most 1740 (29 minutes, RFC 2177)")
         if box.backoff_max_seconds < box.backoff_initial_seconds:
-            raise ConfigError(f"config: imap[{i}].backoff_max_seconds must be >= backoff_initial_seconds")
+            raise ConfigError(
+                f"config: imap[{i}].backoff_max_seconds must be >= backoff_initial_seconds, "
+                f"got {box.backoff_max_seconds} < {box.backoff_initial_seconds}"
+            )
         identity = (box.id,) if box.id else (box.org, box.host.lower(), str(box.port), box.username, box.folder)
         if identity in seen:
             raise ConfigError(f"config: imap[{i}] is the same mailbox as an earlier entry")
         seen.add(identity)
 
 
-def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read ``path`` (missing file = all defaults), apply environment overrides, validate."""
+def _read(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config: {path} does not exist") from None
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None, *, required: bool = False
+) -> Config:
+    """Read ``path``, apply environment overrides, validate.
+
+    A missing file means all defaults, unless ``required`` (a path the operator named explicitly).
+    """
     environ = os.environ if environ is None else environ
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if p.exists():
-            try:
-                data = tomllib.loads(p.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"config: {p} is not valid TOML: {exc}") from None
+    data = {} if path is None else _read(Path(path), required=required)
     _env_overrides(data, environ)
     imap_raw = data.pop("imap", [])
     for section, value in data.items():

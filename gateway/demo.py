@@ -2,13 +2,20 @@
 
 Everything goes through the same store and event log as real traffic, so the sample signals
 travel the real path (partition stream → router → feed → WebSocket).
+
+Idempotent: ``scripts/run.sh`` runs ``up --demo`` on every start, so the org, users and contacts
+are upserted, and the sample events are appended only when the demo org is created — each with a
+fixed dedupe id, so two first runs at once still add them once. A restart never brings the samples
+back unread nor overwrites a real thread with sample text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import sys
+import urllib.request
 from typing import Any
 
 from gateway.domain.tenancy import merge_contact, merge_org, merge_user
@@ -115,8 +122,24 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-async def provision_demo(services: Services, *, out: Any = None) -> str:
-    """Provision the demo org (idempotent) and print the sign-in link; returns the user token."""
+# Dedupe ids of the sample events: "demo-sample-<n>", fixed, so appending them again adds nothing.
+SAMPLE_ID = "demo-sample-{}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - the operator's own public_url
+            status: int = resp.status
+            return 200 <= status < 500
+    except OSError:
+        return False
+
+
+async def provision_demo(services: Services, *, out: Any = None, serving: bool | None = None) -> str:
+    """Provision the demo org (idempotent) and print the sign-in link; returns the user token.
+
+    ``serving``: whether a gateway serves ``gateway.public_url`` (None: find out by asking it).
+    """
     out = out or sys.stdout
     tenancy = services.tenancy
     stored = await tenancy.get_org(DEMO_ORG)
@@ -142,16 +165,21 @@ async def provision_demo(services: Services, *, out: Any = None) -> str:
     for cid, body in CONTACTS:
         await tenancy.put_contact(DEMO_ORG, merge_contact(org, cid, body, await tenancy.get_contact(DEMO_ORG, cid)))
     token = await tenancy.issue_token(DEMO_ORG, USERS[0][0])
-    for source, data in SAMPLES:
-        await services.events.append(DEMO_ORG, source, data)
-    gw = services.config.gateway
-    page = f"http://{gw.host}:{gw.port}/#token={token}"
+    if stored is None:
+        for n, (source, data) in enumerate(SAMPLES, 1):
+            await services.events.append(DEMO_ORG, source, data, dedupe_id=SAMPLE_ID.format(n))
+    public = services.config.gateway.public_url.rstrip("/")
+    page = f"{public}/#token={token}"
+    if serving is None:
+        serving = await asyncio.to_thread(_answers, public + "/healthz")
+    note = [] if serving else [f"  Nothing answers at {public} yet: start the gateway (`signalgate up`) to open it."]
     print(
         "\n".join(
             [
                 "",
                 f"  signalgate demo org '{DEMO_ORG}' is ready ({len(USERS)} users, {len(CONTACTS)} contacts).",
                 f"  Open the live feed as {USERS[0][1]['name']}:  {page}",
+                *note,
                 f"  User token:  {token}",
                 f"  Admin token: {services.admin_token}   (management API: Authorization: Bearer …)",
                 f"  Webhook secret (Standard Webhooks): {org['webhook_secret']}",

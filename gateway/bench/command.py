@@ -1,26 +1,17 @@
 """Running ``signalgate bench`` (:mod:`gateway.cli` adds its arguments from :mod:`~gateway.bench.options`).
 
-The bench's own dependencies are an extra (``signalgate[bench]``: rich, httpx, aiosmtpd): without
-them the rest of ``signalgate`` still works and ``signalgate bench`` says what to install.
+The bench's libraries (rich, httpx, aiosmtpd) are ordinary dependencies of signalgate, so a plain
+install runs it; :mod:`gateway.cli` imports this module only for ``bench``, so no other process
+pays for loading them.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-try:
-    from gateway.bench.runner import main
-except ImportError as exc:  # the extra is not installed
-    _missing: ImportError | None = exc
-else:
-    _missing = None
+from gateway.bench.runner import main
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    """``signalgate bench``: exit status 0, 1 (a failure or a loss), 2 (bad options, no extra) or 130."""
-    if _missing is not None:
-        missing = f"signalgate bench: missing {_missing.name}; install the extra: pip install 'signalgate[bench]'"
-        print(missing, file=sys.stderr)  # noqa: T201 - the one clear line
-        return 2
+    """``signalgate bench``: exit status 0, 1 (a failure or a loss), 2 (bad options) or 130."""
     return main(args)

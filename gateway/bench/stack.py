@@ -98,7 +98,8 @@ class Stack:
         self.gateway: Proc | None = None
         self.admin_token = "sga_bench_" + secrets.token_urlsafe(24)
         self.secret_key = secrets.token_urlsafe(32)
-        self._config = workdir / "no-config.toml"  # never created: defaults + environment only
+        self._config = workdir / "empty.toml"  # defaults + environment only (a named --config must exist)
+        self._config.write_text("")
         self._names: dict[str, int] = {}
 
     def _name(self, base: str) -> str:

@@ -29,11 +29,13 @@ class Processes:
         # Run in each child before it starts (e.g. to lower its resource limits); None = nothing.
         self.preexec_fn: Callable[[], None] | None = None
         self.logdir = tempfile.mkdtemp(prefix="sg-test-logs-")
+        self.config = Path(self.logdir) / "empty.toml"  # defaults + the SIGNALGATE_* environment only
+        self.config.write_text("")
 
     def _spawn(self, args: list[str], env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
         with open(Path(self.logdir) / f"{name}-{len(self.procs)}.log", "wb") as log:  # the child keeps its own fd
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "--config", str(Path(self.logdir) / "none.toml"), *args],
+                [sys.executable, "-m", "gateway.cli", "--config", str(self.config), *args],
                 cwd=ROOT,
                 env=child_env(env),
                 stdout=log,

@@ -52,6 +52,18 @@ def test_missing_file_gives_all_defaults(tmp_path: Path) -> None:
     assert cfg.imap == ()
 
 
+def test_missing_required_file_is_refused(tmp_path: Path) -> None:
+    """A path the operator named (--config) that does not exist is one line naming it, not the defaults."""
+    missing = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError, match=re.escape(f"config: {missing} does not exist")):
+        load_config(missing, {}, required=True)
+
+
+def test_directory_as_config_is_refused(tmp_path: Path) -> None:
+    """A directory given as the config file is a ConfigError naming it, not a traceback."""
+    assert str(tmp_path) in _error(tmp_path)
+
+
 def test_no_path_gives_all_defaults() -> None:
     """load_config(None) with an empty environment yields the dataclass defaults."""
     assert load_config(None, {}) == Config()
@@ -180,6 +192,50 @@ def test_incomplete_or_unsupported_env_names_are_refused(name: str) -> None:
 def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
     """A value of the wrong type or out of range is refused with one line naming the key."""
     assert key in _error(_write(tmp_path, toml))
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "value"),
+    [
+        ("[signals]\ngroup_window_seconds = -5\n", "signals.group_window_seconds", "-5"),
+        ("[signals]\nhistory_days = 0\n", "signals.history_days", "0"),
+        ("[signals]\nhistory_min_entries = -1\n", "signals.history_min_entries", "-1"),
+        ("[gateway]\nhello_timeout = -1.5\n", "gateway.hello_timeout", "-1.5"),
+        ("[gateway]\nws_ping_interval = 0\n", "gateway.ws_ping_interval", "0"),
+        ("[gateway]\nmax_body_bytes = 10\n", "gateway.max_body_bytes", "10"),
+        ("[redis]\nembedded_port = 0\n", "redis.embedded_port", "0"),
+        ("[redis]\nembedded_port = 70000\n", "redis.embedded_port", "70000"),
+        ("[router]\nblock_ms = -1\n", "router.block_ms", "-1"),
+        ("[router]\nclaim_interval_ms = 0\n", "router.claim_interval_ms", "0"),
+        ("[worker]\nmax_tries = 0\n", "worker.max_tries", "0"),
+        ("[twilio]\ntimeout = 0.0\n", "twilio.timeout", "0.0"),
+        ("[smtp]\nport = 0\n", "smtp.port", "0"),
+        ("[smtp]\ntimeout = -3\n", "smtp.timeout", "-3"),
+        (f"[[imap]]\n{IMAP_OK}lease_seconds = -1\n", "imap[0].lease_seconds", "-1"),
+        (f"[[imap]]\n{IMAP_OK}port = 0\n", "imap[0].port", "0"),
+    ],
+)
+def test_out_of_range_numbers_name_the_key_and_the_value(tmp_path: Path, toml: str, key: str, value: str) -> None:
+    """A negative, zero-where-meaningless or out-of-range number is one line naming the key and the value."""
+    message = _error(_write(tmp_path, toml))
+    assert key in message
+    assert re.search(rf"got {re.escape(value)}\b", message), message
+
+
+def test_zero_group_window_is_accepted() -> None:
+    """group_window_seconds = 0 is meaningful (no grouping) and accepted."""
+    assert load_config(None, {"SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0"}).signals.group_window_seconds == 0
+
+
+def test_empty_data_dir_is_refused() -> None:
+    """redis.data_dir = "" would put the embedded server's AOF in the working directory: refused."""
+    assert "redis.data_dir" in _error(None, {"SIGNALGATE_REDIS_DATA_DIR": ""})
+
+
+@pytest.mark.parametrize("raw", ["--5", "-", "5-", "1e3", "²", " "])
+def test_env_malformed_integers_name_the_key(raw: str) -> None:
+    """Integers from the environment that are not plain decimals are a ConfigError, never a traceback."""
+    assert "gateway.port" in _error(None, {"SIGNALGATE_GATEWAY_PORT": raw})
 
 
 def test_env_bad_int_names_the_key() -> None:
