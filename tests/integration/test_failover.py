@@ -85,28 +85,40 @@ async def test_router_sigkilled_while_300_events_stream_in(
         victim = procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         posted = 0
+        killed_at: float | None = None
 
-        async def post(worker: int) -> None:
+        async def post() -> None:
+            # At least n events; more (up to 500, one page of the feed API) while the victim has
+            # not been caught holding entries.
             nonlocal posted
-            for i in range(worker, n, 8):
+            while posted < n or (killed_at is None and posted < 500):
+                i = posted
+                posted += 1
                 event = {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": f"e{i}"}
                 assert (await post_event(client, org, event)).status_code == 202
-                posted += 1
 
-        streaming = asyncio.gather(*(post(w) for w in range(8)))
+        streaming = asyncio.gather(*(post() for _ in range(8)))
         # Kill the victim the moment it holds entries it has read but not acknowledged.
         deadline = time.monotonic() + 20 * FACTOR
         victim_name = None
-        while not (posted >= n // 5 and victim_name and await pending_of(aredis, stream, victim_name)):
-            assert time.monotonic() < deadline and posted < n, "the victim never held a pending entry"
+        # The victim routes fast: freeze it (SIGSTOP) and look; kill it if it holds entries read but
+        # not acknowledged, else let it go on (SIGCONT) and look again.
+        while True:
+            assert time.monotonic() < deadline and posted < 500, "the victim never held a pending entry"
             victim_name = victim_name or await consumer_of(aredis, stream, victim.pid)
-            await asyncio.sleep(0)
+            if posted >= n // 5 and victim_name:
+                victim.send_signal(signal.SIGSTOP)
+                if await pending_of(aredis, stream, victim_name):
+                    break
+                victim.send_signal(signal.SIGCONT)
+            await asyncio.sleep(0.002)
         victim.send_signal(signal.SIGKILL)
-        killed = time.monotonic()
+        killed = killed_at = time.monotonic()
         await asyncio.to_thread(victim.wait)
         held = await pending_of(aredis, stream, victim_name)
         assert held > 0, "the router must die holding entries for this test to mean anything"
         await streaming
+        n = posted  # every event accepted, also those posted while catching the victim
         feed = keys.feed(org.id, "u1")
 
         async def all_routed() -> bool:
