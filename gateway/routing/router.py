@@ -87,6 +87,12 @@ class Router:
                 tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")
 
     async def _partition_loop(self, partition: int, stop: asyncio.Event) -> None:
+        # A loop restarted by the supervisor (same consumer name) first finishes what it had read
+        # and not acknowledged, instead of leaving it to the claim_idle_ms safety net.
+        after = "0"
+        while after and not stop.is_set():
+            after, entries = await self._log.own_pending(partition, self.name, self._cfg.batch_size, after)
+            await self._handle_batch(partition, entries)
         next_claim = 0.0
         while not stop.is_set():
             try:

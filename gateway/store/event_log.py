@@ -71,6 +71,16 @@ class EventLog:
         resp = await self._r.xreadgroup(keys.ROUTER_GROUP, consumer, {stream: ">"}, count=count, block=block_ms)
         return [entry for _stream, entries in resp or [] for entry in entries]
 
+    async def own_pending(self, partition: int, consumer: str, count: int, after: str) -> tuple[str, list[Entry]]:
+        """Entries already delivered to ``consumer`` and not acked, after id ``after``: (the last id
+        seen or "" when there are no more, the live entries). A restarted loop resumes with these."""
+        stream = keys.events_stream(partition)
+        resp = await self._r.xreadgroup(keys.ROUTER_GROUP, consumer, {stream: after}, count=count)
+        entries = [entry for _stream, got in resp or [] for entry in got]
+        if not entries:
+            return "", []
+        return str(entries[-1][0]), [e for e in entries if e[1]]  # deleted entries come back empty
+
     async def reclaim(
         self, partition: int, consumer: str, idle_ms: int, count: int, start: str
     ) -> tuple[str, list[Entry]]:

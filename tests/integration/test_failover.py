@@ -22,7 +22,11 @@ import redis as redis_sync
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from gateway.config import load_config
+from gateway.domain.events import Event
 from gateway.ingest.imap.rules import mailbox_id
+from gateway.routing.router import Router
+from gateway.services import open_services
 from gateway.store import keys
 from gateway.store.event_log import EventLog
 from gateway.store.mailboxes import LeaseLost, Mailboxes
@@ -338,3 +342,35 @@ async def test_imap_process_sigkilled_and_restarted_resumes_within_seconds(
     await asyncio.sleep(1.0 * FACTOR)
     assert await email_titles(client, org) == [("before the crash", 1), ("while it was down", 1)]
     await feed.ws.close()
+
+
+async def test_a_restarted_partition_loop_finishes_what_it_had_read_at_once(fresh_redis: RedisServer) -> None:
+    """A bug while handling an entry restarts that partition's loop (same consumer name): the entry
+    it had read is handled again right after the restart, not after claim_idle_ms (15 s)."""
+    config = load_config(None, {})
+    seen: list[str] = []
+
+    async with open_services(config, fresh_redis.url, secrets=False) as svc:
+        router = Router(svc, config.router)
+
+        async def handle(event: Event) -> None:
+            seen.append(event.id)
+            if len(seen) == 1:
+                raise RuntimeError("a bug in handling (test)")
+
+        router.handle = handle  # type: ignore[method-assign]
+        stop = asyncio.Event()
+        running = asyncio.create_task(router.run(stop))
+        try:
+            org = "restart-" + uuid.uuid4().hex[:6]
+            await svc.events.ensure_groups()
+            accepted = await svc.events.append(org, "test", {"type": "desk.ticket"})
+            started = time.monotonic()
+            await wait_for(lambda: len(seen) >= 2, timeout=10, interval=0.02)
+            took = time.monotonic() - started
+        finally:
+            stop.set()
+            await running
+    assert seen[0] == seen[1], seen
+    assert took < 5 * FACTOR, f"handled again only after {took:.1f} s"
+    print(f"\nre-handled {took:.2f} s after the bug ({accepted})")
