@@ -9,6 +9,9 @@
   ``welcome`` and ``live``; a ``burst K SEQ`` line on stdin broadcasts K signal-shaped frames (each
   followed by an unread frame, as the gateway sends) to every client.
 - ``noop``: an arq worker with a job that does nothing, under the send worker's settings.
+- ``streams``: a bare stream consumer: ``--count`` times, one at a time, ``XADD`` an event-sized
+  entry, ``XREADGROUP`` it and ``XACK`` it (three round trips, no routing work), for at most
+  ``--seconds``; prints one JSON line (events, seconds, per-event latencies) and exits.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import uvicorn
 import uvloop
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,6 +40,8 @@ from gateway.domain.tracking import NO_STORE, PIXEL
 from gateway.store.jobs import deserialize, run_worker, serialize
 
 NOOP_QUEUE = "signalgate:bench-noop"
+BARE_STREAM = "bench:bare:events"
+BARE_GROUP = "bare"
 NOOP_JOB = "noop"
 # What the gateway's Twilio endpoints accept (gateway/webhooks_twilio.py).
 _MAX_FIELDS = 200
@@ -192,6 +198,33 @@ async def run_noop(redis_url: str) -> None:
     await run_worker(worker, stop)
 
 
+async def run_streams(redis_url: str, count: int, seconds: float) -> None:
+    """``count`` XADD + XREADGROUP + XACK round trips, one event at a time, on a stream of its own."""
+    r = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await r.delete(BARE_STREAM)
+        await r.xgroup_create(BARE_STREAM, BARE_GROUP, id="0", mkstream=True)
+        data = orjson.dumps({"type": "survey.answered", "contact": {"id": "c0"}, "title": "ベンチマーク回答"}).decode()
+        latencies: list[int] = []
+        started = time.perf_counter()
+        deadline = started + seconds
+        done = 0
+        while done < count and time.perf_counter() < deadline:
+            t0 = time.perf_counter_ns()
+            await r.xadd(BARE_STREAM, {"org": "bench", "source": "webhook", "at": str(time.time_ns()), "data": data})
+            got = await r.xreadgroup(BARE_GROUP, "bare-1", {BARE_STREAM: ">"}, count=1)
+            for _stream, entries in got or []:
+                for entry_id, _fields in entries:
+                    await r.xack(BARE_STREAM, BARE_GROUP, entry_id)
+                    done += 1
+            latencies.append((time.perf_counter_ns() - t0) // 1000)
+        elapsed = time.perf_counter() - started
+        await r.delete(BARE_STREAM)
+    finally:
+        await r.aclose()
+    print(orjson.dumps({"events": done, "seconds": elapsed, "latencies_us": latencies}).decode(), flush=True)  # noqa: T201
+
+
 async def run_canned(host: str, port: int) -> None:
     server = await asyncio.get_running_loop().create_server(CannedHttp, host, port, backlog=2048)
     stop = asyncio.Event()
@@ -203,10 +236,12 @@ async def run_canned(host: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.bench.baselines")
-    parser.add_argument("mode", choices=("http", "canned", "ws", "noop"))
+    parser.add_argument("mode", choices=("http", "canned", "ws", "noop", "streams"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--redis", default="")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
     # Same event loop as the process each baseline stands for: `signalgate serve` runs
     # `asyncio.run(server.serve())` (asyncio's own loop, not uvloop) and so do the http and ws
@@ -218,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run_ws(args.host, args.port))
     elif args.mode == "noop":
         asyncio.run(run_noop(args.redis))
+    elif args.mode == "streams":  # `signalgate router` runs on asyncio's loop too
+        asyncio.run(run_streams(args.redis, args.count, args.seconds))
     else:
         uvloop.run(run_canned(args.host, args.port))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-SCENARIOS = ("ingest", "pixel", "e2e", "fanout", "send", "resume")
+SCENARIOS = ("ingest", "pixel", "e2e", "fanout", "send", "resume", "route", "failover")
 # Run order: WebSocket scenarios first, so the per-connection memory is measured on a gateway
-# whose heap has not yet been grown (and left fragmented) by the HTTP floods.
-RUN_ORDER = ("e2e", "resume", "fanout", "ingest", "pixel", "send")
+# whose heap has not yet been grown (and left fragmented) by the HTTP floods; the router
+# scenarios last, since they start, stop and kill router processes.
+RUN_ORDER = ("e2e", "resume", "fanout", "ingest", "pixel", "send", "route", "failover")
 # The send scenario's size: jobs per second of --duration in each batch (one channel at one worker
 # count), and the worker counts it compares. Here, not in the scenario, because the bench org's
 # SMS credits are bought from them before any scenario runs.

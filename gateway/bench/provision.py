@@ -151,6 +151,25 @@ async def provision(admin: Admin, users: int, *, sending: bool, credits: int = 0
     return org
 
 
+@dataclass
+class Pairs:
+    """Extra users of the bench org, each owning one contact, for one scenario of its own."""
+
+    users: list[str]
+    tokens: list[str]
+    contacts: list[str]
+
+
+async def add_pairs(admin: Admin, org: str, prefix: str, n: int, first_phone: int) -> Pairs:
+    """Users ``<prefix>u<i>`` with tokens, each owning contact ``<prefix>c<i>`` (phones from ``first_phone``)."""
+    users = [f"{prefix}u{i}" for i in range(n)]
+    tokens = list(await asyncio.gather(*(_user(admin, org, u, first_phone + i) for i, u in enumerate(users))))
+    contacts = [f"{prefix}c{i}" for i in range(n)]
+    phones = [contact_phone(first_phone + i) for i in range(n)]
+    await asyncio.gather(*(_contact(admin, org, c, u, p) for c, u, p in zip(contacts, users, phones, strict=True)))
+    return Pairs(users, tokens, contacts)
+
+
 async def delete_org(admin: Admin, org_id: str) -> None:
     await admin.call("DELETE", f"/api/v1/orgs/{org_id}", missing_ok=True)
 

@@ -1,5 +1,6 @@
-"""Helpers shared by scenarios: bare servers on demand, waiting for the router to catch up, and the
-signed events and WebSocket endpoint that ``e2e``, ``resume`` and ``fanout`` use.
+"""Helpers shared by scenarios: bare servers on demand, waiting for the router to catch up, the
+signed events and WebSocket endpoint that ``e2e``, ``resume`` and ``fanout`` use, and the router
+processes that ``route`` and ``failover`` start and stop.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from typing import Any
 
 from gateway.bench.context import Bench, endpoint_of
 from gateway.bench.provision import signal_total
-from gateway.bench.stack import Proc, wait_port
+from gateway.bench.stack import Proc, StackError, wait_port
+from gateway.bench.streams import EventLoad
 from gateway.devtools.net import free_port
 
 # How long the router may stay without progress before missing signals count as lost.
 STALL_SECONDS = 10.0
 # WebSocket handshakes in flight at once while a fleet connects.
 CONNECT_CONCURRENCY = 200
+# How long a new router process may take to start reading on a busy 2-core machine.
+ROUTER_START_SECONDS = 60.0
 
 
 async def bare_server(b: Bench, mode: str) -> tuple[str, Proc]:
@@ -59,3 +63,28 @@ def events_spec(b: Bench, contacts: list[str]) -> dict[str, Any]:
 
 def ws_endpoint(b: Bench) -> dict[str, Any]:
     return endpoint_of(b.base_url, "/ws")
+
+
+def live_routers(b: Bench) -> list[Proc]:
+    """The router processes of the private stack that are running, oldest first."""
+    return [p for p in b.stack.procs if p.name.startswith("router-") and p.alive]
+
+
+async def start_router(b: Bench, load: EventLoad) -> tuple[Proc, str]:
+    """A new ``signalgate router`` and its consumer name, once it reads from the partitions."""
+    proc = await b.stack.signalgate("router")
+    deadline = time.monotonic() + ROUTER_START_SECONDS
+    while (name := await load.consumer_of(proc.pid)) is None:
+        if not proc.alive or time.monotonic() > deadline:
+            raise StackError(f"{proc.name} did not start reading; see {proc.log}")
+        await asyncio.sleep(0.05)
+    return proc, name
+
+
+async def set_routers(b: Bench, load: EventLoad, count: int) -> None:
+    """Exactly ``count`` routers: start new ones, or stop (SIGTERM) the newest."""
+    running = live_routers(b)
+    if len(running) > count:
+        await b.stack.stop(running[count:])
+    for _ in range(count - len(running)):
+        await start_router(b, load)
