@@ -26,6 +26,17 @@ def test_options_refuse_a_target_without_an_admin_token() -> None:
     assert settings_from(parser.parse_args(["--clients", "5", "--clients-per-user", "2"]), {}).users == 3
 
 
+def test_router_scenarios_are_selectable_and_run_last() -> None:
+    """``--scenario route`` / ``failover`` pick them; they run after the others (they start and kill routers)."""
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    picked = settings_from(
+        parser.parse_args(["--scenario", "failover", "--scenario", "route", "--scenario", "e2e"]), {}
+    )
+    assert picked.scenarios == ("e2e", "route", "failover")
+    assert settings_from(parser.parse_args([]), {}).scenarios[-2:] == ("route", "failover")
+
+
 def test_send_batches_scale_with_the_duration() -> None:
     """Jobs per send batch: 30 per second of --duration, at least 20; credits as the bench has always bought."""
     assert (Settings(duration=5).send_jobs, Settings(duration=0.1).send_jobs) == (150, 20)
