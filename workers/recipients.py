@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.domain.addresses import InvalidAddress, email_address
 from gateway.domain.phones import InvalidPhone, to_e164
+from gateway.store.sending import Opened
 from gateway.store.tenancy import Tenancy
 
 
@@ -18,19 +19,23 @@ class Recipient:
     reason: str | None = None
 
 
-async def resolve(tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], channel: str) -> Recipient:
+async def resolve(
+    tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], channel: str, opened: Opened | None = None
+) -> Recipient:
+    """``opened``: the contact or user ``to`` names may already have been read with the notification."""
     kind, value = next(iter(rec["to"].items()))
+    known = opened if opened is not None and opened.party_loaded else None
     sender = rec.get("sender")
     contact: dict[str, Any] | None = None
     address: str | None = None
     if kind == "contact":
-        contact = await tenancy.get_contact(org["id"], value)
+        contact = known.party if known else await tenancy.get_contact(org["id"], value)
         if contact is None:
             return Recipient(None, None, sender, "unknown_recipient")
         listed = contact["phones"] if channel == "sms" else contact["emails"]
         address = listed[0] if listed else None
     elif kind == "user":
-        user = await tenancy.get_user(org["id"], value)
+        user = known.party if known else await tenancy.get_user(org["id"], value)
         if user is None:
             return Recipient(None, None, sender, "unknown_recipient")
         address = user.get("phone") if channel == "sms" else user.get("email")
