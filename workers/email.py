@@ -24,7 +24,7 @@ from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
-from workers.providers.smtp import MailError
+from workers.providers.smtp import MailError, SmtpTarget
 from workers.sms import backoff_seconds
 from workers.templating import rejection_reason
 
@@ -102,7 +102,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
     )
     try:
-        await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address)
+        via = SmtpTarget.of(deps.services.config.smtp, org["smtp"]) if org.get("smtp") else None
+        await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address, via=via)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
     # Counted first, advanced last: counting is idempotent, and a rerun after a crash in between

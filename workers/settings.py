@@ -47,7 +47,9 @@ def make_worker(
         )
         sms = await TwilioSmsProvider.create(config.twilio.api_base, config.twilio.timeout)
         stack.push_async_callback(sms.aclose)
-        ctx["deps"] = Deps(services, sms, SmtpMailSender(config.smtp))
+        mail = SmtpMailSender(config.smtp)
+        stack.push_async_callback(mail.aclose)
+        ctx["deps"] = Deps(services, sms, mail)
 
     async def shutdown(ctx: dict[str, Any]) -> None:  # may run twice (see run_worker): once is enough
         stack: contextlib.AsyncExitStack | None = ctx.pop("stack", None)

@@ -39,7 +39,7 @@ class FakeMail:
         self.sent: list[EmailMessage] = []
         self.error = error
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str, via: Any = None) -> None:
         if self.error is not None:
             raise self.error
         self.sent.append(message)
