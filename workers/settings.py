@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from typing import Any
@@ -47,6 +48,9 @@ def make_worker(
         )
         sms = await TwilioSmsProvider.create(config.twilio.api_base, config.twilio.timeout)
         stack.push_async_callback(sms.aclose)
+        sms.warm()
+        # The Redis connections the concurrent jobs will use, opened before the first job.
+        await asyncio.gather(*(services.redis.ping() for _ in range(config.worker.max_jobs)))
         mail = SmtpMailSender(config.smtp)
         stack.push_async_callback(mail.aclose)
         ctx["deps"] = Deps(services, sms, mail)
