@@ -108,8 +108,7 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
     # Counted first, advanced last: counting is idempotent, and a rerun after a crash in between
     # must still find the notification unfinished, so that it counts it.
-    await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
-    await deps.services.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
+    await deps.services.sending.email_sent(org_id, nid, tz=org["timezone"], template=rec["template"], at_ms=_ms(now))
     return {"status": "sent", "message_id": message_id}
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.addresses import InvalidAddress, email_address
-from gateway.domain.phones import InvalidPhone, to_e164
+from gateway.domain.phones import InvalidPhone
+from gateway.domain.phones import to_e164 as _to_e164
 from gateway.store.sending import Opened
 from gateway.store.tenancy import Tenancy
+
+# Parsing and validating a number with phonenumbers costs more than the rest of resolving it, and
+# a worker sends to the same numbers again and again: the pure result is kept (invalid ones raise
+# each time, they are not cached).
+to_e164 = functools.lru_cache(maxsize=8192)(_to_e164)
 
 
 @dataclass(frozen=True)

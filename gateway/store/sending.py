@@ -9,7 +9,8 @@ the job. Here each phase of a job is one round trip:
   the template and the named contact or user, in one pipeline;
 - :meth:`Sending.sms_begin`: ``sms_begin.lua`` (fields, credits, ``sending``, the attempt claim);
 - :meth:`Sending.sms_accepted`: ``sms_accepted.lua`` (sid, message link, attempt cleared, ``sent``);
-- :meth:`Sending.email_begin`: ``email_begin.lua`` (daily cap, Message-ID, ``sending``).
+- :meth:`Sending.email_begin`: ``email_begin.lua`` (daily cap, Message-ID, ``sending``);
+- :meth:`Sending.email_sent`: the report count and ``sent``, two scripts in one pipeline.
 
 The combined scripts include the single-purpose ones verbatim (``--#include``), so the rules —
 credits never negative and charged once, the daily cap never exceeded, status only forward, one
@@ -19,12 +20,15 @@ provider call in flight — are the same code as before.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from gateway.domain.notifications import RANK
@@ -33,8 +37,10 @@ from gateway.store import credits, email_usage, keys
 from gateway.store.credits import LEDGER_MAX, Reservation
 from gateway.store.email_usage import TTL_MARGIN_SECONDS, EmailReservation
 from gateway.store.notifications import RETENTION_SECONDS, create_call, created_record
+from gateway.store.reports import count_notification_call
 from gateway.store.scripts import Scripts
 
+Read = Callable[[Pipeline], Any]
 # ``to`` kinds whose record can be read by id in the first round trip.
 _PARTY_KEYS = {"contact": keys.contacts, "user": keys.users}
 
@@ -77,34 +83,47 @@ class Sending:
         self._s = scripts
         self._ledger_max = ledger_max
 
-    async def open(self, org: str, rec: dict[str, Any], *, template: str | None) -> Opened:
-        """Create ``rec`` unless it exists (as :meth:`Notifications.create`) and read what the job needs."""
-        kind, value = next(iter(rec["to"].items())) if isinstance(rec.get("to"), dict) and rec["to"] else ("", "")
-        party_key = _PARTY_KEYS.get(kind)
-        create_keys, create_args = create_call(org, rec)
-        script = self._s.notification_create
+    async def _pipeline(self, calls: list[tuple[AsyncScript, list[str], list[Any]]], reads: list[Read]) -> list[Any]:
+        """The scripts (EVALSHA) then the reads, in one pipeline (not a transaction: each script is
+        atomic on its own, and runs in this order). Every script here is idempotent, so after a
+        NOSCRIPT (Redis restarted or flushed) the whole pipeline runs once more."""
         for attempt in (1, 2):
             async with self._r.pipeline(transaction=False) as pipe:
-                pipe.evalsha(script.sha, len(create_keys), *create_keys, *create_args)
-                pipe.get(keys.org(org))
-                pipe.hget(keys.templates(org), template or "")
-                if party_key is not None:
-                    pipe.hget(party_key(org), str(value))
+                for script, keys_, args in calls:
+                    pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+                for read in reads:
+                    read(pipe)
                 results: list[Any] = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and isinstance(results[0], NoScriptError):  # Redis restarted or flushed
-                script.sha = await self._r.script_load(script.script)
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                for script, _, _ in calls:
+                    script.sha = await self._r.script_load(script.script)
                 continue
             break
         for result in results:
             if isinstance(result, Exception):
                 raise result
-        record, created = created_record(results[0])
+        return results
+
+    async def open(self, org: str, rec: dict[str, Any], *, template: str | None) -> Opened:
+        """Create ``rec`` unless it exists (as :meth:`Notifications.create`) and read what the job needs."""
+        kind, value = next(iter(rec["to"].items())) if isinstance(rec.get("to"), dict) and rec["to"] else ("", "")
+        party_key = _PARTY_KEYS.get(kind)
+        reads: list[Read] = [
+            lambda pipe: pipe.get(keys.org(org)),
+            lambda pipe: pipe.hget(keys.templates(org), template or ""),
+        ]
+        if party_key is not None:
+            reads.append(lambda pipe: pipe.hget(party_key(org), str(value)))
+        created, org_raw, template_raw, *party = await self._pipeline(
+            [(self._s.notification_create, *create_call(org, rec))], reads
+        )
+        record, was_created = created_record(created)
         return Opened(
             record=record,
-            created=created,
-            org=_json(results[1]),
-            template=_json(results[2]) if template else None,
-            party=_json(results[3]) if party_key is not None else None,
+            created=was_created,
+            org=_json(org_raw),
+            template=_json(template_raw) if template else None,
+            party=_json(party[0]) if party else None,
             party_loaded=party_key is not None,
         )
 
@@ -166,3 +185,18 @@ class Sending:
             ],
         )
         return EmailReservation(email_usage.RESERVE_OUTCOMES[int(code)], int(used))
+
+    async def email_sent(self, org: str, nid: str, *, tz: str, template: str | None, at_ms: int) -> bool:
+        """The SMTP server took the mail: count it ``sent`` in the day's report (once), then advance
+        it to ``sent``; one pipeline, in that order, so a break between the two leaves it counted
+        and unfinished, and the rerun counts nothing twice."""
+        count_keys, count_args = count_notification_call(org, tz, nid, template, "sent", at_ms)
+        advance_keys = [keys.notification(org, nid), keys.notification_history(org, nid)]
+        _, advanced = await self._pipeline(
+            [
+                (self._s.report_once, count_keys, count_args),
+                (self._s.advance_status, advance_keys, ["sent", RANK["sent"], f"{nid}:sent", _now(), ""]),
+            ],
+            [],
+        )
+        return bool(advanced)
