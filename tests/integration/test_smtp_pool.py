@@ -25,8 +25,6 @@ class Counting:
     """aiosmtpd handler: counts sessions (EHLOs) and records mail; refuses ``refuse@`` recipients."""
 
     sessions: int = 0
-    open_now: int = 0
-    most_open: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
 
     async def handle_EHLO(
