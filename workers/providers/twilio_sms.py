@@ -13,6 +13,7 @@ look with :meth:`TwilioSmsProvider.find_sent` before sending again.
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,6 +122,15 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twili
     def __init__(self, api_base: str, timeout: float) -> None:
         super().__init__(timeout=timeout)
         self.api_base = api_base
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        # The library formats every line of its request log before asking whether INFO is on.
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
 
     async def request(
         self,
