@@ -30,6 +30,7 @@ from gateway.store.notifications import Notifications
 from gateway.store.reminders import Reminders
 from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
+from gateway.store.sending import Sending
 from gateway.store.stats import Stats
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
@@ -56,6 +57,7 @@ class Services:
     mailboxes: Mailboxes
     jobs: JobQueue
     secrets: credentials.Secrets | None
+    sending: Sending
 
     @property
     def admin_token(self) -> str:
@@ -113,6 +115,7 @@ async def open_services(
             mailboxes=Mailboxes(redis, scripts),
             jobs=jobs,
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
+            sending=Sending(redis, scripts),
         )
     finally:
         await jobs.aclose()

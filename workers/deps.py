@@ -1,12 +1,14 @@
-"""What a job needs: the process's services and the two providers, kept in the arq context."""
+"""What a job needs: the process's services, the two providers and the compiled templates, kept in
+the arq context."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.services import Services
 from workers.providers.smtp import MailSender
 from workers.providers.twilio_sms import SmsProvider
+from workers.templating import TemplateCache
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,7 @@ class Deps:
     services: Services
     sms: SmsProvider
     mail: MailSender
+    templates: TemplateCache = field(default_factory=TemplateCache)
 
     @property
     def attempt_stale_ms(self) -> int:

@@ -20,12 +20,13 @@ from arq import Retry
 from gateway.domain.quota import email_caps, kind_bucket
 from gateway.domain.rendering import TemplateError
 from gateway.domain.tracking import TrackingClaim, sign
+from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
-from workers.providers.smtp import MailError
+from workers.providers.smtp import MailError, SmtpTarget
 from workers.sms import backoff_seconds
-from workers.templating import rejection_reason, render_body, render_subject
+from workers.templating import rejection_reason
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
@@ -46,27 +47,31 @@ def _domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-async def _content(deps: Deps, org_id: str, rec: dict[str, Any]) -> tuple[str, str] | str:
+async def _content(deps: Deps, org_id: str, rec: dict[str, Any], opened: Opened | None) -> tuple[str, str] | str:
     """(subject, html) or a rejection reason."""
-    template = await deps.services.templates.get(org_id, rec["template"])
+    if opened is not None:
+        template = opened.template
+    else:
+        template = await deps.services.templates.get(org_id, rec["template"])
     if template is None or template.get("channel") != "email":
         return "template_not_found"
     data = rec.get("data") or {}
     try:
-        return await render_subject(template["subject"], data), await render_body(template["body"], data, html=True)
+        subject = await deps.templates.render(org_id, template, "subject", data)
+        return subject, await deps.templates.render(org_id, template, "body", data, html=True)
     except TemplateError as exc:
         log.info("notification %s: template error: %s", rec["id"], exc)
         return rejection_reason(exc)
 
 
-async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
+async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened | None = None) -> dict[str, Any]:
     org_id, nid = rec["org"], rec["id"]
-    target = await prepare(deps, rec, "email")
+    target = await prepare(deps, rec, "email", opened)
     if isinstance(target, dict):
         return target
     org, who = target
     assert who.address is not None  # noqa: S101 - prepare() refuses a missing address
-    content = await _content(deps, org_id, rec)
+    content = await _content(deps, org_id, rec, opened)
     if isinstance(content, str):
         return await reject(deps, org_id, nid, content)
     subject, html = content
@@ -74,28 +79,36 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str,
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
     now = datetime.now(tz=UTC)
-    counted = await deps.services.email_usage.reserve(org_id, nid, bucket, cap, org["timezone"], now)
+    sender = deps.services.config.smtp.from_address
+    # A Message-ID fixed before the first attempt: a rerun sends the same one.
+    new_id = None if rec.get("message_id") else make_message_id(_domain(sender))
+    # One step: the daily cap, the Message-ID (and its index) and `sending`.
+    counted = await deps.services.sending.email_begin(
+        org_id,
+        nid,
+        bucket=bucket,
+        cap=cap,
+        tz=org["timezone"],
+        now=now,
+        message_id=new_id,
+        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""},
+    )
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
-    sender = deps.services.config.smtp.from_address
-    message_id = rec.get("message_id") or make_message_id(_domain(sender))
-    if not rec.get("message_id"):
-        await deps.services.notifications.set_fields(org_id, nid, message_id=message_id, recipient=who.address,
-                                            contact=who.contact or "", user=who.user or "")  # fmt: skip
-        await deps.services.notifications.link_message_id(org_id, message_id, nid)
-    await deps.services.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
+    message_id = rec.get("message_id") or new_id
+    assert message_id is not None  # noqa: S101 - one of the two is set
     plan = tracking_plan(deps, org_id, nid, who.contact) if org.get("tracking") else None
     message = build_email(
         from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
     )
     try:
-        await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address)
+        via = SmtpTarget.of(deps.services.config.smtp, org["smtp"]) if org.get("smtp") else None
+        await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address, via=via)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
     # Counted first, advanced last: counting is idempotent, and a rerun after a crash in between
     # must still find the notification unfinished, so that it counts it.
-    await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", _ms(now))
-    await deps.services.notifications.advance(org_id, nid, "sent", event_key=f"{nid}:sent")
+    await deps.services.sending.email_sent(org_id, nid, tz=org["timezone"], template=rec["template"], at_ms=_ms(now))
     return {"status": "sent", "message_id": message_id}
 
 

@@ -24,6 +24,7 @@ from arq import Retry
 from gateway.domain.errors import ApiError
 from gateway.domain.send_request import send_record
 from gateway.store.errors import UNAVAILABLE
+from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email import send_email as deliver_email
 from workers.outcome import give_up
@@ -34,7 +35,8 @@ log = logging.getLogger("signalgate.jobs")
 _ACTIVITY_JA = {"task": "タスク", "event": "予定", "call": "通話"}
 
 
-async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: dict[str, Any]) -> Opened | None:
+    """The job's notification, created unless it exists; the org, template and recipient read with it."""
     org = kwargs.get("org")
     if not isinstance(org, str):
         log.error("job %s without an org: dropped", ctx.get("job_id"))
@@ -47,18 +49,19 @@ async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: d
         return None
     if isinstance(kwargs.get("notification"), str):
         rec["id"] = kwargs["notification"]
-    stored, _ = await deps.services.notifications.create(org, rec)
-    return stored
+    return await deps.services.sending.open(org, rec, template=rec.get("template"))
 
 
-Deliver = Callable[[Deps, dict[str, Any], int], Awaitable[dict[str, Any]]]
+Deliver = Callable[[Deps, dict[str, Any], int, Opened | None], Awaitable[dict[str, Any]]]
 
 
-async def guarded(deps: Deps, deliver: Deliver, rec: dict[str, Any], channel: str, job_try: int) -> dict[str, Any]:
+async def guarded(
+    deps: Deps, deliver: Deliver, rec: dict[str, Any], channel: str, job_try: int, opened: Opened | None = None
+) -> dict[str, Any]:
     """``deliver(rec)``; Redis outages retried, any other unexpected error ends it ``failed``."""
     org, nid = rec["org"], rec["id"]
     try:
-        return await deliver(deps, rec, job_try)
+        return await deliver(deps, rec, job_try, opened)
     except Retry:
         raise
     except UNAVAILABLE as exc:
@@ -75,18 +78,20 @@ async def guarded(deps: Deps, deliver: Deliver, rec: dict[str, Any], channel: st
 
 async def send_sms(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     deps: Deps = ctx["deps"]
-    rec = await _notification(deps, ctx, "sms", kwargs)
-    if rec is None:
+    opened = await _notification(deps, ctx, "sms", kwargs)
+    if opened is None:
         return {"status": "invalid_job"}
-    return await guarded(deps, deliver_sms, dict(rec, org=kwargs["org"]), "sms", int(ctx.get("job_try", 1)))
+    rec = dict(opened.record, org=kwargs["org"])
+    return await guarded(deps, deliver_sms, rec, "sms", int(ctx.get("job_try", 1)), opened)
 
 
 async def send_email(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     deps: Deps = ctx["deps"]
-    rec = await _notification(deps, ctx, "email", kwargs)
-    if rec is None:
+    opened = await _notification(deps, ctx, "email", kwargs)
+    if opened is None:
         return {"status": "invalid_job"}
-    return await guarded(deps, deliver_email, dict(rec, org=kwargs["org"]), "email", int(ctx.get("job_try", 1)))
+    rec = dict(opened.record, org=kwargs["org"])
+    return await guarded(deps, deliver_email, rec, "email", int(ctx.get("job_try", 1)), opened)
 
 
 def reminder_text(org: dict[str, Any], reminder: dict[str, Any]) -> str:

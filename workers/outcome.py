@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.domain.notifications import FINAL
 from gateway.domain.quota import kind_bucket
+from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.recipients import Recipient, resolve
 
@@ -17,15 +18,20 @@ async def reject(deps: Deps, org: str, nid: str, reason: str) -> dict[str, Any]:
     return {"status": "rejected", "reason": reason}
 
 
-async def prepare(deps: Deps, rec: dict[str, Any], channel: str) -> tuple[dict[str, Any], Recipient] | dict[str, Any]:
-    """(org, recipient) for a notification still to send, or the job's final outcome."""
+async def prepare(
+    deps: Deps, rec: dict[str, Any], channel: str, opened: Opened | None = None
+) -> tuple[dict[str, Any], Recipient] | dict[str, Any]:
+    """(org, recipient) for a notification still to send, or the job's final outcome.
+
+    ``opened``: what :meth:`Sending.open` read with the notification (else it is read here).
+    """
     org_id, nid = rec["org"], rec["id"]
     if rec["status"] in FINAL or rec["status"] == "sent":
         return {"status": rec["status"], "note": "already done"}
-    org = await deps.services.tenancy.get_org(org_id)
+    org = opened.org if opened is not None else await deps.services.tenancy.get_org(org_id)
     if org is None:
         return await reject(deps, org_id, nid, "unknown_org")
-    who = await resolve(deps.services.tenancy, org, rec, channel)
+    who = await resolve(deps.services.tenancy, org, rec, channel, opened)
     if who.reason or who.address is None:
         return await reject(deps, org_id, nid, who.reason or ("invalid_phone" if channel == "sms" else "no_email"))
     return org, who

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.addresses import InvalidAddress, email_address
-from gateway.domain.phones import InvalidPhone, to_e164
+from gateway.domain.phones import InvalidPhone
+from gateway.domain.phones import to_e164 as _to_e164
+from gateway.store.sending import Opened
 from gateway.store.tenancy import Tenancy
+
+# Parsing and validating a number with phonenumbers costs more than the rest of resolving it, and
+# a worker sends to the same numbers again and again: the pure result is kept (invalid ones raise
+# each time, they are not cached).
+to_e164 = functools.lru_cache(maxsize=8192)(_to_e164)
 
 
 @dataclass(frozen=True)
@@ -18,19 +26,23 @@ class Recipient:
     reason: str | None = None
 
 
-async def resolve(tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], channel: str) -> Recipient:
+async def resolve(
+    tenancy: Tenancy, org: dict[str, Any], rec: dict[str, Any], channel: str, opened: Opened | None = None
+) -> Recipient:
+    """``opened``: the contact or user ``to`` names may already have been read with the notification."""
     kind, value = next(iter(rec["to"].items()))
+    known = opened if opened is not None and opened.party_loaded else None
     sender = rec.get("sender")
     contact: dict[str, Any] | None = None
     address: str | None = None
     if kind == "contact":
-        contact = await tenancy.get_contact(org["id"], value)
+        contact = known.party if known else await tenancy.get_contact(org["id"], value)
         if contact is None:
             return Recipient(None, None, sender, "unknown_recipient")
         listed = contact["phones"] if channel == "sms" else contact["emails"]
         address = listed[0] if listed else None
     elif kind == "user":
-        user = await tenancy.get_user(org["id"], value)
+        user = known.party if known else await tenancy.get_user(org["id"], value)
         if user is None:
             return Recipient(None, None, sender, "unknown_recipient")
         address = user.get("phone") if channel == "sms" else user.get("email")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from typing import Any
@@ -21,6 +22,8 @@ from workers.stats import WorkerStats
 
 # Reconciling an interrupted SMS attempt may need a few extra runs beyond the retry budget.
 _RECONCILE_TRIES = 5
+# Redis connections opened at startup, at most (the pool allows 128).
+_WARM_CONNECTIONS = 32
 
 
 def make_worker(
@@ -47,7 +50,13 @@ def make_worker(
         )
         sms = await TwilioSmsProvider.create(config.twilio.api_base, config.twilio.timeout)
         stack.push_async_callback(sms.aclose)
-        ctx["deps"] = Deps(services, sms, SmtpMailSender(config.smtp))
+        sms.warm()
+        # The Redis connections the concurrent jobs will use, opened before the first job (within
+        # the pool's limit).
+        await asyncio.gather(*(services.redis.ping() for _ in range(min(config.worker.max_jobs, _WARM_CONNECTIONS))))
+        mail = SmtpMailSender(config.smtp)
+        stack.push_async_callback(mail.aclose)
+        ctx["deps"] = Deps(services, sms, mail)
 
     async def shutdown(ctx: dict[str, Any]) -> None:  # may run twice (see run_worker): once is enough
         stack: contextlib.AsyncExitStack | None = ctx.pop("stack", None)

@@ -22,12 +22,13 @@ from typing import Any
 from arq import Retry
 
 from gateway.domain.rendering import TemplateError
+from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
 from workers.segments import count_segments
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
-from workers.templating import rejection_reason, render_body
+from workers.templating import rejection_reason
 
 log = logging.getLogger("signalgate.sms")
 # Clock skew allowed between us and the provider when looking for an earlier attempt's message.
@@ -43,33 +44,36 @@ def status_callback(deps: Deps, org: str, nid: str) -> str:
     return f"{deps.services.config.gateway.public_url.rstrip('/')}/webhooks/twilio/{org}/sms-status?n={nid}"
 
 
-async def _body(deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str) -> tuple[str | None, str | None]:
+async def _body(
+    deps: Deps, org: dict[str, Any], rec: dict[str, Any], phone: str, opened: Opened | None
+) -> tuple[str | None, str | None]:
     """(text, rejection reason)."""
     if rec.get("system") == "reminder":
         # Built-in reminder text: no customer template to approve, the sender rules still apply.
         reason = sender_reason(org, phone) or twilio_reason(org)
         return (None, reason) if reason else (str(rec["body"]), None)
-    template = await deps.services.templates.get(org["id"], rec["template"])
+    if opened is not None:
+        template = opened.template
+    else:
+        template = await deps.services.templates.get(org["id"], rec["template"])
     reason = template_reason(template) or sender_reason(org, phone) or twilio_reason(org)
     if reason:
         return None, reason
     assert template is not None  # noqa: S101 - template_reason checked it
     try:
-        return await render_body(template["body"], rec.get("data") or {}), None
+        return await deps.templates.render(org["id"], template, "body", rec.get("data") or {}), None
     except TemplateError as exc:
         log.info("notification %s: template error: %s", rec["id"], exc)
         return None, rejection_reason(exc)
 
 
 async def _accepted(deps: Deps, org: str, rec: dict[str, Any], msg_sid: str, user: str | None) -> dict[str, Any]:
+    """Record the provider's message (sid, link, attempt over, ``sent``): one atomic step."""
     nid = rec["id"]
-    await deps.services.notifications.set_fields(org, nid, provider_sid=msg_sid)
     link = {"notification": nid, "to": rec.get("recipient", "")}
     if user:
         link["user"] = user
-    await deps.services.messages.link_sms(org, msg_sid, **link)
-    await deps.services.notifications.clear_attempt(org, nid)
-    await deps.services.notifications.advance(org, nid, "sent", event_key=f"{nid}:sent:{msg_sid}")
+    await deps.services.sending.sms_accepted(org, nid, msg_sid, link)
     return {"status": "sent", "sid": msg_sid}
 
 
@@ -84,38 +88,52 @@ async def _reconcile(deps: Deps, org: dict[str, Any], rec: dict[str, Any], attem
     return matches[0] if matches else None
 
 
-async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int) -> dict[str, Any]:
+async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened | None = None) -> dict[str, Any]:
     org_id, nid = rec["org"], rec["id"]
-    target = await prepare(deps, rec, "sms")
+    target = await prepare(deps, rec, "sms", opened)
     if isinstance(target, dict):
         return target
     org, who = target
     assert who.address is not None  # noqa: S101 - prepare() refuses a missing address
-    text, reason = await _body(deps, org, rec, who.address)
+    text, reason = await _body(deps, org, rec, who.address, opened)
     if reason or text is None:
         return await reject(deps, org_id, nid, reason or "template_error")
     segments = count_segments(text)
-    await deps.services.notifications.set_fields(
-        org_id, nid, recipient=who.address, text=text, segments=segments.segments, contact=who.contact or ""
-    )
     rec = dict(rec, recipient=who.address, text=text)
-    reservation = await deps.services.credits.reserve(org_id, nid, segments.segments)
-    if reservation.outcome == "insufficient":
+    # One step: the fields, the credits, `sending`, and the first try at the attempt claim.
+    token = secrets.token_hex(8)
+    start = await deps.services.sending.sms_begin(
+        org_id,
+        nid,
+        segments.segments,
+        {"recipient": who.address, "text": text, "segments": segments.segments, "contact": who.contact or ""},
+        stale_ms=deps.attempt_stale_ms,
+        token=token,
+    )
+    if start.reservation.outcome == "insufficient":
         return await reject(deps, org_id, nid, "insufficient_credits")
-    await deps.services.notifications.advance(org_id, nid, "sending", event_key=f"{nid}:sending")
+    claim = await _claim(deps, org, rec, who.user, token, (start.verdict, start.value))
+    if isinstance(claim, dict):
+        return claim
     return await _call_provider(deps, org, rec, who.user, job_try)
 
 
-async def _claim(deps: Deps, org: dict[str, Any], rec: dict[str, Any], user: str | None) -> dict[str, Any] | str:
-    """Take the attempt claim; returns a finished outcome, or the claim token."""
+async def _claim(
+    deps: Deps, org: dict[str, Any], rec: dict[str, Any], user: str | None, token: str, first: tuple[str, str]
+) -> dict[str, Any] | str:
+    """Hold the attempt claim; returns a finished outcome, or the claim token.
+
+    ``first``: ``begin_attempt``'s verdict of ``sms_begin`` (taken with no stale attempt seen).
+    """
     org_id, nid = org["id"], rec["id"]
-    token = secrets.token_hex(8)
     seen_stale = ""
-    for _ in range(3):
-        now = int(time.time() * 1000)
-        verdict, value = await deps.services.notifications.begin_attempt(
-            org_id, nid, now, deps.attempt_stale_ms, token, seen_stale
-        )
+    verdict, value = first
+    for i in range(3):
+        if i:
+            now = int(time.time() * 1000)
+            verdict, value = await deps.services.notifications.begin_attempt(
+                org_id, nid, now, deps.attempt_stale_ms, token, seen_stale
+            )
         if verdict == "go":
             return token
         if verdict == "done":
@@ -138,10 +156,8 @@ async def _claim(deps: Deps, org: dict[str, Any], rec: dict[str, Any], user: str
 async def _call_provider(
     deps: Deps, org: dict[str, Any], rec: dict[str, Any], user: str | None, job_try: int
 ) -> dict[str, Any]:
+    """The provider call, by the run holding the attempt claim."""
     org_id, nid = org["id"], rec["id"]
-    claim = await _claim(deps, org, rec, user)
-    if isinstance(claim, dict):
-        return claim
     tw = org["twilio"]
     try:
         sent = await deps.sms.send(

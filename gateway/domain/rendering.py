@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any, cast
 
 import jinja2
@@ -259,24 +260,78 @@ def _parse(source: str, env: _Sandbox) -> nodes.Template:
     return ast
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A template compiled once for the sandbox; ``simple`` when it cannot loop (see :func:`is_simple`)."""
+
+    template: jinja2.Template
+    html: bool
+    simple: bool
+
+
 @functools.lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
-def _compile(source: str, html: bool) -> jinja2.Template:
+def compile_template(source: str, html: bool) -> Compiled:
+    """``source`` compiled for the sandbox (cached per process), or :class:`TemplateError`."""
     env = _env(html)
     ast = _parse(source, env)
+    simple = is_simple(ast)
     try:
-        return env.from_string(ast)
+        return Compiled(env.from_string(ast), html, simple)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
     except (SyntaxError, RecursionError, MemoryError):
         raise TemplateError(f"template is nested too deeply to compile (limit {MAX_DEPTH} levels)") from None
 
 
+# Nodes of a mail-merge template whose rendering is one pass over its text and its merge values:
+# no loop, macro, call, block, assignment, operator or filter beyond the few that only look at a
+# value (a filter that builds text, like ``|replace`` or ``|center``, is not here).
+_SIMPLE_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Const,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.If,
+    nodes.Not,
+    nodes.And,
+    nodes.Or,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.CondExpr,
+    nodes.Filter,
+    nodes.Test,
+)
+_SIMPLE_FILTERS = frozenset({"default", "d", "e", "escape", "upper", "lower", "trim", "string", "int", "float"})
+
+
+def is_simple(ast: nodes.Node) -> bool:
+    """True when rendering ``ast`` is linear in its text and its data: every node is a lookup, a
+    condition or a value-only filter, so it needs no time budget beyond the one it still gets."""
+    for node in ast.find_all(nodes.Node):
+        if not isinstance(node, _SIMPLE_NODES):
+            return False
+        if isinstance(node, nodes.Filter) and (node.name not in _SIMPLE_FILTERS or node.args or node.kwargs):
+            return False
+        if isinstance(node, nodes.Test) and (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs):
+            return False
+        if isinstance(node, nodes.Filter) and (node.dyn_args or node.dyn_kwargs):
+            return False
+    return True
+
+
 def render(source: str, data: dict[str, Any], html: bool = False, *, budget: tb.Budget | None = None) -> str:
     """Render ``source`` with merge fields from ``data``; autoescape when ``html``; within ``budget``."""
-    template = _compile(source, html)
+    return render_compiled(compile_template(source, html), data, budget=budget)
+
+
+def render_compiled(compiled: Compiled, data: dict[str, Any], *, budget: tb.Budget | None = None) -> str:
+    """Render a compiled template: the same sandbox, budget and errors as :func:`render`."""
     restore = tb.activate(budget or tb.Budget.start())
     try:
-        return template.render(data)
+        return compiled.template.render(data)
     except _MissingField as exc:
         raise TemplateError(f"missing merge field {exc.field!r} ({exc.message})", field=exc.field) from None
     except LimitExceeded as exc:
@@ -319,8 +374,8 @@ def check(source: str) -> None:
     problem = _static_problem(ast)
     if problem:
         raise TemplateError(f"template over its limits: {problem}", limit=True)
-    _compile(source, False)
-    _compile(source, True)
+    compile_template(source, False)
+    compile_template(source, True)
 
 
 _WIDTH_ARGS = tb.GUARDED_STR_METHODS | {"center", "indent", "batch", "slice", "format"}

@@ -27,7 +27,7 @@ class Reservation:
     balance: int
 
 
-_OUTCOME = {1: "charged", 2: "already_charged", 0: "insufficient"}
+RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient"}
 
 
 def _now() -> int:
@@ -47,7 +47,7 @@ class Credits:
         code, balance = await self._s.credits_reserve(
             keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max]
         )
-        return Reservation(_OUTCOME[int(code)], int(balance))
+        return Reservation(RESERVE_OUTCOMES[int(code)], int(balance))
 
     async def refund(self, org: str, nid: str, reason: str) -> bool:
         code, _ = await self._s.credits_credit(

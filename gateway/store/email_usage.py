@@ -12,7 +12,7 @@ from gateway.store import keys
 from gateway.store.scripts import Scripts
 
 # Keep a day's counters a little past its end so "yesterday" is still visible in /usage.
-_TTL_MARGIN_SECONDS = 2 * 86400
+TTL_MARGIN_SECONDS = 2 * 86400
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class EmailReservation:
     used: int
 
 
-_OUTCOME = {1: "counted", 2: "already_counted", 0: "limit"}
+RESERVE_OUTCOMES = {1: "counted", 2: "already_counted", 0: "limit"}
 
 
 class EmailUsage:
@@ -33,9 +33,9 @@ class EmailUsage:
         day = local_day(now, tz)
         code, used = await self._s.email_reserve(
             keys=[keys.email_usage(org, day), keys.notification(org, nid)],
-            args=[bucket, cap, seconds_until_reset(now, tz) + _TTL_MARGIN_SECONDS, day],
+            args=[bucket, cap, seconds_until_reset(now, tz) + TTL_MARGIN_SECONDS, day],
         )
-        return EmailReservation(_OUTCOME[int(code)], int(used))
+        return EmailReservation(RESERVE_OUTCOMES[int(code)], int(used))
 
     async def release(self, org: str, nid: str, bucket: str) -> bool:
         """Un-count a notification that was counted but never sent (``email_release.lua``)."""

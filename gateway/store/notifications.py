@@ -33,6 +33,23 @@ def _decode(raw: dict[str, str]) -> dict[str, Any]:
     return rec
 
 
+def create_call(org: str, rec: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of ``notification_create.lua`` for ``rec``."""
+    now = int(time.time() * 1000)
+    fields = {k: (orjson.dumps(v).decode() if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
+    fields.update({"status": "queued", "rank": RANK["queued"], "created_ms": now, "updated_ms": now})
+    return (
+        [keys.notification(org, rec["id"]), keys.notification_history(org, rec["id"])],
+        [now, RETENTION_SECONDS, *(item for pair in fields.items() for item in pair)],
+    )
+
+
+def created_record(result: list[Any]) -> tuple[dict[str, Any], bool]:
+    """(stored record, created now) from ``notification_create.lua``'s answer."""
+    created, flat = result
+    return _decode(dict(zip(flat[::2], flat[1::2], strict=True))), bool(created)
+
+
 class Notifications:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
@@ -44,14 +61,8 @@ class Notifications:
         One script (``notification_create.lua``): the API and the worker may create the same
         notification at the same moment, and both must see a whole record.
         """
-        now = int(time.time() * 1000)
-        fields = {k: (orjson.dumps(v).decode() if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
-        fields.update({"status": "queued", "rank": RANK["queued"], "created_ms": now, "updated_ms": now})
-        created, flat = await self._s.notification_create(
-            keys=[keys.notification(org, rec["id"]), keys.notification_history(org, rec["id"])],
-            args=[now, RETENTION_SECONDS, *(item for pair in fields.items() for item in pair)],
-        )
-        return _decode(dict(zip(flat[::2], flat[1::2], strict=True))), bool(created)
+        keys_, args = create_call(org, rec)
+        return created_record(await self._s.notification_create(keys=keys_, args=args))
 
     async def get(self, org: str, nid: str) -> dict[str, Any] | None:
         raw = await self._r.hgetall(keys.notification(org, nid))

@@ -30,6 +30,17 @@ def _fields(field: str, template: str | None) -> list[str]:
     return [field, f"t:{template}:{field}"] if template else [field]
 
 
+def count_notification_call(
+    org: str, tz: str, nid: str, template: str | None, field: str, at_ms: int
+) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of ``report_once.lua`` counting ``field`` once for a notification."""
+    day = _day(at_ms, tz)
+    return (
+        [keys.notification(org, nid), keys.report_day(org, day)],
+        [f"{field}_ms", at_ms, RETENTION_SECONDS, "0", *_fields(field, template)],
+    )
+
+
 class Reports:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
@@ -39,11 +50,8 @@ class Reports:
         self, org: str, tz: str, nid: str, template: str | None, field: str, at_ms: int
     ) -> bool:
         """Count ``field`` once for this notification (flag ``<field>_ms`` in its hash)."""
-        day = _day(at_ms, tz)
-        counted = await self._s.report_once(
-            keys=[keys.notification(org, nid), keys.report_day(org, day)],
-            args=[f"{field}_ms", at_ms, RETENTION_SECONDS, "0", *_fields(field, template)],
-        )
+        keys_, args = count_notification_call(org, tz, nid, template, field, at_ms)
+        counted = await self._s.report_once(keys=keys_, args=args)
         return bool(counted)
 
     async def count_event(

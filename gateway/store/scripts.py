@@ -1,6 +1,10 @@
 """Loads every Lua script shipped in ``gateway/store/lua`` and registers it on a client.
 
 Registering costs no round trip: redis-py sends EVALSHA and loads the script on NOSCRIPT.
+
+A script may reuse another one's rules verbatim: a line ``--#include NAME`` becomes
+``local function NAME(KEYS, ARGV) <NAME.lua> end``, so a combined script (e.g. ``sms_begin``)
+applies exactly the same checks as the single-purpose script it includes.
 """
 
 from __future__ import annotations
@@ -13,9 +17,19 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+_INCLUDE = "--#include "
+
 
 def _source(name: str) -> str:
-    return resources.files("gateway.store.lua").joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    text = resources.files("gateway.store.lua").joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    return "\n".join(_expand(line) for line in text.splitlines()) + "\n"
+
+
+def _expand(line: str) -> str:
+    if not line.startswith(_INCLUDE):
+        return line
+    included = line[len(_INCLUDE) :].strip()
+    return f"local function {included}(KEYS, ARGV)\n{_source(included)}end"
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,9 @@ class Scripts:
     notification_create: AsyncScript
     email_release: AsyncScript
     claim_orphans: AsyncScript
+    sms_begin: AsyncScript
+    sms_accepted: AsyncScript
+    email_begin: AsyncScript
 
     async def advance(
         self,

@@ -39,7 +39,7 @@ class FakeMail:
         self.sent: list[EmailMessage] = []
         self.error = error
 
-    async def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+    async def send(self, message: EmailMessage, *, sender: str, recipient: str, via: Any = None) -> None:
         if self.error is not None:
             raise self.error
         self.sent.append(message)
@@ -133,11 +133,23 @@ async def test_email_crash_between_count_and_advance_counts_once(
     services: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The report count fails once after the mail went out: the rerun counts it, exactly once, and ends `sent`."""
+    """After the mail went out, the connection breaks once between the report count and the advance
+    to `sent` (the count reached Redis, the advance did not): the rerun ends `sent` and the mail is
+    counted exactly once."""
     org = await _org(client, gateway, twilio_api)
     tid = await email_template(client, org, "{{ name }}様", "<p>本文</p>")
     deps = Deps(services, BrokenSms(), FakeMail())
-    monkeypatch.setattr(services.reports, "count_notification", _fail_once(services.reports.count_notification))
+    email_sent = services.sending.email_sent
+    breaks = {"left": 1}
+
+    async def counted_then_broken(org_id: str, nid: str, *, tz: str, template: str | None, at_ms: int) -> bool:
+        if breaks["left"]:
+            breaks["left"] -= 1
+            await services.reports.count_notification(org_id, tz, nid, template, "sent", at_ms)
+            raise RedisConnectionError("connection lost after the count (injected)")
+        return await email_sent(org_id, nid, tz=tz, template=template, at_ms=at_ms)
+
+    monkeypatch.setattr(services.sending, "email_sent", counted_then_broken)
     kwargs = {"org": org.id, **_mail(tid, "k-" + uuid.uuid4().hex)}
     with pytest.raises((Retry, RedisConnectionError)):
         await jobs.send_email(_ctx(deps, 1), **kwargs)

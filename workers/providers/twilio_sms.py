@@ -13,6 +13,7 @@ look with :meth:`TwilioSmsProvider.find_sent` before sending again.
 from __future__ import annotations
 
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,6 +123,15 @@ class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twili
         super().__init__(timeout=timeout)
         self.api_base = api_base
 
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        # The library formats every line of its request log before asking whether INFO is on.
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
+
     async def request(
         self,
         method: str,
@@ -161,6 +171,10 @@ class TwilioSmsProvider:
         ``timeout`` (seconds) bounds each Twilio request, connect to last byte.
         """
         return cls(RewritingHttpClient(api_base, timeout))
+
+    def warm(self) -> None:
+        """Import what the library loads lazily on the first message (a few hundred ms), before jobs run."""
+        _ = Client("AC" + "0" * 32, "warm-up", http_client=self._http).messages
 
     async def aclose(self) -> None:
         self._clients.clear()

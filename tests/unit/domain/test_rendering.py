@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.rendering import TemplateError, fields, render, render_header
+from gateway.domain.rendering import TemplateError, compile_template, fields, render, render_compiled, render_header
 
 
 @pytest.mark.parametrize(
@@ -189,3 +189,41 @@ def test_fields_syntax_error() -> None:
     """fields() of a broken template raises TemplateError."""
     with pytest.raises(TemplateError, match="syntax"):
         fields("{{ name")
+
+
+@pytest.mark.parametrize(
+    ("source", "simple"),
+    [
+        ("Hello {{ name }}", True),
+        ("{{ name }}様、ご予約ありがとうございます", True),
+        ("{{ contact.first_name }} {{ contact['last_name'] }}", True),
+        ("{% if vip is defined %}VIP {{ vip | upper }}{% else %}{{ name | e }}{% endif %}", True),
+        ("{{ nickname | default }}", True),
+        ("plain text", True),
+        ("{% for i in items %}{{ i }}{% endfor %}", False),
+        ("{{ nickname | default('x' * 100) }}", False),  # an argument: a filter that may build text
+        ("{{ name | replace('a', 'bb') }}", False),
+        ("{{ name.ljust(50) }}", False),
+        ("{{ 'ab' * 3 }}", False),
+        ("{% set x = name %}{{ x }}", False),
+        ("{% macro m() %}x{% endmacro %}{{ m() }}", False),
+        ("{{ range(10) | list }}", False),
+    ],
+)
+def test_simple_templates_are_those_that_cannot_loop_or_build(source: str, simple: bool) -> None:
+    """What the worker may render on its event loop: lookups, conditions, value-only filters."""
+    assert compile_template(source, False).simple is simple
+
+
+def test_a_compiled_template_renders_within_the_same_limits() -> None:
+    """render_compiled is render: same sandbox, same budget, same errors."""
+    compiled = compile_template(
+        "{{ name }}{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}", False
+    )
+    with pytest.raises(TemplateError) as over:
+        render_compiled(compiled, {"name": "x"})
+    assert over.value.limit
+    with pytest.raises(TemplateError) as missing:
+        render_compiled(compile_template("{{ name }}", False), {})
+    assert missing.value.field == "name"
+    assert render_compiled(compile_template("<b>{{ name }}</b>", True), {"name": "<i>"}) == "<b>&lt;i&gt;</b>"

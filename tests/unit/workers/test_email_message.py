@@ -9,8 +9,16 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
+from aiosmtplib.email import flatten_message
 
-from workers.email_message import TrackingPlan, add_tracking, build_email, html_to_text, make_message_id
+from workers.email_message import (
+    TrackingPlan,
+    add_tracking,
+    build_email,
+    drop_unsafe_links,
+    html_to_text,
+    make_message_id,
+)
 
 DATE = datetime(2026, 11, 25, 14, 59, 59, tzinfo=UTC)
 MESSAGE_ID = "<4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a@mail.example.jp>"
@@ -368,3 +376,48 @@ def test_unsafe_links_are_neither_tracked_nor_kept(tracking: bool) -> None:
     assert seen == (["https://example.com/ok"] if tracking else [])
     assert ('href="https://t.example.jp/c/1"' if tracking else 'href="https://example.com/ok"') in html
     assert 'href="mailto:info@example.jp"' in html
+
+
+def _stdlib_build(from_addr: str, to_addr: str, subject: str, html: str) -> EmailMessage:
+    """The message as the email package's generic API writes it (set_content, make_alternative)."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"], msg["To"], msg["Subject"] = from_addr, to_addr, subject
+    msg["Date"], msg["Message-ID"], msg["MIME-Version"] = DATE, MESSAGE_ID, "1.0"
+    msg.make_alternative()
+    for content, subtype in ((html_to_text(html), "plain"), (drop_unsafe_links(html), "html")):
+        part = EmailMessage(policy=email.policy.SMTP)
+        part.set_content(content, subtype=subtype, charset="utf-8")
+        del part["MIME-Version"]
+        msg.attach(part)
+    return msg
+
+
+@pytest.mark.parametrize(
+    ("from_addr", "to_addr", "subject", "html"),
+    [
+        ("sales@example.jp", "taro@example.com", "【ご予約確認】山田様", JA_HTML),
+        ("Sales <sales@example.jp>", "taro@example.com", "Hi", "<p>Hello</p>"),
+        ("営業 <sales@example.jp>", "taro@example.com", "Hi there", "<p>" + "word " * 400 + "</p>"),
+        ("sales@example.jp", "taro@example.com", "x", "<p>" + "山田 " * 400 + "</p>"),
+        ("sales@example.jp", "taro@example.com", "x", "<p>" + "café " * 30 + "</p>\n" * 20),
+    ],
+)
+@pytest.mark.parametrize("cte_type", ["8bit", "7bit"])
+def test_wire_bytes_are_what_the_email_package_writes(
+    from_addr: str, to_addr: str, subject: str, html: str, cte_type: str
+) -> None:
+    """build_email's shortcuts (plain headers as they are, parts without set_content) change no byte."""
+    ours = build_email(
+        from_addr=from_addr,
+        to_addr=to_addr,
+        subject=subject,
+        html=html,
+        message_id=MESSAGE_ID,
+        tracking=None,
+        date=DATE,
+    )
+    reference = _stdlib_build(from_addr, to_addr, subject, html)
+    boundary = re.compile(rb"={15}[0-9a-f]+==")
+    assert boundary.sub(b"B", flatten_message(ours, cte_type=cte_type)) == boundary.sub(
+        b"B", flatten_message(reference, cte_type=cte_type)
+    )

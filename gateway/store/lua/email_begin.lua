@@ -1,0 +1,22 @@
+--[[ email_begin: everything an email job does between rendering and SMTP, in one step.
+KEYS[1] usage hash of the org's local day   KEYS[2] notification hash   KEYS[3] its status history
+KEYS[4] the Message-ID index key (read only when ARGV[9] is not '')
+ARGV[1] bucket ('individual' or 'mass')   ARGV[2] cap for that bucket   ARGV[3] TTL of KEYS[1]
+ARGV[4] the local day   ARGV[5] now (ms)   ARGV[6] rank of 'sending'   ARGV[7] event id
+ARGV[8] retention (seconds) of the Message-ID index   ARGV[9] notification id to index under
+KEYS[4], or '' when the Message-ID is already recorded   ARGV[10..] field/value pairs stored on
+the notification with it (message_id, recipient, contact, user)
+Steps: 1. email_reserve (its rules: counted once, never over the cap); if the cap is reached
+stop: returns {0, used} and nothing changed; 2. when ARGV[9] is set, store the fields and the
+Message-ID index; 3. advance_status to 'sending' (idempotent).
+Returns email_reserve's answer: {1, used} counted now, {2, used} counted by an earlier run. ]]
+--#include email_reserve
+--#include advance_status
+local counted = email_reserve({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4]})
+if counted[1] == 0 then return counted end
+if ARGV[9] ~= '' then
+  if #ARGV >= 10 then redis.call('HSET', KEYS[2], unpack(ARGV, 10)) end
+  redis.call('SET', KEYS[4], ARGV[9], 'EX', tonumber(ARGV[8]))
+end
+advance_status({KEYS[2], KEYS[3]}, {'sending', ARGV[6], ARGV[7], ARGV[5], ''})
+return counted
