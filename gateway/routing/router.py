@@ -24,14 +24,13 @@ import logging
 import os
 import socket
 import time
-from typing import Any
 
 from gateway.config import RouterConfig
 from gateway.domain.events import Event
 from gateway.domain.failover import FailoverTiming, orphaned
-from gateway.domain.status import CALL_RANK, SMS_RANK
+from gateway.routing.batch import BatchRouter
+from gateway.routing.batch_rules import BATCHED, runs
 from gateway.routing.mail import MailRouter
-from gateway.routing.rules import ContactLookup, contact_ref, draft, signal_body
 from gateway.services import Services
 from gateway.store import keys
 from gateway.store.errors import stream_gone
@@ -41,16 +40,6 @@ from gateway.supervision.health import Health
 from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.router")
-# Twilio message statuses that move a notification (queued/accepted add nothing we do not know).
-NOTIFICATION_STATUS = {
-    "sending": "sending",
-    "sent": "sent",
-    "delivered": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "failed",
-    "read": "read",
-}
 
 
 def consumer_name() -> str:
@@ -66,6 +55,7 @@ class Router:
         self._tenancy = services.tenancy
         self._m = services.metrics
         self._mail = MailRouter(services)
+        self._batch = BatchRouter(services)
         self._cfg = cfg
         self.name = name or consumer_name()
         self._supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
@@ -159,125 +149,40 @@ class Router:
                 return
 
     async def _handle_batch(self, partition: int, entries: list[Entry]) -> None:
+        """Route a batch of one partition in stream order, then acknowledge all of it at once.
+
+        Runs of sources in ``BATCHED`` go through :class:`BatchRouter` together (a fixed number of
+        round trips per run); any other event (mail) is routed alone by :meth:`handle`, in its
+        place. Nothing is acknowledged before the whole batch is routed, so an error anywhere
+        leaves it pending: the restarted loop (or a peer, if this router dies) routes it again,
+        and every write is idempotent."""
+        events: list[Event] = []
         for entry_id, fields in entries:
             try:
-                event = Event.from_entry(partition, entry_id, fields)
+                events.append(Event.from_entry(partition, entry_id, fields))
             except (KeyError, ValueError):
                 log.error("dropping malformed event %s on partition %d", entry_id, partition)
-            else:
-                await self.handle(event)
-                lag = time.time() - event.at_ms / 1000
-                self._m.router_lag.labels(str(partition)).set(lag)
-                self._m.router_latency.observe(max(lag, 0.0))
-            await self._log.ack(partition, entry_id)
-            self._m.router_events.labels(str(partition)).inc()
+        if events:
+            orgs = await self._tenancy.cached_orgs({e.org for e in events})
+            for batched, run in runs(events):
+                if batched:
+                    await self._batch.route(run, orgs)
+                else:
+                    await self.handle(run[0])
+            now = time.time()
+            for event in events:
+                self._m.router_latency.observe(max(now - event.at_ms / 1000, 0.0))
+            self._m.router_lag.labels(str(partition)).set(now - events[-1].at_ms / 1000)
+        await self._log.ack(partition, *(entry_id for entry_id, _ in entries))
+        self._m.router_events.labels(str(partition)).inc(len(entries))
 
     # -- one event ------------------------------------------------------------------------------
     async def handle(self, event: Event) -> None:
+        """Route one event on its own (mail; any source the batch does not know does nothing)."""
         org = await self._tenancy.cached_org(event.org)
         if org is None:
             return
         if event.source == "imap.mail":  # mail has its own rules and writes: gateway.routing.mail
             await self._mail.handle(event, org)
-            return
-        reached: str | None = None
-        preferred: str | None = None  # the sender of a notification, when there is one
-        if event.source == "twilio.voice_status":
-            await self._log_call(event)
-        elif event.source == "twilio.sms_status":
-            reached, sms = await self._advance_sms(event)
-            if reached is None:
-                return
-            preferred = sms.get("user")
-        elif event.source == "send.email_bounced":
-            preferred = event.data.get("user") or None
-        elif event.source in ("track.open", "track.click"):
-            await self._count_tracking(event, org)
-        lookup = contact_ref(event)
-        contact = await self._find_contact(event.org, lookup) if lookup else None
-        d = draft(event, contact, reached)
-        if d is None:
-            return
-        recipient = preferred or (contact or {}).get("owner")
-        if not recipient or not await self._tenancy.get_user(event.org, recipient):
-            self._m.events_unmatched.labels(event.source).inc()
-            await self._svc.stats.count_once(event.org, event.key, "unmatched", event.source)
-            return
-        body = signal_body(event.org, recipient, contact, d, event.at_ms)
-        result = await self._svc.feed.write(
-            event.org, recipient, event.key, d.type, contact["id"] if contact else None, body
-        )
-        if result.status in ("new", "grouped"):
-            self._m.signals_out.labels(d.type, result.status).inc()
-
-    async def _find_contact(self, org: str, lookup: ContactLookup) -> dict[str, Any] | None:
-        if lookup.kind == "id":
-            return await self._tenancy.get_contact(org, lookup.value)
-        if lookup.kind == "email":
-            return await self._tenancy.contact_by_email(org, lookup.value)
-        return await self._tenancy.contact_by_phone(org, lookup.value)
-
-    async def _advance_sms(self, event: Event) -> tuple[str | None, dict[str, str]]:
-        d = event.data
-        status = str(d.get("MessageStatus") or d.get("SmsStatus") or "")
-        sid = str(d.get("MessageSid") or d.get("SmsSid") or "")
-        if status not in SMS_RANK or not sid:
-            return None, {}
-        fields = {"to": str(d.get("To", ""))}
-        if d.get("ErrorCode"):
-            fields["error_code"] = str(d["ErrorCode"])
-        advanced, sms = await self._svc.messages.advance_sms(
-            event.org, sid, status, event_key=event.key, at_ms=event.at_ms, fields=fields
-        )
-        await self._link_notification(event, sid, status, sms)
-        if not advanced:
-            return None, {}
-        if not sms.get("user") and sms.get("notification"):
-            rec = await self._svc.notifications.get(event.org, sms["notification"])
-            sender = (rec or {}).get("sender") or (rec or {}).get("user")
-            if sender:
-                sms["user"] = sender
-        return status, sms
-
-    async def _count_tracking(self, event: Event, org: dict[str, Any]) -> None:
-        """First open / first click of a sent email counts in the report (once per notification)."""
-        nid = str(event.data.get("notification") or "")
-        rec = await self._svc.notifications.get(event.org, nid) if nid else None
-        if rec is None:
-            return
-        field = "opened" if event.source == "track.open" else "clicked"
-        tz = org.get("timezone", "UTC")
-        reports = self._svc.reports
-        await reports.count_notification(event.org, tz, nid, rec.get("template"), field, event.at_ms)
-        if field == "clicked":  # a click proves the mail was opened, even with images blocked
-            await reports.count_notification(event.org, tz, nid, rec.get("template"), "opened", event.at_ms)
-
-    async def _link_notification(self, event: Event, sid: str, status: str, sms: dict[str, str]) -> None:
-        """Carry an SMS status to its notification; adopt the sid if the worker never recorded it."""
-        nid = sms.get("notification") or str(event.data.get("_notification") or "")
-        if not nid:
-            return
-        notifications = self._svc.notifications
-        rec = await notifications.get(event.org, nid)
-        if rec is None:
-            return
-        if not rec.get("provider_sid"):
-            await notifications.adopt_provider_sid(event.org, nid, sid)
-            await self._svc.messages.link_sms(event.org, sid, notification=nid)
-        mapped = NOTIFICATION_STATUS.get(status)
-        if mapped:
-            await notifications.advance(event.org, nid, mapped, event_key=event.key)
-
-    async def _log_call(self, event: Event) -> None:
-        d = event.data
-        sid = str(d.get("CallSid", ""))
-        status = str(d.get("CallStatus", ""))
-        if not sid or status not in CALL_RANK:
-            return
-        fields = {"sid": sid, "from": str(d.get("From", "")), "to": str(d.get("To", ""))}
-        fields["direction"] = str(d.get("Direction", "inbound"))
-        if d.get("CallDuration"):
-            fields["duration"] = str(d["CallDuration"])
-        await self._svc.messages.advance_call(
-            event.org, sid, status, event_key=event.key, at_ms=event.at_ms, fields=fields
-        )
+        elif event.source in BATCHED:
+            await self._batch.route([event], {event.org: org})

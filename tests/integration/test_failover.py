@@ -35,6 +35,7 @@ from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signal
 from tests.support.imap import Dovecot, MailUser, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
+from tests.support.streams import webhook_stream
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import live_feed
 
@@ -85,7 +86,7 @@ async def test_router_sigkilled_while_300_events_stream_in(
     gw, _ = procs.serve(fresh_redis.url, with_router=False, **SHIPPED_ROUTER)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, "failover-" + uuid.uuid4().hex[:6])
-        stream = keys.events_stream(keys.partition_of(org.id))
+        stream = webhook_stream(org.id, {"id": "c-yamada"})
         victim = procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         posted = 0
@@ -149,7 +150,7 @@ async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within
     gw, proc = procs.serve(fresh_redis.url, with_router=True, **SHIPPED_ROUTER)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, "failover-up-" + uuid.uuid4().hex[:6])
-        stream = keys.events_stream(keys.partition_of(org.id))
+        stream = webhook_stream(org.id, {"id": "c-yamada"})
         posted: list[str] = []
         # Freeze `up` right after it accepted 20 events; kill it if it holds some of them read but
         # not routed (else let it go on and try 20 more), so the test always means something.

@@ -15,6 +15,7 @@ from gateway.store import keys
 from tests.support.api import post_event, provision_org, signals_of
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
+from tests.support.streams import webhook_stream
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import live_feed
 
@@ -36,7 +37,7 @@ async def test_router_killed_mid_batch_loses_and_repeats_nothing(fresh_redis: Re
             assert r.status_code == 202
         sync = redis_sync.Redis.from_url(fresh_redis.url, decode_responses=True)
         feed_key = keys.feed(org.id, "u1")
-        stream = keys.events_stream(keys.partition_of(org.id))
+        stream = webhook_stream(org.id, {"id": "c-yamada"})
         first = procs.router(fresh_redis.url, **env)
         deadline = time.monotonic() + 20 * FACTOR
         while sync.xlen(feed_key) < 1 and time.monotonic() < deadline:
