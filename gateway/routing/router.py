@@ -27,7 +27,7 @@ import time
 
 from gateway.config import RouterConfig
 from gateway.domain.events import Event
-from gateway.domain.failover import FailoverTiming, orphaned
+from gateway.domain.failover import FailoverTiming, orphaned, partition_share
 from gateway.routing.batch import BatchRouter
 from gateway.routing.batch_rules import BATCHED, runs
 from gateway.routing.mail import MailRouter
@@ -61,13 +61,17 @@ class Router:
         self._supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
         self._timing = FailoverTiming(services.config.gateway.failover_seconds)
         self._heartbeats = Heartbeats(services.redis)
+        # Partition leases: the partitions this router reads now, and how many it may hold.
+        self._held: set[int] = set()
+        self._taking = 0  # leases being asked for right now (counted against the share)
+        self._share = keys.PARTITIONS  # until the first look at the peers
 
     async def run(self, stop: asyncio.Event) -> None:
         """Route until ``stop`` is set; each partition has its own loop, and one loop takes over the
         entries of dead routers, each supervised on its own (part ``router``, units ``p<N>`` and
         ``failover``): Redis trouble is retried, a bug restarts that loop only. The heartbeat lives
         exactly as long as the loops."""
-        await self._log.ensure_groups()
+        await self._log.join(self.name)
         log.info("router %s consuming %d partitions", self.name, keys.PARTITIONS)
         heartbeat = Heartbeat(self._heartbeats, self.name, self._timing)
         async with heartbeat.kept(), asyncio.TaskGroup() as tg:
@@ -77,20 +81,41 @@ class Router:
                 tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")
 
     async def _partition_loop(self, partition: int, stop: asyncio.Event) -> None:
-        # A loop restarted by the supervisor (same consumer name) first finishes what it had read
-        # and not acknowledged, instead of leaving it to the claim_idle_ms safety net.
-        after = "0"
-        while after and not stop.is_set():
-            after, entries = await self._log.own_pending(partition, self.name, self._cfg.batch_size, after)
-            await self._handle_batch(partition, entries)
+        """Read and route the partition while this router holds its lease (one reader per partition,
+        so its batches are routed one after the other, in stream order); else wait for the lease.
+        A clean stop gives the lease back at once; a crash leaves it to expire (the supervisor's
+        restart, same consumer name, renews it)."""
+        try:
+            await self._route_partition(partition, stop)
+        finally:
+            if stop.is_set() and partition in self._held:
+                self._held.discard(partition)
+                with contextlib.suppress(Exception):
+                    await self._log.release(partition, self.name)
+
+    async def _route_partition(self, partition: int, stop: asyncio.Event) -> None:
+        lease_ms = self._timing.heartbeat_ttl_ms
+        # A blocked read must end well within the lease, to renew it in time.
+        block_ms = max(1, min(self._cfg.block_ms, lease_ms // 3))
         next_claim = 0.0
+        drained = False
         while not stop.is_set():
             try:
+                if not await self._hold(partition, lease_ms):
+                    drained = False
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self._timing.check_seconds / 4)
+                    continue
+                if not drained:
+                    # A loop restarted by the supervisor (same consumer name) first finishes what it
+                    # had read and not acknowledged, instead of leaving it to the claim_idle_ms net.
+                    await self._drain_own(partition, stop)
+                    drained = True
                 if time.monotonic() >= next_claim:
                     await self._reclaim(partition)
                     await self._log.trim(partition)
                     next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
-                entries = await self._log.read(partition, self.name, self._cfg.batch_size, self._cfg.block_ms)
+                entries = await self._log.read(partition, self.name, self._cfg.batch_size, block_ms)
                 await self._handle_batch(partition, entries)
             except Exception as exc:
                 # The stream was deleted under us (NOGROUP, or UNBLOCKED for a blocked read): recreate
@@ -98,7 +123,36 @@ class Router:
                 if not stream_gone(exc):
                     raise
                 log.info("router partition %d: %s; recreating the consumer group", partition, exc)
-                await self._log.ensure_groups()
+                await self._log.join(self.name)
+
+    async def _drain_own(self, partition: int, stop: asyncio.Event) -> None:
+        after = "0"
+        while after and not stop.is_set():
+            after, entries = await self._log.own_pending(partition, self.name, self._cfg.batch_size, after)
+            await self._handle_batch(partition, entries)
+
+    async def _hold(self, partition: int, lease_ms: int) -> bool:
+        """Take or renew the partition's lease within this router's share of the partitions; a
+        router holding more than its share (peers joined) gives this one back."""
+        if partition in self._held:
+            if len(self._held) > self._share:
+                self._held.discard(partition)
+                await self._log.release(partition, self.name)
+                return False
+            if await self._log.hold(partition, self.name, lease_ms):
+                return True
+            self._held.discard(partition)  # it expired and a peer took it
+            return False
+        if len(self._held) + self._taking >= self._share:
+            return False
+        self._taking += 1
+        try:
+            held = await self._log.hold(partition, self.name, lease_ms)
+        finally:
+            self._taking -= 1
+        if held:
+            self._held.add(partition)
+        return held
 
     async def _failover_loop(self, stop: asyncio.Event) -> None:
         """Every ``check_seconds``: take over what dead routers held (see :meth:`take_over_dead`)."""
@@ -108,14 +162,16 @@ class Router:
             except Exception as exc:
                 if not stream_gone(exc):
                     raise  # to the supervisor: Redis trouble is retried, anything else restarts this loop
-                await self._log.ensure_groups()
+                await self._log.join(self.name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._timing.check_seconds)
 
     async def take_over_dead(self) -> int:
-        """Claim and route the pending entries of every consumer whose heartbeat is gone; how many."""
+        """Claim and route the pending entries of every consumer whose heartbeat is gone; how many.
+        Also counts the live routers, which sets this router's share of the partition leases."""
         names = await asyncio.gather(*(self._log.consumers(p) for p in range(keys.PARTITIONS)))
         alive = await self._heartbeats.alive(sorted({n for group in names for n in group}))
+        self._share = partition_share(keys.PARTITIONS, len(alive | {self.name}))
         jobs = [self._take_over(p, dead) for p, group in enumerate(names) for dead in orphaned(group, alive, self.name)]
         return sum(await asyncio.gather(*jobs))
 

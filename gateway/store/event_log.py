@@ -43,6 +43,7 @@ class EventLog:
         self._r = redis
         self._ingest = ScriptBatcher(redis, scripts.ingest)
         self._claim_orphans = scripts.claim_orphans
+        self._lease = scripts.partition_lease
 
     async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
         """Durably append one event; a ``dedupe_id`` this org already sent from ``source`` appends nothing.
@@ -69,6 +70,22 @@ class EventLog:
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+    async def join(self, consumer: str) -> None:
+        """Create the groups (see :meth:`ensure_groups`) and ``consumer`` in each, so peers count it
+        among the routers before it has read anything."""
+        await self.ensure_groups()
+        for p in range(keys.PARTITIONS):
+            await self._r.xgroup_createconsumer(keys.events_stream(p), keys.ROUTER_GROUP, consumer)
+
+    async def hold(self, partition: int, consumer: str, lease_ms: int) -> bool:
+        """Take or renew the partition's lease (``partition_lease.lua``): True when ``consumer`` holds it."""
+        held = await self._lease(keys=[keys.partition_lease(partition)], args=[consumer, "hold", lease_ms])
+        return bool(held)
+
+    async def release(self, partition: int, consumer: str) -> None:
+        """Give the partition's lease back (a clean stop, or more partitions than its share)."""
+        await self._lease(keys=[keys.partition_lease(partition)], args=[consumer, "release", 0])
 
     async def read(self, partition: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for ``consumer`` (waits up to ``block_ms``); they stay pending until acked."""

@@ -70,6 +70,11 @@ def events_stream(partition: int) -> str:
     return f"sg:{_partition_tag(partition)}:events"
 
 
+def partition_lease(partition: int) -> str:
+    """String with a TTL: the consumer name of the router that alone reads this partition now."""
+    return f"sg:{_partition_tag(partition)}:lease"
+
+
 def ingest_dedupe(org_id: str, source: str, dedupe_id: str, partition: int | None = None) -> str:
     """String: the first event id appended for ``dedupe_id`` from ``source`` of this org.
 

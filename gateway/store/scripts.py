@@ -37,6 +37,7 @@ class Scripts:
     email_release: AsyncScript
     claim_orphans: AsyncScript
     find_contacts: AsyncScript
+    partition_lease: AsyncScript
 
     async def advance(
         self,
