@@ -88,7 +88,10 @@ class Feed:
         return batch.slot(batch.script(self._s.apply_signal, keys_, args), lambda replies: _results(replies[0]))
 
     def _call(self, org: str, writes: list[FeedWrite], *, check_user: bool) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of ``apply_signal.lua``: each user's keys once, then two keys a signal."""
         cfg = self._cfg
+        users = list(dict.fromkeys(w.user for w in writes))
+        number = {user: i for i, user in enumerate(users, 1)}
         keys_ = [keys.users(org)]
         args: list[Any] = [
             keys.DONE_TTL_SECONDS,
@@ -97,19 +100,24 @@ class Feed:
             cfg.history_days * 86_400_000,
             cfg.history_max_entries,
             "1" if check_user else "0",
+            len(users),
         ]
+        for user in users:
+            keys_ += (
+                keys.feed(org, user),
+                keys.unread(org, user),
+                keys.settings(org, user),
+                keys.signal_state(org, user),
+                keys.feed_meta(org, user),
+            )
+            args += (user, keys.live_channel(org, user))
+        window = cfg.group_window_seconds
         for w in writes:
             keys_ += (
                 keys.event_done(org, f"{w.event_key}:{w.user}"),
-                keys.feed(org, w.user),
-                keys.unread(org, w.user),
-                keys.settings(org, w.user),
                 keys.group(org, w.user, w.signal_type, w.group_on or "-"),
-                keys.signal_state(org, w.user),
-                keys.feed_meta(org, w.user),
             )
-            window = cfg.group_window_seconds if w.group_on else 0
-            args += (w.user, w.signal_type, orjson.dumps(w.body), window, keys.live_channel(org, w.user))
+            args += (number[w.user], w.signal_type, orjson.dumps(w.body), window if w.group_on else 0)
         return keys_, args
 
     # -- reading ------------------------------------------------------------------------------

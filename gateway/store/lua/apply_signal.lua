@@ -1,15 +1,17 @@
 --[[ apply_signal: write routed events into users' feeds of one org, each exactly once, in order,
 and publish each live. One call applies one or many signals (a router's batch for one org).
-KEYS[1] the org's users hash; then 7 keys per signal i (base b = 1 + 7 * (i - 1)):
-KEYS[b+1] done marker for the event   KEYS[b+2] feed stream   KEYS[b+3] unread zset
-KEYS[b+4] user settings hash          KEYS[b+5] group key (type+contact)   KEYS[b+6] signal-state hash
-KEYS[b+7] feed meta hash
 ARGV[1] done-marker TTL seconds   ARGV[2] now (ms)   ARGV[3] history min entries
 ARGV[4] history max age (ms)   ARGV[5] history max entries
 ARGV[6] "1": a signal for a user missing from the users hash is not written (status 4)
-then 5 args per signal i (base a = 6 + 5 * (i - 1)):
-ARGV[a+1] user id   ARGV[a+2] signal type   ARGV[a+3] signal JSON without id/count (an object
-starting with '{')   ARGV[a+4] group window seconds (0 = never group)   ARGV[a+5] live channel
+ARGV[7] U, how many users the signals go to
+KEYS[1] the org's users hash; then 5 keys per user u = 1..U (base k = 1 + 5 * (u - 1)):
+KEYS[k+1] feed stream   KEYS[k+2] unread zset   KEYS[k+3] settings hash   KEYS[k+4] signal-state hash
+KEYS[k+5] feed meta hash; then 2 keys per signal i (base d = 1 + 5 * U + 2 * (i - 1)):
+KEYS[d+1] done marker for the event   KEYS[d+2] group key (type+contact)
+ARGV: 2 per user (base 7 + 2 * (u - 1)): user id, live channel; then 4 per signal
+(base a = 7 + 2 * U + 4 * (i - 1)): ARGV[a+1] the user's number u   ARGV[a+2] signal type
+ARGV[a+3] signal JSON without id/count (an object starting with '{')
+ARGV[a+4] group window seconds (0 = never group)
 Returns a flat array, two items per signal in order: {1, id} new signal, {2, id} grouped update
 of signal id, {0, id} event already applied, {3, ''} type switched off by the user, {4, ''} no
 such user (nothing written).
@@ -71,10 +73,15 @@ local function retain(feed, unread, state, meta, trimmed)
   end
 end
 
-local function apply(b, a)
-  local done_key, feed, unread, settings = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4]
-  local group, state, meta = KEYS[b + 5], KEYS[b + 6], KEYS[b + 7]
-  local user, stype, body, window, channel = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4]), ARGV[a + 5]
+local users = tonumber(ARGV[7])
+
+local function apply(d, a)
+  local u = tonumber(ARGV[a + 1])
+  local k = 1 + 5 * (u - 1)
+  local feed, unread, settings, state, meta = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
+  local user, channel = ARGV[7 + 2 * (u - 1) + 1], ARGV[7 + 2 * (u - 1) + 2]
+  local done_key, group = KEYS[d + 1], KEYS[d + 2]
+  local stype, body, window = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local done = redis.call('GET', done_key)
   if done then return 0, done end
   if check_user and redis.call('HEXISTS', KEYS[1], user) == 0 then return 4, '' end
@@ -117,8 +124,8 @@ local function apply(b, a)
 end
 
 local out = {}
-for i = 1, (#KEYS - 1) / 7 do
-  local status, sid = apply(1 + 7 * (i - 1), 6 + 5 * (i - 1))
+for i = 1, (#KEYS - 1 - 5 * users) / 2 do
+  local status, sid = apply(1 + 5 * users + 2 * (i - 1), 7 + 2 * users + 4 * (i - 1))
   out[#out + 1] = status
   out[#out + 1] = sid
 end
