@@ -40,13 +40,17 @@ local function frame(cursor, sid, n, body)
     '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
 end
 
--- Retention, amortised: look for something to trim only every 64 entries (or at the cap).
+-- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
+-- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
+-- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
+-- and the COUNT `keep` read is skipped.
 local function retain(feed, unread, state, meta, trimmed)
   local len = redis.call('XLEN', feed)
-  if len > keep and (len % 64 == 0 or len >= max_entries) then
+  local cutoff = (now - max_age) .. '-0'
+  if len > keep and (len % 64 == 0 or len >= max_entries)
+      and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
     local newest = redis.call('XREVRANGE', feed, '+', '-', 'COUNT', keep)
     local oldest_kept = newest[#newest][1]
-    local cutoff = (now - max_age) .. '-0'
     local trim_to = oldest_kept
     if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
     local gone = redis.call('XREVRANGE', feed, '(' .. trim_to, '-', 'COUNT', 1)
