@@ -1,7 +1,10 @@
 """The stream router: raw events in partition streams -> signals in users' feeds.
 
-Every router joins consumer group ``routers`` on every partition stream and reads with
-XREADGROUP; any number of routers can run. An event is acknowledged only after its feed write,
+Every router joins consumer group ``routers`` on every partition stream; any number of routers
+can run. A partition is read by one router at a time, the holder of its lease (``sg:{p:N}:lease``,
+renewed with every read, at most ⌈16 / live routers⌉ per router, so routers share the partitions
+and each partition's batches are routed in stream order). A batch is routed together
+(:mod:`gateway.routing.batch`) and acknowledged with one XACK after its feed writes,
 and the write is idempotent per event (see ``apply_signal.lua``), so a router killed mid-batch
 loses nothing: each router keeps a heartbeat under its consumer name (unique per process start),
 and every ``check_seconds`` each router looks for consumers whose heartbeat is gone and claims
@@ -9,7 +12,8 @@ their pending entries (``claim_orphans.lua``: each entry to exactly one claimer)
 ``[gateway] failover_seconds`` of the death, by a peer or by the restarted process. Re-applying an
 event changes nothing.
 
-Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast),
+Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast; capped
+at a third of the lease, so the lease is renewed in time),
 ``batch_size`` entries per read, ``claim_idle_ms`` the safety net for an entry a *live* router left
 pending (XAUTOCLAIM), ``claim_interval_ms`` how often each partition loop runs that net and trims
 acked entries.
