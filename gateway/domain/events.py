@@ -95,3 +95,43 @@ def validate_event(body: Any) -> dict[str, Any]:
         "body": body.get("body", ""),
         "data": data,
     }
+
+
+def routing_key(source: str, data: dict[str, Any]) -> str | None:
+    """The contact reference an event carries, as it arrived: what spreads one org's events over
+    partitions while keeping the events about one reference in one partition, in order. Pure.
+
+    Derived from the request content only, so a provider's retry of a delivery lands in the same
+    partition (and meets its dedupe key there). ``None``: the org's own partition. Phones keep
+    their digits (and a leading ``+``), emails are lower-cased, so trivial spelling differences of
+    one reference do not split it; a contact reached by phone in one event and by id in another
+    may still be in two partitions (the README's "Guarantees" says what is ordered)."""
+    if source == "twilio.sms":
+        return _phone_key(data.get("From"))
+    if source == "twilio.sms_status":
+        return _phone_key(data.get("To"))
+    if source == "twilio.voice_status":
+        inbound = data.get("Direction", "inbound") == "inbound"
+        return _phone_key(data.get("From" if inbound else "To"))
+    if source == "webhook":
+        contact = data.get("contact")
+        if isinstance(contact, dict):
+            if contact.get("id"):
+                return f"id:{contact['id']}"
+            if contact.get("email"):
+                return f"email:{str(contact['email']).strip().lower()}"
+            return _phone_key(contact.get("phone"))
+        return None
+    if source in ("track.open", "track.click", "send.email_bounced"):
+        return f"id:{data['contact']}" if data.get("contact") else None
+    if source == "imap.mail":  # one mailbox's mail stays in UID order
+        return f"mailbox:{data['mailbox']}" if data.get("mailbox") else None
+    return None
+
+
+def _phone_key(raw: Any) -> str | None:
+    text = str(raw or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        return None
+    return f"phone:{'+' if text.startswith('+') else ''}{digits}"

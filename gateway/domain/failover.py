@@ -56,3 +56,9 @@ def orphaned(holders: Iterable[str], alive: Collection[str], me: str) -> list[st
         if holder != me and holder not in alive and holder not in out:
             out.append(holder)
     return out
+
+
+def partition_share(partitions: int, routers: int) -> int:
+    """How many partitions one of ``routers`` live routers may hold (the rest are its peers'):
+    the fair share rounded up, so every partition always has room for a holder."""
+    return -(-partitions // max(1, routers))

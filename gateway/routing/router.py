@@ -1,7 +1,10 @@
 """The stream router: raw events in partition streams -> signals in users' feeds.
 
-Every router joins consumer group ``routers`` on every partition stream and reads with
-XREADGROUP; any number of routers can run. An event is acknowledged only after its feed write,
+Every router joins consumer group ``routers`` on every partition stream; any number of routers
+can run. A partition is read by one router at a time, the holder of its lease (``sg:{p:N}:lease``,
+renewed with every read, at most ⌈16 / live routers⌉ per router, so routers share the partitions
+and each partition's batches are routed in stream order). A batch is routed together
+(:mod:`gateway.routing.batch`) and acknowledged with one XACK after its feed writes,
 and the write is idempotent per event (see ``apply_signal.lua``), so a router killed mid-batch
 loses nothing: each router keeps a heartbeat under its consumer name (unique per process start),
 and every ``check_seconds`` each router looks for consumers whose heartbeat is gone and claims
@@ -9,7 +12,8 @@ their pending entries (``claim_orphans.lua``: each entry to exactly one claimer)
 ``[gateway] failover_seconds`` of the death, by a peer or by the restarted process. Re-applying an
 event changes nothing.
 
-Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast),
+Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast; capped
+at a third of the lease, so the lease is renewed in time),
 ``batch_size`` entries per read, ``claim_idle_ms`` the safety net for an entry a *live* router left
 pending (XAUTOCLAIM), ``claim_interval_ms`` how often each partition loop runs that net and trims
 acked entries.
@@ -24,14 +28,13 @@ import logging
 import os
 import socket
 import time
-from typing import Any
 
 from gateway.config import RouterConfig
 from gateway.domain.events import Event
-from gateway.domain.failover import FailoverTiming, orphaned
-from gateway.domain.status import CALL_RANK, SMS_RANK
+from gateway.domain.failover import FailoverTiming, orphaned, partition_share
+from gateway.routing.batch import BatchRouter
+from gateway.routing.batch_rules import BATCHED, runs
 from gateway.routing.mail import MailRouter
-from gateway.routing.rules import ContactLookup, contact_ref, draft, signal_body
 from gateway.services import Services
 from gateway.store import keys
 from gateway.store.errors import stream_gone
@@ -41,16 +44,6 @@ from gateway.supervision.health import Health
 from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.router")
-# Twilio message statuses that move a notification (queued/accepted add nothing we do not know).
-NOTIFICATION_STATUS = {
-    "sending": "sending",
-    "sent": "sent",
-    "delivered": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "failed",
-    "read": "read",
-}
 
 
 def consumer_name() -> str:
@@ -66,18 +59,23 @@ class Router:
         self._tenancy = services.tenancy
         self._m = services.metrics
         self._mail = MailRouter(services)
+        self._batch = BatchRouter(services)
         self._cfg = cfg
         self.name = name or consumer_name()
         self._supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
         self._timing = FailoverTiming(services.config.gateway.failover_seconds)
         self._heartbeats = Heartbeats(services.redis)
+        # Partition leases: the partitions this router reads now, and how many it may hold.
+        self._held: set[int] = set()
+        self._taking = 0  # leases being asked for right now (counted against the share)
+        self._share = keys.PARTITIONS  # until the first look at the peers
 
     async def run(self, stop: asyncio.Event) -> None:
         """Route until ``stop`` is set; each partition has its own loop, and one loop takes over the
         entries of dead routers, each supervised on its own (part ``router``, units ``p<N>`` and
         ``failover``): Redis trouble is retried, a bug restarts that loop only. The heartbeat lives
         exactly as long as the loops."""
-        await self._log.ensure_groups()
+        await self._log.join(self.name)
         log.info("router %s consuming %d partitions", self.name, keys.PARTITIONS)
         heartbeat = Heartbeat(self._heartbeats, self.name, self._timing)
         async with heartbeat.kept(), asyncio.TaskGroup() as tg:
@@ -87,20 +85,41 @@ class Router:
                 tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")
 
     async def _partition_loop(self, partition: int, stop: asyncio.Event) -> None:
-        # A loop restarted by the supervisor (same consumer name) first finishes what it had read
-        # and not acknowledged, instead of leaving it to the claim_idle_ms safety net.
-        after = "0"
-        while after and not stop.is_set():
-            after, entries = await self._log.own_pending(partition, self.name, self._cfg.batch_size, after)
-            await self._handle_batch(partition, entries)
+        """Read and route the partition while this router holds its lease (one reader per partition,
+        so its batches are routed one after the other, in stream order); else wait for the lease.
+        A clean stop gives the lease back at once; a crash leaves it to expire (the supervisor's
+        restart, same consumer name, renews it)."""
+        try:
+            await self._route_partition(partition, stop)
+        finally:
+            if stop.is_set() and partition in self._held:
+                self._held.discard(partition)
+                with contextlib.suppress(Exception):
+                    await self._log.release(partition, self.name)
+
+    async def _route_partition(self, partition: int, stop: asyncio.Event) -> None:
+        lease_ms = self._timing.heartbeat_ttl_ms
+        # A blocked read must end well within the lease, to renew it in time.
+        block_ms = max(1, min(self._cfg.block_ms, lease_ms // 3))
         next_claim = 0.0
+        drained = False
         while not stop.is_set():
             try:
+                if not await self._hold(partition, lease_ms):
+                    drained = False
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self._timing.check_seconds / 4)
+                    continue
+                if not drained:
+                    # A loop restarted by the supervisor (same consumer name) first finishes what it
+                    # had read and not acknowledged, instead of leaving it to the claim_idle_ms net.
+                    await self._drain_own(partition, stop)
+                    drained = True
                 if time.monotonic() >= next_claim:
                     await self._reclaim(partition)
                     await self._log.trim(partition)
                     next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
-                entries = await self._log.read(partition, self.name, self._cfg.batch_size, self._cfg.block_ms)
+                entries = await self._log.read(partition, self.name, self._cfg.batch_size, block_ms)
                 await self._handle_batch(partition, entries)
             except Exception as exc:
                 # The stream was deleted under us (NOGROUP, or UNBLOCKED for a blocked read): recreate
@@ -108,7 +127,36 @@ class Router:
                 if not stream_gone(exc):
                     raise
                 log.info("router partition %d: %s; recreating the consumer group", partition, exc)
-                await self._log.ensure_groups()
+                await self._log.join(self.name)
+
+    async def _drain_own(self, partition: int, stop: asyncio.Event) -> None:
+        after = "0"
+        while after and not stop.is_set():
+            after, entries = await self._log.own_pending(partition, self.name, self._cfg.batch_size, after)
+            await self._handle_batch(partition, entries)
+
+    async def _hold(self, partition: int, lease_ms: int) -> bool:
+        """Take or renew the partition's lease within this router's share of the partitions; a
+        router holding more than its share (peers joined) gives this one back."""
+        if partition in self._held:
+            if len(self._held) > self._share:
+                self._held.discard(partition)
+                await self._log.release(partition, self.name)
+                return False
+            if await self._log.hold(partition, self.name, lease_ms):
+                return True
+            self._held.discard(partition)  # it expired and a peer took it
+            return False
+        if len(self._held) + self._taking >= self._share:
+            return False
+        self._taking += 1
+        try:
+            held = await self._log.hold(partition, self.name, lease_ms)
+        finally:
+            self._taking -= 1
+        if held:
+            self._held.add(partition)
+        return held
 
     async def _failover_loop(self, stop: asyncio.Event) -> None:
         """Every ``check_seconds``: take over what dead routers held (see :meth:`take_over_dead`)."""
@@ -118,14 +166,16 @@ class Router:
             except Exception as exc:
                 if not stream_gone(exc):
                     raise  # to the supervisor: Redis trouble is retried, anything else restarts this loop
-                await self._log.ensure_groups()
+                await self._log.join(self.name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._timing.check_seconds)
 
     async def take_over_dead(self) -> int:
-        """Claim and route the pending entries of every consumer whose heartbeat is gone; how many."""
+        """Claim and route the pending entries of every consumer whose heartbeat is gone; how many.
+        Also counts the live routers, which sets this router's share of the partition leases."""
         names = await asyncio.gather(*(self._log.consumers(p) for p in range(keys.PARTITIONS)))
         alive = await self._heartbeats.alive(sorted({n for group in names for n in group}))
+        self._share = partition_share(keys.PARTITIONS, len(alive | {self.name}))
         jobs = [self._take_over(p, dead) for p, group in enumerate(names) for dead in orphaned(group, alive, self.name)]
         return sum(await asyncio.gather(*jobs))
 
@@ -159,125 +209,40 @@ class Router:
                 return
 
     async def _handle_batch(self, partition: int, entries: list[Entry]) -> None:
+        """Route a batch of one partition in stream order, then acknowledge all of it at once.
+
+        Runs of sources in ``BATCHED`` go through :class:`BatchRouter` together (a fixed number of
+        round trips per run); any other event (mail) is routed alone by :meth:`handle`, in its
+        place. Nothing is acknowledged before the whole batch is routed, so an error anywhere
+        leaves it pending: the restarted loop (or a peer, if this router dies) routes it again,
+        and every write is idempotent."""
+        events: list[Event] = []
         for entry_id, fields in entries:
             try:
-                event = Event.from_entry(partition, entry_id, fields)
+                events.append(Event.from_entry(partition, entry_id, fields))
             except (KeyError, ValueError):
                 log.error("dropping malformed event %s on partition %d", entry_id, partition)
-            else:
-                await self.handle(event)
-                lag = time.time() - event.at_ms / 1000
-                self._m.router_lag.labels(str(partition)).set(lag)
-                self._m.router_latency.observe(max(lag, 0.0))
-            await self._log.ack(partition, entry_id)
-            self._m.router_events.labels(str(partition)).inc()
+        if events:
+            orgs = await self._tenancy.cached_orgs({e.org for e in events})
+            for batched, run in runs(events):
+                if batched:
+                    await self._batch.route(run, orgs)
+                else:
+                    await self.handle(run[0])
+            now = time.time()
+            for event in events:
+                self._m.router_latency.observe(max(now - event.at_ms / 1000, 0.0))
+            self._m.router_lag.labels(str(partition)).set(now - events[-1].at_ms / 1000)
+        await self._log.ack(partition, *(entry_id for entry_id, _ in entries))
+        self._m.router_events.labels(str(partition)).inc(len(entries))
 
     # -- one event ------------------------------------------------------------------------------
     async def handle(self, event: Event) -> None:
+        """Route one event on its own (mail; any source the batch does not know does nothing)."""
         org = await self._tenancy.cached_org(event.org)
         if org is None:
             return
         if event.source == "imap.mail":  # mail has its own rules and writes: gateway.routing.mail
             await self._mail.handle(event, org)
-            return
-        reached: str | None = None
-        preferred: str | None = None  # the sender of a notification, when there is one
-        if event.source == "twilio.voice_status":
-            await self._log_call(event)
-        elif event.source == "twilio.sms_status":
-            reached, sms = await self._advance_sms(event)
-            if reached is None:
-                return
-            preferred = sms.get("user")
-        elif event.source == "send.email_bounced":
-            preferred = event.data.get("user") or None
-        elif event.source in ("track.open", "track.click"):
-            await self._count_tracking(event, org)
-        lookup = contact_ref(event)
-        contact = await self._find_contact(event.org, lookup) if lookup else None
-        d = draft(event, contact, reached)
-        if d is None:
-            return
-        recipient = preferred or (contact or {}).get("owner")
-        if not recipient or not await self._tenancy.get_user(event.org, recipient):
-            self._m.events_unmatched.labels(event.source).inc()
-            await self._svc.stats.count_once(event.org, event.key, "unmatched", event.source)
-            return
-        body = signal_body(event.org, recipient, contact, d, event.at_ms)
-        result = await self._svc.feed.write(
-            event.org, recipient, event.key, d.type, contact["id"] if contact else None, body
-        )
-        if result.status in ("new", "grouped"):
-            self._m.signals_out.labels(d.type, result.status).inc()
-
-    async def _find_contact(self, org: str, lookup: ContactLookup) -> dict[str, Any] | None:
-        if lookup.kind == "id":
-            return await self._tenancy.get_contact(org, lookup.value)
-        if lookup.kind == "email":
-            return await self._tenancy.contact_by_email(org, lookup.value)
-        return await self._tenancy.contact_by_phone(org, lookup.value)
-
-    async def _advance_sms(self, event: Event) -> tuple[str | None, dict[str, str]]:
-        d = event.data
-        status = str(d.get("MessageStatus") or d.get("SmsStatus") or "")
-        sid = str(d.get("MessageSid") or d.get("SmsSid") or "")
-        if status not in SMS_RANK or not sid:
-            return None, {}
-        fields = {"to": str(d.get("To", ""))}
-        if d.get("ErrorCode"):
-            fields["error_code"] = str(d["ErrorCode"])
-        advanced, sms = await self._svc.messages.advance_sms(
-            event.org, sid, status, event_key=event.key, at_ms=event.at_ms, fields=fields
-        )
-        await self._link_notification(event, sid, status, sms)
-        if not advanced:
-            return None, {}
-        if not sms.get("user") and sms.get("notification"):
-            rec = await self._svc.notifications.get(event.org, sms["notification"])
-            sender = (rec or {}).get("sender") or (rec or {}).get("user")
-            if sender:
-                sms["user"] = sender
-        return status, sms
-
-    async def _count_tracking(self, event: Event, org: dict[str, Any]) -> None:
-        """First open / first click of a sent email counts in the report (once per notification)."""
-        nid = str(event.data.get("notification") or "")
-        rec = await self._svc.notifications.get(event.org, nid) if nid else None
-        if rec is None:
-            return
-        field = "opened" if event.source == "track.open" else "clicked"
-        tz = org.get("timezone", "UTC")
-        reports = self._svc.reports
-        await reports.count_notification(event.org, tz, nid, rec.get("template"), field, event.at_ms)
-        if field == "clicked":  # a click proves the mail was opened, even with images blocked
-            await reports.count_notification(event.org, tz, nid, rec.get("template"), "opened", event.at_ms)
-
-    async def _link_notification(self, event: Event, sid: str, status: str, sms: dict[str, str]) -> None:
-        """Carry an SMS status to its notification; adopt the sid if the worker never recorded it."""
-        nid = sms.get("notification") or str(event.data.get("_notification") or "")
-        if not nid:
-            return
-        notifications = self._svc.notifications
-        rec = await notifications.get(event.org, nid)
-        if rec is None:
-            return
-        if not rec.get("provider_sid"):
-            await notifications.adopt_provider_sid(event.org, nid, sid)
-            await self._svc.messages.link_sms(event.org, sid, notification=nid)
-        mapped = NOTIFICATION_STATUS.get(status)
-        if mapped:
-            await notifications.advance(event.org, nid, mapped, event_key=event.key)
-
-    async def _log_call(self, event: Event) -> None:
-        d = event.data
-        sid = str(d.get("CallSid", ""))
-        status = str(d.get("CallStatus", ""))
-        if not sid or status not in CALL_RANK:
-            return
-        fields = {"sid": sid, "from": str(d.get("From", "")), "to": str(d.get("To", ""))}
-        fields["direction"] = str(d.get("Direction", "inbound"))
-        if d.get("CallDuration"):
-            fields["duration"] = str(d["CallDuration"])
-        await self._svc.messages.advance_call(
-            event.org, sid, status, event_key=event.key, at_ms=event.at_ms, fields=fields
-        )
+        elif event.source in BATCHED:
+            await self._batch.route([event], {event.org: org})

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gateway.domain import streamid
+from gateway.domain.events import routing_key
 from gateway.store import keys
 from gateway.store.batching import ScriptBatcher
 from gateway.store.scripts import Scripts
@@ -34,6 +35,7 @@ Entry = tuple[str, dict[str, str]]
 class Appended:
     id: str
     duplicate: bool
+    partition: int
 
 
 class EventLog:
@@ -41,19 +43,23 @@ class EventLog:
         self._r = redis
         self._ingest = ScriptBatcher(redis, scripts.ingest)
         self._claim_orphans = scripts.claim_orphans
+        self._lease = scripts.partition_lease
 
     async def append(self, org: str, source: str, data: dict[str, Any], dedupe_id: str | None = None) -> Appended:
         """Durably append one event; a ``dedupe_id`` this org already sent from ``source`` appends nothing.
 
-        A duplicate's ``id`` is the first event's, which is always this org's own."""
-        stream = keys.events_stream(keys.partition_of(org))
-        event_keys = [stream]
+        The partition is the org's and the event's routing key (the contact reference it carries,
+        :func:`gateway.domain.events.routing_key`), derived here from the content so that every
+        caller — and every retry of one delivery — picks the same one. A duplicate's ``id`` is the
+        first event's, which is always this org's own."""
+        partition = keys.partition_of(org, routing_key(source, data))
+        event_keys = [keys.events_stream(partition)]
         if dedupe_id is not None:
             # Per org: another org's identical provider id is a different event (never a duplicate).
-            event_keys.append(keys.ingest_dedupe(org, source, dedupe_id))
+            event_keys.append(keys.ingest_dedupe(org, source, dedupe_id, partition))
         fields = ["org", org, "source", source, "at", str(int(time.time() * 1000)), "data", orjson.dumps(data)]
         fresh, entry_id = await self._ingest(event_keys, [DEDUPE_TTL_SECONDS, *fields])
-        return Appended(id=entry_id, duplicate=not fresh)
+        return Appended(id=entry_id, duplicate=not fresh, partition=partition)
 
     # -- consuming (routers) -------------------------------------------------------------------
     async def ensure_groups(self) -> None:
@@ -64,6 +70,22 @@ class EventLog:
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+    async def join(self, consumer: str) -> None:
+        """Create the groups (see :meth:`ensure_groups`) and ``consumer`` in each, so peers count it
+        among the routers before it has read anything."""
+        await self.ensure_groups()
+        for p in range(keys.PARTITIONS):
+            await self._r.xgroup_createconsumer(keys.events_stream(p), keys.ROUTER_GROUP, consumer)
+
+    async def hold(self, partition: int, consumer: str, lease_ms: int) -> bool:
+        """Take or renew the partition's lease (``partition_lease.lua``): True when ``consumer`` holds it."""
+        held = await self._lease(keys=[keys.partition_lease(partition)], args=[consumer, "hold", lease_ms])
+        return bool(held)
+
+    async def release(self, partition: int, consumer: str) -> None:
+        """Give the partition's lease back (a clean stop, or more partitions than its share)."""
+        await self._lease(keys=[keys.partition_lease(partition)], args=[consumer, "release", 0])
 
     async def read(self, partition: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for ``consumer`` (waits up to ``block_ms``); they stay pending until acked."""
@@ -109,8 +131,10 @@ class EventLog:
             out.append((str(item[0]), {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}))
         return out
 
-    async def ack(self, partition: int, entry_id: str) -> None:
-        await self._r.xack(keys.events_stream(partition), keys.ROUTER_GROUP, entry_id)
+    async def ack(self, partition: int, *entry_ids: str) -> None:
+        """Acknowledge entries (a whole batch in one XACK)."""
+        if entry_ids:
+            await self._r.xack(keys.events_stream(partition), keys.ROUTER_GROUP, *entry_ids)
 
     async def trim(self, partition: int) -> None:
         """Drop entries every router has acknowledged (older than the oldest pending one)."""

@@ -19,6 +19,7 @@ from gateway.config import SignalsConfig
 from gateway.domain import streamid
 from gateway.domain.signals import SIGNAL_TYPE_SET, SIGNAL_TYPES, signal_json
 from gateway.store import keys
+from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts
 
 MAX_PAGE = 500
@@ -27,11 +28,26 @@ _REPLAY_CHUNK = 200
 
 @dataclass(frozen=True)
 class WriteResult:
-    status: str  # "new" | "grouped" | "duplicate" | "off"
+    status: str  # "new" | "grouped" | "duplicate" | "off" | "no_user"
     signal_id: str
 
 
-_STATUS = {1: "new", 2: "grouped", 0: "duplicate", 3: "off"}
+_STATUS = {1: "new", 2: "grouped", 0: "duplicate", 3: "off", 4: "no_user"}
+
+
+@dataclass(frozen=True)
+class FeedWrite:
+    """One routed event for one user's feed: applied once per ``event_key`` (and user)."""
+
+    user: str
+    event_key: str
+    signal_type: str
+    group_on: str | None  # the contact a repeat groups on; None = never grouped
+    body: dict[str, Any]
+
+
+def _results(flat: list[Any]) -> list[WriteResult]:
+    return [WriteResult(_STATUS[int(flat[i])], str(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 class FeedEntry(NamedTuple):
@@ -58,31 +74,51 @@ class Feed:
     async def write(
         self, org: str, user: str, event_key: str, signal_type: str, group_on: str | None, body: dict[str, Any]
     ) -> WriteResult:
-        """Apply one event to a user's feed (idempotent per ``event_key``) and publish it."""
-        window = self._cfg.group_window_seconds if group_on else 0
-        status, sid = await self._s.apply_signal(
-            keys=[
-                keys.event_done(org, f"{event_key}:{user}"),
+        """Apply one event to a user's feed (idempotent per ``event_key``) and publish it.
+
+        The caller has checked that the user exists."""
+        keys_, args = self._call(org, [FeedWrite(user, event_key, signal_type, group_on, body)], check_user=False)
+        return _results(await self._s.apply_signal(keys=keys_, args=args))[0]
+
+    def queue_writes(self, batch: Round, org: str, writes: list[FeedWrite]) -> Slot[list[WriteResult]]:
+        """Apply many events of one org in one script call of ``batch``, in list order (so each feed
+        gets them in that order); a write for a user that does not exist is ``no_user`` (nothing
+        written). Results in list order."""
+        keys_, args = self._call(org, writes, check_user=True)
+        return batch.slot(batch.script(self._s.apply_signal, keys_, args), lambda replies: _results(replies[0]))
+
+    def _call(self, org: str, writes: list[FeedWrite], *, check_user: bool) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of ``apply_signal.lua``: each user's keys once, then two keys a signal."""
+        cfg = self._cfg
+        users = list(dict.fromkeys(w.user for w in writes))
+        number = {user: i for i, user in enumerate(users, 1)}
+        keys_ = [keys.users(org)]
+        args: list[Any] = [
+            keys.DONE_TTL_SECONDS,
+            int(time.time() * 1000),
+            cfg.history_min_entries,
+            cfg.history_days * 86_400_000,
+            cfg.history_max_entries,
+            "1" if check_user else "0",
+            len(users),
+        ]
+        for user in users:
+            keys_ += (
                 keys.feed(org, user),
                 keys.unread(org, user),
                 keys.settings(org, user),
-                keys.group(org, user, signal_type, group_on or "-"),
                 keys.signal_state(org, user),
                 keys.feed_meta(org, user),
-            ],
-            args=[
-                signal_type,
-                orjson.dumps(body),
-                window,
-                keys.DONE_TTL_SECONDS,
-                int(time.time() * 1000),
-                self._cfg.history_min_entries,
-                self._cfg.history_days * 86_400_000,
-                self._cfg.history_max_entries,
-                keys.live_channel(org, user),
-            ],
-        )
-        return WriteResult(_STATUS[int(status)], sid)
+            )
+            args += (user, keys.live_channel(org, user))
+        window = cfg.group_window_seconds
+        for w in writes:
+            keys_ += (
+                keys.event_done(org, f"{w.event_key}:{w.user}"),
+                keys.group(org, w.user, w.signal_type, w.group_on or "-"),
+            )
+            args += (number[w.user], w.signal_type, orjson.dumps(w.body), window if w.group_on else 0)
+        return keys_, args
 
     # -- reading ------------------------------------------------------------------------------
     async def unread_count(self, org: str, user: str) -> int:

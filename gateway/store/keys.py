@@ -20,6 +20,10 @@ keys had no org (``sg:{p7}:seen:<source>:<id>``): two orgs of one partition dedu
 other's events, and ``PUT``/``DELETE`` of org ``p7`` wiped partition 7. An upgraded router does
 not read the old ``sg:{p<n>}:events`` streams: drain the routers (pending 0) before upgrading;
 old dedupe keys expire on their own within a day.
+
+Until issue 10 every event of an org went to the org's partition; now events carrying a contact
+reference go to ``partition_of(org, routing key)`` (and their dedupe keys with them). A provider
+retry of a delivery accepted just before the upgrade can be accepted once more after it.
 """
 
 from __future__ import annotations
@@ -44,9 +48,17 @@ ORGS = "sg:orgs"
 _GLOB_SPECIAL = re.compile(r"[\\*?\[\]^]")
 
 
-def partition_of(org: str) -> int:
-    """Stable partition for an org: crc32 is identical in every process and language."""
-    return zlib.crc32(org.encode()) % PARTITIONS
+def partition_of(org: str, route_key: str | None = None) -> int:
+    """Stable partition of an event: crc32 is identical in every process and language.
+
+    ``route_key`` (:func:`gateway.domain.events.routing_key`, the contact reference the event
+    carries) spreads one org's events over every partition, so any number of routers share one
+    busy org; events with the same org and key always share a partition, hence their order. An
+    event without one goes to the org's own partition (``crc32(org)``, as before issue 10)."""
+    if route_key is None:
+        return zlib.crc32(org.encode()) % PARTITIONS
+    # Org ids have no ':', so (org, key) pairs cannot collide in this string.
+    return zlib.crc32(f"{org}:{route_key}".encode()) % PARTITIONS
 
 
 def _partition_tag(partition: int) -> str:
@@ -58,18 +70,34 @@ def events_stream(partition: int) -> str:
     return f"sg:{_partition_tag(partition)}:events"
 
 
-def ingest_dedupe(org_id: str, source: str, dedupe_id: str) -> str:
+def partition_lease(partition: int) -> str:
+    """String with a TTL: the consumer name of the router that alone reads this partition now."""
+    return f"sg:{_partition_tag(partition)}:lease"
+
+
+def ingest_dedupe(org_id: str, source: str, dedupe_id: str, partition: int | None = None) -> str:
     """String: the first event id appended for ``dedupe_id`` from ``source`` of this org.
 
     The org is part of the name, so two orgs sending the same provider id never dedupe each
-    other; the hash tag is the org's partition's, so dedupe + XADD is one atomic script in
-    Cluster too. Neither the org id nor the source can contain ``:``, so names cannot collide."""
-    return f"{ingest_dedupe_prefix(org_id)}{source}:{dedupe_id}"
+    other; the hash tag is the partition's the event goes to (default: the org's own), so
+    dedupe + XADD is one atomic script in Cluster too — a retry carries the same content, hence
+    the same routing key and partition, and meets this key. Neither the org id nor the source
+    can contain ``:``, so names cannot collide."""
+    return f"{ingest_dedupe_prefix(org_id, partition)}{source}:{dedupe_id}"
 
 
-def ingest_dedupe_prefix(org_id: str) -> str:
-    """Every dedupe key of one org starts with this (deleting an org)."""
-    return f"sg:{_partition_tag(partition_of(_org_id(org_id)))}:seen:{org_id}:"
+def ingest_dedupe_prefix(org_id: str, partition: int | None = None) -> str:
+    """Every dedupe key of one org in ``partition`` (default: the org's own) starts with this.
+
+    An org's dedupe keys can be in every partition: deleting an org looks in each."""
+    p = partition_of(_org_id(org_id)) if partition is None else partition
+    return f"sg:{_partition_tag(p)}:seen:{org_id}:"
+
+
+def ingest_dedupe_match(org_id: str) -> str:
+    """SCAN pattern covering the org's dedupe keys in every partition (deleting an org); it may
+    match more (a dedupe id can contain anything): check each name against the exact prefixes."""
+    return "sg:{p:*}:seen:" + glob_escape(_org_id(org_id)) + ":*"
 
 
 def _org_id(org_id: str) -> str:

@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 from gateway.domain.signals import iso_utc
 from gateway.domain.status import CALL_RANK, SMS_RANK
 from gateway.store import keys
-from gateway.store.scripts import Scripts
+from gateway.store.pipeline import Round, Slot
+from gateway.store.scripts import Scripts, advance_args
 
 CALL_COLUMNS = ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at")
 
@@ -37,6 +38,20 @@ class Messages:
         )
         return advanced, await self._r.hgetall(key)
 
+    def queue_advance_sms(
+        self, batch: Round, org: str, sid: str, status: str, *, event_key: str, at_ms: int, fields: dict[str, str]
+    ) -> Slot[tuple[bool, dict[str, str]]]:
+        """:meth:`advance_sms` as part of ``batch``."""
+        key = keys.sms_status(org, sid)
+        args = advance_args(status, SMS_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields)
+        first = batch.script(self._s.advance_status, [key, keys.sms_history(org, sid)], args)
+        batch.command("HGETALL", key)
+        return batch.slot(first, lambda replies: (bool(replies[0]), replies[1]))
+
+    def queue_link_sms(self, batch: Round, org: str, sid: str, **link: str) -> None:
+        """:meth:`link_sms` as part of ``batch``."""
+        batch.command("HSET", keys.sms_status(org, sid), *(x for pair in link.items() for x in pair))
+
     async def link_sms(self, org: str, sid: str, **link: str) -> None:
         """Record what message ``sid`` belongs to (``notification``, ``to``, ``user``)."""
         await self._r.hset(keys.sms_status(org, sid), mapping=link)
@@ -51,6 +66,14 @@ class Messages:
         await self._s.advance(
             keys.call(org, sid), history, status, CALL_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields
         )
+
+    def queue_advance_call(
+        self, batch: Round, org: str, sid: str, status: str, *, event_key: str, at_ms: int, fields: dict[str, str]
+    ) -> None:
+        """:meth:`advance_call` as part of ``batch``."""
+        batch.command("ZADD", keys.calls(org), "NX", at_ms, sid)
+        args = advance_args(status, CALL_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields)
+        batch.script(self._s.advance_status, [keys.call(org, sid), keys.call_history(org, sid)], args)
 
     async def call_log(self, org: str, limit: int) -> list[dict[str, Any]]:
         """The newest ``limit`` calls, newest first, as rows of :data:`CALL_COLUMNS`."""

@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 
 from gateway.domain.notifications import RANK
 from gateway.store import keys
-from gateway.store.scripts import Scripts
+from gateway.store.pipeline import Round, Slot
+from gateway.store.scripts import Scripts, advance_args
 
 # Notifications (and their Message-ID index) are kept this long for status, replies and bounces.
 RETENTION_SECONDS = 180 * 86400
@@ -68,6 +69,11 @@ class Notifications:
         raw = await self._r.hgetall(keys.notification(org, nid))
         return _decode(raw) if raw and "status" in raw else None
 
+    def queue_get(self, batch: Round, org: str, nid: str) -> Slot[dict[str, Any] | None]:
+        """:meth:`get` as part of ``batch``."""
+        first = batch.command("HGETALL", keys.notification(org, nid))
+        return batch.slot(first, lambda replies: _decode(replies[0]) if replies[0] and "status" in replies[0] else None)
+
     async def history(self, org: str, nid: str) -> list[dict[str, Any]]:
         out = []
         for entry in await self._r.lrange(keys.notification_history(org, nid), 0, -1):
@@ -94,6 +100,11 @@ class Notifications:
             fields=fields,
         )
 
+    def queue_advance(self, batch: Round, org: str, nid: str, status: str, *, event_key: str) -> None:
+        """:meth:`advance` (without reason or fields) as part of ``batch``."""
+        args = advance_args(status, RANK[status], event_key=event_key, at_ms=int(time.time() * 1000))
+        batch.script(self._s.advance_status, [keys.notification(org, nid), keys.notification_history(org, nid)], args)
+
     async def set_fields(self, org: str, nid: str, **fields: Any) -> None:
         await self._r.hset(keys.notification(org, nid), mapping=fields)
 
@@ -114,6 +125,10 @@ class Notifications:
     async def adopt_provider_sid(self, org: str, nid: str, sid: str) -> bool:
         """Record ``sid`` as the provider's message unless one is recorded already."""
         return bool(await self._r.hsetnx(keys.notification(org, nid), "provider_sid", sid))
+
+    def queue_adopt_provider_sid(self, batch: Round, org: str, nid: str, sid: str) -> None:
+        """:meth:`adopt_provider_sid` as part of ``batch``."""
+        batch.command("HSETNX", keys.notification(org, nid), "provider_sid", sid)
 
     async def link_message_id(self, org: str, message_id: str, nid: str) -> None:
         await self._r.set(keys.message_id(org, message_id.strip("<>")), nid, ex=RETENTION_SECONDS)

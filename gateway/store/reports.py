@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from gateway.domain.quota import local_day
 from gateway.domain.reports import summarise
 from gateway.store import keys
+from gateway.store.pipeline import Round
 from gateway.store.scripts import Scripts
 
 # Days are kept a little over a year so monthly reports can compare the same month last year.
@@ -53,6 +54,17 @@ class Reports:
         keys_, args = count_notification_call(org, tz, nid, template, field, at_ms)
         counted = await self._s.report_once(keys=keys_, args=args)
         return bool(counted)
+
+    def queue_count_notification(
+        self, batch: Round, org: str, tz: str, nid: str, template: str | None, field: str, at_ms: int
+    ) -> None:
+        """:meth:`count_notification` as part of ``batch``."""
+        day = _day(at_ms, tz)
+        batch.script(
+            self._s.report_once,
+            [keys.notification(org, nid), keys.report_day(org, day)],
+            [f"{field}_ms", at_ms, RETENTION_SECONDS, "0", *_fields(field, template)],
+        )
 
     async def count_event(
         self, org: str, tz: str, event_key: str, field: str, at_ms: int, template: str | None = None

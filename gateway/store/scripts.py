@@ -53,6 +53,8 @@ class Scripts:
     sms_begin: AsyncScript
     sms_accepted: AsyncScript
     email_begin: AsyncScript
+    find_contacts: AsyncScript
+    partition_lease: AsyncScript
 
     async def advance(
         self,
@@ -70,11 +72,15 @@ class Scripts:
 
         ``fields`` are stored with the status; ``note`` goes into the history entry.
         """
-        extra = [item for pair in (fields or {}).items() for item in pair]
-        advanced = await self.advance_status(
-            keys=[record_key, history_key], args=[status, rank, event_key, at_ms, note, *extra]
-        )
-        return bool(advanced)
+        args = advance_args(status, rank, event_key=event_key, at_ms=at_ms, note=note, fields=fields)
+        return bool(await self.advance_status(keys=[record_key, history_key], args=args))
+
+
+def advance_args(
+    status: str, rank: int, *, event_key: str, at_ms: int, note: str = "", fields: Mapping[str, Any] | None = None
+) -> list[Any]:
+    """ARGV of ``advance_status.lua`` (see :meth:`Scripts.advance`)."""
+    return [status, rank, event_key, at_ms, note, *(item for pair in (fields or {}).items() for item in pair)]
 
 
 def load_scripts(redis: Redis) -> Scripts:

@@ -6,6 +6,7 @@ Fields are ``<what>:<source>``, e.g. ``unmatched:twilio.sms`` or ``auto_reply:im
 from __future__ import annotations
 
 from gateway.store import keys
+from gateway.store.pipeline import Round
 from gateway.store.scripts import Scripts
 
 
@@ -20,3 +21,11 @@ class Stats:
             args=[f"{what}:{source}", keys.DONE_TTL_SECONDS],
         )
         return bool(counted)
+
+    def queue_count_once(self, batch: Round, org: str, event_key: str, what: str, source: str) -> None:
+        """:meth:`count_once` as part of ``batch``."""
+        batch.script(
+            self._s.count_once,
+            [keys.event_done(org, f"{event_key}:{what}"), keys.stats(org)],
+            [f"{what}:{source}", keys.DONE_TTL_SECONDS],
+        )

@@ -18,6 +18,7 @@ from redis.exceptions import WatchError
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.store import keys
 from gateway.store.live import revocation
+from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
@@ -95,21 +96,49 @@ class Tenancy:
         self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
         return rec
 
+    async def cached_orgs(self, orgs: set[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`cached_org` for many orgs, the misses read in one round trip."""
+        now = time.monotonic()
+        found: dict[str, dict[str, Any] | None] = {}
+        missing = []
+        for org in orgs:
+            hit = self._org_cache.get(org)
+            if hit is not None and hit[0] > now:
+                found[org] = hit[1]
+            else:
+                missing.append(org)
+        if missing:
+            async with self._r.pipeline(transaction=False) as pipe:
+                for org in missing:  # one GET each: org keys are in different Cluster slots
+                    pipe.get(keys.org(org))
+                raw = await pipe.execute()
+            if len(self._org_cache) + len(missing) > ORG_CACHE_MAX:
+                self._org_cache.clear()
+            for org, value in zip(missing, raw, strict=True):
+                found[org] = rec = _load(value)
+                self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
+        return found
+
     async def put_org(self, rec: dict[str, Any]) -> None:
         await self._r.set(keys.org(rec["id"]), orjson.dumps(rec))
         await self._r.sadd(keys.ORGS, rec["id"])
         self._org_cache.pop(rec["id"], None)
 
     async def delete_org(self, org: str) -> bool:
-        """Remove every key of the org: its hash tag's keys and its dedupe keys in its partition.
+        """Remove every key of the org: its hash tag's keys and its dedupe keys in every partition.
 
-        Keys are found by SCAN of the org's exact prefix (glob-escaped, and each name checked to
-        start with it), never by a pattern built from input: ``org`` must be a valid org id
-        (ValueError otherwise), and the partition's stream and group are never touched."""
+        Keys are found by SCAN of the org's exact prefixes (glob-escaped, and each name checked to
+        start with one of them), never by a pattern built from input: ``org`` must be a valid org
+        id (ValueError otherwise), and the partitions' streams and groups are never touched."""
         existed = bool(await self._r.exists(keys.org(org)))
         holders = set(await self._r.hvals(keys.tokens(org))) | set(await self._r.hkeys(keys.users(org)))
-        for prefix in (keys.org_prefix(org), keys.ingest_dedupe_prefix(org)):
-            await self._unlink_prefixed(prefix)
+        org_prefix = keys.org_prefix(org)
+        await self._unlink_prefixed(keys.glob_escape(org_prefix) + "*", (org_prefix,))
+        # Events of one org spread over every partition (by routing key), and so do its dedupe
+        # keys: one SCAN finds them all, and a name is unlinked only if it starts with one of the
+        # org's 16 exact prefixes (a dedupe id may contain anything, e.g. another org's prefix).
+        dedupe = tuple(keys.ingest_dedupe_prefix(org, p) for p in range(keys.PARTITIONS))
+        await self._unlink_prefixed(keys.ingest_dedupe_match(org), dedupe)
         await self._r.srem(keys.ORGS, org)
         self._org_cache.pop(org, None)
         # Every token of the org is gone: its open sockets close with 4401 like any revocation.
@@ -117,10 +146,10 @@ class Tenancy:
             await self._r.publish(keys.live_channel(org, user), revocation(None))
         return existed
 
-    async def _unlink_prefixed(self, prefix: str) -> None:
+    async def _unlink_prefixed(self, match: str, prefixes: tuple[str, ...]) -> None:
         batch: list[str] = []
-        async for key in self._r.scan_iter(match=keys.glob_escape(prefix) + "*", count=500):
-            if not key.startswith(prefix):
+        async for key in self._r.scan_iter(match=match, count=500):
+            if not key.startswith(prefixes):
                 continue
             batch.append(key)
             if len(batch) >= 500:
@@ -170,6 +199,17 @@ class Tenancy:
     async def contact_by_phone(self, org: str, phone: str) -> dict[str, Any] | None:
         cid = await self._r.hget(keys.contact_by_phone(org), phone)
         return None if cid is None else await self.get_contact(org, cid)
+
+    def queue_find_contacts(
+        self, batch: Round, org: str, refs: list[tuple[str, str]]
+    ) -> Slot[list[dict[str, Any] | None]]:
+        """Resolve many ``(kind, value)`` references (kind ``id``, ``email`` or ``phone``; phones as
+        E.164) of one org in one script call of ``batch``; contacts (or None) in order."""
+        args = [x for kind, value in refs for x in (kind, value.strip().lower() if kind == "email" else value)]
+        first = batch.script(
+            self._s.find_contacts, [keys.contacts(org), keys.contact_by_email(org), keys.contact_by_phone(org)], args
+        )
+        return batch.slot(first, lambda replies: [_load(raw) for raw in replies[0]])
 
     # -- user tokens --------------------------------------------------------------------------
     # A token is stored as sha256(token) -> user in ``tokens``; its id is derived from that digest,

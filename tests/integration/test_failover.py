@@ -35,6 +35,7 @@ from tests.support.api import Gateway, OrgCtx, post_event, provision_org, signal
 from tests.support.imap import Dovecot, MailUser, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
+from tests.support.streams import webhook_stream
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import live_feed
 
@@ -85,7 +86,10 @@ async def test_router_sigkilled_while_300_events_stream_in(
     gw, _ = procs.serve(fresh_redis.url, with_router=False, **SHIPPED_ROUTER)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, "failover-" + uuid.uuid4().hex[:6])
-        stream = keys.events_stream(keys.partition_of(org.id))
+        # Each router reads only the partitions it holds a lease on (issue 10): the events name
+        # u1's contacts in six ways, so they use several partitions and the victim holds some.
+        refs = [{kind: value} for contact in ("c-yamada", "c-suzuki") for kind, value in _refs(org, contact)]
+        streams = sorted({webhook_stream(org.id, ref) for ref in refs})
         victim = procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         procs.router(fresh_redis.url, **SHIPPED_ROUTER)
         posted = 0
@@ -98,7 +102,7 @@ async def test_router_sigkilled_while_300_events_stream_in(
             while posted < n or (killed_at is None and posted < 500):
                 i = posted
                 posted += 1
-                event = {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": f"e{i}"}
+                event = {"type": "desk.ticket", "contact": refs[i % len(refs)], "title": f"e{i}"}
                 assert (await post_event(client, org, event)).status_code == 202
 
         streaming = asyncio.gather(*(post() for _ in range(8)))
@@ -109,25 +113,25 @@ async def test_router_sigkilled_while_300_events_stream_in(
         # not acknowledged, else let it go on (SIGCONT) and look again.
         while True:
             assert time.monotonic() < deadline and posted < 500, "the victim never held a pending entry"
-            victim_name = victim_name or await consumer_of(aredis, stream, victim.pid)
+            victim_name = victim_name or await consumer_of(aredis, streams[0], victim.pid)
             if posted >= n // 5 and victim_name:
                 victim.send_signal(signal.SIGSTOP)
-                if await pending_of(aredis, stream, victim_name):
+                if await _pending_in(aredis, streams, victim_name):
                     break
                 victim.send_signal(signal.SIGCONT)
             await asyncio.sleep(0.002)
         victim.send_signal(signal.SIGKILL)
         killed = killed_at = time.monotonic()
         await asyncio.to_thread(victim.wait)
-        held = await pending_of(aredis, stream, victim_name)
+        held = await _pending_in(aredis, streams, victim_name)
         assert held > 0, "the router must die holding entries for this test to mean anything"
         await streaming
         n = posted  # every event accepted, also those posted while catching the victim
         feed = keys.feed(org.id, "u1")
 
         async def all_routed() -> bool:
-            pending: int = (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]
-            return await aredis.xlen(feed) >= n and pending == 0
+            pending = [(await aredis.xpending(s, keys.ROUTER_GROUP))["pending"] for s in streams]
+            return await aredis.xlen(feed) >= n and not any(pending)
 
         await wait_for(all_routed, timeout=30, interval=0.02)
         took = time.monotonic() - killed
@@ -137,8 +141,19 @@ async def test_router_sigkilled_while_300_events_stream_in(
         assert await aredis.xlen(feed) == n
         got = await titles(client, org)
         assert sorted(got) == sorted(f"e{i}" for i in range(n))
-        consumers = [str(i["name"]) for i in await aredis.xinfo_consumers(stream, keys.ROUTER_GROUP)]
-        assert victim_name not in consumers, "a dead consumer leaves the group once its entries are taken over"
+        for stream in streams:
+            consumers = [str(i["name"]) for i in await aredis.xinfo_consumers(stream, keys.ROUTER_GROUP)]
+            assert victim_name not in consumers, "a dead consumer leaves the group once its entries are taken over"
+
+
+def _refs(org: OrgCtx, contact: str) -> list[tuple[str, str]]:
+    """A contact named by id, by its first email and by its first phone."""
+    rec = org.contacts[contact]
+    return [("id", contact), ("email", rec["emails"][0]), ("phone", rec["phones"][0])]
+
+
+async def _pending_in(r: Redis, streams: list[str], consumer: str) -> int:
+    return sum([await pending_of(r, stream, consumer) for stream in streams])
 
 
 async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within_seconds(
@@ -149,7 +164,7 @@ async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within
     gw, proc = procs.serve(fresh_redis.url, with_router=True, **SHIPPED_ROUTER)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, "failover-up-" + uuid.uuid4().hex[:6])
-        stream = keys.events_stream(keys.partition_of(org.id))
+        stream = webhook_stream(org.id, {"id": "c-yamada"})
         posted: list[str] = []
         # Freeze `up` right after it accepted 20 events; kill it if it holds some of them read but
         # not routed (else let it go on and try 20 more), so the test always means something.

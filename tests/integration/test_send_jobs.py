@@ -26,6 +26,7 @@ from gateway.store.scripts import load_scripts
 from tests.support.api import Gateway
 from tests.support.redis import RedisServer
 from tests.support.sending import SendOrg, buy, email_template, provision_sending_org, sms_template
+from tests.support.streams import org_entries
 from workers import jobs
 from workers.deps import Deps
 from workers.providers.smtp import MailError
@@ -178,11 +179,10 @@ async def test_bounce_crash_before_the_signal_still_signals_once(
     outcome = await jobs.send_email(_ctx(deps, 2), **kwargs)
     assert outcome["status"] == "bounced", outcome
     await jobs.send_email(_ctx(deps, 3), **kwargs)
-    stream = keys.events_stream(keys.partition_of(org.id))
     bounced = [
         orjson.loads(f["data"])
-        for _, f in await services.redis.xrange(stream)
-        if f["org"] == org.id and f["source"] == "send.email_bounced"
+        for _, f in await org_entries(services.redis, org.id)
+        if f["source"] == "send.email_bounced"
     ]
     assert len(bounced) == 1, bounced
     totals = await _sent_today(services, org.id)

@@ -23,6 +23,7 @@ from tests.support.imap import Dovecot, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import SmtpServer, email_template, notify, provision_sending_org, settled
+from tests.support.streams import webhook_stream
 from tests.support.timing import FACTOR, wait_for
 
 CONTACT = {"id": "c-yamada"}
@@ -50,12 +51,17 @@ async def _health_is(base: str, status: int, **parts: str) -> dict[str, Any]:
     return result
 
 
+def _partition(org: str) -> int:
+    """The partition of ``org``'s events about CONTACT."""
+    return int(webhook_stream(org, CONTACT).split("{p:")[1].split("}")[0])
+
+
 def _orgs_on_every_partition() -> list[str]:
-    """One org id per partition, so that a check covers every partition loop."""
+    """One org id per partition (for events about CONTACT), so that a check covers every partition loop."""
     by_partition: dict[int, str] = {}
     while len(by_partition) < keys.PARTITIONS:
         org = "sv-" + uuid.uuid4().hex[:10]
-        by_partition.setdefault(keys.partition_of(org), org)
+        by_partition.setdefault(_partition(org), org)
     return [by_partition[p] for p in range(keys.PARTITIONS)]
 
 
@@ -188,7 +194,7 @@ async def test_router_and_worker_processes_serve_healthz_and_metrics(
         await wait_for(lambda: _routed(client, org, "counted"), timeout=10)
     async with httpx.AsyncClient(timeout=5 * FACTOR) as http:
         metrics = (await http.get(router + "/metrics")).text
-        partition = keys.partition_of(org.id)
+        partition = _partition(org.id)
         assert f'signalgate_router_events_total{{partition="{partition}"}} 1.0' in metrics
         assert 'signalgate_part_up{part="router"} 1.0' in metrics
         metrics = (await http.get(worker + "/metrics")).text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
 
 import httpx
@@ -19,14 +19,25 @@ from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, post_event, post_twilio, provision_org, signals_of, sms_params, survey
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
+from tests.support.streams import stream_of, webhook_stream
 from tests.support.timing import FACTOR, wait_for
 
 YAMADA = {"id": "c-yamada"}
 
 
-def _in_partition(partition: int, prefix: str, n: int) -> list[str]:
-    """``n`` org ids (``prefix`` + a number) that all live in ``partition``."""
-    found = (f"{prefix}{i}" for i in range(100_000) if keys.partition_of(f"{prefix}{i}") == partition)
+def _yamada_stream(org: str) -> str:
+    """The partition stream of ``org``'s webhook events about YAMADA."""
+    return webhook_stream(org, YAMADA)
+
+
+def _sms_stream(org: str) -> str:
+    """The partition stream of ``org``'s inbound SMS from YAMADA's phone."""
+    return stream_of(org, "twilio.sms", sms_params(""))
+
+
+def _in_partition(stream: str, prefix: str, n: int, stream_of_org: Callable[[str], str] = _yamada_stream) -> list[str]:
+    """``n`` org ids (``prefix`` + a number) whose events (``stream_of_org``) all go to ``stream``."""
+    found = (f"{prefix}{i}" for i in range(100_000) if stream_of_org(f"{prefix}{i}") == stream)
     return [next(found) for _ in range(n)]
 
 
@@ -39,7 +50,7 @@ async def _has_title(client: httpx.AsyncClient, org: OrgCtx, title: str) -> bool
 
 
 async def _stream_org(r: aioredis.Redis, org: str, event_id: str) -> str:
-    entries = await r.xrange(keys.events_stream(keys.partition_of(org)), event_id, event_id)
+    entries = await r.xrange(_yamada_stream(org), event_id, event_id)
     assert len(entries) == 1, event_id
     return str(entries[0][1]["org"])
 
@@ -58,7 +69,7 @@ async def test_same_webhook_id_in_two_orgs_of_one_partition(
     """Two orgs of one partition send one webhook-id: each gets its own event and signal; a real
     repeat within one org still dedupes and names that org's own event."""
     run = uuid.uuid4().hex[:6]
-    a_id, b_id = _in_partition(keys.partition_of(f"dd{run}-a"), f"dd{run}-", 2)
+    a_id, b_id = _in_partition(_yamada_stream(f"dd{run}-a"), f"dd{run}-", 2)
     a, b = await provision_org(client, gateway, a_id), await provision_org(client, gateway, b_id)
     msg_id = "msg_1_" + run  # a tool numbering its deliveries sends the same ids for every tenant
     first = await post_event(client, a, survey(YAMADA, "A's survey"), msg_id=msg_id)
@@ -84,13 +95,13 @@ async def test_same_twilio_idempotency_token_in_two_orgs_of_one_partition(
     """One I-Twilio-Idempotency-Token in two orgs of one partition: both SMS are kept and
     signalled; a retry within one org appends nothing."""
     run = uuid.uuid4().hex[:6]
-    a_id, b_id = _in_partition(keys.partition_of(f"tw{run}-a"), f"tw{run}-", 2)
+    a_id, b_id = _in_partition(_sms_stream(f"tw{run}-a"), f"tw{run}-", 2, _sms_stream)
     a, b = await provision_org(client, gateway, a_id), await provision_org(client, gateway, b_id)
     token = "idem-" + run
     for org, text in ((a, "A からの返信"), (b, "B からの返信")):
         r = await post_twilio(client, org, "sms", sms_params(text), idempotency_token=token)
         assert r.status_code == 200, r.text
-    stream = keys.events_stream(keys.partition_of(a.id))
+    stream = _sms_stream(a.id)
 
     async def sms_of(org: str) -> list[str]:
         return [e[1]["data"] for e in await redis_of.xrange(stream) if e[1]["org"] == org]
@@ -157,7 +168,7 @@ async def test_glob_ids_delete_nothing(fresh_redis: RedisServer, procs: Processe
     r = aioredis.from_url(fresh_redis.url, decode_responses=True)
     try:
         async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-            org_ids = ["zz1", "zz2", "zza", "p9", *_in_partition(9, "nine-", 2)]
+            org_ids = ["zz1", "zz2", "zza", "p9", *_in_partition(keys.events_stream(9), "nine-", 2)]
             tenants = [await provision_org(client, gw, o) for o in org_ids]
             for t in tenants:
                 first = await post_event(client, t, survey(YAMADA, "before"), msg_id=f"first-{t.id}")
@@ -215,7 +226,7 @@ async def test_put_and_delete_org_p9_leave_partition_9_alone(fresh_redis: RedisS
     r = aioredis.from_url(fresh_redis.url, decode_responses=True)
     try:
         async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-            others = [await provision_org(client, gw, o) for o in _in_partition(9, "tenant-", 2)]
+            others = [await provision_org(client, gw, o) for o in _in_partition(keys.events_stream(9), "tenant-", 2)]
             for t in others:
                 assert (await post_event(client, t, survey(YAMADA, "one"), msg_id=f"first-{t.id}")).status_code == 202
             for t in others:

@@ -9,7 +9,6 @@ import uuid
 import httpx
 import redis.asyncio as aioredis
 
-from gateway.store import keys
 from tests.support.api import (
     SMITH_PHONE,
     Gateway,
@@ -21,6 +20,7 @@ from tests.support.api import (
     twilio_signature,
 )
 from tests.support.redis import RedisServer
+from tests.support.streams import org_entries
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 
@@ -28,8 +28,7 @@ from tests.support.ws import live_feed
 async def _stream_entries(redis_url: str, org: str) -> list[tuple[str, dict[str, str]]]:
     r = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        entries = await r.xrange(keys.events_stream(keys.partition_of(org)))
-        return [e for e in entries if e[1]["org"] == org]
+        return await org_entries(r, org)
     finally:
         await r.aclose()
 

@@ -1,26 +1,34 @@
---[[ apply_signal: write one routed event into a user's feed, exactly once, and publish it live.
-KEYS[1] done marker for the event   KEYS[2] feed stream   KEYS[3] unread zset
-KEYS[4] user settings hash          KEYS[5] group key (type+contact)   KEYS[6] signal-state hash
-KEYS[7] feed meta hash
-ARGV[1] signal type   ARGV[2] signal JSON without id/count (an object starting with '{')
-ARGV[3] group window seconds (0 = never group)   ARGV[4] done-marker TTL seconds
-ARGV[5] now (ms)   ARGV[6] history min entries   ARGV[7] history max age (ms)
-ARGV[8] history max entries   ARGV[9] live pub/sub channel
-Returns {1, id} new signal, {2, id} grouped update of signal id, {0, id} event already applied,
-{3, ''} type switched off by the user.
+--[[ apply_signal: write routed events into users' feeds of one org, each exactly once, in order,
+and publish each live. One call applies one or many signals (a router's batch for one org).
+ARGV[1] done-marker TTL seconds   ARGV[2] now (ms)   ARGV[3] history min entries
+ARGV[4] history max age (ms)   ARGV[5] history max entries
+ARGV[6] "1": a signal for a user missing from the users hash is not written (status 4)
+ARGV[7] U, how many users the signals go to
+KEYS[1] the org's users hash; then 5 keys per user u = 1..U (base k = 1 + 5 * (u - 1)):
+KEYS[k+1] feed stream   KEYS[k+2] unread zset   KEYS[k+3] settings hash   KEYS[k+4] signal-state hash
+KEYS[k+5] feed meta hash; then 2 keys per signal i (base d = 1 + 5 * U + 2 * (i - 1)):
+KEYS[d+1] done marker for the event   KEYS[d+2] group key (type+contact)
+ARGV: 2 per user (base 7 + 2 * (u - 1)): user id, live channel; then 4 per signal
+(base a = 7 + 2 * U + 4 * (i - 1)): ARGV[a+1] the user's number u   ARGV[a+2] signal type
+ARGV[a+3] signal JSON without id/count (an object starting with '{')
+ARGV[a+4] group window seconds (0 = never group)
+Returns a flat array, two items per signal in order: {1, id} new signal, {2, id} grouped update
+of signal id, {0, id} event already applied, {3, ''} type switched off by the user, {4, ''} no
+such user (nothing written).
 Invariants: an event is applied at most once (the done marker is written in the same atomic
 step as the feed entry, so a router that dies before XACK and is replayed changes nothing);
-feed entries and live frames carry the same ids in the same order, so the hub can drop
-duplicates at the replay/live seam by comparing cursors; the feed keeps at least the newest
-`history min` entries and everything younger than `history max age`, never more than
-`history max entries`; the meta hash's `trimmed` is the newest id any trim removed. ]]
-local done = redis.call('GET', KEYS[1])
-if done then return {0, done} end
-local ttl = tonumber(ARGV[4])
-if redis.call('HGET', KEYS[4], ARGV[1]) == '0' then
-  redis.call('SET', KEYS[1], '', 'EX', ttl)
-  return {3, ''}
-end
+signals are applied in argument order, so each feed gets them in the order given; feed entries
+and live frames carry the same ids in the same order, so the hub can drop duplicates at the
+replay/live seam by comparing cursors; the feed keeps at least the newest `history min` entries
+and everything younger than `history max age`, never more than `history max entries`; the meta
+hash's `trimmed` is the newest id any trim removed.
+All keys carry the org's hash tag: one Cluster slot per call. ]]
+local ttl = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local keep = tonumber(ARGV[3])
+local max_age = tonumber(ARGV[4])
+local max_entries = tonumber(ARGV[5])
+local check_user = ARGV[6] == '1'
 
 local function score(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -32,69 +40,97 @@ local function frame(cursor, sid, n, body)
     '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
 end
 
-local window = tonumber(ARGV[3])
-local max_entries = tonumber(ARGV[8])
-local gid = false
-if window > 0 then gid = redis.call('GET', KEYS[5]) end
-
--- The newest id a trim removes ('trimmed' in the meta hash): a resume from it or above lost
--- nothing, from below it gets `gap`. XADD's MAXLEN drops the oldest entries: note them first.
-local trimmed = false
-local before = redis.call('XLEN', KEYS[2])
-if before >= max_entries then
-  local gone = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', before - max_entries + 1)
-  if #gone > 0 then trimmed = gone[#gone][1] end
-end
-
-local status, sid, cursor, n
-if gid then
-  n = redis.call('HINCRBY', KEYS[6], gid .. '#n', 1)
-  if n == 1 then n = redis.call('HINCRBY', KEYS[6], gid .. '#n', 1) end
-  redis.call('HSET', KEYS[6], gid, ARGV[2])
-  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', max_entries, '*', 'k', 'u', 'ref', gid, 'n', n, 's', ARGV[2])
-  status, sid = 2, gid
-else
-  n = 1
-  cursor = redis.call('XADD', KEYS[2], 'MAXLEN', max_entries, '*', 'k', 'n', 'n', 1, 's', ARGV[2])
-  if window > 0 then redis.call('SET', KEYS[5], cursor, 'EX', window) end
-  status, sid = 1, cursor
-end
-redis.call('SET', KEYS[1], sid, 'EX', ttl)
-redis.call('ZADD', KEYS[3], score(sid), sid)
-
--- Retention, amortised: look for something to trim only every 64 entries.
-local len = redis.call('XLEN', KEYS[2])
-local keep = tonumber(ARGV[6])
-if len > keep and (len % 64 == 0 or len >= max_entries) then
-  local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', keep)
-  local oldest_kept = newest[#newest][1]
-  local cutoff = (tonumber(ARGV[5]) - tonumber(ARGV[7])) .. '-0'
-  local trim_to = oldest_kept
-  if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
-  local gone = redis.call('XREVRANGE', KEYS[2], '(' .. trim_to, '-', 'COUNT', 1)
-  if #gone > 0 then
-    trimmed = gone[1][1]
-    redis.call('XTRIM', KEYS[2], 'MINID', trim_to)
-  end
-end
-if trimmed then redis.call('HSET', KEYS[7], 'trimmed', trimmed) end
--- The first entry changes only by trimming (nothing is XDELed): when it moves, remember the
--- new floor and drop state derived from trimmed signals.
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1][1]
-local prev = redis.call('HGET', KEYS[7], 'first')
-if prev ~= first then
-  if prev then
-    redis.call('HSET', KEYS[7], 'floor', first)
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. score(first))
-    for _, f in ipairs(redis.call('HKEYS', KEYS[6])) do
-      local base = string.match(f, '^(%d+%-%d+)')
-      if base and score(base) < score(first) then redis.call('HDEL', KEYS[6], f) end
+-- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
+-- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
+-- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
+-- and the COUNT `keep` read is skipped.
+local function retain(feed, unread, state, meta, trimmed)
+  local len = redis.call('XLEN', feed)
+  local cutoff = (now - max_age) .. '-0'
+  if len > keep and (len % 64 == 0 or len >= max_entries)
+      and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
+    local newest = redis.call('XREVRANGE', feed, '+', '-', 'COUNT', keep)
+    local oldest_kept = newest[#newest][1]
+    local trim_to = oldest_kept
+    if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
+    local gone = redis.call('XREVRANGE', feed, '(' .. trim_to, '-', 'COUNT', 1)
+    if #gone > 0 then
+      trimmed = gone[1][1]
+      redis.call('XTRIM', feed, 'MINID', trim_to)
     end
   end
-  redis.call('HSET', KEYS[7], 'first', first)
+  if trimmed then redis.call('HSET', meta, 'trimmed', trimmed) end
+  -- The first entry changes only by trimming (nothing is XDELed): when it moves, remember the
+  -- new floor and drop state derived from trimmed signals.
+  local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]
+  local prev = redis.call('HGET', meta, 'first')
+  if prev ~= first then
+    if prev then
+      redis.call('HSET', meta, 'floor', first)
+      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. score(first))
+      for _, f in ipairs(redis.call('HKEYS', state)) do
+        local base = string.match(f, '^(%d+%-%d+)')
+        if base and score(base) < score(first) then redis.call('HDEL', state, f) end
+      end
+    end
+    redis.call('HSET', meta, 'first', first)
+  end
 end
 
-local unread = redis.call('ZCARD', KEYS[3])
-redis.call('PUBLISH', ARGV[9], frame(cursor, sid, n, ARGV[2]))
-redis.call('PUBLISH', ARGV[9], '\n{"type":"unread","count":' .. unread .. '}')
-return {status, sid}
+local users = tonumber(ARGV[7])
+
+local function apply(d, a)
+  local u = tonumber(ARGV[a + 1])
+  local k = 1 + 5 * (u - 1)
+  local feed, unread, settings, state, meta = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
+  local user, channel = ARGV[7 + 2 * (u - 1) + 1], ARGV[7 + 2 * (u - 1) + 2]
+  local done_key, group = KEYS[d + 1], KEYS[d + 2]
+  local stype, body, window = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local done = redis.call('GET', done_key)
+  if done then return 0, done end
+  if check_user and redis.call('HEXISTS', KEYS[1], user) == 0 then return 4, '' end
+  if redis.call('HGET', settings, stype) == '0' then
+    redis.call('SET', done_key, '', 'EX', ttl)
+    return 3, ''
+  end
+  local gid = false
+  if window > 0 then gid = redis.call('GET', group) end
+
+  -- The newest id a trim removes ('trimmed' in the meta hash): a resume from it or above lost
+  -- nothing, from below it gets `gap`. XADD's MAXLEN drops the oldest entries: note them first.
+  local trimmed = false
+  local before = redis.call('XLEN', feed)
+  if before >= max_entries then
+    local gone = redis.call('XRANGE', feed, '-', '+', 'COUNT', before - max_entries + 1)
+    if #gone > 0 then trimmed = gone[#gone][1] end
+  end
+
+  local status, sid, cursor, n
+  if gid then
+    n = redis.call('HINCRBY', state, gid .. '#n', 1)
+    if n == 1 then n = redis.call('HINCRBY', state, gid .. '#n', 1) end
+    redis.call('HSET', state, gid, body)
+    cursor = redis.call('XADD', feed, 'MAXLEN', max_entries, '*', 'k', 'u', 'ref', gid, 'n', n, 's', body)
+    status, sid = 2, gid
+  else
+    n = 1
+    cursor = redis.call('XADD', feed, 'MAXLEN', max_entries, '*', 'k', 'n', 'n', 1, 's', body)
+    if window > 0 then redis.call('SET', group, cursor, 'EX', window) end
+    status, sid = 1, cursor
+  end
+  redis.call('SET', done_key, sid, 'EX', ttl)
+  redis.call('ZADD', unread, score(sid), sid)
+  retain(feed, unread, state, meta, trimmed)
+  local count = redis.call('ZCARD', unread)
+  redis.call('PUBLISH', channel, frame(cursor, sid, n, body))
+  redis.call('PUBLISH', channel, '\n{"type":"unread","count":' .. count .. '}')
+  return status, sid
+end
+
+local out = {}
+for i = 1, (#KEYS - 1 - 5 * users) / 2 do
+  local status, sid = apply(1 + 5 * users + 2 * (i - 1), 7 + 2 * users + 4 * (i - 1))
+  out[#out + 1] = status
+  out[#out + 1] = sid
+end
+return out

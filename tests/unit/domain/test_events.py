@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.domain.errors import BadRequest
-from gateway.domain.events import json_depth, validate_event
+from gateway.domain.events import json_depth, routing_key, validate_event
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,37 @@ def test_json_depth_of_very_deep_value_is_iterative() -> None:
     for _ in range(5000):
         value = [value]
     assert json_depth(value) == 5001
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "key"),
+    [
+        ("twilio.sms", {"From": "+819012345678", "To": "+815012345678"}, "phone:+819012345678"),
+        ("twilio.sms_status", {"From": "+815012345678", "To": "+81 90-1234-5678"}, "phone:+819012345678"),
+        ("twilio.voice_status", {"From": "+8190", "To": "+8150", "Direction": "inbound"}, "phone:+8190"),
+        ("twilio.voice_status", {"From": "+8190", "To": "+8150"}, "phone:+8190"),
+        ("twilio.voice_status", {"From": "+8150", "To": "+8190", "Direction": "outbound-api"}, "phone:+8190"),
+        ("twilio.sms", {"To": "+8150"}, None),
+        ("webhook", {"contact": {"id": "c-1"}}, "id:c-1"),
+        ("webhook", {"contact": {"email": " Yamada@Client.example.JP "}}, "email:yamada@client.example.jp"),
+        ("webhook", {"contact": {"phone": "090-1234-5678"}}, "phone:09012345678"),
+        ("webhook", {"contact": {}}, None),
+        ("track.open", {"notification": "n1", "contact": "c-1"}, "id:c-1"),
+        ("track.click", {"notification": "n1", "contact": None, "url": "https://x"}, None),
+        ("send.email_bounced", {"notification": "n1", "contact": "c-2"}, "id:c-2"),
+        ("imap.mail", {"mailbox": "mb1", "from": "a@b"}, "mailbox:mb1"),
+        ("test", {"i": 1}, None),
+    ],
+)
+def test_routing_key_is_the_contact_reference_the_event_carries(
+    source: str, data: dict[str, Any], key: str | None
+) -> None:
+    """Phones by their digits, emails lower-cased, ids as they are, mail by mailbox; else the org."""
+    assert routing_key(source, data) == key
+
+
+def test_an_sms_and_its_status_callbacks_share_the_contacts_key() -> None:
+    """Inbound SMS (From) and status callbacks of SMS sent to that number (To) are one reference."""
+    assert routing_key("twilio.sms", {"From": "+819012345678"}) == routing_key(
+        "twilio.sms_status", {"To": "+819012345678", "MessageStatus": "delivered"}
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.domain.failover import FailoverTiming, orphaned
+from gateway.domain.failover import FailoverTiming, orphaned, partition_share
 
 
 def test_default_timing() -> None:
@@ -30,3 +30,10 @@ def test_orphaned_holders_are_those_without_a_heartbeat() -> None:
     assert orphaned(holders, alive=set(), me="me") == ["a", "b", "c", "d"]
     assert orphaned([], alive={"a"}, me="me") == []
     assert orphaned(["me"], alive=set(), me="me") == []
+
+
+@pytest.mark.parametrize(("routers", "share"), [(0, 16), (1, 16), (2, 8), (3, 6), (5, 4), (16, 1), (40, 1)])
+def test_partition_share_leaves_room_for_every_partition(routers: int, share: int) -> None:
+    """Each live router may hold the fair share of the 16 partitions, rounded up: all are held."""
+    assert partition_share(16, routers) == share
+    assert partition_share(16, routers) * max(1, routers) >= 16

@@ -119,3 +119,30 @@ def test_heartbeats_share_a_hash_tag_no_org_or_partition_can_have() -> None:
     assert tags == {"{node:hb}"}
     assert ORG_ID.fullmatch(keys.HEARTBEAT_TAG.strip("{}")) is None
     assert all(keys.HEARTBEAT_TAG not in keys.events_stream(p) for p in range(keys.PARTITIONS))
+
+
+def test_events_of_one_org_spread_over_every_partition_by_routing_key() -> None:
+    """Without a routing key an event goes to its org's partition; with one, one org's events use
+    every partition, and one key always the same one (so its events stay in order)."""
+    assert keys.partition_of(ORG, None) == keys.partition_of(ORG) == 14
+    used = {keys.partition_of(ORG, f"id:c{i}") for i in range(200)}
+    assert used == set(range(keys.PARTITIONS))
+    assert keys.partition_of(ORG, "phone:+8190") == keys.partition_of(ORG, "phone:+8190")
+    assert keys.partition_lease(7) == "sg:{p:7}:lease"
+
+
+def test_dedupe_key_is_in_the_slot_of_the_stream_the_event_goes_to() -> None:
+    """Dedupe + XADD stay one script in Cluster: the dedupe key carries the event's partition's tag."""
+    partition = keys.partition_of(ORG, "id:c42")
+    key = keys.ingest_dedupe(ORG, "webhook", "msg_1", partition)
+    assert _tag(key) == _tag(keys.events_stream(partition))
+    assert key.startswith(keys.ingest_dedupe_prefix(ORG, partition))
+    assert keys.ingest_dedupe(ORG, "webhook", "msg_1") == "sg:{p:14}:seen:acme:webhook:msg_1"  # no key: as before
+
+
+def test_dedupe_match_covers_every_partition_and_refuses_bad_org_ids() -> None:
+    """One SCAN pattern finds the org's dedupe keys in all partitions; built only from an org id."""
+    assert keys.ingest_dedupe_match(ORG) == "sg:{p:*}:seen:acme:*"
+    for bad in ("*", "zz?", "p:9", "a}b"):
+        with pytest.raises(ValueError, match="not an org id"):
+            keys.ingest_dedupe_match(bad)

@@ -1,0 +1,93 @@
+"""Many repository calls in one Redis round trip: the router's batches.
+
+A repository method named ``queue_<what>`` adds its commands to a :class:`Round` and returns a
+:class:`Slot`; :meth:`Round.run` sends everything in one non-transactional pipeline and fills the
+slots. Each command (each Lua script) is still atomic on its own; nothing spans commands, which is
+why every write queued here is idempotent by itself (done markers, status ranks, flags). Scripts go
+as EVALSHA; a NOSCRIPT (Redis restarted or flushed) reloads the script and sends the refused
+commands again. Any other error in a reply is raised after the round (the router's batch is then
+retried as a whole: see ``gateway.routing.router``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+T = TypeVar("T")
+_UNSET: Any = object()
+
+
+class Slot(Generic[T]):
+    """The decoded result of one queued call, readable after its round ran."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value: T = _UNSET
+
+    @property
+    def value(self) -> T:
+        if self._value is _UNSET:
+            raise RuntimeError("the round of this slot has not run")
+        return self._value
+
+
+class Round:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        # (command name and arguments, script to reload on NOSCRIPT or None)
+        self._commands: list[tuple[tuple[Any, ...], AsyncScript | None]] = []
+        # (slot, first command index, number of commands, decoder of their replies)
+        self._calls: list[tuple[Slot[Any], int, int, Callable[[list[Any]], Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def command(self, *args: Any) -> int:
+        """Queue one raw command (redis-py's reply callbacks apply by name); its index."""
+        self._commands.append((args, None))
+        return len(self._commands) - 1
+
+    def script(self, script: AsyncScript, keys: list[str], args: list[Any]) -> int:
+        """Queue one EVALSHA of ``script``; its index."""
+        self._commands.append((("EVALSHA", script.sha, len(keys), *keys, *args), script))
+        return len(self._commands) - 1
+
+    def slot(self, first: int, decode: Callable[[list[Any]], T]) -> Slot[T]:
+        """A slot decoding the replies of the commands queued from index ``first`` on."""
+        slot: Slot[T] = Slot()
+        self._calls.append((slot, first, len(self._commands) - first, decode))
+        return slot
+
+    async def run(self) -> None:
+        if not self._commands:
+            return
+        replies = await self._send(list(range(len(self._commands))))
+        refused = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+        if refused:
+            for script in {id(s): s for i in refused if (s := self._commands[i][1]) is not None}.values():
+                script.sha = await self._redis.script_load(script.script)
+            for i, reply in zip(refused, await self._send(refused), strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        for slot, first, count, decode in self._calls:
+            slot._value = decode(replies[first : first + count])
+
+    async def _send(self, indices: list[int]) -> list[Any]:
+        pipe: Pipeline
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for i in indices:
+                args, script = self._commands[i]
+                if script is not None:  # the sha may have been reloaded since it was queued
+                    args = ("EVALSHA", script.sha, *args[2:])
+                pipe.execute_command(*args)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
