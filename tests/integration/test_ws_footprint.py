@@ -129,3 +129,15 @@ async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: Or
             fleet.release.set()
             await asyncio.to_thread(fleet.thread.join, 30 * FACTOR)
         assert await _settled(_server_tasks, base) == base  # nothing left behind by closed connections
+
+
+async def test_no_permessage_deflate(gateway: Gateway, org: OrgCtx) -> None:
+    """A client offering permessage-deflate (as every browser does) gets plain frames: no zlib
+    compressor and decompressor held per socket."""
+    feed = await live_feed(gateway, org.tokens["u1"])
+    try:
+        assert feed.ws.response is not None
+        assert feed.ws.response.headers.get("Sec-WebSocket-Extensions") is None
+        assert not feed.ws.protocol.extensions
+    finally:
+        await feed.ws.close()

@@ -233,3 +233,31 @@ async def test_revocation_closes_the_named_tokens_4401(world: tuple[Hub, FakeCha
         channels.publish(channel, revocation(None))  # the user was deleted
         await _until(lambda: two.codes)
         assert two.codes == [4401] and one.codes == [4401] and other.codes == []
+
+
+def test_subscriber_wakes_on_the_first_frame_and_swaps_its_buffer() -> None:
+    """offer() appends without waiting and wakes the connection once per non-empty buffer; take()
+    hands over every buffered frame in order and leaves the buffer empty."""
+    sub = Conn("tk_1", Closes(), limit=8)
+    sub.offer("1-0", "a")
+    sub.offer("2-0", "b")
+    assert sub.wakes == 1
+    assert sub.take() == [("1-0", "a"), ("2-0", "b")] and sub.frames == []
+    sub.offer("", "u")
+    assert sub.wakes == 2 and sub.take() == [("", "u")]
+
+
+def test_a_full_buffer_is_a_slow_consumer_closed_1013() -> None:
+    """Past `limit` buffered frames the connection is closed with 1013, its buffer dropped (the client
+    resumes from its cursor) and nothing more is buffered."""
+    closes = Closes()
+    sub = Conn("tk_1", closes, limit=3)
+    for i in range(3):
+        sub.offer(f"{i + 1}-0", "x")
+    assert closes.codes == [] and len(sub.frames) == 3
+    sub.offer("4-0", "x")
+    assert closes.codes == [1013] and sub.closed and sub.frames == []
+    sub.offer("5-0", "x")
+    sub.close(4401)
+    assert closes.codes == [1013] and sub.close_code == 1013 and sub.frames == []
+    assert sub.wakes == 2  # the first frame, then the close request
