@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from redis.asyncio import Redis
 from gateway.app import create_app
 from gateway.config import load_config
 from gateway.devtools.net import free_port
+from gateway.edge.limits import EdgeHttpProtocol
 from gateway.edge.server import uvicorn_config
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx
@@ -44,6 +46,7 @@ async def _gateway_here(redis_url: str) -> AsyncIterator[Gateway]:
         "SIGNALGATE_GATEWAY_LOG_LEVEL": "warning",
     }
     config = load_config(None, env)
+    threshold = gc.get_threshold()  # the app's lifespan tunes the collector of its (this) process
     server = uvicorn.Server(uvicorn_config(create_app(config, redis_url), config.gateway, nofile=4096))
     serving = asyncio.create_task(server.serve())
     try:
@@ -53,6 +56,8 @@ async def _gateway_here(redis_url: str) -> AsyncIterator[Gateway]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 20 * FACTOR)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 class Fleet:
@@ -104,15 +109,20 @@ async def _settled(count: Callable[[], int], expected: int) -> int:
 @pytest.mark.timeout(180)
 async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: OrgCtx) -> None:
     """Idle live connections hold one task each (no reader/writer/close-watcher tasks, no queue);
-    a live frame starts a writer that ends once the frame is written."""
+    a live frame starts a writer that ends once the frame is written. The HTTP protocol object a
+    WebSocket upgrades from is freed at once (not left in a reference cycle for the collector)."""
     async with _gateway_here(redis_server.url) as gw:
         await asyncio.sleep(0.2)
         base = _server_tasks()
         users = sorted(org.tokens)
         fleet = Fleet(gw, [org.tokens[users[i % len(users)]] for i in range(CLIENTS)])
+        gc.disable()  # what the upgrades leave must be freed at once, not left for the collector
         fleet.thread.start()
         try:
             await fleet.wait(fleet.live)
+            upgraded = sum(isinstance(o, EdgeHttpProtocol) for o in gc.get_objects())
+            gc.enable()
+            assert upgraded == 0, f"{upgraded} HTTP protocol objects outlived their upgrade to WebSocket"
             idle = await _settled(_server_tasks, base + CLIENTS)
             assert idle - base == CLIENTS, f"{idle - base} server tasks for {CLIENTS} idle connections"
             redis = Redis.from_url(redis_server.url, decode_responses=True)
@@ -126,6 +136,7 @@ async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: Or
             after = await _settled(_server_tasks, base + CLIENTS)
             assert after - base == CLIENTS, f"{after - base} server tasks after the frame was written"
         finally:
+            gc.enable()
             fleet.release.set()
             await asyncio.to_thread(fleet.thread.join, 30 * FACTOR)
         assert await _settled(_server_tasks, base) == base  # nothing left behind by closed connections
