@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from gateway.config import GatewayConfig
 from gateway.edge.limits import SHED_MAX_LINGERING, edge_protocol
+from gateway.edge.websocket import LeanWebSocketProtocol
 from gateway.logfilter import install_repeat_filter
 
 log = logging.getLogger("signalgate.edge")
@@ -76,8 +77,9 @@ def uvicorn_config(app: ASGIApp, gw: GatewayConfig, *, nofile: int) -> uvicorn.C
         port=gw.port,
         http=edge_protocol(header_timeout=gw.header_timeout_seconds, max_connections=budget.connections),
         log_level=gw.log_level.lower(),
-        # The sans-I/O websockets protocol: no task of its own per connection (the legacy one ran 3).
-        ws="websockets-sansio",
+        # uvicorn's sans-I/O websockets protocol (no task of its own per connection; the legacy one
+        # ran 3), without its idle queue and event (gateway.edge.websocket).
+        ws=LeanWebSocketProtocol,
         # No permessage-deflate: browsers always offer it, and each compressed socket then holds a
         # zlib compressor and decompressor (~48 KiB even at window 2^12, memLevel 5) for frames
         # of 0.5-2 KiB — more than the rest of an idle connection costs.
