@@ -83,14 +83,11 @@ class Session(Subscriber):
     async def _write(self, seam: LiveFilter) -> None:
         try:
             while self.close_code is None:
-                frames = self.take()
-                if not frames:
+                item = self.next_frame()
+                if item is None:
                     return
-                for cursor, frame in frames:
-                    if self.close_code is not None:
-                        break
-                    if seam.admit(cursor):
-                        await self.send(frame)
+                if seam.admit(item[0]):
+                    await self.send(item[1])
             reason = "token revoked" if self.close_code == CloseCode.BAD_TOKEN else "resume with after"
             await _close(self.ws, self.close_code, reason)
         except WebSocketDisconnect:

@@ -59,11 +59,12 @@ class HubUnavailable(ConnectionError):
 class Subscriber:
     """The hub's side of one connection: a bounded buffer of ``(cursor, frame)`` and a close request.
 
-    :meth:`offer` never blocks: it appends to ``frames`` (a plain list the connection swaps out
-    with :meth:`take`) and calls :meth:`wake`; past ``limit`` buffered frames the connection is a
-    slow consumer and is closed with 1013. After :meth:`close` nothing more is buffered, what was
-    buffered is dropped (the client resumes from its cursor) and :meth:`wake` is called once more.
-    A connection subclasses this and overrides :meth:`wake`; no queue, event or task per connection.
+    :meth:`offer` never blocks: it appends to ``frames`` (a plain list the connection drains with
+    :meth:`next_frame`) and calls :meth:`wake` when the buffer was empty; past ``limit`` frames
+    not yet taken the connection is a slow consumer and is closed with 1013. After :meth:`close`
+    nothing more is buffered, what was buffered is dropped (the client resumes from its cursor)
+    and :meth:`wake` is called once more. A connection subclasses this and overrides :meth:`wake`:
+    no queue, event or task per connection.
     """
 
     __slots__ = ("close_code", "frames", "limit", "token_id")
@@ -88,10 +89,11 @@ class Subscriber:
         if len(self.frames) == 1:
             self.wake()
 
-    def take(self) -> list[tuple[str, str]]:
-        """Every buffered frame, oldest first; the buffer is empty afterwards."""
-        frames, self.frames = self.frames, []
-        return frames
+    def next_frame(self) -> tuple[str, str] | None:
+        """The oldest buffered frame, taken out of the buffer (``None``: nothing buffered).
+
+        A frame counts against ``limit`` until the connection takes it to send it."""
+        return self.frames.pop(0) if self.frames else None
 
     def close(self, code: int) -> None:
         """Ask the connection to close with ``code``; it receives nothing more from the hub."""

@@ -235,16 +235,32 @@ async def test_revocation_closes_the_named_tokens_4401(world: tuple[Hub, FakeCha
         assert two.codes == [4401] and one.codes == [4401] and other.codes == []
 
 
-def test_subscriber_wakes_on_the_first_frame_and_swaps_its_buffer() -> None:
-    """offer() appends without waiting and wakes the connection once per non-empty buffer; take()
-    hands over every buffered frame in order and leaves the buffer empty."""
+def test_subscriber_wakes_on_the_first_frame_and_hands_frames_over_in_order() -> None:
+    """offer() appends without waiting and wakes the connection when its buffer was empty;
+    next_frame() takes the oldest frame out (None when there is none)."""
     sub = Conn("tk_1", Closes(), limit=8)
     sub.offer("1-0", "a")
     sub.offer("2-0", "b")
     assert sub.wakes == 1
-    assert sub.take() == [("1-0", "a"), ("2-0", "b")] and sub.frames == []
+    assert sub.next_frame() == ("1-0", "a")
     sub.offer("", "u")
-    assert sub.wakes == 2 and sub.take() == [("", "u")]
+    assert sub.wakes == 1  # still not empty: the connection is already draining
+    assert [sub.next_frame(), sub.next_frame(), sub.next_frame()] == [("2-0", "b"), ("", "u"), None]
+    sub.offer("3-0", "c")
+    assert sub.wakes == 2
+
+
+def test_a_frame_counts_against_the_limit_until_it_is_taken() -> None:
+    """The bound is on frames not yet taken to be sent: taking one makes room for one more."""
+    closes = Closes()
+    sub = Conn("tk_1", closes, limit=2)
+    sub.offer("1-0", "a")
+    sub.offer("2-0", "b")
+    assert sub.next_frame() == ("1-0", "a")
+    sub.offer("3-0", "c")
+    assert closes.codes == [] and sub.frames == [("2-0", "b"), ("3-0", "c")]
+    sub.offer("4-0", "d")
+    assert closes.codes == [1013]
 
 
 def test_a_full_buffer_is_a_slow_consumer_closed_1013() -> None:
