@@ -23,6 +23,8 @@ _NOFILE_CEILING = 1 << 20
 # Descriptors kept for what is not an open client connection (see connection_budget).
 _PROCESS_FILES = (96, 640)  # min, max: the process's own files and its Redis pool (up to 512)
 _ACCEPT_BATCH = (16, 1024)  # min, max: sockets asyncio accepts in one go (the listen backlog)
+# The largest client WebSocket frame is the request body limit, but never below this (close 1009).
+WS_MIN_FRAME_LIMIT = 64 * 1024
 
 
 def raise_nofile_limit() -> int:
@@ -84,6 +86,9 @@ def uvicorn_config(app: ASGIApp, gw: GatewayConfig, *, nofile: int) -> uvicorn.C
         # zlib compressor and decompressor (~48 KiB even at window 2^12, memLevel 5) for frames
         # of 0.5-2 KiB — more than the rest of an idle connection costs.
         ws_per_message_deflate=False,
+        # A client frame is a hello, a ping or a read of at most 1,000 ids (~25 KiB): bound what one
+        # connection can make the gateway buffer like a request body (uvicorn's default: 16 MiB).
+        ws_max_size=max(gw.max_body_bytes, WS_MIN_FRAME_LIMIT),
         ws_ping_interval=gw.ws_ping_interval,
         ws_ping_timeout=gw.ws_ping_timeout,
         lifespan="on",

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import uvicorn
 from redis.asyncio import Redis
+from websockets.exceptions import ConnectionClosed
 
 from gateway.app import create_app
 from gateway.config import load_config
@@ -150,5 +151,22 @@ async def test_no_permessage_deflate(gateway: Gateway, org: OrgCtx) -> None:
         assert feed.ws.response is not None
         assert feed.ws.response.headers.get("Sec-WebSocket-Extensions") is None
         assert not feed.ws.protocol.extensions
+    finally:
+        await feed.ws.close()
+
+
+async def test_a_client_frame_over_the_limit_closes_1009(gateway: Gateway, org: OrgCtx) -> None:
+    """A client frame larger than the body limit (64 KiB here) is refused with 1009, not buffered;
+    a read of 1,000 ids still fits."""
+    feed = await live_feed(gateway, org.tokens["u1"])
+    try:
+        ids = [f"{1_700_000_000_000 + i}-{i}" for i in range(1000)]
+        await feed.send({"type": "read", "ids": ids})
+        await feed.send({"type": "ping"})
+        assert (await feed.until(lambda f: f["type"] == "pong"))["type"] == "pong"
+        await feed.send({"type": "ping", "pad": "x" * 100_000})
+        with pytest.raises(ConnectionClosed):
+            await feed.until(lambda f: False)
+        assert feed.ws.close_code == 1009
     finally:
         await feed.ws.close()
