@@ -30,7 +30,7 @@ from gateway.edge.headers import SecurityHeaders
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
 from gateway.ingest import tracking, twilio, webhooks
-from gateway.live.endpoint import LiveState, websocket_endpoint
+from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.hub import Hub
 from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
@@ -219,7 +219,7 @@ def create_app(
             Exception: server_error,
         },
     )
-    edge: ASGIApp = SecurityHeaders(app)
+    edge: ASGIApp = LiveShortcut(SecurityHeaders(app))  # /ws skips the HTTP-only layers (memory per socket)
     if config.gateway.access_log:
         edge = AccessLog(edge)
     gateway = GatewayApp(edge, config.gateway.max_body_bytes)

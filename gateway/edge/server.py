@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from gateway.config import GatewayConfig
 from gateway.edge.limits import SHED_MAX_LINGERING, edge_protocol
+from gateway.edge.websocket import LeanWebSocketProtocol
 from gateway.logfilter import install_repeat_filter
 
 log = logging.getLogger("signalgate.edge")
@@ -22,6 +23,8 @@ _NOFILE_CEILING = 1 << 20
 # Descriptors kept for what is not an open client connection (see connection_budget).
 _PROCESS_FILES = (96, 640)  # min, max: the process's own files and its Redis pool (up to 512)
 _ACCEPT_BATCH = (16, 1024)  # min, max: sockets asyncio accepts in one go (the listen backlog)
+# The largest client WebSocket frame is the request body limit, but never below this (close 1009).
+WS_MIN_FRAME_LIMIT = 64 * 1024
 
 
 def raise_nofile_limit() -> int:
@@ -76,6 +79,16 @@ def uvicorn_config(app: ASGIApp, gw: GatewayConfig, *, nofile: int) -> uvicorn.C
         port=gw.port,
         http=edge_protocol(header_timeout=gw.header_timeout_seconds, max_connections=budget.connections),
         log_level=gw.log_level.lower(),
+        # uvicorn's sans-I/O websockets protocol (no task of its own per connection; the legacy one
+        # ran 3), without its idle queue and event (gateway.edge.websocket).
+        ws=LeanWebSocketProtocol,
+        # No permessage-deflate: browsers always offer it, and each compressed socket then holds a
+        # zlib compressor and decompressor (~48 KiB even at window 2^12, memLevel 5) for frames
+        # of 0.5-2 KiB — more than the rest of an idle connection costs.
+        ws_per_message_deflate=False,
+        # A client frame is a hello, a ping or a read of at most 1,000 ids (~25 KiB): bound what one
+        # connection can make the gateway buffer like a request body (uvicorn's default: 16 MiB).
+        ws_max_size=max(gw.max_body_bytes, WS_MIN_FRAME_LIMIT),
         ws_ping_interval=gw.ws_ping_interval,
         ws_ping_timeout=gw.ws_ping_timeout,
         lifespan="on",

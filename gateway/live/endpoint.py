@@ -16,11 +16,12 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.http import State
 from gateway.live import protocol
-from gateway.live.hub import Hub, HubUnavailable
+from gateway.live.hub import Hub, HubUnavailable, Subscriber
 from gateway.live.protocol import CloseCode, LiveFilter, ProtocolError
 from gateway.metrics import Metrics
 from gateway.store.feed import Feed
@@ -36,25 +37,66 @@ class LiveState(State):
     hub: Hub
 
 
-class Session:
-    """One WebSocket connection after a valid hello."""
+class Session(Subscriber):
+    """One WebSocket connection after a valid hello: the hub's buffer for it, and how it is written.
 
-    def __init__(self, ws: WebSocket[LiveState], feed: Feed, metrics: Metrics, owner: TokenOwner) -> None:
+    The endpoint's own task reads the client. Live frames are written by a short-lived writer task
+    that :meth:`wake` starts when the hub buffers a frame (or asks to close) once the replay is over,
+    and that ends when the buffer is empty: an idle connection is one task and a few objects.
+    """
+
+    __slots__ = ("_seam", "_writer", "feed", "m", "org", "owner", "user", "ws")
+
+    def __init__(self, ws: WebSocket[LiveState], feed: Feed, metrics: Metrics, owner: TokenOwner, limit: int) -> None:
+        super().__init__(owner.token_id, limit)
         self.ws = ws
         self.feed = feed
         self.m = metrics
         self.owner = owner
         self.org = owner.org
         self.user = owner.user
-        self.close_code: int | None = None
-        self.closed = asyncio.Event()
+        self._seam: LiveFilter | None = None  # set once the replay is over: live frames flow from then on
+        self._writer: asyncio.Task[None] | None = None
 
-    def request_close(self, code: int) -> None:
-        if self.close_code is None:
-            self.close_code = code
-            if code == CloseCode.TRY_AGAIN_LATER:
-                self.m.ws_slow_closed.inc()
-        self.closed.set()
+    def close(self, code: int) -> None:
+        if self.close_code is None and code == CloseCode.TRY_AGAIN_LATER:
+            self.m.ws_slow_closed.inc()
+        super().close(code)
+
+    def wake(self) -> None:
+        if self._writer is None and self._seam is not None and (self.frames or self.close_code is not None):
+            self._writer = asyncio.get_running_loop().create_task(self._write(self._seam))
+
+    def go_live(self, last: str | None) -> None:
+        """The replay ended at ``last``: write what was buffered meanwhile (past the seam), then live."""
+        self._seam = LiveFilter(last)
+        self.wake()
+
+    async def stop_writing(self) -> None:
+        """Cancel the writer, if one runs (the connection is ending)."""
+        self._seam = None
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+
+    async def _write(self, seam: LiveFilter) -> None:
+        try:
+            while self.close_code is None:
+                item = self.next_frame()
+                if item is None:
+                    return
+                if seam.admit(item[0]):
+                    await self.send(item[1])
+            reason = "token revoked" if self.close_code == CloseCode.BAD_TOKEN else "resume with after"
+            await _close(self.ws, self.close_code, reason)
+        except WebSocketDisconnect:
+            pass  # the client is gone: the endpoint's read sees it too
+        except Exception:
+            log.exception("ws: writing to a connection failed")
+            await _close(self.ws, CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            self._writer = None
 
     async def send(self, text: str) -> None:
         await self.ws.send_text(text)
@@ -72,14 +114,8 @@ class Session:
         await self.send(protocol.LIVE)
         return last
 
-    async def write_live(self, queue: asyncio.Queue[tuple[str, str]], last: str | None) -> None:
-        seam = LiveFilter(last)
-        while True:
-            cursor, frame = await queue.get()
-            if seam.admit(cursor):
-                await self.send(frame)
-
     async def read_client(self) -> None:
+        """Serve the client's frames until it disconnects (or a close this side sent completes)."""
         while True:
             msg = protocol.parse_frame(await _receive_text(self.ws))
             kind = msg["type"]
@@ -111,7 +147,8 @@ async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
     await ws.accept()
     try:
         try:
-            first = await asyncio.wait_for(_receive_text(ws), services.config.gateway.hello_timeout)
+            async with asyncio.timeout(services.config.gateway.hello_timeout):
+                first = await _receive_text(ws)
         except TimeoutError:
             await _close(ws, CloseCode.HELLO_TIMEOUT, "no hello in time")
             return
@@ -120,7 +157,7 @@ async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
         if who is None:
             await _close(ws, CloseCode.BAD_TOKEN, "bad token")
             return
-        session = Session(ws, services.feed, services.metrics, who)
+        session = Session(ws, services.feed, services.metrics, who, hub.queue_size)
         await _serve(session, hub, services.tenancy, hello)
     except ProtocolError as exc:
         await _close(ws, CloseCode.POLICY_VIOLATION, str(exc)[: protocol.MAX_REASON])
@@ -140,29 +177,36 @@ async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
 
 async def _serve(session: Session, hub: Hub, tenancy: Tenancy, hello: protocol.Hello) -> None:
     owner = session.owner
-    async with hub.subscribe(owner.org, owner.user, owner.token_id, session.request_close) as sub:
+    channel = await hub.attach(owner.org, owner.user, session)
+    try:
         if await tenancy.resolve_token(hello.token) != owner:  # revoked before the subscription was live
             await _close(session.ws, CloseCode.BAD_TOKEN, "token revoked")
             return
         unread = await session.feed.unread_count(owner.org, owner.user)
         await session.send(protocol.welcome_frame(owner.org, owner.user, unread))
-        last = await session.replay(hello.after)
-        tasks = [
-            asyncio.create_task(session.write_live(sub.queue, last)),
-            asyncio.create_task(session.read_client()),
-            asyncio.create_task(session.closed.wait()),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if session.close_code is not None:
-            reason = "token revoked" if session.close_code == CloseCode.BAD_TOKEN else "resume with after"
-            await _close(session.ws, session.close_code, reason)
-            return
-        for t in done:
-            exc = t.exception() if not t.cancelled() else None
-            if exc is not None:
-                raise exc
+        session.go_live(await session.replay(hello.after))
+        await session.read_client()
+    finally:
+        await session.stop_writing()
+        await hub.detach(channel, session)
+
+
+class LiveShortcut:
+    """Pure-ASGI: ``/ws`` goes straight to :func:`websocket_endpoint`, everything else to ``app``.
+
+    A WebSocket lives for hours, and every middleware and routing layer it passes through stays
+    on its stack for as long (a suspended coroutine frame, a wrapped ``send``/``receive`` closure
+    each): through the whole Starlette stack that was several KiB per idle connection. None of
+    those layers does anything for a WebSocket (the security headers and exception handlers
+    are HTTP's; the endpoint closes with a code on every error itself).
+    """
+
+    def __init__(self, app: ASGIApp, path: str = "/ws") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == self.path:
+            await websocket_endpoint(WebSocket(scope, receive, send))
+        else:
+            await self.app(scope, receive, send)

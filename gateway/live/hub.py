@@ -2,8 +2,8 @@
 
 One pub/sub subscription per node (:mod:`gateway.store.live`), subscribed to the channel of every
 user with at least one connection here. Frames arrive as ``"<cursor>\\n<json>"`` (cursor empty for
-unread counts) and are put on each subscriber's bounded queue without waiting: broadcast never
-blocks. A subscriber whose queue is full is a slow consumer; the connection is closed with 1013
+unread counts) and are appended to each subscriber's bounded buffer without waiting: broadcast
+never blocks. A subscriber whose queue is full is a slow consumer; the connection is closed with 1013
 and the client resumes from its last cursor. If the pub/sub connection drops, frames published
 meanwhile are lost to this node, so every connection is closed with 1013 to make clients resume.
 Only errors that mean "Redis cannot answer now" are handled so; anything else is a bug: it is
@@ -14,7 +14,8 @@ A revocation (``revoked`` in the cursor slot, :mod:`gateway.store.live`) arrives
 channel: the connections holding a revoked token are closed with 4401 before any later frame of
 that channel is offered to them.
 
-Memory knob: ``[gateway] ws_queue_size`` frames per connection (a frame is ~0.5–2 KiB).
+Memory knob: ``[gateway] ws_queue_size`` frames per connection at most (a frame is ~0.5–2 KiB); an
+idle connection buffers nothing and holds no queue, event or task of the hub's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.live.protocol import CloseCode
@@ -57,28 +56,54 @@ class HubUnavailable(ConnectionError):
     """This node has no live subscription right now (Redis is away): the client retries (1013)."""
 
 
-@dataclass(eq=False)
 class Subscriber:
-    org: str
-    user: str
-    token_id: str
-    queue: asyncio.Queue[tuple[str, str]]
-    on_close: Callable[[int], None]
-    closed: bool = field(default=False)
+    """The hub's side of one connection: a bounded buffer of ``(cursor, frame)`` and a close request.
+
+    :meth:`offer` never blocks: it appends to ``frames`` (a plain list the connection drains with
+    :meth:`next_frame`) and calls :meth:`wake` when the buffer was empty; past ``limit`` frames
+    not yet taken the connection is a slow consumer and is closed with 1013. After :meth:`close`
+    nothing more is buffered, what was buffered is dropped (the client resumes from its cursor)
+    and :meth:`wake` is called once more. A connection subclasses this and overrides :meth:`wake`:
+    no queue, event or task per connection.
+    """
+
+    __slots__ = ("close_code", "frames", "limit", "token_id")
+
+    def __init__(self, token_id: str, limit: int) -> None:
+        self.token_id = token_id
+        self.limit = limit
+        self.frames: list[tuple[str, str]] = []
+        self.close_code: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None
 
     def offer(self, cursor: str, frame: str) -> None:
-        if self.closed:
+        if self.close_code is not None:
             return
-        try:
-            self.queue.put_nowait((cursor, frame))
-        except asyncio.QueueFull:
+        if len(self.frames) >= self.limit:
             self.close(CloseCode.TRY_AGAIN_LATER)
+            return
+        self.frames.append((cursor, frame))
+        if len(self.frames) == 1:
+            self.wake()
+
+    def next_frame(self) -> tuple[str, str] | None:
+        """The oldest buffered frame, taken out of the buffer (``None``: nothing buffered).
+
+        A frame counts against ``limit`` until the connection takes it to send it."""
+        return self.frames.pop(0) if self.frames else None
 
     def close(self, code: int) -> None:
         """Ask the connection to close with ``code``; it receives nothing more from the hub."""
-        if not self.closed:
-            self.closed = True
-            self.on_close(code)
+        if self.close_code is None:
+            self.close_code = code
+            self.frames = []
+            self.wake()
+
+    def wake(self) -> None:
+        """Called when the first frame is buffered or a close is requested (the connection acts on it)."""
 
 
 class Hub:
@@ -168,16 +193,10 @@ class Hub:
                 fut.set_exception(HubUnavailable(str(exc)))
         self._pending.clear()
 
-    @contextlib.asynccontextmanager
-    async def subscribe(
-        self,
-        org: str,
-        user: str,
-        token_id: str,
-        on_close: Callable[[int], None],
-        confirm_within: float = 5.0,
-    ) -> AsyncIterator[Subscriber]:
-        """Register a connection; returns once Redis confirmed the user's channel is live.
+    async def attach(self, org: str, user: str, sub: Subscriber, confirm_within: float = 5.0) -> str:
+        """Register a connection on its user's channel; returns the channel (for :meth:`detach`)
+        once Redis confirmed it is live. The channel's one subscription is shared by every
+        connection of that user on this node.
 
         Raises :class:`HubUnavailable` (or ``TimeoutError``) when this node has no live
         subscription within ``confirm_within`` seconds: the client is to retry (1013).
@@ -185,10 +204,10 @@ class Hub:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + confirm_within
         channel = self._channels.channel(org, user)
-        sub = Subscriber(org, user, token_id, asyncio.Queue(self._queue_size), on_close)
         waiter: asyncio.Future[None] | None = None
         while True:
-            await asyncio.wait_for(self._ready.wait(), max(deadline - loop.time(), 0.0))
+            async with asyncio.timeout_at(deadline):
+                await self._ready.wait()
             async with self._lock:
                 # The subscription may have failed between _ready and the lock: wait for the next.
                 pubsub = self._pubsub
@@ -210,16 +229,27 @@ class Hub:
                         raise
                 break
         self._m.ws_connections.inc()
-        try:
-            if waiter is not None:
-                await asyncio.wait_for(asyncio.shield(waiter), confirm_within)
-            yield sub
-        finally:
-            self._m.ws_connections.dec()
-            async with self._lock:
-                if self._forget(channel, sub) and self._pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self._pubsub.unsubscribe(channel)
+        if waiter is not None:
+            try:
+                async with asyncio.timeout(confirm_within):
+                    await asyncio.shield(waiter)
+            except BaseException:
+                await self.detach(channel, sub)
+                raise
+        return channel
+
+    async def detach(self, channel: str, sub: Subscriber) -> None:
+        """Unregister a connection :meth:`attach` registered; the channel's last one unsubscribes it."""
+        self._m.ws_connections.dec()
+        async with self._lock:
+            if self._forget(channel, sub) and self._pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await self._pubsub.unsubscribe(channel)
+
+    @property
+    def queue_size(self) -> int:
+        """Frames a connection may have buffered before it counts as a slow consumer."""
+        return self._queue_size
 
     def _forget(self, channel: str, sub: Subscriber) -> bool:
         """Drop ``sub``; True when it was the channel's last subscriber (the caller holds the lock)."""

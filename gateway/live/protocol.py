@@ -32,6 +32,7 @@ class CloseCode(IntEnum):
 
     GOING_AWAY = 1001
     POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009  # sent by uvicorn's protocol (gateway.edge.server sets the limit)
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013
     BAD_TOKEN = 4401
@@ -42,6 +43,10 @@ class CloseCode(IntEnum):
 CLIENT_RULE: dict[CloseCode, str] = {
     CloseCode.GOING_AWAY: "this node is shutting down: reconnect (any node) with after=<last cursor>",
     CloseCode.POLICY_VIOLATION: "the client sent a malformed frame (a client bug): reconnect with after=<last cursor>",
+    CloseCode.MESSAGE_TOO_BIG: (
+        "the client sent a frame over the limit (the request body limit, at least 64 KiB; a client bug):"
+        " reconnect with after=<last cursor>"
+    ),
     CloseCode.INTERNAL_ERROR: (
         "a ping went unanswered (uvicorn), or the server failed: reconnect with backoff and after=<last cursor>"
     ),

@@ -107,10 +107,38 @@ class Closes:
         self.codes.append(code)
 
 
+class Conn(Subscriber):
+    """A connection as the hub sees it; records close requests and wake-ups."""
+
+    __slots__ = ("closes", "wakes")
+
+    def __init__(self, token: str, closes: Closes, limit: int = 8) -> None:
+        super().__init__(token, limit)
+        self.closes = closes
+        self.wakes = 0
+
+    def close(self, code: int) -> None:
+        if not self.closed:
+            self.closes(code)
+        super().close(code)
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
+async def _next(sub: Subscriber) -> tuple[str, str]:
+    await _until(lambda: sub.frames)
+    return sub.frames.pop(0)
+
+
 @contextlib.asynccontextmanager
 async def _connected(hub: Hub, user: str, token: str, closes: Closes) -> AsyncIterator[Subscriber]:
-    async with hub.subscribe(ORG, user, token, closes, confirm_within=5.0) as sub:
+    sub = Conn(token, closes)
+    channel = await hub.attach(ORG, user, sub, confirm_within=5.0)
+    try:
         yield sub
+    finally:
+        await hub.detach(channel, sub)
 
 
 async def test_subscription_lost_between_ready_and_lock_is_waited_out(world: tuple[Hub, FakeChannels]) -> None:
@@ -143,7 +171,7 @@ async def test_subscription_lost_between_ready_and_lock_is_waited_out(world: tup
     assert isinstance(results["ub"], Subscriber), repr(results["ub"])
     assert channels.current is not old and f"{ORG}:ub" in channels.current.channels
     channels.publish(f"{ORG}:ub", '1-0\n{"type":"signal"}')
-    assert await asyncio.wait_for(results["ub"].queue.get(), 5) == ("1-0", '{"type":"signal"}')
+    assert await _next(results["ub"]) == ("1-0", '{"type":"signal"}')
     release_b.set()
     await asyncio.wait_for(b, 5)
 
@@ -175,7 +203,7 @@ async def test_a_bug_is_logged_and_closes_1011_once(
             await _until(lambda: hub._pubsub is not None and channels.current is not first)
             channels.publish(f"{ORG}:u1", '2-0\n{"type":"signal"}')
             await asyncio.sleep(0.05)
-            assert sub.queue.empty()  # a closed connection is offered nothing more
+            assert not sub.frames  # a closed connection is offered nothing more
         assert closes.codes == [1011]
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and errors[0].exc_info is not None and "a bug" in caplog.text
@@ -183,7 +211,7 @@ async def test_a_bug_is_logged_and_closes_1011_once(
         fresh = Closes()
         async with _connected(hub, "u1", "tk_1", fresh) as sub:
             channels.publish(f"{ORG}:u1", '3-0\n{"type":"signal"}')
-            assert await asyncio.wait_for(sub.queue.get(), 5) == ("3-0", '{"type":"signal"}')
+            assert await _next(sub) == ("3-0", '{"type":"signal"}')
         assert fresh.codes == []
 
 
@@ -199,9 +227,53 @@ async def test_revocation_closes_the_named_tokens_4401(world: tuple[Hub, FakeCha
     ):
         channels.publish(channel, revocation(["tk_1", "tk_9"]))
         channels.publish(channel, '4-0\n{"type":"signal"}')
-        await _until(lambda: not s2.queue.empty())
+        await _until(lambda: s2.frames)
         assert one.codes == [4401] and two.codes == [] and other.codes == []
-        assert s1.queue.empty()  # nothing after the revocation reaches a revoked socket
+        assert not s1.frames  # nothing after the revocation reaches a revoked socket
         channels.publish(channel, revocation(None))  # the user was deleted
         await _until(lambda: two.codes)
         assert two.codes == [4401] and one.codes == [4401] and other.codes == []
+
+
+def test_subscriber_wakes_on_the_first_frame_and_hands_frames_over_in_order() -> None:
+    """offer() appends without waiting and wakes the connection when its buffer was empty;
+    next_frame() takes the oldest frame out (None when there is none)."""
+    sub = Conn("tk_1", Closes(), limit=8)
+    sub.offer("1-0", "a")
+    sub.offer("2-0", "b")
+    assert sub.wakes == 1
+    assert sub.next_frame() == ("1-0", "a")
+    sub.offer("", "u")
+    assert sub.wakes == 1  # still not empty: the connection is already draining
+    assert [sub.next_frame(), sub.next_frame(), sub.next_frame()] == [("2-0", "b"), ("", "u"), None]
+    sub.offer("3-0", "c")
+    assert sub.wakes == 2
+
+
+def test_a_frame_counts_against_the_limit_until_it_is_taken() -> None:
+    """The bound is on frames not yet taken to be sent: taking one makes room for one more."""
+    closes = Closes()
+    sub = Conn("tk_1", closes, limit=2)
+    sub.offer("1-0", "a")
+    sub.offer("2-0", "b")
+    assert sub.next_frame() == ("1-0", "a")
+    sub.offer("3-0", "c")
+    assert closes.codes == [] and sub.frames == [("2-0", "b"), ("3-0", "c")]
+    sub.offer("4-0", "d")
+    assert closes.codes == [1013]
+
+
+def test_a_full_buffer_is_a_slow_consumer_closed_1013() -> None:
+    """Past `limit` buffered frames the connection is closed with 1013, its buffer dropped (the client
+    resumes from its cursor) and nothing more is buffered."""
+    closes = Closes()
+    sub = Conn("tk_1", closes, limit=3)
+    for i in range(3):
+        sub.offer(f"{i + 1}-0", "x")
+    assert closes.codes == [] and len(sub.frames) == 3
+    sub.offer("4-0", "x")
+    assert closes.codes == [1013] and sub.closed and sub.frames == []
+    sub.offer("5-0", "x")
+    sub.close(4401)
+    assert closes.codes == [1013] and sub.close_code == 1013 and sub.frames == []
+    assert sub.wakes == 2  # the first frame, then the close request

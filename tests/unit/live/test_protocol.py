@@ -206,4 +206,4 @@ def test_every_close_code_has_a_client_rule() -> None:
     assert set(CLIENT_RULE) == set(CloseCode)
     assert all(rule for rule in CLIENT_RULE.values())
     assert set(CloseCode) - RETRYABLE == {CloseCode.BAD_TOKEN}
-    assert {int(c) for c in CloseCode} == {1001, 1008, 1011, 1013, 4401, 4408}
+    assert {int(c) for c in CloseCode} == {1001, 1008, 1009, 1011, 1013, 4401, 4408}
