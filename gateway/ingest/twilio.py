@@ -78,11 +78,6 @@ def _signed_urls(public_url: str) -> SignedUrls:
     return SignedUrls(public_url)
 
 
-def signed_url(public_url: str, request: Request) -> str:
-    """The exact URL Twilio signed: our public base + path + query string."""
-    return _signed_urls(public_url).url(request.url.path, request.url.query)
-
-
 async def _form(scope: Scope, receive: Receive, content_type: bytes | None) -> dict[str, str]:
     """``request.form(max_fields=200)`` as a dict of its text fields."""
     if content_type != _FORM:
