@@ -9,32 +9,50 @@ from __future__ import annotations
 
 import logging
 
+from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway.domain.errors import NotFound
 from gateway.domain.tracking import NO_STORE, PIXEL, BadToken, verify
 from gateway.http import State, services
+from gateway.ingest.asgi import respond, response_headers, services_of
 from gateway.ingest.refusals import log_refusal, refusals_logged
+from gateway.metrics import Metrics
 
 log = logging.getLogger("signalgate.tracking")
+PIXEL_HEADERS = response_headers(PIXEL, "image/gif", NO_STORE)
 
 
-async def pixel(request: Request[State]) -> Response:
-    svc = services(request)
-    metrics = svc.metrics
-    try:
-        claim = verify(svc.secret_key, request.path_params["token"])
-        await svc.events.append(claim.org, "track.open", {"notification": claim.notification, "contact": claim.contact})
-        metrics.events_in.labels("track.open").inc()
-    except BadToken as exc:
-        metrics.webhooks_refused.labels("track.open", "bad_token").inc()
-        log_refusal("track.open", "-", "/t/o/…", 200, f"bad_token: {exc} (answered the pixel, recorded nothing)")
-    except Exception:
-        log.exception("open not recorded")
-        metrics.webhooks_refused.labels("track.open", "error").inc()
-    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+class Pixel:
+    """``GET /t/o/<token>`` as a raw ASGI app (see :mod:`gateway.ingest.asgi`): the hottest path."""
+
+    def __init__(self) -> None:
+        self._opens: tuple[Metrics, Counter] | None = None
+
+    def _opened(self, metrics: Metrics) -> Counter:
+        if self._opens is None or self._opens[0] is not metrics:  # labels() resolved once per registry
+            self._opens = (metrics, metrics.events_in.labels("track.open"))
+        return self._opens[1]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        svc = services_of(scope)
+        metrics = svc.metrics
+        try:
+            claim = verify(svc.secret_key, scope["path_params"]["token"])
+            await svc.events.append(
+                claim.org, "track.open", {"notification": claim.notification, "contact": claim.contact}
+            )
+            self._opened(metrics).inc()
+        except BadToken as exc:
+            metrics.webhooks_refused.labels("track.open", "bad_token").inc()
+            log_refusal("track.open", "-", "/t/o/…", 200, f"bad_token: {exc} (answered the pixel, recorded nothing)")
+        except Exception:
+            log.exception("open not recorded")
+            metrics.webhooks_refused.labels("track.open", "error").inc()
+        await respond(send, 200, PIXEL_HEADERS, PIXEL)
 
 
 @refusals_logged("track.click", path="/t/c/…")  # the token is a credential: never logged
@@ -56,6 +74,6 @@ async def click(request: Request[State]) -> Response:
 
 
 routes = [
-    Route("/t/o/{token:path}", pixel, methods=["GET"]),
+    Route("/t/o/{token:path}", Pixel(), methods=["GET"]),
     Route("/t/c/{token:path}", click, methods=["GET"]),
 ]

@@ -6,6 +6,7 @@ kept exact by the ``upsert_contact`` script.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -23,7 +24,9 @@ from gateway.store.scripts import Scripts
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
 # Hot paths (webhook ingest, the router) read an org on every event; a short per-process cache
-# saves a Redis round trip each time. An org change is seen by other processes within this long.
+# saves a Redis round trip each time (the record holds the Twilio auth token and the webhook
+# secret, so those are cached with it). PUT and DELETE of an org drop it from this process's
+# cache at once; other processes see the change within this long.
 ORG_CACHE_SECONDS = 1.0
 ORG_CACHE_MAX = 10_000
 
@@ -70,6 +73,12 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a shared load's failure as seen (its callers got it), so asyncio does not log it."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _load(raw: str | None) -> dict[str, Any] | None:
     return None if raw is None else dict(orjson.loads(raw))
 
@@ -79,6 +88,9 @@ class Tenancy:
         self._r = redis
         self._s = scripts
         self._org_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        # One GET per org in flight: concurrent misses (every request at a cache expiry) share it.
+        self._org_loads: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
+        self._org_generation = 0  # bumped by every invalidation: a load begun before it is not cached
 
     # -- orgs ---------------------------------------------------------------------------------
     async def get_org(self, org: str) -> dict[str, Any] | None:
@@ -90,10 +102,23 @@ class Tenancy:
         hit = self._org_cache.get(org)
         if hit is not None and hit[0] > now:
             return hit[1]
-        rec = await self.get_org(org)
-        if len(self._org_cache) >= ORG_CACHE_MAX:
-            self._org_cache.clear()
-        self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
+        load = self._org_loads.get(org)
+        if load is None:
+            load = self._org_loads[org] = asyncio.ensure_future(self._load_org(org, self._org_generation))
+            load.add_done_callback(_retrieve)
+        # Shielded: a caller that is cancelled does not cancel the others' load.
+        return await asyncio.shield(load)
+
+    async def _load_org(self, org: str, generation: int) -> dict[str, Any] | None:
+        try:
+            rec = await self.get_org(org)
+        finally:
+            if self._org_loads.get(org) is asyncio.current_task():
+                del self._org_loads[org]
+        if generation == self._org_generation:  # no PUT/DELETE of an org since the GET was sent
+            if len(self._org_cache) >= ORG_CACHE_MAX:
+                self._org_cache.clear()
+            self._org_cache[org] = (time.monotonic() + ORG_CACHE_SECONDS, rec)
         return rec
 
     async def cached_orgs(self, orgs: set[str]) -> dict[str, dict[str, Any] | None]:
@@ -108,6 +133,7 @@ class Tenancy:
             else:
                 missing.append(org)
         if missing:
+            generation = self._org_generation
             async with self._r.pipeline(transaction=False) as pipe:
                 for org in missing:  # one GET each: org keys are in different Cluster slots
                     pipe.get(keys.org(org))
@@ -116,13 +142,19 @@ class Tenancy:
                 self._org_cache.clear()
             for org, value in zip(missing, raw, strict=True):
                 found[org] = rec = _load(value)
-                self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
+                if generation == self._org_generation:  # no PUT/DELETE of an org meanwhile
+                    self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
         return found
+
+    def _forget_org(self, org: str) -> None:
+        self._org_generation += 1
+        self._org_cache.pop(org, None)
+        self._org_loads.pop(org, None)
 
     async def put_org(self, rec: dict[str, Any]) -> None:
         await self._r.set(keys.org(rec["id"]), orjson.dumps(rec))
         await self._r.sadd(keys.ORGS, rec["id"])
-        self._org_cache.pop(rec["id"], None)
+        self._forget_org(rec["id"])
 
     async def delete_org(self, org: str) -> bool:
         """Remove every key of the org: its hash tag's keys and its dedupe keys in every partition.
@@ -140,7 +172,7 @@ class Tenancy:
         dedupe = tuple(keys.ingest_dedupe_prefix(org, p) for p in range(keys.PARTITIONS))
         await self._unlink_prefixed(keys.ingest_dedupe_match(org), dedupe)
         await self._r.srem(keys.ORGS, org)
-        self._org_cache.pop(org, None)
+        self._forget_org(org)
         # Every token of the org is gone: its open sockets close with 4401 like any revocation.
         for user in holders:
             await self._r.publish(keys.live_channel(org, user), revocation(None))
