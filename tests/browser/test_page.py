@@ -90,7 +90,7 @@ async def test_live_signals_appear_grouped_and_can_be_read(
     assert await page.locator("li.signal").count() == 1
     await page.screenshot(path=str(tmp_path / "feed.png"))
     await page.locator("#mark-all-read").click()
-    await page.wait_for_function("document.querySelector('#bell-count').hidden")
+    await page.locator("#bell-count").wait_for(state="hidden")  # no string eval: the CSP forbids it
 
 
 async def test_page_resumes_after_reconnect_without_loss_or_repeat(

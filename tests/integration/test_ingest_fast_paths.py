@@ -12,17 +12,17 @@ import redis.asyncio as aioredis
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from gateway.domain.tracking import TrackingClaim, sign
-from gateway.store import keys
 from gateway.store.scripts import load_scripts
 from gateway.store.tenancy import Tenancy
 from tests.support.api import OrgCtx, call_params, post_twilio, sms_params
 from tests.support.redis import RedisServer
+from tests.support.streams import org_entries
 
 
 async def _entries(redis_url: str, org: str) -> list[dict[str, str]]:
     r = aioredis.from_url(redis_url, decode_responses=True)
     try:
-        return [e[1] for e in await r.xrange(keys.events_stream(keys.partition_of(org))) if e[1]["org"] == org]
+        return [fields for _id, fields in await org_entries(r, org)]
     finally:
         await r.aclose()
 
