@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from prometheus_client import Counter
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -73,7 +74,16 @@ async def click(request: Request[State]) -> Response:
     return RedirectResponse(claim.url, status_code=302, headers=NO_STORE)
 
 
+class _Anything(PathConvertor):
+    """Like ``path`` but also across line breaks: a mangled token (``%0A`` in a mail client's
+    link) still reaches the pixel, which answers every hit with the GIF."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("anything", _Anything())
+
 routes = [
-    Route("/t/o/{token:path}", Pixel(), methods=["GET"]),
-    Route("/t/c/{token:path}", click, methods=["GET"]),
+    Route("/t/o/{token:anything}", Pixel(), methods=["GET"]),
+    Route("/t/c/{token:anything}", click, methods=["GET"]),
 ]
