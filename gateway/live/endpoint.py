@@ -24,8 +24,8 @@ from gateway.live import protocol
 from gateway.live.hub import Hub, HubUnavailable, Subscriber
 from gateway.live.protocol import CloseCode, LiveFilter, ProtocolError
 from gateway.metrics import Metrics
+from gateway.store.errors import is_transient
 from gateway.store.feed import Feed
-from gateway.store.live import redis_unavailable
 from gateway.store.tenancy import Tenancy, TokenOwner
 
 log = logging.getLogger("signalgate.ws")
@@ -167,7 +167,7 @@ async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
         log.warning("ws: live feed unavailable (%s); closing with 1013", exc)
         await _close(ws, CloseCode.TRY_AGAIN_LATER, "live feed unavailable; retry")
     except Exception as exc:
-        if not redis_unavailable(exc):
+        if not is_transient(exc):
             log.exception("ws: connection failed")
             await _close(ws, CloseCode.INTERNAL_ERROR, "internal error")
             return

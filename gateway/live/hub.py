@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
-from gateway.store.live import REVOKED, parse_revocation, redis_unavailable
+from gateway.store.errors import is_transient
+from gateway.store.live import REVOKED, parse_revocation
 
 log = logging.getLogger("signalgate.hub")
 MAX_BACKOFF = 5.0
@@ -138,7 +139,7 @@ class Hub:
             except Exception as exc:
                 if stop.is_set():
                     break
-                if redis_unavailable(exc):
+                if is_transient(exc):
                     log.warning("hub pub/sub failed (%s); closing connections so they resume", exc)
                     self._lose_subscription(exc, CloseCode.TRY_AGAIN_LATER)
                 else:

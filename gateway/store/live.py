@@ -19,27 +19,15 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.store import keys
 
 # In the cursor slot of a pub/sub message: a revocation, not a frame (cursors are stream ids or "").
 REVOKED = "revoked"
+
+
 # Error replies Redis gives while it cannot serve for a while (failover, loading, a busy script,
 # memory full, a stream deleted under a blocked read): retrying later can succeed.
-_TRANSIENT_REPLIES = ("LOADING", "READONLY", "BUSY", "OOM", "UNBLOCKED", "MASTERDOWN", "TRYAGAIN")
-
-
-def redis_unavailable(exc: BaseException) -> bool:
-    """True for an error that means "Redis cannot answer now" (retry later), not a bug."""
-    # LOADING arrives as BusyLoadingError, a ConnectionError.
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | ReadOnlyError | OSError):
-        return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(_TRANSIENT_REPLIES)
-
-
 def revocation(token_ids: Iterable[str] | None) -> str:
     """The pub/sub message revoking ``token_ids`` of a user (``None``: every token, the user is gone)."""
     ids = None if token_ids is None else sorted(token_ids)

@@ -1,4 +1,5 @@
-"""gateway.store.live: which Redis errors mean "retry later", and the revocation message."""
+"""The live path's view of Redis errors (gateway.store.errors.is_transient: 1013, not 1011) and the
+revocation message of gateway.store.live."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.store.live import REVOKED, parse_revocation, redis_unavailable, revocation
+from gateway.store.errors import is_transient
+from gateway.store.live import REVOKED, parse_revocation, revocation
 
 
 @pytest.mark.parametrize(
@@ -23,15 +25,16 @@ from gateway.store.live import REVOKED, parse_revocation, redis_unavailable, rev
         (ConnectionResetError("reset by peer"), True),
         (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False),
         (ResponseError("ERR unknown command"), False),
+        (ResponseError("BUSYGROUP Consumer Group name already exists"), False),
         (KeyError("type"), False),
         (AssertionError(), False),
         (RuntimeError("bug"), False),
     ],
     ids=repr,
 )
-def test_redis_unavailable(exc: BaseException, transient: bool) -> None:
+def test_what_the_live_path_retries(exc: BaseException, transient: bool) -> None:
     """Connection loss and Redis' busy/loading/read-only/OOM/unblocked replies are transient; bugs are not."""
-    assert redis_unavailable(exc) is transient
+    assert is_transient(exc) is transient
 
 
 @pytest.mark.parametrize("ids", [["tk_b", "tk_a"], [], None])
