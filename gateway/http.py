@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.domain.bearer import bearer_token
 from gateway.domain.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from gateway.domain.tenancy import ORG_ID, RECORD_ID, check_id
 from gateway.services import Services
@@ -75,11 +76,7 @@ def int_param(request: Request[State], name: str, default: int, lo: int, hi: int
 
 
 def bearer(request: Request[State]) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return bearer_token(request.headers.get("authorization"))
 
 
 def require_admin(request: Request[State]) -> Services:
