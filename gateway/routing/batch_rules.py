@@ -14,20 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gateway.domain.events import Event
+from gateway.domain.events import SOURCES, Event
 from gateway.domain.status import CALL_RANK, SMS_RANK
 
-BATCHED = frozenset(
-    {
-        "twilio.sms",
-        "twilio.sms_status",
-        "twilio.voice_status",
-        "webhook",
-        "track.open",
-        "track.click",
-        "send.email_bounced",
-    }
-)
+# Every source but mail, which has rules and writes of its own.
+BATCHED = frozenset(SOURCES) - {"imap.mail"}
 
 # Twilio message statuses that move a notification (queued/accepted add nothing we do not know).
 NOTIFICATION_STATUS = {
