@@ -20,8 +20,12 @@ COPY config.toml ./
 RUN pip install . && mkdir -p /app/data && chown signalgate:signalgate /app/data
 
 USER signalgate
-EXPOSE 8000
+# 8000: up/serve (HTTP, WebSocket, /healthz, /metrics); 8001/8002/8003: /healthz + /metrics of
+# router/worker/imap ([gateway] health_port = 0 means port + 1/2/3).
+EXPOSE 8000 8001 8002 8003
 VOLUME ["/app/data"]
+# Checks port 8000, right for `up` and `serve`; router/worker/imap containers override it with
+# their health port (compose.yaml does).
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 ENTRYPOINT ["signalgate", "--config", "/app/config.toml"]
 CMD ["up"]

@@ -60,3 +60,14 @@ def test_license_is_an_spdx_string_and_the_backend_accepts_it() -> None:
     (setuptools,) = [r for r in PROJECT["build-system"]["requires"] if _name(r) == "setuptools"]
     minimum = re.search(r">=\s*(\d+)", setuptools)
     assert minimum and int(minimum.group(1)) >= 77, setuptools  # PEP 639 strings: setuptools 77
+
+
+def test_every_package_on_disk_is_installed() -> None:
+    """A non-editable install (the Dockerfile's `pip install .`) ships every package: none missing from the list."""
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("gateway", "workers")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    listed = set(PROJECT["tool"]["setuptools"]["packages"])
+    assert on_disk - listed == set(), "add them to [tool.setuptools] packages in pyproject.toml"
