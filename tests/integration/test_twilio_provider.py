@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -25,6 +26,7 @@ from workers.providers.twilio_sms import (
     SentMessage,
     SmsProvider,
     TwilioSmsProvider,
+    provider_error,
     rewrite_url,
 )
 
@@ -285,3 +287,91 @@ def test_provider_error_survives_pickling() -> None:
     error = ProviderError("Twilio answered 429", status=429, code=20429, retryable=True, ambiguous=False)
     back = pickle.loads(pickle.dumps(error))
     assert (str(back), back.status, back.code, back.retryable, back.ambiguous) == (str(error), 429, 20429, True, False)
+
+
+class _Recorder:
+    """A Twilio stand-in that keeps each request's method, path, headers and body bytes, and answers
+    with whatever the test queued (status, JSON)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.answers: list[tuple[int, bytes]] = []
+        self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
+
+    async def _handle(self, request: Request) -> Response:
+        skip = {"host", "content-length"}
+        headers = {k: v for k, v in request.headers.items() if k not in skip}
+        self.requests.append((request.method, request.url.path, headers, await request.body()))
+        status, body = self.answers.pop(0)
+        return Response(body, status_code=status, media_type="application/json")
+
+
+_RESOURCE = orjson.dumps(
+    {
+        "sid": "SM" + "a" * 32,
+        "status": "queued",
+        "to": YAMADA,
+        "body": "ご予約",
+        "num_segments": "1",
+        "date_created": "Mon, 03 Mar 2025 09:00:00 +0000",
+        "account_sid": SID,
+    }
+)
+
+
+def _error_fields(error: ProviderError) -> tuple[object, ...]:
+    return (str(error), error.status, error.code, error.retryable, error.ambiguous)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (201, _RESOURCE),
+        (400, b'{"code": 21211, "message": "The \'To\' number is not valid.", "more_info": "x", "status": 400}'),
+        (429, b'{"code": 20429, "message": "Too Many Requests", "status": 429}'),
+        (500, b"<html>upstream broke</html>"),
+        (400, b'{"type": "https://twilio.com/x", "title": "Bad", "status": 400, "code": 21604, "detail": "To"}'),
+    ],
+)
+async def test_send_puts_the_librarys_request_on_the_wire_and_reads_its_answer_the_same(
+    status: int, answer: bytes
+) -> None:
+    """provider.send and the library's own messages.create_async send byte-identical requests
+    (method, URL, headers with Basic auth, form body) and turn the same answer into the same
+    SentMessage or the same ProviderError."""
+    recorder = _Recorder()
+    fields = {"to": YAMADA, "body": "ご予約 a&b=c+d%", "from_": OURS, "status_callback": CALLBACK + "?n=n_1&x=ü"}
+    async with InLoopServer(recorder.app, start_timeout=10 * FACTOR) as server:
+        recorder.answers = [(status, answer), (status, answer)]
+        http = RewritingHttpClient(server.base_url, timeout=5 * FACTOR)
+        provider = await TwilioSmsProvider.create(server.base_url, timeout=5 * FACTOR)
+        try:
+            library: SentMessage | ProviderError
+            try:
+                message = await Client(SID, TOKEN, http_client=http).messages.create_async(**fields)
+                library = SentMessage(message.sid, message.status, message.to, message.body, 1, message.date_created)
+            except TwilioException as exc:
+                library = provider_error(exc, creates=True)
+            ours: SentMessage | ProviderError
+            try:
+                ours = await provider.send(
+                    account_sid=SID,
+                    auth_token=TOKEN,
+                    to=YAMADA,
+                    body=fields["body"],
+                    from_number=OURS,
+                    status_callback=fields["status_callback"],
+                )
+            except ProviderError as exc:
+                ours = exc
+        finally:
+            await http.close()
+            await provider.aclose()
+    via_library, via_provider = recorder.requests
+    assert via_provider == via_library
+    assert via_provider[1] == f"/2010-04-01/Accounts/{SID}/Messages.json"
+    if isinstance(library, SentMessage):
+        assert ours == library
+    else:
+        assert isinstance(ours, ProviderError)
+        assert _error_fields(ours) == _error_fields(library)
