@@ -27,6 +27,7 @@ from gateway.domain.errors import ApiError
 from gateway.domain.supervision import OK
 from gateway.edge.access_log import AccessLog
 from gateway.edge.headers import SecurityHeaders
+from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
 from gateway.ingest import tracking, twilio, webhooks
@@ -219,7 +220,9 @@ def create_app(
             Exception: server_error,
         },
     )
-    edge: ASGIApp = LiveShortcut(SecurityHeaders(app))  # /ws skips the HTTP-only layers (memory per socket)
+    # /ws skips the HTTP-only layers (memory per socket); the pixel and Twilio callbacks skip
+    # starlette's middleware stack (their responses carry the security headers themselves).
+    edge: ASGIApp = LiveShortcut(HotRoutes(SecurityHeaders(app), app, [*tracking.hot_routes, *twilio.routes]))
     if config.gateway.access_log:
         edge = AccessLog(edge)
     gateway = GatewayApp(edge, config.gateway.max_body_bytes)

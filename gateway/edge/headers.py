@@ -7,6 +7,9 @@ inline script or style, no plugins, no framing, no ``<base>``. Every other respo
 webhooks, tracking) is not meant to be rendered: ``default-src 'none'``. All responses carry
 ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
 A header the endpoint set itself is kept.
+
+The header lists are built once; an endpoint on a hot path may put :data:`API_HEADERS` into its
+own constant response headers, and then nothing is added or copied here.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ PAGE_CSP = (
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
-_COMMON: tuple[tuple[bytes, bytes], ...] = (
+Headers = tuple[tuple[bytes, bytes], ...]
+
+_COMMON: Headers = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
+PAGE_HEADERS: Headers = (*_COMMON, (b"content-security-policy", PAGE_CSP.encode("ascii")))
+API_HEADERS: Headers = (*_COMMON, (b"content-security-policy", API_CSP.encode("ascii")))
 
 
 def is_page(path: str) -> bool:
@@ -33,8 +40,17 @@ def is_page(path: str) -> bool:
 
 def security_headers(path: str) -> list[tuple[bytes, bytes]]:
     """The headers a response to ``path`` gets."""
-    csp = PAGE_CSP if is_page(path) else API_CSP
-    return [*_COMMON, (b"content-security-policy", csp.encode("ascii"))]
+    return list(PAGE_HEADERS if is_page(path) else API_HEADERS)
+
+
+def _secured(message: Message, extra: Headers) -> Message:
+    """``message`` (a response start) with every header of ``extra`` it does not set itself."""
+    headers = list(message.get("headers", ()))
+    present = {name.lower() for name, _ in headers}
+    missing = [header for header in extra if header[0] not in present]
+    if not missing:
+        return message
+    return {**message, "headers": headers + missing}
 
 
 class SecurityHeaders:
@@ -45,14 +61,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope["path"])
+        await self.app(scope, receive, self.sender(scope["path"], send))
+
+    @staticmethod
+    def sender(path: str, send: Send) -> Send:
+        """``send`` adding the security headers of ``path`` to the response start."""
+        extra = PAGE_HEADERS if is_page(path) else API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend((name, value) for name, value in extra if name not in present)
-                message = {**message, "headers": headers}
+                message = _secured(message, extra)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return send_with_headers

@@ -14,9 +14,10 @@ from starlette.datastructures import URL
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from gateway.edge.headers import API_HEADERS
 from gateway.services import Services
 
-Headers = list[tuple[bytes, bytes]]
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
 def services_of(scope: Scope) -> Services:
@@ -56,16 +57,20 @@ async def body(receive: Receive) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def response_headers(body: bytes, media_type: str | None, extra: dict[str, str] | None = None) -> Headers:
-    """The headers starlette's ``Response(body, media_type=..., headers=extra)`` sends (status 200)."""
+def response_headers(body: bytes | None, media_type: str | None, extra: dict[str, str] | None = None) -> Headers:
+    """The headers starlette's ``Response(body, media_type=..., headers=extra)`` sends (``body``
+    None: a 204, no length), followed by the security headers the app's edge gives every API
+    response (:data:`gateway.edge.headers.API_HEADERS`): built once, the edge adds nothing."""
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()]
-    headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    if body is not None:
+        headers.append((b"content-length", str(len(body)).encode("latin-1")))
     if media_type is not None:
         headers.append((b"content-type", media_type.encode("latin-1")))
-    return headers
+    return (*headers, *API_HEADERS)
 
 
 async def respond(send: Send, status: int, headers: Headers, content: bytes = b"") -> None:
-    """``Response.__call__``; ``headers`` may be a shared constant (a middleware gets its own copy)."""
-    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    """``Response.__call__``. ``headers`` is a shared constant, a tuple: no layer may change it in place
+    (uvicorn copies what it sends; the security-header layer builds a new list when it adds one)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

@@ -83,7 +83,5 @@ class _Anything(PathConvertor):
 
 register_url_convertor("anything", _Anything())
 
-routes = [
-    Route("/t/o/{token:anything}", Pixel(), methods=["GET"]),
-    Route("/t/c/{token:anything}", click, methods=["GET"]),
-]
+hot_routes = [Route("/t/o/{token:anything}", Pixel(), methods=["GET"])]
+routes = [*hot_routes, Route("/t/c/{token:anything}", click, methods=["GET"])]

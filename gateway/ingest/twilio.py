@@ -59,7 +59,7 @@ def _twiml(text: str) -> Reply:
 
 EMPTY = _twiml(EMPTY_TWIML)
 REJECT = _twiml(REJECT_TWIML)
-NO_CONTENT = Reply(204, [])
+NO_CONTENT = Reply(204, response_headers(None, None))
 
 
 @dataclass(slots=True)

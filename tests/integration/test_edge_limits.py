@@ -213,3 +213,37 @@ async def test_connections_beyond_the_descriptor_limit_get_503_not_a_dead_gatewa
         assert (await c.get("/healthz")).status_code == 200
     assert proc.poll() is None
     assert log_of(procs).stat().st_size < LOG_BOUND
+
+
+async def test_header_deadline_follows_each_request_on_a_keep_alive_connection(
+    procs: Processes, redis_server: RedisServer
+) -> None:
+    """The header timer is one per connection, re-aimed as requests come and go: a keep-alive
+    connection busy for longer than the timeout is never cut while each request's headers arrive
+    in time, and a request whose headers then stall gets its 408 one timeout after it began."""
+    timeout = 2.0
+    gw, proc = procs.serve(redis_server.url, SIGNALGATE_GATEWAY_HEADER_TIMEOUT_SECONDS=str(timeout))
+    host, port = addr(gw)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        started = time.monotonic()
+        while time.monotonic() - started < 2.5 * timeout:
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5 * FACTOR)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = next(
+                int(v) for k, _, v in (h.partition(b":") for h in head.split(b"\r\n")) if k == b"content-length"
+            )
+            await reader.readexactly(length)
+            await asyncio.sleep(0.3)
+        writer.write(b"GET /healthz HTTP/1.1\r\n")  # the next request's headers begin, and stall
+        begun = time.monotonic()
+        answer = await asyncio.wait_for(reader.read(), (timeout + 5) * FACTOR)
+        took = time.monotonic() - begun
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+        # Armed when the last response completed (0.3 s before): never later than one timeout.
+        assert timeout - 0.5 < took < timeout + 1.5 * FACTOR, took
+    finally:
+        writer.close()
+    assert proc.poll() is None
