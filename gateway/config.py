@@ -338,9 +338,13 @@ def _validate_cluster(redis: RedisConfig, queue: QueueConfig) -> None:
     if not redis.cluster:
         return
     if redis.url == "embedded" or urlsplit(redis.url).scheme not in ("redis", "rediss"):
-        raise ConfigError(f"config: redis.cluster = true needs redis.url = redis://host:port of a node, got {redis.url!r}")
+        raise ConfigError(
+            f"config: redis.cluster = true needs redis.url = redis://host:port of a node, got {redis.url!r}"
+        )
     if not queue.url or queue.url == redis.url:
-        raise ConfigError("config: redis.cluster = true needs queue.url naming a plain Redis (arq does not speak Cluster)")
+        raise ConfigError(
+            "config: redis.cluster = true needs queue.url naming a plain Redis (arq does not speak Cluster)"
+        )
 
 
 _IMAP_POSITIVE = (
