@@ -1,0 +1,92 @@
+"""signalgate on a real 3-master Redis Cluster (``[redis] cluster = true``), the arq queue on a plain
+Redis: ingest on one ``serve`` node, a router process, the WebSocket on a second ``serve`` node,
+sends through a worker — and not one CROSSSLOT error on any node (``INFO errorstats``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gateway.devtools.twilio_api import TwilioApi
+from tests.support.api import YAMADA_PHONE, Gateway, call_params, post_event, post_twilio, survey
+from tests.support.processes import Processes
+from tests.support.redis_cluster import RedisCluster
+from tests.support.sending import (
+    SmtpServer,
+    buy,
+    credits_of,
+    email_template,
+    notify,
+    provision_sending_org,
+    settled,
+    sms_template,
+    worker_env,
+)
+from tests.support.timing import FACTOR
+from tests.support.ws import live_feed
+
+@pytest.fixture(scope="module")
+def cluster_procs() -> Iterator[Processes]:
+    procs = Processes()
+    yield procs
+    procs.close()
+
+
+@pytest.fixture(scope="module")
+def two_nodes(
+    redis_cluster: RedisCluster, cluster_env: dict[str, str], cluster_procs: Processes
+) -> tuple[Gateway, Gateway]:
+    """Two ``serve`` nodes and one router, all on the cluster."""
+    first, _ = cluster_procs.serve(redis_cluster.url, **cluster_env)
+    second, _ = cluster_procs.serve(redis_cluster.url, **cluster_env)
+    cluster_procs.router(redis_cluster.url, **cluster_env)
+    return first, second
+
+
+async def test_ingest_route_live_and_send_on_a_cluster_without_crossslot(
+    redis_cluster: RedisCluster,
+    cluster_env: dict[str, str],
+    two_nodes: tuple[Gateway, Gateway],
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """Provision, a signed Twilio callback and a webhook on node A reach a WebSocket on node B; an SMS
+    and an email go out through a worker whose queue is the plain Redis; CROSSSLOT stays 0."""
+    a, b = two_nodes
+    procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_sending_org(client, a, twilio_api, org_id="cl-" + uuid.uuid4().hex[:10])
+        feed = await live_feed(b, org.ctx.tokens["u1"])
+
+        r = await post_twilio(client, org.ctx, "voice-status", call_params("no-answer"))
+        assert r.status_code in (200, 204), r.text
+        missed = await feed.signal("call.missed", timeout=10)
+        assert missed["contact"]["id"] == "c-yamada"
+
+        r = await post_event(client, org.ctx, survey({"email": "yamada@client.example.jp"}))
+        assert r.status_code in (200, 202, 204), r.text
+        answered = await feed.signal("survey.answered", timeout=10)
+        assert answered["contact"]["id"] == "c-yamada"
+
+        await buy(client, org, 5)
+        sms_tid = await sms_template(client, org, "{{ name }}様、ご予約ありがとうございます。")
+        mail_tid = await email_template(client, org, "{{ name }}様 ご案内", "<p>{{ name }}様</p>")
+        sms = await notify(
+            client, org, {"channel": "sms", "template": sms_tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}}
+        )
+        mail = await notify(
+            client,
+            org,
+            {"channel": "email", "template": mail_tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}},
+        )
+        assert (await settled(client, org, sms["id"]))["status"] == "sent"
+        assert (await settled(client, org, mail["id"]))["status"] == "sent"
+        assert [m["body"] for m in twilio_api.created_to(YAMADA_PHONE)] == ["山田様、ご予約ありがとうございます。"]
+        assert len(smtp_server.recorder.to("yamada@client.example.jp")) == 1
+        assert (await credits_of(client, org))["balance"] == 4
+        await feed.ws.close()
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
