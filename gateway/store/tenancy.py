@@ -173,8 +173,8 @@ class Tenancy:
         await self._r.srem(keys.ORGS, org)
         self._forget_org(org)
         # Every token of the org is gone: its open sockets close with 4401 like any revocation.
-        for user in holders:
-            await self._r.publish(keys.live_channel(org, user), revocation(None))
+        for user in holders:  # a raw PUBLISH: redis-py's async Cluster client has no publish()
+            await self._r.execute_command("PUBLISH", keys.live_channel(org, user), revocation(None))
         return existed
 
     async def _unlink_prefixed(self, match: str, prefixes: tuple[str, ...]) -> None:

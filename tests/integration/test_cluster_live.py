@@ -9,9 +9,20 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis as redis_sync
+from websockets.exceptions import ConnectionClosed
 
 from gateway.devtools.twilio_api import TwilioApi
-from tests.support.api import YAMADA_PHONE, Gateway, call_params, post_event, post_twilio, survey
+from tests.support.api import (
+    YAMADA_PHONE,
+    Gateway,
+    call_params,
+    post_event,
+    post_twilio,
+    provision_org,
+    sms_params,
+    survey,
+)
 from tests.support.processes import Processes
 from tests.support.redis_cluster import RedisCluster
 from tests.support.sending import (
@@ -27,6 +38,7 @@ from tests.support.sending import (
 )
 from tests.support.timing import FACTOR
 from tests.support.ws import live_feed
+
 
 @pytest.fixture(scope="module")
 def cluster_procs() -> Iterator[Processes]:
@@ -76,7 +88,9 @@ async def test_ingest_route_live_and_send_on_a_cluster_without_crossslot(
         sms_tid = await sms_template(client, org, "{{ name }}様、ご予約ありがとうございます。")
         mail_tid = await email_template(client, org, "{{ name }}様 ご案内", "<p>{{ name }}様</p>")
         sms = await notify(
-            client, org, {"channel": "sms", "template": sms_tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}}
+            client,
+            org,
+            {"channel": "sms", "template": sms_tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}},
         )
         mail = await notify(
             client,
@@ -89,4 +103,43 @@ async def test_ingest_route_live_and_send_on_a_cluster_without_crossslot(
         assert len(smtp_server.recorder.to("yamada@client.example.jp")) == 1
         assert (await credits_of(client, org))["balance"] == 4
         await feed.ws.close()
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+def _keys_of(cluster: RedisCluster, org: str) -> list[str]:
+    """Every key naming ``org`` on any node: its hash tag's, and its dedupe keys in the partitions."""
+    found: list[str] = []
+    for port in cluster.ports:
+        with redis_sync.Redis(port=port, decode_responses=True) as node:
+            found += [k for k in node.scan_iter(match="sg:*", count=1000) if f"{{{org}}}" in k or f":seen:{org}:" in k]
+    return found
+
+
+async def test_revoke_and_delete_org_on_a_cluster(
+    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+) -> None:
+    """Revoking a token on node A closes its socket on node B with 4401 (one script on the org's slot,
+    no MULTI); deleting the org on A removes its keys from every master (SCAN on each); no CROSSSLOT."""
+    a, b = two_nodes
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, a, "cd-" + uuid.uuid4().hex[:10])
+        for i in range(8):  # dedupe keys in several partitions (spread by contact)
+            sender = YAMADA_PHONE if i % 2 else "+14155550134"
+            r = await post_twilio(client, org, "sms", sms_params(f"m{i}", sender=sender), idempotency_token=f"i{i}")
+            assert r.status_code in (200, 204), r.text
+        feed = await live_feed(b, org.tokens["u1"])
+        r = await client.get(f"/api/v1/orgs/{org.id}/users/u1/tokens", headers=a.admin)
+        [token] = r.json()["tokens"]
+        r = await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens/{token['id']}", headers=a.admin)
+        assert r.status_code == 204, r.text
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await feed.recv(timeout=5)
+        assert feed.ws.close_code == 4401
+        assert (await client.get("/api/v1/me/signals", headers=org.user_headers("u1"))).status_code == 401
+        assert (await client.get("/api/v1/me/signals", headers=org.user_headers("u2"))).status_code == 200
+
+        assert _keys_of(redis_cluster, org.id)
+        assert (await client.delete(f"/api/v1/orgs/{org.id}", headers=a.admin)).status_code == 204
+        assert _keys_of(redis_cluster, org.id) == []
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
