@@ -92,7 +92,10 @@ async def open_services(
     in Redis) — this needs Redis to answer now; processes that never use them skip it.
     """
     redis = open_client(
-        config.redis, redis_url, max_connections=max_connections, health_check_interval=health_check_interval
+        redis_url,
+        cluster=config.redis.cluster,
+        max_connections=max_connections,
+        health_check_interval=health_check_interval,
     )
     jobs = JobQueue(queue_url(config, redis_url))
     try:

@@ -20,22 +20,23 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from gateway.config import Config, RedisConfig
+from gateway.config import Config
 
 
 def open_client(
-    cfg: RedisConfig,
     url: str,
     *,
+    cluster: bool = False,
     max_connections: int = 64,
     health_check_interval: int = 0,
     **options: Any,
 ) -> Redis:
-    """A client on ``url`` (the resolved URL: an embedded Redis is running), decoding replies.
+    """A client on ``url`` (the resolved URL: an embedded Redis is running), decoding replies;
+    ``cluster``: a Redis Cluster client discovering the nodes from that one (``[redis] cluster``).
 
     ``max_connections`` bounds the pool of each node. Typed as :class:`Redis`: a cluster client
     answers the same commands (see the module docstring for where they differ)."""
-    if cfg.cluster:
+    if cluster:
         cluster = RedisCluster.from_url(
             url,
             decode_responses=True,

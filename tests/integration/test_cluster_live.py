@@ -52,8 +52,8 @@ def two_nodes(
     redis_cluster: RedisCluster, cluster_env: dict[str, str], cluster_procs: Processes
 ) -> tuple[Gateway, Gateway]:
     """Two ``serve`` nodes and one router, all on the cluster."""
-    first, _ = cluster_procs.serve(redis_cluster.url, **cluster_env)
-    second, _ = cluster_procs.serve(redis_cluster.url, **cluster_env)
+    first, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
+    second, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
     cluster_procs.router(redis_cluster.url, **cluster_env)
     return first, second
 
