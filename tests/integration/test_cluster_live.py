@@ -106,6 +106,10 @@ async def test_ingest_route_live_and_send_on_a_cluster_without_crossslot(
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
 
 
+def _noscript(cluster: RedisCluster) -> int:
+    return sum(stats.get("NOSCRIPT", 0) for stats in cluster.error_stats().values())
+
+
 def _keys_of(cluster: RedisCluster, org: str) -> list[str]:
     """Every key naming ``org`` on any node: its hash tag's, and its dedupe keys in the partitions."""
     found: list[str] = []
@@ -142,4 +146,27 @@ async def test_revoke_and_delete_org_on_a_cluster(
         assert _keys_of(redis_cluster, org.id)
         assert (await client.delete(f"/api/v1/orgs/{org.id}", headers=a.admin)).status_code == 204
         assert _keys_of(redis_cluster, org.id) == []
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+async def test_scripts_flushed_on_every_node_are_loaded_again(
+    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+) -> None:
+    """After SCRIPT FLUSH on every master, the ingest auto-pipeline and the router's rounds get
+    NOSCRIPT from the nodes they talk to, load the script again (on every primary) and go on."""
+    a, b = two_nodes
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, a, "sf-" + uuid.uuid4().hex[:10])
+        feed = await live_feed(b, org.tokens["u1"])
+        before = _noscript(redis_cluster)
+        for port in redis_cluster.ports:
+            with redis_sync.Redis(port=port) as node:
+                assert node.script_flush()
+        for i in range(4):
+            r = await post_twilio(client, org, "voice-status", call_params("no-answer"), idempotency_token=f"f{i}")
+            assert r.status_code in (200, 204), r.text
+        for _ in range(4):
+            assert (await feed.signal("call.missed", timeout=10))["contact"]["id"] == "c-yamada"
+        await feed.ws.close()
+    assert _noscript(redis_cluster) > before  # the reload path ran
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
