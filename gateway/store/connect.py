@@ -18,9 +18,36 @@ from __future__ import annotations
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from gateway.config import Config
+
+
+class _Cluster(RedisCluster):  # type: ignore[misc]
+    """redis-py 5.3's cluster client, but it never forgets where the cluster is.
+
+    On a connection error the stock client drops that node from its startup nodes and closes every
+    connection of every node, which fails the other commands in flight (a router's 16 blocked
+    reads) with connection errors too, each dropping its node: the startup nodes run empty and the
+    client can never reconnect ("Redis Cluster cannot be connected ... None"). Here every node it
+    ever discovered (and the configured one) goes back into the startup nodes before a rediscovery.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: dict[str, tuple[str, int]] = {
+            n.name: (n.host, n.port) for n in self.nodes_manager.startup_nodes.values()
+        }
+
+    async def initialize(self) -> RedisCluster:
+        if self._initialize:
+            startup = self.nodes_manager.startup_nodes
+            for name, (host, port) in self._known.items():
+                if name not in startup:
+                    startup[name] = ClusterNode(host, port, **self.nodes_manager.connection_kwargs)
+        cluster = await super().initialize()
+        self._known.update({n.name: (n.host, n.port) for n in self.nodes_manager.nodes_cache.values()})
+        return cluster
 
 
 def open_client(
@@ -37,7 +64,7 @@ def open_client(
     ``max_connections`` bounds the pool of each node. Typed as :class:`Redis`: a cluster client
     answers the same commands (see the module docstring for where they differ)."""
     if cluster:
-        cluster = RedisCluster.from_url(
+        cluster = _Cluster.from_url(
             url,
             decode_responses=True,
             max_connections=max_connections,
@@ -45,6 +72,9 @@ def open_client(
             # One try, like the plain client: a send that failed on the wire is not sent again
             # (MOVED/ASK redirections are followed regardless).
             cluster_error_retry_attempts=1,
+            # A MOVED reply patches the slot map (it names the new owner); the stock client also
+            # rediscovers the whole cluster every 5th MOVED, closing every connection in flight.
+            reinitialize_steps=0,
             **options,
         )
         return cast(Redis, cluster)

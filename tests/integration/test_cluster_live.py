@@ -10,9 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis as redis_sync
+from redis.crc import key_slot
 from websockets.exceptions import ConnectionClosed
 
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.store import keys
 from tests.support.api import (
     YAMADA_PHONE,
     Gateway,
@@ -169,4 +171,35 @@ async def test_scripts_flushed_on_every_node_are_loaded_again(
             assert (await feed.signal("call.missed", timeout=10))["contact"]["id"] == "c-yamada"
         await feed.ws.close()
     assert _noscript(redis_cluster) > before  # the reload path ran
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+async def test_org_and_partition_slots_moved_to_other_masters(
+    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+) -> None:
+    """The org's slot and every partition stream's slot migrate to another master (MIGRATE, ASK,
+    then MOVED for every client): ingest batches, the router's blocked reads and rounds, and the
+    hub follow, and every event sent after the move reaches the WebSocket."""
+    a, b = two_nodes
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, a, "mv-" + uuid.uuid4().hex[:10])
+        feed = await live_feed(b, org.tokens["u1"])
+        r = await post_twilio(client, org, "voice-status", call_params("no-answer"), idempotency_token="before")
+        assert r.status_code in (200, 204), r.text
+        await feed.signal("call.missed", timeout=10)
+        slots = {key_slot(keys.org(org.id).encode())}
+        slots |= {key_slot(keys.events_stream(p).encode()) for p in range(keys.PARTITIONS)}
+        for slot in sorted(slots):
+            owner = redis_cluster.owner(slot)
+            redis_cluster.move_slot(slot, redis_cluster.ports[(redis_cluster.ports.index(owner) + 1) % 3])
+        for i in range(6):
+            sender = YAMADA_PHONE if i % 2 else "+14155550134"  # c-smith is u2's: only Yamada's reach u1
+            r = await post_twilio(client, org, "sms", sms_params(f"after {i}", sender=sender))
+            assert r.status_code in (200, 204), r.text
+        bodies: set[str] = set()
+        while len(bodies) < 3:
+            sig = await feed.signal("sms.received", timeout=15)
+            bodies.add(sig["data"]["text"])
+        assert bodies == {"after 1", "after 3", "after 5"}
+        await feed.ws.close()
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)

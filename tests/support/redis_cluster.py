@@ -124,6 +124,37 @@ class RedisCluster:
                     return False
         return True
 
+    def node_id(self, port: int) -> str:
+        with redis_sync.Redis(port=port, decode_responses=True) as client:
+            return str(client.execute_command("CLUSTER", "MYID"))
+
+    def owner(self, slot: int) -> int:
+        """The port of the master serving ``slot`` (as the first node sees it)."""
+        with redis_sync.Redis(port=self.ports[0], decode_responses=True) as client:
+            for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    return int(master[1])
+        raise RuntimeError(f"slot {slot} is not served")
+
+    def move_slot(self, slot: int, to_port: int) -> None:
+        """Migrate ``slot`` with its keys to ``to_port`` the way ``redis-cli --cluster reshard`` does:
+        IMPORTING/MIGRATING, MIGRATE in batches (clients get ASK meanwhile), then SETSLOT NODE everywhere."""
+        src = self.owner(slot)
+        if src == to_port:
+            return
+        src_id, dst_id = self.node_id(src), self.node_id(to_port)
+        with (
+            redis_sync.Redis(port=src, decode_responses=True) as source,
+            redis_sync.Redis(port=to_port, decode_responses=True) as target,
+        ):
+            target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+            source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+            while names := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *names)
+            for port in (to_port, src, *(p for p in self.ports if p not in (src, to_port))):
+                with redis_sync.Redis(port=port) as node:
+                    node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+
     def error_stats(self) -> dict[int, dict[str, int]]:
         """``INFO errorstats`` of every node: {port: {error prefix: count}} (e.g. ``CROSSSLOT``)."""
         out: dict[int, dict[str, int]] = {}
