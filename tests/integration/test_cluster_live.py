@@ -39,7 +39,7 @@ from tests.support.sending import (
     worker_env,
 )
 from tests.support.timing import FACTOR
-from tests.support.ws import live_feed
+from tests.support.ws import live_feed, open_feed
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +203,48 @@ async def test_org_and_partition_slots_moved_to_other_masters(
         assert bodies == {"after 1", "after 3", "after 5"}
         await feed.ws.close()
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+def _subscribed_on(cluster: RedisCluster, channel: str) -> list[int]:
+    """The nodes where some client subscribes to ``channel`` (PUBSUB CHANNELS is per node)."""
+    found = []
+    for port in cluster.ports:
+        with redis_sync.Redis(port=port, decode_responses=True) as node:
+            if channel in node.pubsub_channels(channel):
+                found.append(port)
+    return found
+
+
+async def test_hub_subscription_moves_to_the_next_node_when_its_node_drops_it(
+    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+) -> None:
+    """The hub subscribes on one cluster node (classic pub/sub reaches every node over the bus);
+    when that connection drops, its sockets close with 1013, it subscribes on the next node, and
+    the client that resumes gets what was published meanwhile and what comes after."""
+    a, b = two_nodes
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, a, "hb-" + uuid.uuid4().hex[:10])
+        channel = keys.live_channel(org.id, "u1")
+        feed = await live_feed(b, org.tokens["u1"])
+        [first_node] = _subscribed_on(redis_cluster, channel)
+        r = await post_twilio(client, org, "voice-status", call_params("no-answer"), idempotency_token="one")
+        assert r.status_code in (200, 204), r.text
+        seen = await feed.signal("call.missed", timeout=10)
+        with redis_sync.Redis(port=first_node) as node:
+            assert node.client_kill_filter(_type="pubsub") >= 1
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await feed.recv(timeout=5)
+        assert feed.ws.close_code == 1013
+        r = await post_twilio(client, org, "sms", sms_params("while away"))
+        assert r.status_code in (200, 204), r.text
+
+        resumed, welcome = await open_feed(b, org.tokens["u1"], after=seen["id"])
+        assert welcome["type"] == "welcome"
+        assert (await resumed.signal("sms.received", timeout=10))["data"]["text"] == "while away"
+        [second_node] = _subscribed_on(redis_cluster, channel)
+        assert second_node != first_node
+        r = await post_twilio(client, org, "sms", sms_params("after"))
+        assert r.status_code in (200, 204), r.text
+        assert (await resumed.signal("sms.received", timeout=10))["data"]["text"] == "after"
+        await resumed.ws.close()
