@@ -5,7 +5,6 @@ sends through a worker — and not one CROSSSLOT error on any node (``INFO error
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -42,35 +41,17 @@ from tests.support.timing import FACTOR
 from tests.support.ws import live_feed, open_feed
 
 
-@pytest.fixture(scope="module")
-def cluster_procs() -> Iterator[Processes]:
-    procs = Processes()
-    yield procs
-    procs.close()
-
-
-@pytest.fixture(scope="module")
-def two_nodes(
-    redis_cluster: RedisCluster, cluster_env: dict[str, str], cluster_procs: Processes
-) -> tuple[Gateway, Gateway]:
-    """Two ``serve`` nodes and one router, all on the cluster."""
-    first, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
-    second, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
-    cluster_procs.router(redis_cluster.url, **cluster_env)
-    return first, second
-
-
 async def test_ingest_route_live_and_send_on_a_cluster_without_crossslot(
     redis_cluster: RedisCluster,
     cluster_env: dict[str, str],
-    two_nodes: tuple[Gateway, Gateway],
+    cluster_gateways: tuple[Gateway, Gateway],
     procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """Provision, a signed Twilio callback and a webhook on node A reach a WebSocket on node B; an SMS
     and an email go out through a worker whose queue is the plain Redis; CROSSSLOT stays 0."""
-    a, b = two_nodes
+    a, b = cluster_gateways
     procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_sending_org(client, a, twilio_api, org_id="cl-" + uuid.uuid4().hex[:10])
@@ -122,11 +103,11 @@ def _keys_of(cluster: RedisCluster, org: str) -> list[str]:
 
 
 async def test_revoke_and_delete_org_on_a_cluster(
-    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+    redis_cluster: RedisCluster, cluster_gateways: tuple[Gateway, Gateway]
 ) -> None:
     """Revoking a token on node A closes its socket on node B with 4401 (one script on the org's slot,
     no MULTI); deleting the org on A removes its keys from every master (SCAN on each); no CROSSSLOT."""
-    a, b = two_nodes
+    a, b = cluster_gateways
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, a, "cd-" + uuid.uuid4().hex[:10])
         for i in range(8):  # dedupe keys in several partitions (spread by contact)
@@ -152,11 +133,11 @@ async def test_revoke_and_delete_org_on_a_cluster(
 
 
 async def test_scripts_flushed_on_every_node_are_loaded_again(
-    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+    redis_cluster: RedisCluster, cluster_gateways: tuple[Gateway, Gateway]
 ) -> None:
     """After SCRIPT FLUSH on every master, the ingest auto-pipeline and the router's rounds get
     NOSCRIPT from the nodes they talk to, load the script again (on every primary) and go on."""
-    a, b = two_nodes
+    a, b = cluster_gateways
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, a, "sf-" + uuid.uuid4().hex[:10])
         feed = await live_feed(b, org.tokens["u1"])
@@ -175,12 +156,12 @@ async def test_scripts_flushed_on_every_node_are_loaded_again(
 
 
 async def test_org_and_partition_slots_moved_to_other_masters(
-    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+    redis_cluster: RedisCluster, cluster_gateways: tuple[Gateway, Gateway]
 ) -> None:
     """The org's slot and every partition stream's slot migrate to another master (MIGRATE, ASK,
     then MOVED for every client): ingest batches, the router's blocked reads and rounds, and the
     hub follow, and every event sent after the move reaches the WebSocket."""
-    a, b = two_nodes
+    a, b = cluster_gateways
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, a, "mv-" + uuid.uuid4().hex[:10])
         feed = await live_feed(b, org.tokens["u1"])
@@ -216,12 +197,12 @@ def _subscribed_on(cluster: RedisCluster, channel: str) -> list[int]:
 
 
 async def test_hub_subscription_moves_to_the_next_node_when_its_node_drops_it(
-    redis_cluster: RedisCluster, two_nodes: tuple[Gateway, Gateway]
+    redis_cluster: RedisCluster, cluster_gateways: tuple[Gateway, Gateway]
 ) -> None:
     """The hub subscribes on one cluster node (classic pub/sub reaches every node over the bus);
     when that connection drops, its sockets close with 1013, it subscribes on the next node, and
     the client that resumes gets what was published meanwhile and what comes after."""
-    a, b = two_nodes
+    a, b = cluster_gateways
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, a, "hb-" + uuid.uuid4().hex[:10])
         channel = keys.live_channel(org.id, "u1")

@@ -2,8 +2,9 @@
 with ``redis-cli --cluster create``; plus the plain Redis the arq queue lives on, and the CROSSSLOT
 audit (every node's ``INFO errorstats``).
 
-Fixtures (a pytest plugin, see ``tests/conftest.py``): ``redis_cluster`` and ``queue_redis``
-(session-wide), ``cluster_env`` (the ``SIGNALGATE_*`` settings a process needs to run on them).
+Fixtures (a pytest plugin, see ``tests/conftest.py``), all session-wide: ``redis_cluster`` and
+``queue_redis``, ``cluster_env`` (the ``SIGNALGATE_*`` settings a process needs to run on them),
+``cluster_procs`` and ``cluster_gateways`` (two ``serve`` nodes and one router on the cluster).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import redis as redis_sync
 
 from gateway.devtools.net import free_port
 from gateway.redis_server import redis_binary
+from tests.support.api import Gateway
+from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, block_until
 
@@ -193,3 +196,21 @@ def queue_redis() -> Iterator[RedisServer]:
 def cluster_env(queue_redis: RedisServer) -> dict[str, str]:
     """What a signalgate process needs on top of ``SIGNALGATE_REDIS_URL = redis_cluster.url``."""
     return {"SIGNALGATE_REDIS_CLUSTER": "true", "SIGNALGATE_QUEUE_URL": queue_redis.url}
+
+
+@pytest.fixture(scope="session")
+def cluster_procs() -> Iterator[Processes]:
+    procs = Processes()
+    yield procs
+    procs.close()
+
+
+@pytest.fixture(scope="session")
+def cluster_gateways(
+    redis_cluster: RedisCluster, cluster_env: dict[str, str], cluster_procs: Processes
+) -> tuple[Gateway, Gateway]:
+    """Two ``serve`` nodes and one router, all on the cluster (ingest on one, sockets on the other)."""
+    first, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
+    second, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
+    cluster_procs.router(redis_cluster.url, **cluster_env)
+    return first, second
