@@ -37,6 +37,7 @@ from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
 from gateway.routing.router import Router
 from gateway.services import open_services
+from gateway.store.errors import CLUSTER_UNAVAILABLE
 from gateway.store.jobs import run_worker
 from gateway.supervision.health import Health
 from gateway.supervision.supervisor import Supervisor
@@ -217,6 +218,7 @@ def create_app(
             HTTPException: http_error,
             RedisConnectionError: redis_down,
             RedisTimeoutError: redis_down,
+            **dict.fromkeys(CLUSTER_UNAVAILABLE, redis_down),  # a Redis Cluster failing over: 503 too
             Exception: server_error,
         },
     )

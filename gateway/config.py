@@ -66,6 +66,15 @@ class RedisConfig:
     # Used only when url = "embedded": where the private redis-server listens and keeps its AOF.
     embedded_port: int = 6390
     data_dir: str = "./data/redis"
+    # ``url`` names one node of a Redis Cluster (the others are discovered): see gateway.store.connect.
+    cluster: bool = False
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    # The Redis of the arq send queue; empty = the same server as [redis] url. arq does not speak
+    # Redis Cluster: with [redis] cluster = true this must name a plain Redis.
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,7 @@ class ImapConfig:
 class Config:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     router: RouterConfig = field(default_factory=RouterConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
@@ -157,6 +167,7 @@ class Config:
 _SECTIONS: dict[str, type[Any]] = {
     "gateway": GatewayConfig,
     "redis": RedisConfig,
+    "queue": QueueConfig,
     "signals": SignalsConfig,
     "router": RouterConfig,
     "twilio": TwilioConfig,
@@ -303,6 +314,7 @@ def _validate(cfg: Config) -> None:
     _port("redis.embedded_port", cfg.redis.embedded_port)
     if not cfg.redis.data_dir.strip():
         raise ConfigError("config: redis.data_dir must not be empty")
+    _validate_cluster(cfg.redis, cfg.queue)
     _port("smtp.port", cfg.smtp.port)
     _positive("router", cfg.router, ("block_ms", "batch_size", "claim_idle_ms", "claim_interval_ms"))
     _positive("worker", cfg.worker, ("job_timeout", "max_jobs", "max_tries"))
@@ -318,6 +330,21 @@ def _validate(cfg: Config) -> None:
             f"got {s.history_max_entries} < {s.history_min_entries}"
         )
     _validate_imap(cfg.imap)
+
+
+def _validate_cluster(redis: RedisConfig, queue: QueueConfig) -> None:
+    if queue.url and urlsplit(queue.url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"config: queue.url must be a redis:// URL (empty = redis.url), got {queue.url!r}")
+    if not redis.cluster:
+        return
+    if redis.url == "embedded" or urlsplit(redis.url).scheme not in ("redis", "rediss"):
+        raise ConfigError(
+            f"config: redis.cluster = true needs redis.url = redis://host:port of a node, got {redis.url!r}"
+        )
+    if not queue.url or queue.url == redis.url:
+        raise ConfigError(
+            "config: redis.cluster = true needs queue.url naming a plain Redis (arq does not speak Cluster)"
+        )
 
 
 _IMAP_POSITIVE = (

@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.store import credentials
 from gateway.store.activity import Activity
+from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
 from gateway.store.email_usage import EmailUsage
 from gateway.store.event_log import EventLog
@@ -84,15 +85,19 @@ async def open_services(
     secrets: bool = True,
     health_check_interval: int = 0,
 ) -> AsyncIterator[Services]:
-    """Services on ``redis_url`` (already resolved: an embedded Redis is running).
+    """Services on ``redis_url`` (already resolved: an embedded Redis is running); a Redis Cluster
+    client with ``[redis] cluster``, the job queue on ``[queue] url`` (:mod:`gateway.store.connect`).
 
     ``secrets``: resolve the admin token and the tracking key (from config, else generated once
     in Redis) — this needs Redis to answer now; processes that never use them skip it.
     """
-    redis = Redis.from_url(
-        redis_url, decode_responses=True, max_connections=max_connections, health_check_interval=health_check_interval
+    redis = open_client(
+        redis_url,
+        cluster=config.redis.cluster,
+        max_connections=max_connections,
+        health_check_interval=health_check_interval,
     )
-    jobs = JobQueue(redis_url)
+    jobs = JobQueue(queue_url(config, redis_url))
     try:
         scripts = load_scripts(redis)
         yield Services(

@@ -18,7 +18,7 @@ from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR
 
-pytest_plugins = ["tests.support.sending"]
+pytest_plugins = ["tests.support.sending", "tests.support.redis_cluster"]
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from arq.worker import Worker, func
 from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.services import open_services
+from gateway.store.connect import queue_url
 from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_REMINDER, SEND_SMS, deserialize, serialize
 from workers import jobs
 from workers.deps import Deps
@@ -74,7 +75,7 @@ def make_worker(
         queue_name=QUEUE_NAME,
         # No connection retries of arq's own (5 x 1 s, each a warning line): the supervisor retries
         # with its backoff and reports the worker as restarting meanwhile.
-        redis_settings=dataclasses.replace(RedisSettings.from_dsn(redis_url), conn_retries=0),
+        redis_settings=dataclasses.replace(RedisSettings.from_dsn(queue_url(config, redis_url)), conn_retries=0),
         on_startup=startup,
         on_shutdown=shutdown,
         handle_signals=handle_signals,

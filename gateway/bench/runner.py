@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import uvloop
-from redis.asyncio import Redis
 from rich.console import Console
 
 from gateway.bench.agent import raise_fd_limit
@@ -32,6 +31,7 @@ from gateway.bench.report import machine_info, print_report, report_json, write_
 from gateway.bench.scenarios import SCENARIOS
 from gateway.bench.stack import Stack, wait_http
 from gateway.bench.ui import Ui
+from gateway.store.connect import open_client
 
 
 async def _start_local(settings: Settings, stack: Stack, ui: Ui) -> tuple[str, str]:
@@ -47,7 +47,7 @@ async def _start_local(settings: Settings, stack: Stack, ui: Ui) -> tuple[str, s
 async def _redis_version(stack: Stack) -> str | None:
     if not stack.redis_url:
         return None
-    client = Redis.from_url(stack.redis_url, decode_responses=True)
+    client = open_client(stack.redis_url)
     try:
         info = await client.info("server")
         return str(info.get("redis_version"))

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gateway.bench.feedtimes import FeedEntry, FeedWrite, feed_writes, refill
 from gateway.bench.payloads import EVENT_TYPE
 from gateway.store import keys
+from gateway.store.connect import open_client
 from gateway.store.event_log import EventLog
 from gateway.store.scripts import load_scripts
 
@@ -49,7 +49,7 @@ class EventLoad:
     """A Redis client on the private stack, the event log, and the routers' consumer group."""
 
     def __init__(self, redis_url: str) -> None:
-        self.r = Redis.from_url(redis_url, decode_responses=True)
+        self.r = open_client(redis_url)
         self.log = EventLog(self.r, load_scripts(self.r))
 
     async def aclose(self) -> None:

@@ -23,7 +23,8 @@ class Activity:
 
     async def add(self, org: str, contact: str, entry: dict[str, Any], at_ms: int) -> None:
         key = keys.activity(org, contact)
-        async with self._r.pipeline(transaction=True) as pipe:
+        # Not a transaction (a Cluster client has none): an add between the two only gets trimmed too.
+        async with self._r.pipeline(transaction=False) as pipe:
             pipe.zadd(key, {orjson.dumps(entry).decode(): at_ms})
             pipe.zremrangebyrank(key, 0, -(MAX_ENTRIES + 1))
             await pipe.execute()

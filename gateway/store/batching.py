@@ -12,6 +12,12 @@ The pipeline is written on a pooled connection directly: every EVALSHA of the ba
 one buffer (RESP, the same bytes redis-py would send, several times cheaper than its
 ``pack_command``), then one reply read per command. Like a redis-py pipeline without retries (the
 client's setting), a connection error fails the whole batch and nothing is sent twice.
+
+On a Redis Cluster a batch mixes slots (partition streams live on every node): it goes through the
+cluster client's pipeline instead, which sends each node the EVALSHAs of the slots it owns (one
+pipeline per node, concurrently) and follows MOVED/ASK one command at a time; a connection error
+still fails the whole batch, sent once (``cluster_error_retry_attempts = 1``, see
+:mod:`gateway.store.connect`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import DataError, NoScriptError, ResponseError
 
+from gateway.store.connect import is_cluster
+
 # Bounds one pipeline's size (memory and head-of-line latency), not the concurrency.
 MAX_BATCH = 256
 
@@ -31,6 +39,7 @@ class ScriptBatcher:
     def __init__(self, redis: Redis, script: AsyncScript) -> None:
         self._redis = redis
         self._script = script
+        self._cluster = is_cluster(redis)
         self._pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None  # kept: the loop holds tasks only weakly
@@ -53,6 +62,8 @@ class ScriptBatcher:
             self._flushing = False
 
     async def _evalsha_all(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        if self._cluster:
+            return await self._evalsha_by_node(batch)
         # EVALSHA straight into the pipeline: redis-py's script-in-pipeline path would send a
         # SCRIPT EXISTS round trip before every batch.
         sha = _bulk(self._script.sha)
@@ -72,6 +83,14 @@ class ScriptBatcher:
             raise
         finally:
             await pool.release(conn)
+        return results
+
+    async def _evalsha_by_node(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """The batch through the cluster client's pipeline: one pipeline per node owning its slots."""
+        pipe = self._redis.pipeline(transaction=False)
+        for keys, args, _ in batch:
+            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
 
     async def _run(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> None:

@@ -8,12 +8,15 @@ worth retrying at all.
 
 from __future__ import annotations
 
+from redis.exceptions import ClusterError as _ClusterError
 from redis.exceptions import ConnectionError as _ConnectionError
 from redis.exceptions import OutOfMemoryError as _OutOfMemoryError
 from redis.exceptions import ReadOnlyError as _ReadOnlyError
 from redis.exceptions import RedisError as StoreError
 from redis.exceptions import ResponseError
+from redis.exceptions import SlotNotCoveredError as _SlotNotCoveredError
 from redis.exceptions import TimeoutError as _TimeoutError
+from redis.exceptions import TryAgainError as _TryAgainError
 
 from gateway.domain.supervision import STREAM_GONE_REPLIES, TRANSIENT_REPLIES, reply_code
 
@@ -21,7 +24,12 @@ from gateway.domain.supervision import STREAM_GONE_REPLIES, TRANSIENT_REPLIES, r
 UNAVAILABLE: tuple[type[Exception], ...] = (_ConnectionError, _TimeoutError, OSError)
 # redis-py strips the code from these replies (READONLY, OOM) and raises its own class instead;
 # LOADING becomes BusyLoadingError, a ConnectionError, so UNAVAILABLE covers it.
-_TRANSIENT_CLASSES: tuple[type[Exception], ...] = (_ReadOnlyError, _OutOfMemoryError)
+# A Redis Cluster failing over or resharding: redis-py raises ClusterDownError (CLUSTERDOWN,
+# MASTERDOWN), TryAgainError, ClusterError ("TTL exhausted": redirections did not settle) and
+# SlotNotCoveredError (its slot map has a hole) without the reply code. Not RedisClusterException
+# itself: that is also what the client raises for a command whose keys span slots (a bug).
+CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (_ClusterError, _TryAgainError, _SlotNotCoveredError)
+_TRANSIENT_CLASSES: tuple[type[Exception], ...] = (_ReadOnlyError, _OutOfMemoryError, *CLUSTER_UNAVAILABLE)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -36,4 +44,4 @@ def stream_gone(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and reply_code(str(exc)) in STREAM_GONE_REPLIES
 
 
-__all__ = ["UNAVAILABLE", "ResponseError", "StoreError", "is_transient", "stream_gone"]
+__all__ = ["CLUSTER_UNAVAILABLE", "UNAVAILABLE", "ResponseError", "StoreError", "is_transient", "stream_gone"]

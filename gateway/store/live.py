@@ -9,6 +9,17 @@ Revoking tokens publishes ``"revoked\\n<json>"`` on the same user channel (:func
 node with a connection of that user is subscribed to it already, and the message is ordered with
 the user's frames, so a socket is told to close before any frame published after the revocation
 (e.g. for a re-created user of the same id) can reach it.
+
+On a Redis Cluster (``[redis] cluster``) this stays *classic* pub/sub, not sharded pub/sub
+(SPUBLISH/SSUBSCRIBE): a classic PUBLISH — from a feed script on the slot owner, or from the
+cluster client — is forwarded over the cluster bus to every node, so one subscription connection
+per gateway node, to any one cluster node, hears every user's frames (:class:`NodeSubscription`;
+redis-py 5.3's async cluster client has no pub/sub of its own). Its cost is the bus: every frame
+reaches every cluster node whether a gateway listens there or not. Sharded pub/sub would keep a
+frame on its slot's node, but a gateway with users of many orgs would need a subscription per
+node and to follow slot migrations itself (SSUBSCRIBE connections are dropped when a slot moves).
+If that node dies, the hub rebuilds its subscription (its clients resume from their cursors) and
+:meth:`LiveChannels.subscription` picks the next node.
 """
 
 from __future__ import annotations
@@ -17,10 +28,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 
 from gateway.store import keys
+from gateway.store.connect import as_cluster, is_cluster
 
 # In the cursor slot of a pub/sub message: a revocation, not a frame (cursors are stream ids or "").
 REVOKED = "revoked"
@@ -50,9 +62,35 @@ class LiveSubscription(PubSub):  # type: ignore[misc]
         await super().on_connect(connection)
 
 
+class NodeSubscription(LiveSubscription):
+    """A subscription on one node of a Redis Cluster: the ``pick``-th of its nodes (by name) when it
+    connects — the cluster's nodes are known only then. Its connection pool is its own."""
+
+    def __init__(self, redis: Redis, pick: int) -> None:
+        # A pool that is never used: the node's own pool replaces it in connect().
+        super().__init__(ConnectionPool(decode_responses=True), ignore_subscribe_messages=False)
+        self._cluster = as_cluster(redis)
+        self._pick = pick
+        self.node = ""
+
+    async def connect(self) -> None:
+        if self.connection is None and not self.node:
+            await self._cluster.initialize()  # discovers the nodes (nothing to do once done)
+            nodes = sorted(self._cluster.get_nodes(), key=lambda n: str(n.name))
+            node = nodes[self._pick % len(nodes)]
+            self.node = str(node.name)
+            self.connection_pool = ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+        await super().connect()
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self.connection_pool.disconnect()
+
+
 class LiveChannels:
     def __init__(self, redis: Redis) -> None:
         self._r = redis
+        self._subscriptions = 0  # on a cluster: each new subscription tries the next node
 
     @staticmethod
     def channel(org: str, user: str) -> str:
@@ -60,4 +98,7 @@ class LiveChannels:
 
     def subscription(self) -> LiveSubscription:
         """A new subscription; subscribe and confirmation messages are delivered too."""
+        if is_cluster(self._r):
+            self._subscriptions += 1
+            return NodeSubscription(self._r, self._subscriptions - 1)
         return LiveSubscription(self._r.connection_pool, ignore_subscribe_messages=False)

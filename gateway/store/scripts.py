@@ -55,6 +55,8 @@ class Scripts:
     email_begin: AsyncScript
     find_contacts: AsyncScript
     partition_lease: AsyncScript
+    token_issue: AsyncScript
+    token_revoke: AsyncScript
 
     async def advance(
         self,

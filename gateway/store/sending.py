@@ -90,7 +90,8 @@ class Sending:
         for attempt in (1, 2):
             async with self._r.pipeline(transaction=False) as pipe:
                 for script, keys_, args in calls:
-                    pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+                    # As a raw command: a Cluster pipeline refuses evalsha() (its keys are one org's slot).
+                    pipe.execute_command("EVALSHA", script.sha, len(keys_), *keys_, *args)
                 for read in reads:
                     read(pipe)
                 results: list[Any] = await pipe.execute(raise_on_error=False)

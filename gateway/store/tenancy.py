@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.store import keys
@@ -174,8 +173,8 @@ class Tenancy:
         await self._r.srem(keys.ORGS, org)
         self._forget_org(org)
         # Every token of the org is gone: its open sockets close with 4401 like any revocation.
-        for user in holders:
-            await self._r.publish(keys.live_channel(org, user), revocation(None))
+        for user in holders:  # a raw PUBLISH: redis-py's async Cluster client has no publish()
+            await self._r.execute_command("PUBLISH", keys.live_channel(org, user), revocation(None))
         return existed
 
     async def _unlink_prefixed(self, match: str, prefixes: tuple[str, ...]) -> None:
@@ -255,10 +254,10 @@ class Tenancy:
         token = f"{TOKEN_PREFIX}.{org}.{secrets.token_urlsafe(32)}"
         digest = _hash_token(token)
         now = _now_ms()
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.tokens(org), digest, user)
-            pipe.hset(keys.token_times(org), f"{token_id(digest)}:created", now)
-            await pipe.execute()
+        # One script, not MULTI: a Redis Cluster client has no transactions (both keys share the org's slot).
+        await self._s.token_issue(
+            keys=[keys.tokens(org), keys.token_times(org)], args=[digest, user, f"{token_id(digest)}:created", now]
+        )
         return IssuedToken(token_id(digest), token, now)
 
     async def resolve_token(self, token: str) -> TokenOwner | None:
@@ -304,28 +303,12 @@ class Tenancy:
         return revoked
 
     async def _revoke(self, org: str, user: str, tid: str | None, *, delete_user: bool = False) -> tuple[bool, int]:
-        """Check-then-act under WATCH (a token issued meanwhile is not missed): delete the token
-        digests, their times (and the user), and publish the revocation on the user's channel in
-        the same MULTI, so a revoked token stops working at once and its sockets hear of it."""
-        async with self._r.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(keys.tokens(org))
-                    owned = _ids_of(await pipe.hgetall(keys.tokens(org)), user)
-                    if tid is not None:
-                        owned = {d: i for d, i in owned.items() if i == tid}
-                    pipe.multi()
-                    if delete_user:
-                        pipe.hdel(keys.users(org), user)
-                    if owned:
-                        pipe.hdel(keys.tokens(org), *owned)
-                        pipe.hdel(
-                            keys.token_times(org), *(f"{i}:{w}" for i in owned.values() for w in ("created", "used"))
-                        )
-                    if owned or delete_user:
-                        pipe.publish(keys.live_channel(org, user), revocation(None if delete_user else owned.values()))
-                    results = await pipe.execute()
-                except WatchError:
-                    continue
-                removed = bool(results[0]) if delete_user and results else False
-                return removed, len(owned)
+        """One script (``token_revoke.lua``, on the org's slot), so a token issued meanwhile is not
+        missed: delete the token digests, their times (and the user), and publish the revocation
+        (:func:`gateway.store.live.revocation`'s message) on the user's channel in the same step, so
+        a revoked token stops working at once and its sockets hear of it."""
+        removed, revoked = await self._s.token_revoke(
+            keys=[keys.tokens(org), keys.token_times(org), keys.users(org)],
+            args=[user, tid or "", "1" if delete_user else "0", keys.live_channel(org, user)],
+        )
+        return bool(removed), int(revoked)

@@ -15,6 +15,7 @@ from gateway.config import (
     ConfigError,
     GatewayConfig,
     ImapConfig,
+    QueueConfig,
     RedisConfig,
     RouterConfig,
     SignalsConfig,
@@ -358,6 +359,7 @@ def test_shipped_config_loads_cleanly() -> None:
 _SECTION_CLASSES: dict[str, Any] = {
     "gateway": GatewayConfig,
     "redis": RedisConfig,
+    "queue": QueueConfig,
     "signals": SignalsConfig,
     "router": RouterConfig,
     "twilio": TwilioConfig,
@@ -421,3 +423,45 @@ def test_failover_seconds_defaults_to_5_and_can_be_set() -> None:
     """[gateway] failover_seconds: 5 by default (SPEC "Running" → "Failover"), any 1-600 accepted."""
     assert load_config(None, {}).gateway.failover_seconds == 5.0
     assert load_config(None, {"SIGNALGATE_GATEWAY_FAILOVER_SECONDS": "2.5"}).gateway.failover_seconds == 2.5
+
+
+def test_cluster_defaults_off_and_queue_follows_redis() -> None:
+    """[redis] cluster defaults to false and [queue] url to "" (= the same server as [redis] url)."""
+    cfg = load_config(None, {})
+    assert cfg.redis.cluster is False
+    assert cfg.queue.url == ""
+
+
+def test_cluster_with_a_plain_queue_is_accepted() -> None:
+    """A cluster node URL plus a plain Redis for arq is the supported cluster setup."""
+    env = {
+        "SIGNALGATE_REDIS_URL": "redis://127.0.0.1:7000",
+        "SIGNALGATE_REDIS_CLUSTER": "true",
+        "SIGNALGATE_QUEUE_URL": "redis://127.0.0.1:6379/0",
+    }
+    cfg = load_config(None, env)
+    assert (cfg.redis.cluster, cfg.queue.url) == (True, "redis://127.0.0.1:6379/0")
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"SIGNALGATE_REDIS_URL": "redis://127.0.0.1:7000", "SIGNALGATE_REDIS_CLUSTER": "true"}, "queue.url"),
+        (
+            {
+                "SIGNALGATE_REDIS_URL": "redis://127.0.0.1:7000",
+                "SIGNALGATE_REDIS_CLUSTER": "1",
+                "SIGNALGATE_QUEUE_URL": "redis://127.0.0.1:7000",
+            },
+            "queue.url",
+        ),
+        ({"SIGNALGATE_REDIS_CLUSTER": "true", "SIGNALGATE_QUEUE_URL": "redis://127.0.0.1:6379"}, "redis.url"),
+        ({"SIGNALGATE_QUEUE_URL": "http://127.0.0.1:6379"}, "queue.url"),
+        ({"SIGNALGATE_REDIS_CLUSTER": "maybe"}, "redis.cluster"),
+    ],
+)
+def test_cluster_without_a_plain_queue_is_one_line(env: dict[str, str], key: str) -> None:
+    """cluster = true needs a node URL and a separate plain Redis for the queue: one line naming the key."""
+    message = _error(None, env)
+    assert key in message
+    assert "\n" not in message

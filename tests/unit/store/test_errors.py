@@ -22,6 +22,12 @@ from gateway.store.errors import is_transient, stream_gone
         rx.ResponseError("MASTERDOWN Link with MASTER is down"),
         ConnectionResetError(),
         TimeoutError(),
+        # Redis Cluster, as redis-py 5.3 raises it (the reply code stripped, or no reply at all):
+        rx.ClusterDownError("The cluster is down"),
+        rx.MasterDownError("Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+        rx.TryAgainError("Multiple keys request during rehashing of slot"),
+        rx.SlotNotCoveredError("Slot 5 not covered by the cluster."),
+        rx.ClusterError("TTL exhausted."),
     ],
 )
 def test_transient(exc: Exception) -> None:
@@ -36,6 +42,8 @@ def test_transient(exc: Exception) -> None:
         rx.ResponseError("BUSYGROUP Consumer Group name already exists"),
         rx.ResponseError("ERR syntax error"),
         rx.DataError("Invalid input of type: 'NoneType'"),
+        rx.RedisClusterException("EVALSHA - all keys must map to the same key slot"),  # a CROSSSLOT bug
+        rx.ClusterCrossSlotError("Keys in request don't hash to the same slot"),
         KeyError("org"),
         AssertionError(),
     ],

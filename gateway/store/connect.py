@@ -1,0 +1,103 @@
+"""The one place a Redis client of the product is built: plain Redis or a Redis Cluster.
+
+With ``[redis] cluster = true`` the client is redis-py's :class:`~redis.asyncio.cluster.RedisCluster`
+on ``[redis] url`` (one node; the others are discovered, and MOVED/ASK are followed). It serves the
+same command methods the store calls, so the repositories keep their ``Redis`` annotation; the few
+places where the two clients differ ask :func:`is_cluster`:
+
+- pipelines are never transactions (the async cluster pipeline has none): what must be atomic is
+  one Lua script on one slot;
+- raw connection access (the ingest auto-pipeline of :mod:`gateway.store.batching`, the pub/sub
+  connection of :mod:`gateway.store.live`) goes to the node that owns the slot, or to one node.
+
+arq does not speak Cluster: the send queue lives on ``[queue] url`` (:func:`queue_url`), a plain Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+
+from gateway.config import Config
+
+
+class _Cluster(RedisCluster):  # type: ignore[misc]
+    """redis-py 5.3's cluster client, but it never forgets where the cluster is.
+
+    On a connection error the stock client drops that node from its startup nodes and closes every
+    connection of every node, which fails the other commands in flight (a router's 16 blocked
+    reads) with connection errors too, each dropping its node: the startup nodes run empty and the
+    client can never reconnect ("Redis Cluster cannot be connected ... None"). Here every node it
+    ever discovered (and the configured one) goes back into the startup nodes before a rediscovery.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: dict[str, tuple[str, int]] = {
+            n.name: (n.host, n.port) for n in self.nodes_manager.startup_nodes.values()
+        }
+
+    async def initialize(self) -> RedisCluster:
+        if self._initialize:
+            startup = self.nodes_manager.startup_nodes
+            for name, (host, port) in self._known.items():
+                if name not in startup:
+                    startup[name] = ClusterNode(host, port, **self.nodes_manager.connection_kwargs)
+        cluster = await super().initialize()
+        self._known.update({n.name: (n.host, n.port) for n in self.nodes_manager.nodes_cache.values()})
+        return cluster
+
+
+def open_client(
+    url: str,
+    *,
+    cluster: bool = False,
+    max_connections: int = 64,
+    health_check_interval: int = 0,
+    **options: Any,
+) -> Redis:
+    """A client on ``url`` (the resolved URL: an embedded Redis is running), decoding replies;
+    ``cluster``: a Redis Cluster client discovering the nodes from that one (``[redis] cluster``).
+
+    ``max_connections`` bounds the pool of each node. Typed as :class:`Redis`: a cluster client
+    answers the same commands (see the module docstring for where they differ)."""
+    if cluster:
+        cluster = _Cluster.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            health_check_interval=health_check_interval,
+            # One try, like the plain client: a send that failed on the wire is not sent again
+            # (MOVED/ASK redirections are followed regardless).
+            cluster_error_retry_attempts=1,
+            # A MOVED reply patches the slot map (it names the new owner); the stock client also
+            # rediscovers the whole cluster every 5th MOVED, closing every connection in flight.
+            reinitialize_steps=0,
+            **options,
+        )
+        return cast(Redis, cluster)
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        health_check_interval=health_check_interval,
+        **options,
+    )
+
+
+def is_cluster(client: Redis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def as_cluster(client: Redis) -> RedisCluster:
+    """The cluster client behind a ``Redis``-typed one (only where :func:`is_cluster`)."""
+    if not isinstance(client, RedisCluster):
+        raise TypeError("not a Redis Cluster client")
+    return client
+
+
+def queue_url(config: Config, redis_url: str) -> str:
+    """The arq queue's Redis: ``[queue] url``, else the same server as ``redis_url`` (resolved)."""
+    return config.queue.url or redis_url

@@ -1,0 +1,74 @@
+"""Sending on a Redis Cluster, the arq queue on a plain Redis: credits exact under concurrency with
+two workers, the email report counted once; no CROSSSLOT on any node."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import redis as redis_sync
+
+from gateway.devtools.twilio_api import TwilioApi
+from tests.support.api import Gateway
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.redis_cluster import RedisCluster
+from tests.support.sending import (
+    SmtpServer,
+    buy,
+    credits_of,
+    email_template,
+    notify,
+    provision_sending_org,
+    settled,
+    sms_template,
+    worker_env,
+)
+from tests.support.timing import FACTOR
+
+
+async def test_credits_exact_and_report_counted_on_a_cluster(
+    redis_cluster: RedisCluster,
+    queue_redis: RedisServer,
+    cluster_env: dict[str, str],
+    cluster_gateways: tuple[Gateway, Gateway],
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """24 concurrent SMS with credits for 5 through two workers: exactly 5 reach the provider, the
+    rest are insufficient_credits, balance 0; 3 emails are counted once each in the day's report."""
+    a, _ = cluster_gateways
+    for _ in range(2):
+        procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_sending_org(client, a, twilio_api, org_id="cs-" + uuid.uuid4().hex[:10])
+        await buy(client, org, 5)
+        tid = await sms_template(client, org, "{{ name }}様、ご予約ありがとうございます。")
+        body = {"channel": "sms", "template": tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}}
+        created = await asyncio.gather(*(notify(client, org, body) for _ in range(24)))
+        outcomes = await asyncio.gather(*(settled(client, org, n["id"], timeout=60) for n in created))
+        statuses = [o["status"] for o in outcomes]
+        assert (statuses.count("sent"), statuses.count("rejected")) == (5, 19)
+        assert {o["reason"] for o in outcomes if o["status"] == "rejected"} == {"insufficient_credits"}
+        assert len(twilio_api.created) == 5
+        assert (await credits_of(client, org))["balance"] == 0
+
+        mail_tid = await email_template(client, org, "{{ name }}様 ご案内", "<p>{{ name }}様</p>")
+        mail = {"channel": "email", "template": mail_tid, "to": {"contact": "c-yamada"}, "data": {"name": "山田"}}
+        mails = [await notify(client, org, mail) for _ in range(3)]
+        for n in mails:
+            assert (await settled(client, org, n["id"]))["status"] == "sent"
+        r = await client.get(f"/api/v1/orgs/{org.id}/reports/email", headers=a.admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["total"]["sent"] == 3
+    # The queue is the plain Redis: arq's keys are there, not in the cluster.
+    assert _arq_keys(queue_redis.port)
+    assert not any(_arq_keys(port) for port in redis_cluster.ports)
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+def _arq_keys(port: int) -> list[str]:
+    with redis_sync.Redis(port=port, decode_responses=True) as client:
+        return [k for k in client.scan_iter(match="arq:*", count=1000)]
