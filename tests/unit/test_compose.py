@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import tomllib
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML: a dependency of schemathesis (dev extra), no stubs
 
 from gateway import cli
-from gateway.config import Config, RedisConfig, load_config
+from gateway.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -73,24 +72,10 @@ def _config_mount(svc: dict[str, Any]) -> tuple[Path, str]:
     return ROOT / source, target
 
 
-def _cluster_keys_exist() -> bool:
-    return "cluster" in {f.name for f in fields(RedisConfig)} and "queue" in {f.name for f in fields(Config)}
-
-
 def _load(svc: dict[str, Any], tmp_path: Path) -> Config:
     """The service's config as ``signalgate`` reads it: the mounted file plus the service's environment."""
     path, _ = _config_mount(svc)
     env = {k: str(v) for k, v in svc.get("environment", {}).items()}
-    if not _cluster_keys_exist():
-        # `[redis] cluster` and `[queue] url` come from the other issue-11 branch (Redis Cluster
-        # support); until it is merged this loader refuses them as unknown keys, so they are cut
-        # out here and only they go unchecked. Delete this branch once they exist.
-        text = path.read_text(encoding="utf-8")
-        text = re.sub(r"(?m)^cluster = .*\n", "", text)
-        text = re.sub(r"(?ms)^\[queue\]\n.*?(?=^\[)", "", text)
-        assert "cluster" not in text.split("[[imap]]")[0] and "[queue]" not in text
-        path = tmp_path / "config.toml"
-        path.write_text(text, encoding="utf-8")
     return load_config(path, environ=env, required=True)
 
 
@@ -126,10 +111,9 @@ def test_the_mounted_config_loads_for_every_service(services: dict[str, Any], tm
         assert cfg.gateway.host == "0.0.0.0", name  # reachable from the load balancer and health checks
         if svc["command"] == ["imap"]:
             cli._check_imap(cfg, required=True)  # `signalgate imap` refuses to start without a mailbox
-    if _cluster_keys_exist():  # `[redis] cluster` and `[queue] url`: see _load
-        loaded = asdict(_load(services["router-1"], tmp_path))  # by name: typed the same before and after
-        assert loaded["redis"]["cluster"] is True
-        assert loaded["queue"]["url"] == "redis://queue:6379/0"
+    loaded = _load(services["router-1"], tmp_path)
+    assert loaded.redis.cluster is True
+    assert loaded.queue.url == "redis://queue:6379/0"
 
 
 def test_redis_urls_name_the_compose_services(services: dict[str, Any]) -> None:
