@@ -72,7 +72,7 @@ def _config_mount(svc: dict[str, Any]) -> tuple[Path, str]:
     return ROOT / source, target
 
 
-def _load(svc: dict[str, Any], tmp_path: Path) -> Config:
+def _load(svc: dict[str, Any]) -> Config:
     """The service's config as ``signalgate`` reads it: the mounted file plus the service's environment."""
     path, _ = _config_mount(svc)
     env = {k: str(v) for k, v in svc.get("environment", {}).items()}
@@ -104,14 +104,14 @@ def test_every_command_is_a_real_subcommand_with_real_flags(services: dict[str, 
         assert args.config == target, name
 
 
-def test_the_mounted_config_loads_for_every_service(services: dict[str, Any], tmp_path: Path) -> None:
+def test_the_mounted_config_loads_for_every_service(services: dict[str, Any]) -> None:
     """deploy/config.scale.toml and each service's SIGNALGATE_* variables pass the real loader."""
     for name, svc in _signalgate(services).items():
-        cfg = _load(svc, tmp_path)
+        cfg = _load(svc)
         assert cfg.gateway.host == "0.0.0.0", name  # reachable from the load balancer and health checks
         if svc["command"] == ["imap"]:
             cli._check_imap(cfg, required=True)  # `signalgate imap` refuses to start without a mailbox
-    loaded = _load(services["router-1"], tmp_path)
+    loaded = _load(services["router-1"])
     assert loaded.redis.cluster is True
     assert loaded.queue.url == "redis://queue:6379/0"
 
@@ -128,20 +128,20 @@ def test_redis_urls_name_the_compose_services(services: dict[str, Any]) -> None:
     assert "--cluster-enabled" not in services[queue.hostname]["command"]  # arq does not speak Cluster
 
 
-def test_health_checks_hit_each_kinds_health_port(services: dict[str, Any], tmp_path: Path) -> None:
+def test_health_checks_hit_each_kinds_health_port(services: dict[str, Any]) -> None:
     """serve answers /healthz on gateway.port; router/worker/imap on their health port (cli._health_port)."""
     for name, svc in _signalgate(services).items():
-        cfg = _load(svc, tmp_path)
+        cfg = _load(svc)
         (kind,) = svc["command"]
         want = cfg.gateway.port if kind == "serve" else cli._health_port(cfg.gateway, kind)
         (port,) = re.findall(r"127\.0\.0\.1:(\d+)/healthz", " ".join(svc["healthcheck"]["test"]))
         assert int(port) == want, name
 
 
-def test_the_load_balancer_checks_healthz_and_keeps_websockets_open(services: dict[str, Any], tmp_path: Path) -> None:
+def test_the_load_balancer_checks_healthz_and_keeps_websockets_open(services: dict[str, Any]) -> None:
     """HAProxy: every serve node at gateway.port, /healthz checks, a tunnel timeout above the ping cycle."""
     text = HAPROXY.read_text(encoding="utf-8")
-    cfg = _load(services["serve-1"], tmp_path)
+    cfg = _load(services["serve-1"])
     servers = dict(re.findall(r"(?m)^\s*server (\S+) (\S+) check", text))
     serve = {n for n, s in _signalgate(services).items() if s["command"] == ["serve"]}
     assert servers == {n: f"{n}:{cfg.gateway.port}" for n in serve}
