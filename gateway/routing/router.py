@@ -229,10 +229,11 @@ class Router:
                     await self._batch.route(run, orgs)
                 else:
                     await self.handle(run[0])
-            now = time.time()
+            now_ms = time.time() * 1000
+            observe = self._m.router_latency.observe
             for event in events:
-                self._m.router_latency.observe(max(now - event.at_ms / 1000, 0.0))
-            self._m.router_lag.labels(str(partition)).set(now - events[-1].at_ms / 1000)
+                observe(max(now_ms - event.at_ms, 0.0) / 1000)
+            self._m.router_lag.labels(str(partition)).set((now_ms - events[-1].at_ms) / 1000)
         await self._log.ack(partition, *(entry_id for entry_id, _ in entries))
         self._m.router_events.labels(str(partition)).inc(len(entries))
 
