@@ -1,0 +1,76 @@
+"""The router's raw-RESP round trips against a real Redis: replies decoded as redis-py would, an
+error in place of its command's reply, NOSCRIPT recovery, and XACK sent with the next read."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from gateway.store import keys
+from gateway.store.event_log import EventLog
+from gateway.store.pipeline import Round, execute
+from gateway.store.scripts import load_scripts
+from tests.support.redis import RedisServer
+
+
+async def test_replies_in_order_with_callbacks_and_errors_in_place(fresh_redis: RedisServer) -> None:
+    redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
+    try:
+        await redis.hset("h", mapping={"a": "1", "名": "値"})
+        await redis.set("s", "x")
+        commands = [("HGETALL", "h"), ("HGETALL", "s"), ("EXPIRE", "h", 60), ("GET", "s")]
+        replies = await execute(redis, commands)
+        assert replies[0] == {"a": "1", "名": "値"}  # redis-py's HGETALL callback: a dict
+        assert isinstance(replies[1], ResponseError) and "WRONGTYPE" in str(replies[1])
+        assert replies[2] is True and replies[3] == "x"  # EXPIRE's callback: a bool
+        raw = await execute(redis, [("HGETALL", "h")], callbacks=False)
+        assert sorted(raw[0]) == sorted(["a", "1", "名", "値"])
+        assert await redis.ping()  # the connection went back to the pool in a clean state
+    finally:
+        await redis.aclose()
+
+
+async def test_a_round_reloads_flushed_scripts_and_raises_other_errors(fresh_redis: RedisServer) -> None:
+    redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
+    scripts = load_scripts(redis)
+    try:
+        await redis.script_flush()
+        first = Round(redis)
+        found = first.slot(
+            first.script(scripts.find_contacts, ["c", "e", "p"], ["id", "nobody"]), lambda replies: replies[0]
+        )
+        await first.run()
+        assert found.value == [None]
+        second = Round(redis)
+        await redis.set("s", "x")
+        second.command("HGETALL", "s")
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            await second.run()
+    finally:
+        await redis.aclose()
+
+
+async def test_read_acknowledges_the_routed_batch_first(fresh_redis: RedisServer) -> None:
+    """``read(acked=...)``: the previous batch is acknowledged in the same round trip, before the read."""
+    redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
+    log = EventLog(redis, load_scripts(redis))
+    try:
+        await log.ensure_groups()
+        org = "acked-org"
+        appended = [await log.append(org, "webhook", {"i": i}) for i in range(3)]
+        partition = appended[0].partition
+        stream = keys.events_stream(partition)
+        first = await log.read(partition, "c1", 2, 10)
+        assert [e[0] for e in first] == [a.id for a in appended[:2]]
+        assert first[0][1]["org"] == org and first[0][1]["source"] == "webhook"
+        second = await log.read(partition, "c1", 2, 10, acked=[e[0] for e in first])
+        assert [e[0] for e in second] == [appended[2].id]
+        pending = await redis.xpending_range(stream, keys.ROUTER_GROUP, "-", "+", 10)
+        assert [p["message_id"] for p in pending] == [appended[2].id]
+        assert await asyncio.wait_for(log.read(partition, "c1", 2, 50, acked=[appended[2].id]), 5) == []
+        assert (await redis.xpending(stream, keys.ROUTER_GROUP))["pending"] == 0
+    finally:
+        await redis.aclose()
