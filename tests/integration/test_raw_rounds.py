@@ -1,5 +1,7 @@
 """The router's raw-RESP round trips against a real Redis: replies decoded as redis-py would, an
-error in place of its command's reply, NOSCRIPT recovery, and XACK sent with the next read."""
+error in place of its command's reply, NOSCRIPT recovery, XACK sent with the next read; and the
+feed write's retention bookkeeping, which skips looking at a feed's first entry when it cannot
+have moved."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from gateway.config import SignalsConfig
+from gateway.domain import streamid
 from gateway.store import keys
 from gateway.store.event_log import EventLog
+from gateway.store.feed import Feed
 from gateway.store.pipeline import Round, execute
 from gateway.store.scripts import load_scripts
 from tests.support.redis import RedisServer
@@ -72,5 +77,31 @@ async def test_read_acknowledges_the_routed_batch_first(fresh_redis: RedisServer
         assert [p["message_id"] for p in pending] == [appended[2].id]
         assert await asyncio.wait_for(log.read(partition, "c1", 2, 50, acked=[appended[2].id]), 5) == []
         assert (await redis.xpending(stream, keys.ROUTER_GROUP))["pending"] == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_feed_floor_unread_and_state_follow_every_trim(fresh_redis: RedisServer) -> None:
+    """apply_signal looks at the feed's first entry only when it can have moved (a trim, an empty
+    feed): after cap trims (MAXLEN) and grouped repeats, the noted first entry is the feed's, the
+    floor too, and no unread mark or signal state older than it is left."""
+    redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
+    cfg = SignalsConfig(history_min_entries=3, history_days=1, history_max_entries=5, group_window_seconds=600)
+    feed = Feed(redis, load_scripts(redis), cfg)
+    org, user = "floor-org", "u1"
+    try:
+        for i in range(23):  # every third one a repeat grouped on contact "c" (signal state in the hash)
+            group_on = "c" if i % 3 == 0 else None
+            await feed.write(org, user, f"ev{i}", "desk.ticket", group_on, {"type": "desk.ticket", "n": i})
+            entries = [e for e, _ in await redis.xrange(keys.feed(org, user))]
+            meta = await redis.hgetall(keys.feed_meta(org, user))
+            assert meta["first"] == entries[0], i
+            if i >= 5:
+                assert meta["floor"] == entries[0], i
+            first = streamid.score(entries[0])
+            assert all(s >= first for _, s in await redis.zrange(keys.unread(org, user), 0, -1, withscores=True)), i
+            state = await redis.hkeys(keys.signal_state(org, user))
+            assert all(streamid.score(f.split("#")[0]) >= first for f in state), (i, state)
+        assert len(entries) == 5
     finally:
         await redis.aclose()

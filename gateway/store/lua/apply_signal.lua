@@ -43,9 +43,8 @@ end
 -- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
 -- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
 -- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
--- and the COUNT `keep` read is skipped.
-local function retain(feed, unread, state, meta, trimmed)
-  local len = redis.call('XLEN', feed)
+-- and the COUNT `keep` read is skipped. `len`: the feed's length now; `before`: before this XADD.
+local function retain(feed, unread, state, meta, trimmed, len, before)
   local cutoff = (now - max_age) .. '-0'
   if len > keep and (len % 64 == 0 or len >= max_entries)
       and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
@@ -60,10 +59,12 @@ local function retain(feed, unread, state, meta, trimmed)
     end
   end
   if trimmed then redis.call('HSET', meta, 'trimmed', trimmed) end
-  -- The first entry changes only by trimming (nothing is XDELed): when it moves, remember the
-  -- new floor and drop state derived from trimmed signals.
-  local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]
+  -- The first entry changes only by trimming (nothing is XDELed, and only this script trims a
+  -- feed) or when the feed was empty: then (or when none is noted yet) look at it, and when it
+  -- moved, remember the new floor and drop state derived from trimmed signals.
   local prev = redis.call('HGET', meta, 'first')
+  if prev and not trimmed and before > 0 then return end
+  local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]
   if prev ~= first then
     if prev then
       redis.call('HSET', meta, 'floor', first)
@@ -120,7 +121,8 @@ local function apply(d, a)
   end
   redis.call('SET', done_key, sid, 'EX', ttl)
   redis.call('ZADD', unread, score(sid), sid)
-  retain(feed, unread, state, meta, trimmed)
+  -- XADD's MAXLEN is exact: the feed holds one more entry than before, at most max_entries.
+  retain(feed, unread, state, meta, trimmed, math.min(before + 1, max_entries), before)
   local count = redis.call('ZCARD', unread)
   redis.call('PUBLISH', channel, frame(cursor, sid, n, body))
   redis.call('PUBLISH', channel, '\n{"type":"unread","count":' .. count .. '}')
