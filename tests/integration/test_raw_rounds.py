@@ -15,7 +15,7 @@ from gateway.config import SignalsConfig
 from gateway.domain import streamid
 from gateway.store import keys
 from gateway.store.event_log import EventLog
-from gateway.store.feed import Feed
+from gateway.store.feed import Feed, FeedWrite
 from gateway.store.pipeline import Round, execute
 from gateway.store.scripts import load_scripts
 from tests.support.redis import RedisServer
@@ -84,24 +84,31 @@ async def test_read_acknowledges_the_routed_batch_first(fresh_redis: RedisServer
 async def test_feed_floor_unread_and_state_follow_every_trim(fresh_redis: RedisServer) -> None:
     """apply_signal looks at the feed's first entry only when it can have moved (a trim, an empty
     feed): after cap trims (MAXLEN) and grouped repeats, the noted first entry is the feed's, the
-    floor too, and no unread mark or signal state older than it is left."""
+    floor too, and no unread mark or signal state older than it is left — also of trimmed signals
+    written in the same millisecond as the new first entry (12 signals in one call: one millisecond)."""
     redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
     cfg = SignalsConfig(history_min_entries=3, history_days=1, history_max_entries=5, group_window_seconds=600)
     feed = Feed(redis, load_scripts(redis), cfg)
     org, user = "floor-org", "u1"
+    await redis.hset(keys.users(org), user, "{}")
     try:
-        for i in range(23):  # every third one a repeat grouped on contact "c" (signal state in the hash)
-            group_on = "c" if i % 3 == 0 else None
-            await feed.write(org, user, f"ev{i}", "desk.ticket", group_on, {"type": "desk.ticket", "n": i})
+        for call in range(4):
+            writes = [
+                FeedWrite(user, f"ev{call}-{i}", "desk.ticket", "c" if i % 3 == 0 else None, {"n": i})
+                for i in range(12)
+            ]
+            batch = Round(redis)
+            results = feed.queue_writes(batch, org, writes)
+            await batch.run()
+            assert {r.status for r in results.value} <= {"new", "grouped"}
             entries = [e for e, _ in await redis.xrange(keys.feed(org, user))]
+            assert len(entries) == 5
             meta = await redis.hgetall(keys.feed_meta(org, user))
-            assert meta["first"] == entries[0], i
-            if i >= 5:
-                assert meta["floor"] == entries[0], i
+            assert meta["first"] == meta["floor"] == entries[0], call
             first = streamid.score(entries[0])
-            assert all(s >= first for _, s in await redis.zrange(keys.unread(org, user), 0, -1, withscores=True)), i
+            unread = await redis.zrange(keys.unread(org, user), 0, -1, withscores=True)
+            assert [m for m, s in unread if s < first] == [], (call, entries)
             state = await redis.hkeys(keys.signal_state(org, user))
-            assert all(streamid.score(f.split("#")[0]) >= first for f in state), (i, state)
-        assert len(entries) == 5
+            assert [f for f in state if streamid.score(f.split("#")[0]) < first] == [], (call, entries)
     finally:
         await redis.aclose()

@@ -68,7 +68,9 @@ local function retain(feed, unread, state, meta, trimmed, len, before)
   if prev ~= first then
     if prev then
       redis.call('HSET', meta, 'floor', first)
-      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. score(first))
+      -- '%.0f': Lua's own number-to-string keeps 14 digits, and a score has 16 (the bound would
+      -- round down past the entries of first's millisecond).
+      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. string.format('%.0f', score(first)))
       for _, f in ipairs(redis.call('HKEYS', state)) do
         local base = string.match(f, '^(%d+%-%d+)')
         if base and score(base) < score(first) then redis.call('HDEL', state, f) end
