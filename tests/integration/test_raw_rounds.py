@@ -112,3 +112,25 @@ async def test_feed_floor_unread_and_state_follow_every_trim(fresh_redis: RedisS
             assert [f for f in state if streamid.score(f.split("#")[0]) < first] == [], (call, entries)
     finally:
         await redis.aclose()
+
+
+async def test_one_call_keeps_each_users_existence_and_switches_apart(fresh_redis: RedisServer) -> None:
+    """apply_signal remembers within a call whether a user exists and which types they switched
+    off: a call mixing a user with one type off, another type on, and a missing user, twice over,
+    writes exactly the signals it must."""
+    redis = aioredis.from_url(fresh_redis.url, decode_responses=True)
+    feed = Feed(redis, load_scripts(redis), SignalsConfig(group_window_seconds=0))
+    org = "switch-org"
+    await redis.hset(keys.users(org), mapping={"u1": "{}", "u3": "{}"})
+    await redis.hset(keys.settings(org, "u1"), "desk.ticket", "0")
+    try:
+        plan = [("u1", "desk.ticket"), ("u1", "survey.answered"), ("u2", "survey.answered"), ("u3", "desk.ticket")]
+        writes = [FeedWrite(u, f"ev{i}", t, None, {"type": t}) for i, (u, t) in enumerate(plan * 2)]
+        batch = Round(redis)
+        results = feed.queue_writes(batch, org, writes)
+        await batch.run()
+        assert [r.status for r in results.value] == ["off", "new", "no_user", "new"] * 2
+        assert await redis.xlen(keys.feed(org, "u1")) == 2 and await redis.xlen(keys.feed(org, "u3")) == 2
+        assert not await redis.exists(keys.feed(org, "u2"))
+    finally:
+        await redis.aclose()

@@ -40,6 +40,11 @@ local function frame(cursor, sid, n, body)
     '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
 end
 
+-- What this call has learnt already (nothing else writes these keys while it runs): each feed's
+-- noted first entry (by meta key), whether each user exists (by user number), each user's off
+-- switch of each signal type (by settings key and type).
+local firsts, exists, off = {}, {}, {}
+
 -- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
 -- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
 -- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
@@ -62,9 +67,12 @@ local function retain(feed, unread, state, meta, trimmed, len, before)
   -- The first entry changes only by trimming (nothing is XDELed, and only this script trims a
   -- feed) or when the feed was empty: then (or when none is noted yet) look at it, and when it
   -- moved, remember the new floor and drop state derived from trimmed signals.
-  local prev = redis.call('HGET', meta, 'first')
+  local prev = firsts[meta]
+  if prev == nil then prev = redis.call('HGET', meta, 'first') end
+  firsts[meta] = prev
   if prev and not trimmed and before > 0 then return end
   local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]
+  firsts[meta] = first
   if prev ~= first then
     if prev then
       redis.call('HSET', meta, 'floor', first)
@@ -91,8 +99,13 @@ local function apply(d, a)
   local stype, body, window = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local done = redis.call('GET', done_key)
   if done then return 0, done end
-  if check_user and redis.call('HEXISTS', KEYS[1], user) == 0 then return 4, '' end
-  if redis.call('HGET', settings, stype) == '0' then
+  if check_user then
+    if exists[u] == nil then exists[u] = redis.call('HEXISTS', KEYS[1], user) == 1 end
+    if not exists[u] then return 4, '' end
+  end
+  local switch = settings .. '\n' .. stype
+  if off[switch] == nil then off[switch] = redis.call('HGET', settings, stype) == '0' end
+  if off[switch] then
     redis.call('SET', done_key, '', 'EX', ttl)
     return 3, ''
   end
