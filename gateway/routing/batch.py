@@ -45,7 +45,7 @@ MAX_WRITES_PER_CALL = 64
 Record = dict[str, Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Item:
     """One event on its way through the round trips of a run."""
 
@@ -83,7 +83,7 @@ class BatchRouter:
         svc = self._svc
         first = Round(svc.redis)
         for org, group in by_org(items, lambda it: it.event.org).items():
-            refs: list[tuple[str, str]] = []
+            refs: dict[tuple[str, str], int] = {}  # each reference once: a batch names few contacts
             for it in group:
                 ev = it.event
                 if ev.source == "twilio.sms_status":
@@ -105,10 +105,9 @@ class BatchRouter:
                     continue  # a call status that makes no signal: only the call log moves
                 lookup = contact_ref(ev)
                 if lookup is not None:
-                    it.contact_at = len(refs)
-                    refs.append((lookup.kind, lookup.value))
+                    it.contact_at = refs.setdefault((lookup.kind, lookup.value), len(refs))
             if refs:
-                slot = svc.tenancy.queue_find_contacts(first, org, refs)
+                slot = svc.tenancy.queue_find_contacts(first, org, list(refs))
                 for it in group:
                     if it.contact_at >= 0:
                         it.contacts = slot
@@ -148,12 +147,15 @@ class BatchRouter:
             for part in chunks(group, MAX_WRITES_PER_CALL):
                 results.append((part, svc.feed.queue_writes(third, org, [w for _, w in part])))
         await third.run()
+        out: dict[tuple[str, str], int] = {}  # signals written, by type and kind: counted once a batch
         for part, slot in results:
             for (it, w), result in zip(part, slot.value, strict=True):
                 if result.status == "no_user":
                     unmatched.append(it)
                 elif result.status in ("new", "grouped"):
-                    self._m.signals_out.labels(w.signal_type, result.status).inc()
+                    out[w.signal_type, result.status] = out.get((w.signal_type, result.status), 0) + 1
+        for (signal_type, kind), n in out.items():
+            self._m.signals_out.labels(signal_type, kind).inc(n)
         await self._count_unmatched(unmatched)
 
     def _queue_side_effects(self, batch: Round, it: _Item) -> None:
@@ -210,7 +212,10 @@ class BatchRouter:
         if not items:
             return
         fourth = Round(self._svc.redis)
+        sources: dict[str, int] = {}
         for it in items:
-            self._m.events_unmatched.labels(it.event.source).inc()
+            sources[it.event.source] = sources.get(it.event.source, 0) + 1
             self._svc.stats.queue_count_once(fourth, it.event.org, it.event.key, "unmatched", it.event.source)
+        for source, n in sources.items():
+            self._m.events_unmatched.labels(source).inc(n)
         await fourth.run()

@@ -2,15 +2,15 @@
 
 Every router joins consumer group ``routers`` on every partition stream; any number of routers
 can run. A partition is read by one router at a time, the holder of its lease (``sg:{p:N}:lease``,
-renewed with every read, at most ⌈16 / live routers⌉ per router, so routers share the partitions
-and each partition's batches are routed in stream order). A batch is routed together
-(:mod:`gateway.routing.batch`) and acknowledged with one XACK after its feed writes,
-and the write is idempotent per event (see ``apply_signal.lua``), so a router killed mid-batch
-loses nothing: each router keeps a heartbeat under its consumer name (unique per process start),
-and every ``check_seconds`` each router looks for consumers whose heartbeat is gone and claims
-their pending entries (``claim_orphans.lua``: each entry to exactly one claimer) — within
-``[gateway] failover_seconds`` of the death, by a peer or by the restarted process. Re-applying an
-event changes nothing.
+renewed before a read once a sixth of it has passed; at most ⌈16 / live routers⌉ per router, so
+routers share the partitions and each partition's batches are routed in stream order). A batch is
+routed together (:mod:`gateway.routing.batch`) and acknowledged with one XACK after its feed
+writes (sent with the next read, in the same round trip), and the write is idempotent per event
+(see ``apply_signal.lua``), so a router killed mid-batch loses nothing: each router keeps a
+heartbeat under its consumer name (unique per process start), and every ``check_seconds`` each
+router looks for consumers whose heartbeat is gone and claims their pending entries
+(``claim_orphans.lua``: each entry to exactly one claimer) — within ``[gateway] failover_seconds``
+of the death, by a peer or by the restarted process. Re-applying an event changes nothing.
 
 Knobs (``[router]``): ``block_ms`` how long one XREADGROUP waits (1–5 s keeps shutdown fast; capped
 at a third of the lease, so the lease is renewed in time),
@@ -45,6 +45,12 @@ from gateway.supervision.supervisor import Supervisor
 
 log = logging.getLogger("signalgate.router")
 
+# A held lease is renewed before a read only once this share of it has passed since it was last
+# asked for: a lease asked for at t is ours until at least t + lease, and a read that starts before
+# t + lease / 6 ends (it blocks at most lease / 3) by t + lease / 2, so half the lease is left to
+# route what it read. Renewing before every read cost a round trip per batch.
+RENEW_SHARE = 1 / 6
+
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
@@ -69,6 +75,7 @@ class Router:
         self._held: set[int] = set()
         self._taking = 0  # leases being asked for right now (counted against the share)
         self._share = keys.PARTITIONS  # until the first look at the peers
+        self._renewed: dict[int, float] = {}  # partition -> when its lease was last asked for (and held)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Route until ``stop`` is set; each partition has its own loop, and one loop takes over the
@@ -98,36 +105,57 @@ class Router:
                     await self._log.release(partition, self.name)
 
     async def _route_partition(self, partition: int, stop: asyncio.Event) -> None:
+        """The read loop. A routed batch is acknowledged by the next read (XACK and XREADGROUP in one
+        round trip, the XACK applied first), or on its own before anything else this loop does
+        (losing the lease, reclaiming, stopping); the routing of a batch is over before its XACK is
+        sent either way, so the guarantee is :meth:`_handle_batch`'s."""
         lease_ms = self._timing.heartbeat_ttl_ms
         # A blocked read must end well within the lease, to renew it in time.
         block_ms = max(1, min(self._cfg.block_ms, lease_ms // 3))
         next_claim = 0.0
         drained = False
-        while not stop.is_set():
-            try:
-                if not await self._hold(partition, lease_ms):
-                    drained = False
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self._timing.check_seconds / 4)
-                    continue
-                if not drained:
-                    # A loop restarted by the supervisor (same consumer name) first finishes what it
-                    # had read and not acknowledged, instead of leaving it to the claim_idle_ms net.
-                    await self._drain_own(partition, stop)
-                    drained = True
-                if time.monotonic() >= next_claim:
-                    await self._reclaim(partition)
-                    await self._log.trim(partition)
-                    next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
-                entries = await self._log.read(partition, self.name, self._cfg.batch_size, block_ms)
-                await self._handle_batch(partition, entries)
-            except Exception as exc:
-                # The stream was deleted under us (NOGROUP, or UNBLOCKED for a blocked read): recreate
-                # its group and go on. Anything else goes to the supervisor, which retries or restarts.
-                if not stream_gone(exc):
-                    raise
-                log.info("router partition %d: %s; recreating the consumer group", partition, exc)
-                await self._log.join(self.name)
+        unacked: list[str] = []
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self._hold(partition, lease_ms):
+                        unacked = await self._ack(partition, unacked)
+                        drained = False
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), self._timing.check_seconds / 4)
+                        continue
+                    if not drained:
+                        # A loop restarted by the supervisor (same consumer name) first finishes what it
+                        # had read and not acknowledged, instead of leaving it to the claim_idle_ms net.
+                        await self._drain_own(partition, stop)
+                        drained = True
+                    if time.monotonic() >= next_claim:
+                        unacked = await self._ack(partition, unacked)
+                        await self._reclaim(partition)
+                        await self._log.trim(partition)
+                        next_claim = time.monotonic() + self._cfg.claim_interval_ms / 1000
+                    entries = await self._log.read(partition, self.name, self._cfg.batch_size, block_ms, unacked)
+                    unacked = []
+                    await self._route_batch(partition, entries)
+                    unacked = [entry_id for entry_id, _ in entries]
+                except Exception as exc:
+                    # The stream was deleted under us (NOGROUP, or UNBLOCKED for a blocked read): recreate
+                    # its group and go on. Anything else goes to the supervisor, which retries or restarts.
+                    if not stream_gone(exc):
+                        raise
+                    log.info("router partition %d: %s; recreating the consumer group", partition, exc)
+                    unacked = []  # their stream is gone
+                    await self._log.join(self.name)
+        finally:
+            if unacked:  # routed: acknowledge them now (if this fails, a replay changes nothing)
+                with contextlib.suppress(Exception):
+                    await self._log.ack(partition, *unacked)
+
+    async def _ack(self, partition: int, entry_ids: list[str]) -> list[str]:
+        """Acknowledge routed entries on their own (not with the next read); what is left: nothing."""
+        if entry_ids:
+            await self._log.ack(partition, *entry_ids)
+        return []
 
     async def _drain_own(self, partition: int, stop: asyncio.Event) -> None:
         after = "0"
@@ -143,7 +171,11 @@ class Router:
                 self._held.discard(partition)
                 await self._log.release(partition, self.name)
                 return False
+            asked = time.monotonic()
+            if asked < self._renewed.get(partition, 0.0) + lease_ms / 1000 * RENEW_SHARE:
+                return True  # renewed moments ago: still ours for most of the lease (see RENEW_SHARE)
             if await self._log.hold(partition, self.name, lease_ms):
+                self._renewed[partition] = asked
                 return True
             self._held.discard(partition)  # it expired and a peer took it
             return False
@@ -151,11 +183,13 @@ class Router:
             return False
         self._taking += 1
         try:
+            asked = time.monotonic()
             held = await self._log.hold(partition, self.name, lease_ms)
         finally:
             self._taking -= 1
         if held:
             self._held.add(partition)
+            self._renewed[partition] = asked
         return held
 
     async def _failover_loop(self, stop: asyncio.Event) -> None:
@@ -209,7 +243,12 @@ class Router:
                 return
 
     async def _handle_batch(self, partition: int, entries: list[Entry]) -> None:
-        """Route a batch of one partition in stream order, then acknowledge all of it at once.
+        """Route a batch (:meth:`_route_batch`), then acknowledge all of it with one XACK."""
+        await self._route_batch(partition, entries)
+        await self._log.ack(partition, *(entry_id for entry_id, _ in entries))
+
+    async def _route_batch(self, partition: int, entries: list[Entry]) -> None:
+        """Route a batch of one partition in stream order; the caller acknowledges all of it at once.
 
         Runs of sources in ``BATCHED`` go through :class:`BatchRouter` together (a fixed number of
         round trips per run); any other event (mail) is routed alone by :meth:`handle`, in its
@@ -229,12 +268,13 @@ class Router:
                     await self._batch.route(run, orgs)
                 else:
                     await self.handle(run[0])
-            now = time.time()
+            now_ms = time.time() * 1000
+            observe = self._m.router_latency.observe
             for event in events:
-                self._m.router_latency.observe(max(now - event.at_ms / 1000, 0.0))
-            self._m.router_lag.labels(str(partition)).set(now - events[-1].at_ms / 1000)
-        await self._log.ack(partition, *(entry_id for entry_id, _ in entries))
-        self._m.router_events.labels(str(partition)).inc(len(entries))
+                observe(max(now_ms - event.at_ms, 0.0) / 1000)
+            self._m.router_lag.labels(str(partition)).set((now_ms - events[-1].at_ms) / 1000)
+        if entries:
+            self._m.router_events.labels(str(partition)).inc(len(entries))
 
     # -- one event ------------------------------------------------------------------------------
     async def handle(self, event: Event) -> None:

@@ -11,6 +11,7 @@ The shape of an entry is :class:`gateway.domain.events.Event`.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from gateway.domain import streamid
 from gateway.domain.events import routing_key
 from gateway.store import keys
 from gateway.store.batching import ScriptBatcher
+from gateway.store.pipeline import execute
 from gateway.store.scripts import Scripts
 
 # Providers retry for hours at most; a day of dedupe memory covers every documented retry.
@@ -29,6 +31,13 @@ DEDUPE_TTL_SECONDS = 86400
 
 # One stream entry as redis-py returns it: (entry id, fields).
 Entry = tuple[str, dict[str, str]]
+
+
+def _entry(raw: list[Any]) -> Entry:
+    """A stream entry from its RESP reply ``[id, [field, value, ...]]`` (``[id, nil]`` once deleted:
+    no fields)."""
+    flat = iter(raw[1] or ())
+    return str(raw[0]), dict(zip(flat, flat, strict=False))
 
 
 @dataclass(frozen=True)
@@ -87,11 +96,23 @@ class EventLog:
         """Give the partition's lease back (a clean stop, or more partitions than its share)."""
         await self._lease(keys=[keys.partition_lease(partition)], args=[consumer, "release", 0])
 
-    async def read(self, partition: int, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """New entries for ``consumer`` (waits up to ``block_ms``); they stay pending until acked."""
+    async def read(
+        self, partition: int, consumer: str, count: int, block_ms: int, acked: Sequence[str] = ()
+    ) -> list[Entry]:
+        """New entries for ``consumer`` (waits up to ``block_ms``); they stay pending until acked.
+
+        ``acked``: entries (the batch routed before) acknowledged first, in the same round trip:
+        XACK then XREADGROUP on one connection, so the acknowledgement is applied before the read
+        starts, whatever the read then does. An error of either raises (nothing was read)."""
         stream = keys.events_stream(partition)
-        resp = await self._r.xreadgroup(keys.ROUTER_GROUP, consumer, {stream: ">"}, count=count, block=block_ms)
-        return [entry for _stream, entries in resp or [] for entry in entries]
+        read = ("XREADGROUP", "GROUP", keys.ROUTER_GROUP, consumer, "COUNT", count, "BLOCK", block_ms)
+        commands: list[tuple[Any, ...]] = [("XACK", stream, keys.ROUTER_GROUP, *acked)] if acked else []
+        commands.append((*read, "STREAMS", stream, ">"))
+        replies = await execute(self._r, commands, callbacks=False)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return [entry for _stream, entries in replies[-1] or [] for entry in map(_entry, entries)]
 
     async def own_pending(self, partition: int, consumer: str, count: int, after: str) -> tuple[str, list[Entry]]:
         """Entries already delivered to ``consumer`` and not acked, after id ``after``: (the last id

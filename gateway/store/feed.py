@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
@@ -26,8 +25,7 @@ MAX_PAGE = 500
 _REPLAY_CHUNK = 200
 
 
-@dataclass(frozen=True)
-class WriteResult:
+class WriteResult(NamedTuple):
     status: str  # "new" | "grouped" | "duplicate" | "off" | "no_user"
     signal_id: str
 
@@ -35,9 +33,9 @@ class WriteResult:
 _STATUS = {1: "new", 2: "grouped", 0: "duplicate", 3: "off", 4: "no_user"}
 
 
-@dataclass(frozen=True)
-class FeedWrite:
-    """One routed event for one user's feed: applied once per ``event_key`` (and user)."""
+class FeedWrite(NamedTuple):
+    """One routed event for one user's feed: applied once per ``event_key`` (and user). A tuple:
+    a router makes one per event."""
 
     user: str
     event_key: str
@@ -47,7 +45,7 @@ class FeedWrite:
 
 
 def _results(flat: list[Any]) -> list[WriteResult]:
-    return [WriteResult(_STATUS[int(flat[i])], str(flat[i + 1])) for i in range(0, len(flat), 2)]
+    return [WriteResult(_STATUS[int(status)], str(sid)) for status, sid in zip(flat[::2], flat[1::2], strict=True)]
 
 
 class FeedEntry(NamedTuple):

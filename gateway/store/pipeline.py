@@ -5,7 +5,8 @@ A repository method named ``queue_<what>`` adds its commands to a :class:`Round`
 slots. Each command (each Lua script) is still atomic on its own; nothing spans commands, which is
 why every write queued here is idempotent by itself (done markers, status ranks, flags). Scripts go
 as EVALSHA; a NOSCRIPT (Redis restarted or flushed) reloads the script and sends the refused
-commands again. Any other error in a reply is raised after the round (the router's batch is then
+commands again. The round is packed and sent as raw RESP on a pooled connection (see
+:func:`execute`). Any other error in a reply is raised after the round (the router's batch is then
 retried as a whole: see ``gateway.routing.router``).
 """
 
@@ -15,9 +16,10 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
+
+from gateway.store import resp
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -82,12 +84,40 @@ class Round:
             slot._value = decode(replies[first : first + count])
 
     async def _send(self, indices: list[int]) -> list[Any]:
-        pipe: Pipeline
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for i in indices:
-                args, script = self._commands[i]
-                if script is not None:  # the sha may have been reloaded since it was queued
-                    args = ("EVALSHA", script.sha, *args[2:])
-                pipe.execute_command(*args)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
-        return replies
+        commands = []
+        for i in indices:
+            args, script = self._commands[i]
+            if script is not None:  # the sha may have been reloaded since it was queued
+                args = ("EVALSHA", script.sha, *args[2:])
+            commands.append(args)
+        return await execute(self._redis, commands)
+
+
+async def execute(redis: Redis, commands: list[tuple[Any, ...]], *, callbacks: bool = True) -> list[Any]:
+    """``commands`` packed into one buffer (:mod:`gateway.store.resp`) and written on a pooled
+    connection, then one reply read per command: what a redis-py pipeline does, without its
+    per-command packing. A command's error is its reply; with ``callbacks``, redis-py's reply
+    callback (by command name) applies to every other reply, else replies come as parsed RESP. A
+    connection error (or a cancellation) fails the whole call and drops the connection, unread
+    replies and all, like a pipeline without retries."""
+    payload = b"".join([resp.command(args) for args in commands])
+    known = redis.response_callbacks if callbacks else {}
+    pool = redis.connection_pool
+    conn = await pool.get_connection()
+    try:
+        await conn.send_packed_command(payload)
+        replies: list[Any] = []
+        for args in commands:
+            try:
+                reply = await conn.read_response()
+            except ResponseError as exc:
+                replies.append(exc)
+                continue
+            callback = known.get(args[0])
+            replies.append(reply if callback is None else callback(reply))
+    except BaseException:
+        await conn.disconnect()  # replies may be left unread: the connection is not reused
+        raise
+    finally:
+        await pool.release(conn)
+    return replies

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import httpx
 import orjson
@@ -121,8 +123,9 @@ async def _append_mixed(svc: Services, org: str) -> int:
 async def test_a_batch_routed_again_after_a_failed_ack_applies_nothing_twice(
     fresh_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The XACK of the first batches fails (Redis went away): the restarted loops route those
-    batches again — every feed entry, unmatched count and report count still exists exactly once."""
+    """The XACK of the first batches fails (Redis went away), on its own or with the next read: the
+    restarted loops route those batches again — every feed entry, unmatched count and report count
+    still exists exactly once."""
     config = load_config(None, {"SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0"})
     org = "replay-" + uuid.uuid4().hex[:6]
     async with open_services(config, fresh_redis.url, secrets=False) as svc:
@@ -140,7 +143,17 @@ async def test_a_batch_routed_again_after_a_failed_ack_applies_nothing_twice(
                 raise RedisConnectionError("connection lost before XACK (test)")
             await real_ack(partition, *ids)
 
+        real_read = svc.events.read
+
+        async def read(partition: int, consumer: str, count: int, block_ms: int, acked: Sequence[str] = ()) -> Any:
+            # The read loop acknowledges a routed batch with its next read (XACK first, same round trip).
+            if len(failed) < fail_acks and acked:
+                failed.append(len(acked))
+                raise RedisConnectionError("connection lost before XACK (test)")
+            return await real_read(partition, consumer, count, block_ms, acked)
+
         monkeypatch.setattr(svc.events, "ack", ack)
+        monkeypatch.setattr(svc.events, "read", read)
         stop = asyncio.Event()
         running = asyncio.create_task(router.run(stop))
 

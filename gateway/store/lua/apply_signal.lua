@@ -40,12 +40,16 @@ local function frame(cursor, sid, n, body)
     '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
 end
 
+-- What this call has learnt already (nothing else writes these keys while it runs): each feed's
+-- noted first entry (by meta key), whether each user exists (by user number), each user's off
+-- switch of each signal type (by settings key and type).
+local firsts, exists, off = {}, {}, {}
+
 -- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
 -- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
 -- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
--- and the COUNT `keep` read is skipped.
-local function retain(feed, unread, state, meta, trimmed)
-  local len = redis.call('XLEN', feed)
+-- and the COUNT `keep` read is skipped. `len`: the feed's length now; `before`: before this XADD.
+local function retain(feed, unread, state, meta, trimmed, len, before)
   local cutoff = (now - max_age) .. '-0'
   if len > keep and (len % 64 == 0 or len >= max_entries)
       and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
@@ -60,14 +64,21 @@ local function retain(feed, unread, state, meta, trimmed)
     end
   end
   if trimmed then redis.call('HSET', meta, 'trimmed', trimmed) end
-  -- The first entry changes only by trimming (nothing is XDELed): when it moves, remember the
-  -- new floor and drop state derived from trimmed signals.
+  -- The first entry changes only by trimming (nothing is XDELed, and only this script trims a
+  -- feed) or when the feed was empty: then (or when none is noted yet) look at it, and when it
+  -- moved, remember the new floor and drop state derived from trimmed signals.
+  local prev = firsts[meta]
+  if prev == nil then prev = redis.call('HGET', meta, 'first') end
+  firsts[meta] = prev
+  if prev and not trimmed and before > 0 then return end
   local first = redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]
-  local prev = redis.call('HGET', meta, 'first')
+  firsts[meta] = first
   if prev ~= first then
     if prev then
       redis.call('HSET', meta, 'floor', first)
-      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. score(first))
+      -- '%.0f': Lua's own number-to-string keeps 14 digits, and a score has 16 (the bound would
+      -- round down past the entries of first's millisecond).
+      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. string.format('%.0f', score(first)))
       for _, f in ipairs(redis.call('HKEYS', state)) do
         local base = string.match(f, '^(%d+%-%d+)')
         if base and score(base) < score(first) then redis.call('HDEL', state, f) end
@@ -88,8 +99,13 @@ local function apply(d, a)
   local stype, body, window = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local done = redis.call('GET', done_key)
   if done then return 0, done end
-  if check_user and redis.call('HEXISTS', KEYS[1], user) == 0 then return 4, '' end
-  if redis.call('HGET', settings, stype) == '0' then
+  if check_user then
+    if exists[u] == nil then exists[u] = redis.call('HEXISTS', KEYS[1], user) == 1 end
+    if not exists[u] then return 4, '' end
+  end
+  local switch = settings .. '\n' .. stype
+  if off[switch] == nil then off[switch] = redis.call('HGET', settings, stype) == '0' end
+  if off[switch] then
     redis.call('SET', done_key, '', 'EX', ttl)
     return 3, ''
   end
@@ -120,7 +136,8 @@ local function apply(d, a)
   end
   redis.call('SET', done_key, sid, 'EX', ttl)
   redis.call('ZADD', unread, score(sid), sid)
-  retain(feed, unread, state, meta, trimmed)
+  -- XADD's MAXLEN is exact: the feed holds one more entry than before, at most max_entries.
+  retain(feed, unread, state, meta, trimmed, math.min(before + 1, max_entries), before)
   local count = redis.call('ZCARD', unread)
   redis.call('PUBLISH', channel, frame(cursor, sid, n, body))
   redis.call('PUBLISH', channel, '\n{"type":"unread","count":' .. count .. '}')
