@@ -35,7 +35,10 @@ Entry = tuple[str, dict[str, str]]
 
 def _entry(raw: list[Any]) -> Entry:
     """A stream entry from its RESP reply ``[id, [field, value, ...]]`` (``[id, nil]`` once deleted:
-    no fields)."""
+    no fields), or as redis-py's reply callback made it, ``(id, {field: value})`` (a Redis Cluster's
+    pipeline always applies the callbacks: see :func:`gateway.store.pipeline.execute`)."""
+    if isinstance(raw[1], dict):
+        return str(raw[0]), raw[1]
     flat = iter(raw[1] or ())
     return str(raw[0]), dict(zip(flat, flat, strict=False))
 

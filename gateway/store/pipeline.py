@@ -20,6 +20,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
 from gateway.store import resp
+from gateway.store.connect import is_cluster
 
 T = TypeVar("T")
 _UNSET: Any = object()
@@ -99,7 +100,13 @@ async def execute(redis: Redis, commands: list[tuple[Any, ...]], *, callbacks: b
     per-command packing. A command's error is its reply; with ``callbacks``, redis-py's reply
     callback (by command name) applies to every other reply, else replies come as parsed RESP. A
     connection error (or a cancellation) fails the whole call and drops the connection, unread
-    replies and all, like a pipeline without retries."""
+    replies and all, like a pipeline without retries.
+
+    On a Redis Cluster (no single connection pool) the commands go through the cluster client's
+    pipeline instead: one pipeline per node owning their slots, MOVED/ASK followed per command,
+    reply callbacks always applied (whatever ``callbacks`` says)."""
+    if is_cluster(redis):
+        return await _execute_on_cluster(redis, commands)
     payload = b"".join([resp.command(args) for args in commands])
     known = redis.response_callbacks if callbacks else {}
     pool = redis.connection_pool
@@ -120,4 +127,13 @@ async def execute(redis: Redis, commands: list[tuple[Any, ...]], *, callbacks: b
         raise
     finally:
         await pool.release(conn)
+    return replies
+
+
+async def _execute_on_cluster(redis: Redis, commands: list[tuple[Any, ...]]) -> list[Any]:
+    pipe: Any
+    async with redis.pipeline(transaction=False) as pipe:
+        for args in commands:
+            pipe.execute_command(*args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
     return replies
