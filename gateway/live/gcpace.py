@@ -14,8 +14,8 @@ collection, and nothing (no frame, no connection) happened for ``quiet`` seconds
 busy machine can pause that long: the next one waits ``SPACING`` times as long as the last took). The work is the
 same the interpreter would do; it moves to a moment when nothing waits for the loop, and leaves
 the interpreter no reason for its own soon after. Under steady traffic there is no quiet moment
-and the interpreter's own rule stays in charge, as before. Pure: the clock and the collector are
-passed in.
+and the interpreter's own rule stays in charge, as before. Pure: the clock (the same one as the
+``now`` its callers pass: the event loop's) and the collector are passed in.
 """
 
 from __future__ import annotations

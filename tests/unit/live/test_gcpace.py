@@ -29,7 +29,7 @@ def _burst(p: CollectPacer, clock: Clock, n: int, gap: float = 0.001) -> None:
 
 
 def test_a_burst_is_collected_once_it_is_quiet() -> None:
-    clock, ran = Clock(), []
+    clock, ran = Clock(), list[float]()
     p = _pacer(clock, ran)
     _burst(p, clock, 1000)
     assert not p.maybe_collect(clock.now + 0.4, 1000)  # still within the quiet period
@@ -39,7 +39,7 @@ def test_a_burst_is_collected_once_it_is_quiet() -> None:
 
 
 def test_frames_in_flight_postpone_it() -> None:
-    clock, ran = Clock(), []
+    clock, ran = Clock(), list[float]()
     p = _pacer(clock, ran)
     _burst(p, clock, 1000)
     for _ in range(10):
@@ -50,7 +50,7 @@ def test_frames_in_flight_postpone_it() -> None:
 
 
 def test_too_few_new_connections_are_left_to_the_interpreter() -> None:
-    clock, ran = Clock(), []
+    clock, ran = Clock(), list[float]()
     p = _pacer(clock, ran)
     _burst(p, clock, 99)
     assert not p.maybe_collect(clock.now + 10, 99)  # under min_new
@@ -61,7 +61,7 @@ def test_too_few_new_connections_are_left_to_the_interpreter() -> None:
 
 
 def test_a_full_collection_by_the_interpreter_resets_the_count() -> None:
-    clock, ran = Clock(), []
+    clock, ran = Clock(), list[float]()
     p = _pacer(clock, ran)
     _burst(p, clock, 500)
     p.on_gc("start", {"generation": 2})
@@ -75,7 +75,7 @@ def test_a_full_collection_by_the_interpreter_resets_the_count() -> None:
 
 def test_collections_are_spaced_by_their_cost() -> None:
     """A storm that pauses for ``quiet`` again and again does not collect at every pause."""
-    clock, ran = Clock(), []
+    clock, ran = Clock(), list[float]()
     clock.collect_takes = 0.05
     p = _pacer(clock, ran)
     _burst(p, clock, 300)
