@@ -10,7 +10,7 @@ in ``signalgate serve``), and every frame in flight waits for it.
 
 :class:`CollectPacer` runs that collection itself, earlier, at the first quiet moment: once at
 least ``min_new`` connections (and a quarter of those open) arrived since the last full
-collection, and nothing (no frame, no connection) happened for ``quiet`` seconds (a storm on a
+collection, and nothing (no frame, no handshake, no connection) happened for ``quiet`` seconds (a storm on a
 busy machine can pause that long: the next one waits ``SPACING`` times as long as the last took). The work is the
 same the interpreter would do; it moves to a moment when nothing waits for the loop, and leaves
 the interpreter no reason for its own soon after. Under steady traffic there is no quiet moment
@@ -69,7 +69,7 @@ class CollectPacer:
         self._last_activity = now
 
     def active(self, now: float) -> None:
-        """Something happened that a collection would delay (a frame to deliver)."""
+        """Something happened that a collection would delay (a frame to deliver, a handshake)."""
         self._last_activity = now
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:

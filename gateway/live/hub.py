@@ -220,6 +220,11 @@ class Hub:
                 fut.set_exception(HubUnavailable(str(exc)))
         self._pending.clear()
 
+    def arriving(self) -> None:
+        """A WebSocket handshake began: a connection storm is not over while they keep coming."""
+        if self._pacer is not None:
+            self._pacer.active(asyncio.get_running_loop().time())
+
     async def attach(self, org: str, user: str, sub: Subscriber, confirm_within: float = 5.0) -> str:
         """Register a connection on its user's channel; returns the channel (for :meth:`detach`)
         once Redis confirmed it is live. The channel's one subscription is shared by every
