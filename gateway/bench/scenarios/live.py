@@ -111,6 +111,10 @@ async def run_e2e(b: Bench) -> None:
                 "frames": check["frames"],
                 "foreign": check["foreign"],
                 "cpu": out.cpu,
+                # Where the time goes (ms resolution at the split): webhook POST -> feed write
+                # (ingest, router) and feed write -> client (pub/sub, hub, WebSocket, client).
+                **latency_ms(check.get("routed_us", [])).as_json("to_feed_write_"),
+                **latency_ms(check.get("fanned_us", [])).as_json("feed_write_to_client_"),
             },
         )
     )
