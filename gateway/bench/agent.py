@@ -235,6 +235,8 @@ class Agent:
             "frames": frames,
             "unread_frames": unread,
             "latencies_us": fleet.latencies_us,
+            "routed_us": fleet.routed_us,
+            "fanned_us": fleet.fanned_us,
             "last_receipt_ns": fleet.last_receipt_ns,
         }
 

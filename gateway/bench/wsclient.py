@@ -189,6 +189,12 @@ class WsClient(asyncio.Protocol):
             self.transport.abort()
 
 
+def _cursor_ms(cursor: object) -> int:
+    """The millisecond part of a stream-id cursor (``"<ms>-<n>"``); 0 when it is not one."""
+    head = cursor.split("-", 1)[0] if isinstance(cursor, str) else ""
+    return int(head) if head.isdigit() else 0
+
+
 class Fleet:
     """Every client of one agent process and what they received."""
 
@@ -199,6 +205,10 @@ class Fleet:
         self._receipts: dict[int, Receipts] = {}
         self.recording = False
         self.latencies_us: list[int] = []
+        # The same deliveries split at the feed write (the frame's cursor is the feed entry id: its
+        # millisecond part is Redis's clock at the write): post -> feed write, feed write -> client.
+        self.routed_us: list[int] = []
+        self.fanned_us: list[int] = []
         self.deliveries = 0
         self.last_receipt_ns = 0
         self.on_signal: Callable[[], None] | None = None
@@ -211,6 +221,8 @@ class Fleet:
         for c in self.clients:
             c.receipts = self.receipts_of(c.index)
         self.latencies_us.clear()
+        self.routed_us.clear()
+        self.fanned_us.clear()
         self.deliveries = 0
         self.last_receipt_ns = 0
 
@@ -233,6 +245,10 @@ class Fleet:
                 self.last_receipt_ns = now
                 if self.recording and isinstance(data.get("t"), int):
                     self.latencies_us.append((now - data["t"]) // 1000)
+                    written_us = _cursor_ms(msg.get("cursor")) * 1000
+                    if written_us:
+                        self.routed_us.append(max(0, written_us - data["t"] // 1000))
+                        self.fanned_us.append(max(0, now // 1000 - written_us))
                 if self.on_signal is not None:
                     self.on_signal()
         elif kind == "live":

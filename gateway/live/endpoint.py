@@ -144,6 +144,7 @@ async def _close(ws: WebSocket[LiveState], code: int, reason: str = "") -> None:
 
 async def websocket_endpoint(ws: WebSocket[LiveState]) -> None:
     services, hub = ws.state["services"], ws.state["hub"]
+    hub.arriving()
     await ws.accept()
     try:
         try:

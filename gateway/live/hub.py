@@ -14,6 +14,10 @@ A revocation (``revoked`` in the cursor slot, :mod:`gateway.store.live`) arrives
 channel: the connections holding a revoked token are closed with 4401 before any later frame of
 that channel is offered to them.
 
+Garbage collection (:mod:`gateway.live.gcpace`): with a pacer, the full collection a burst of
+connections calls for runs at the first quiet moment of the subscription (no message for the
+pacer's ``quiet`` seconds) instead of whenever the interpreter's counters say, mid-traffic.
+
 Memory knob: ``[gateway] ws_queue_size`` frames per connection at most (a frame is ~0.5–2 KiB); an
 idle connection buffers nothing and holds no queue, event or task of the hub's.
 """
@@ -22,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import Any, Protocol
 
+from gateway.live.gcpace import CollectPacer
 from gateway.live.protocol import CloseCode
 from gateway.metrics import Metrics
 from gateway.store.errors import is_transient
@@ -108,8 +114,11 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, channels: Channels, queue_size: int, metrics: Metrics) -> None:
+    def __init__(
+        self, channels: Channels, queue_size: int, metrics: Metrics, pacer: CollectPacer | None = None
+    ) -> None:
         self._channels = channels
+        self._pacer = pacer
         self._queue_size = queue_size
         self._m = metrics
         self._pubsub: Subscription | None = None
@@ -124,6 +133,16 @@ class Hub:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read pub/sub until ``stop``; rebuilds the subscription after a Redis outage or a bug."""
+        if self._pacer is not None:
+            gc.callbacks.append(self._pacer.on_gc)
+        try:
+            await self._run(stop)
+        finally:
+            if self._pacer is not None:
+                with contextlib.suppress(ValueError):
+                    gc.callbacks.remove(self._pacer.on_gc)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         backoff = 0.1
         while not stop.is_set():
             pubsub = self._channels.subscription()
@@ -160,12 +179,19 @@ class Hub:
         self.close_all(code)
 
     async def _read(self, pubsub: Subscription, stop: asyncio.Event) -> None:
+        pacer = self._pacer
+        wait = 1.0 if pacer is None else pacer.quiet
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
-            msg = await pubsub.get_message(timeout=1.0)
+            msg = await pubsub.get_message(timeout=wait)
             if pubsub.connects > 1:
                 raise ConnectionError("pub/sub reconnected; live frames may have been missed")
             if msg is None:
+                if pacer is not None:  # nothing for `wait` seconds: a quiet moment
+                    pacer.maybe_collect(loop.time(), self.connection_count)
                 continue
+            if pacer is not None:
+                pacer.active(loop.time())
             kind, channel = msg["type"], msg["channel"]
             if kind == "subscribe":
                 fut = self._pending.pop(channel, None)
@@ -194,6 +220,11 @@ class Hub:
                 fut.set_exception(HubUnavailable(str(exc)))
         self._pending.clear()
 
+    def arriving(self) -> None:
+        """A WebSocket handshake began: a connection storm is not over while they keep coming."""
+        if self._pacer is not None:
+            self._pacer.active(asyncio.get_running_loop().time())
+
     async def attach(self, org: str, user: str, sub: Subscriber, confirm_within: float = 5.0) -> str:
         """Register a connection on its user's channel; returns the channel (for :meth:`detach`)
         once Redis confirmed it is live. The channel's one subscription is shared by every
@@ -219,6 +250,8 @@ class Hub:
                 subs = self._subs.setdefault(channel, set())
                 first = not subs
                 subs.add(sub)
+                if self._pacer is not None:
+                    self._pacer.attached(loop.time())
                 waiter = self._pending.get(channel)
                 if first and waiter is None:
                     waiter = loop.create_future()

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -107,6 +108,17 @@ async def _settled(count: Callable[[], int], expected: int) -> int:
     return count()
 
 
+async def _publish_unread(redis_url: str, org_id: str, users: list[str]) -> None:
+    """An ``unread`` frame (count 7, what :class:`Fleet` waits for) on each user's live channel."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        frame = "\n" + json.dumps({"type": "unread", "count": 7}, separators=(",", ":"))
+        for user in users:
+            await redis.publish(keys.live_channel(org_id, user), frame)
+    finally:
+        await redis.aclose()
+
+
 @pytest.mark.timeout(180)
 async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: OrgCtx) -> None:
     """Idle live connections hold one task each (no reader/writer/close-watcher tasks, no queue);
@@ -126,13 +138,7 @@ async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: Or
             assert upgraded == 0, f"{upgraded} HTTP protocol objects outlived their upgrade to WebSocket"
             idle = await _settled(_server_tasks, base + CLIENTS)
             assert idle - base == CLIENTS, f"{idle - base} server tasks for {CLIENTS} idle connections"
-            redis = Redis.from_url(redis_server.url, decode_responses=True)
-            try:
-                frame = "\n" + json.dumps({"type": "unread", "count": 7}, separators=(",", ":"))
-                for user in users:
-                    await redis.publish(keys.live_channel(org.id, user), frame)
-            finally:
-                await redis.aclose()
+            await _publish_unread(redis_server.url, org.id, users)
             await fleet.wait(fleet.got_frame)
             after = await _settled(_server_tasks, base + CLIENTS)
             assert after - base == CLIENTS, f"{after - base} server tasks after the frame was written"
@@ -141,6 +147,44 @@ async def test_an_idle_connection_is_one_task(redis_server: RedisServer, org: Or
             fleet.release.set()
             await asyncio.to_thread(fleet.thread.join, 30 * FACTOR)
         assert await _settled(_server_tasks, base) == base  # nothing left behind by closed connections
+
+
+BURST = 150  # connections: over the pacer's minimum (gateway.live.gcpace.MIN_NEW)
+
+
+@pytest.mark.timeout(180)
+async def test_a_burst_of_connections_is_collected_at_the_first_quiet_moment(
+    redis_server: RedisServer, org: OrgCtx
+) -> None:
+    """A burst of connections is followed by the full collection it calls for once nothing is
+    delivered for a moment, run by the gateway's loop — not seconds later, whenever the
+    interpreter's counters say, in the middle of traffic (a 25–45 ms stop with 1,000 sockets)."""
+    main = threading.get_ident()
+    full: list[float] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2 and threading.get_ident() == main:
+            full.append(time.monotonic())
+
+    async with _gateway_here(redis_server.url) as gw:
+        await asyncio.sleep(0.2)
+        users = sorted(org.tokens)
+        fleet = Fleet(gw, [org.tokens[users[i % len(users)]] for i in range(BURST)])
+        gc.callbacks.append(seen)
+        fleet.thread.start()
+        try:
+            await fleet.wait(fleet.live)
+            live_at = time.monotonic()
+            await wait_for(lambda: any(t >= live_at for t in full), 5)
+            collected = len(full)
+            await asyncio.sleep(1.5)  # quiet still: nothing new to collect, no second one
+            assert len(full) == collected, f"{len(full) - collected} more full collections while idle"
+            await _publish_unread(redis_server.url, org.id, users)  # lets the clients finish and close
+            await fleet.wait(fleet.got_frame)
+        finally:
+            gc.callbacks.remove(seen)
+            fleet.release.set()
+            await asyncio.to_thread(fleet.thread.join, 30 * FACTOR)
 
 
 async def test_no_permessage_deflate(gateway: Gateway, org: OrgCtx) -> None:

@@ -19,6 +19,9 @@ from gateway.devtools.net import free_port
 STALL_SECONDS = 10.0
 # WebSocket handshakes in flight at once while a fleet connects.
 CONNECT_CONCURRENCY = 200
+# After a fleet connected, before anything is measured on it (e2e, fanout and its bare baseline
+# alike): the server settles (allocator, pub/sub confirmations, the collection the storm calls for).
+SETTLE_SECONDS = 1.0
 # How long a new router process may take to start reading on a busy 2-core machine.
 ROUTER_START_SECONDS = 60.0
 

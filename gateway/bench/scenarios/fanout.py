@@ -4,11 +4,16 @@ All N clients are connections of one user (the org-wide audience of the burst), 
 the router writes is one Redis PUBLISH that the hub must turn into N frames. The clock runs from
 the first webhook POST to the last frame any client parsed; deliveries/s = N × events / that.
 The baseline is the ``websockets`` library's own server broadcasting the same number of frames of
-the same shape (a signal frame and an unread frame per event) to the same N clients.
+the same shape (a signal frame and an unread frame per event) to the same N clients. Both sides
+get the same warm-up: the N clients connect, then the server settles for as long as the e2e fleet
+does (:data:`~gateway.bench.scenarios.common.SETTLE_SECONDS`) before the clock starts, so neither
+burst also pays for what the connection storm left behind (its garbage collection, buffers), and
+the bare server's memory per connection is read after the same settling as the gateway's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -17,7 +22,7 @@ from gateway.bench.context import Bench
 from gateway.bench.figures import Figure
 from gateway.bench.procfs import CpuMeter, rss_kib
 from gateway.bench.provision import FAN_CONTACT
-from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, events_spec, ws_endpoint
+from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, SETTLE_SECONDS, events_spec, ws_endpoint
 from gateway.bench.stack import wait_port
 from gateway.bench.stats import Latency, latency_ms, rate
 from gateway.devtools.net import free_port
@@ -33,6 +38,7 @@ def burst_size(duration: float) -> int:
 async def _open(b: Bench, endpoint: dict[str, Any], token: str, group: int) -> int:
     clients = [[j, group, token] for j in range(b.settings.clients)]
     opened = await b.ws_agent.call("ws_open", endpoint=endpoint, clients=clients, concurrency=CONNECT_CONCURRENCY)
+    await asyncio.sleep(SETTLE_SECONDS)  # the same for the gateway and the bare server
     await b.ws_agent.call("ws_reset", record=True)
     return int(opened["connected"])
 

@@ -13,11 +13,8 @@ from typing import Any
 
 from gateway.bench.context import Bench, HttpOutcome
 from gateway.bench.figures import Figure
-from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, events_spec, ws_endpoint
+from gateway.bench.scenarios.common import CONNECT_CONCURRENCY, SETTLE_SECONDS, events_spec, ws_endpoint
 from gateway.bench.stats import latency_ms, rate
-
-# Let the gateway settle (allocator, pub/sub confirmations) before reading its memory again.
-_SETTLE_SECONDS = 1.0
 
 
 def fleet_clients(b: Bench) -> list[list[Any]]:
@@ -49,7 +46,7 @@ async def open_fleet(b: Bench) -> None:
     b.fleet_open = True
     if opened["failed"]:
         b.notes.append(f"e2e: {opened['failed']} of {s.clients} clients failed to connect: {opened['errors']}")
-    await asyncio.sleep(_SETTLE_SECONDS)
+    await asyncio.sleep(SETTLE_SECONDS)  # before reading the gateway's memory again
     after = b.gateway_rss_kib()
     if before is not None and after is not None and opened["connected"]:
         per = round((after - before) / opened["connected"], 2)
@@ -114,6 +111,10 @@ async def run_e2e(b: Bench) -> None:
                 "frames": check["frames"],
                 "foreign": check["foreign"],
                 "cpu": out.cpu,
+                # Where the time goes (ms resolution at the split): webhook POST -> feed write
+                # (ingest, router) and feed write -> client (pub/sub, hub, WebSocket, client).
+                **latency_ms(check.get("routed_us", [])).as_json("to_feed_write_"),
+                **latency_ms(check.get("fanned_us", [])).as_json("feed_write_to_client_"),
             },
         )
     )
