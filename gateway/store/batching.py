@@ -8,10 +8,11 @@ event-loop tick more than a direct call, never a timer: at low rates nothing wai
 fill. While one pipeline is in flight the next one gathers, so under load each write waits at
 most one round trip for its turn.
 
-The pipeline is written on a pooled connection directly: every EVALSHA of the batch packed into
-one buffer (RESP, the same bytes redis-py would send, several times cheaper than its
-``pack_command``), then one reply read per command. Like a redis-py pipeline without retries (the
-client's setting), a connection error fails the whole batch and nothing is sent twice.
+The pipeline is written on a pooled connection directly (:func:`gateway.store.pipeline.execute`):
+every EVALSHA of the batch packed into one buffer (RESP, the same bytes redis-py would send,
+several times cheaper than its ``pack_command``), then one reply read per command. Like a redis-py
+pipeline without retries (the client's setting), a connection error fails the whole batch and
+nothing is sent twice.
 
 On a Redis Cluster a batch mixes slots (partition streams live on every node): it goes through the
 cluster client's pipeline instead, which sends each node the EVALSHAs of the slots it owns (one
@@ -27,9 +28,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import DataError, NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 
-from gateway.store.connect import is_cluster
+from gateway.store.pipeline import execute
 
 # Bounds one pipeline's size (memory and head-of-line latency), not the concurrency.
 MAX_BATCH = 256
@@ -39,7 +40,6 @@ class ScriptBatcher:
     def __init__(self, redis: Redis, script: AsyncScript) -> None:
         self._redis = redis
         self._script = script
-        self._cluster = is_cluster(redis)
         self._pending: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None  # kept: the loop holds tasks only weakly
@@ -62,36 +62,11 @@ class ScriptBatcher:
             self._flushing = False
 
     async def _evalsha_all(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        if self._cluster:
-            return await self._evalsha_by_node(batch)
         # EVALSHA straight into the pipeline: redis-py's script-in-pipeline path would send a
         # SCRIPT EXISTS round trip before every batch.
-        sha = _bulk(self._script.sha)
-        payload = b"".join([_command(sha, keys, args) for keys, args, _ in batch])
-        pool = self._redis.connection_pool
-        conn = await pool.get_connection()
-        try:
-            await conn.send_packed_command(payload)
-            results: list[Any] = []
-            for _ in batch:
-                try:
-                    results.append(await conn.read_response())
-                except ResponseError as exc:  # this command's error (NOSCRIPT, a script error), not the batch's
-                    results.append(exc)
-        except BaseException:
-            await conn.disconnect()  # replies may be left unread: the connection is not reused
-            raise
-        finally:
-            await pool.release(conn)
-        return results
-
-    async def _evalsha_by_node(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        """The batch through the cluster client's pipeline: one pipeline per node owning its slots."""
-        pipe = self._redis.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        return results
+        sha = self._script.sha
+        commands = [("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch]
+        return await execute(self._redis, commands, callbacks=False)
 
     async def _run(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> None:
         try:
@@ -111,24 +86,3 @@ class ScriptBatcher:
                 fut.set_exception(result)
             else:
                 fut.set_result(result)
-
-
-def _bulk(value: str | bytes | int | float) -> bytes:
-    """One RESP bulk string, encoded as redis-py's ``Encoder`` does (UTF-8 str, repr of a number)."""
-    if isinstance(value, str):
-        value = value.encode()
-    elif isinstance(value, bool) or not isinstance(value, (bytes, int, float)):
-        raise DataError(
-            f"Invalid input of type: {type(value).__name__!r}. Convert to a bytes, string, int or float first."
-        )
-    elif not isinstance(value, bytes):
-        value = repr(value).encode()
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-def _command(sha: bytes, keys: list[str], args: list[Any]) -> bytes:
-    """``EVALSHA sha numkeys *keys *args`` as RESP."""
-    parts = [b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + len(keys) + len(args)), sha, _bulk(len(keys))]
-    parts += [_bulk(k) for k in keys]
-    parts += [_bulk(a) for a in args]
-    return b"".join(parts)
