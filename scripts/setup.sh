@@ -18,6 +18,7 @@ esac
 if [ "$mode" = dev ]; then
   need=()
   command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+  command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools) # the cluster tests join nodes with redis-cli
   [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v node >/dev/null 2>&1 || need+=(nodejs) # node --test runs web/tests/
