@@ -100,9 +100,14 @@ class Bench:
         """Processes whose CPU share is reported with each phase (``serve`` is called gateway)."""
         out: dict[str, int] = {}
         for proc in self.stack.procs:
-            base = proc.name.rsplit("-", 1)[0]
-            if base in ("redis", "serve", "router", "worker"):
-                out["gateway" if base == "serve" else "redis" if base == "redis" else proc.name] = proc.pid
+            base, _, n = proc.name.rpartition("-")
+            if base == "serve":  # more serve nodes than the gateway: gateway-<n>
+                out["gateway" if proc is self.stack.gateway else f"gateway-{n}"] = proc.pid
+            elif base in ("redis", "queue-redis"):
+                out[base.replace("-", "_")] = proc.pid
+            elif base in ("router", "worker"):
+                out[proc.name] = proc.pid
+        out.update(self.stack.cluster_pids())  # with --redis-cluster: redis-1, redis-2, …
         for i, agent in enumerate(self.http_agents):
             out["generator" if len(self.http_agents) == 1 else f"generator-{i + 1}"] = agent.proc.pid
         out["ws_clients"] = self.ws_agent.proc.pid

@@ -143,11 +143,15 @@ class SignedEvents:
 
     def build(self, i: int) -> Item:
         n = self.seq_base + i
+        return self.build_for(n, self.contacts[n % len(self.contacts)])
+
+    def build_for(self, n: int, contact: str) -> Item:
+        """Event number ``n`` about ``contact``."""
         msg_id = f"msg_bench_{self.org}_{n}"
         body = orjson.dumps(
             {
                 "type": EVENT_TYPE,
-                "contact": {"id": self.contacts[n % len(self.contacts)]},
+                "contact": {"id": contact},
                 "title": "ベンチマーク回答",
                 "data": {"seq": n, "t": time.time_ns()},
             }
@@ -162,6 +166,25 @@ class SignedEvents:
         return Item(http_request("POST", f"/webhooks/events/{self.org}", self.host, headers, body), msg_id, n)
 
 
+class OrgsEvents:
+    """Standard Webhooks events spread over several orgs (the ``scale`` scenario's many orgs).
+
+    Event number ``n`` goes to org ``orgs[n % len(orgs)]``, about that org's contact number
+    ``(n // len(orgs)) % len(contacts)``, signed with that org's secret, shaped as :class:`SignedEvents`.
+    """
+
+    def __init__(self, host: str, orgs: list[dict[str, Any]], seq_base: int) -> None:
+        if not orgs:
+            raise ValueError("org_events needs at least one org")
+        self.orgs = [SignedEvents(host, o["org"], o["webhook_secret"], o["contacts"], seq_base=0) for o in orgs]
+        self.seq_base = seq_base
+
+    def build(self, i: int) -> Item:
+        n = self.seq_base + i
+        one = self.orgs[n % len(self.orgs)]
+        return one.build_for(n, one.contacts[(n // len(self.orgs)) % len(one.contacts)])
+
+
 def builder_from_spec(spec: dict[str, Any]) -> Builder:
     """The builder an agent runs, from the JSON spec the orchestrator sent."""
     kind = spec["kind"]
@@ -173,4 +196,6 @@ def builder_from_spec(spec: dict[str, Any]) -> Builder:
         return PixelHits(spec["host"], spec["secret_key"].encode(), spec["org"], spec["contacts"], spec["seq_base"])
     if kind == "events":
         return SignedEvents(spec["host"], spec["org"], spec["webhook_secret"], spec["contacts"], spec["seq_base"])
+    if kind == "org_events":
+        return OrgsEvents(spec["host"], spec["orgs"], spec["seq_base"])
     raise ValueError(f"unknown request kind {kind!r}")

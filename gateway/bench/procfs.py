@@ -60,6 +60,34 @@ class CpuMeter:
         return out
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds every core of the machine spent not idle so far (all processes, ours or not)."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        # cpu user nice system idle iowait irq softirq steal …: idle and iowait are not busy
+        values = [int(v) for v in first[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (sum(values) - values[3] - values[4]) / _TICKS
+
+
+class MachineMeter:
+    """Cores of the whole machine busy between :meth:`start` and :meth:`stop` (other programs included)."""
+
+    def __init__(self) -> None:
+        self._busy: float | None = None
+        self._t0 = 0.0
+
+    def start(self, now: float) -> None:
+        self._t0, self._busy = now, machine_busy_seconds()
+
+    def stop(self, now: float) -> float | None:
+        after = machine_busy_seconds()
+        if self._busy is None or after is None or now <= self._t0:
+            return None
+        return round((after - self._busy) / (now - self._t0), 2)
+
+
 def machine_cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -127,7 +127,8 @@ def table(figures: list[Figure], title: str) -> Table:
 def print_report(
     console: Console, machine: dict[str, Any], settings: Settings, figures: list[Figure], notes: list[str]
 ) -> None:
-    where = settings.target or "self-contained (private Redis, gateway, router, workers on this machine)"
+    redis = "Redis Cluster of 3 masters + queue Redis" if settings.redis_cluster else "Redis"
+    where = settings.target or f"self-contained (private {redis}, gateway, router, workers on this machine)"
     title = (
         f"signalgate bench — {where}\n{machine['cpus']} × {machine['cpu_model']}, "
         f"Python {machine['python']}, {settings.clients:,} clients, {settings.rate:,.0f} events/s, "

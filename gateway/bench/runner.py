@@ -36,8 +36,12 @@ from gateway.store.connect import open_client
 
 async def _start_local(settings: Settings, stack: Stack, ui: Ui) -> tuple[str, str]:
     """Redis, gateway and routers; returns (gateway URL, admin token)."""
-    with ui.phase(f"starting a private Redis, the gateway and {settings.routers} router(s)"):
-        await stack.start_redis()
+    redis = "Redis Cluster (3 masters) and queue Redis" if settings.redis_cluster else "Redis"
+    with ui.phase(f"starting a private {redis}, the gateway and {settings.routers} router(s)"):
+        if settings.redis_cluster:
+            await stack.start_redis_cluster()
+        else:
+            await stack.start_redis()
         url = await stack.start_gateway()
         for _ in range(settings.routers):
             await stack.signalgate("router")

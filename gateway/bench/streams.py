@@ -48,8 +48,8 @@ class Produced:
 class EventLoad:
     """A Redis client on the private stack, the event log, and the routers' consumer group."""
 
-    def __init__(self, redis_url: str) -> None:
-        self.r = open_client(redis_url)
+    def __init__(self, redis_url: str, *, cluster: bool = False) -> None:
+        self.r = open_client(redis_url, cluster=cluster)
         self.log = EventLog(self.r, load_scripts(self.r))
 
     async def aclose(self) -> None:

@@ -9,9 +9,6 @@ Fixtures (a pytest plugin, see ``tests/conftest.py``), all session-wide: ``redis
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,113 +16,25 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 
-from gateway.devtools.net import free_port
-from gateway.redis_server import redis_binary
+from gateway.redis_cluster import LocalCluster, cluster_port, redis_cli
 from tests.support.api import Gateway
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.timing import FACTOR, block_until
+from tests.support.timing import FACTOR
 
-# The cluster bus listens on port + 10000: a node's port must leave room for it.
-_BUS_OFFSET = 10000
-_MAX_PORT = 65535 - _BUS_OFFSET
+__all__ = ["RedisCluster", "cluster_port", "redis_cli"]  # the launcher's helpers, where they used to be
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+class RedisCluster(LocalCluster):
+    """Three masters, no replicas, each with its own data dir and AOF; ``url`` names the first.
 
-
-def cluster_port(taken: set[int]) -> int:
-    """A free port below 55536 whose bus port (+10000) is free too."""
-    for _ in range(200):
-        port = free_port()
-        if port > _MAX_PORT:
-            port -= _BUS_OFFSET
-        if port not in taken and port + _BUS_OFFSET not in taken and _free(port) and _free(port + _BUS_OFFSET):
-            return port
-    raise RuntimeError("no free port pair for a cluster node")
-
-
-def redis_cli() -> str:
-    found = shutil.which("redis-cli") or str(Path(redis_binary()).with_name("redis-cli"))
-    if not Path(found).exists():
-        raise RuntimeError("redis-cli not found (Debian's redis-tools)")
-    return found
-
-
-class RedisCluster:
-    """Three masters, no replicas, each with its own data dir and AOF; ``url`` names the first."""
+    Started by the product's launcher (:class:`gateway.redis_cluster.LocalCluster`, what
+    ``signalgate bench --redis-cluster`` runs on) in a fresh temporary directory; ``start_node``,
+    ``stop_node``, ``ok`` and ``stop`` are its. Here: what only the tests do to a cluster."""
 
     def __init__(self, masters: int = 3) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="sg-cluster-"))
-        taken: set[int] = set()
-        self.ports: list[int] = []
-        for _ in range(masters):
-            port = cluster_port(taken)
-            taken |= {port, port + _BUS_OFFSET}
-            self.ports.append(port)
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
-        for port in self.ports:
-            self.start_node(port)
-        nodes = [f"127.0.0.1:{p}" for p in self.ports]
-        subprocess.run(
-            [redis_cli(), "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=30 * FACTOR,
-        )
-        if not block_until(self.ok, 20 * FACTOR, interval=0.1):
-            raise RuntimeError(f"cluster did not reach cluster_state:ok; see {self.dir}")
-        self.url = f"redis://127.0.0.1:{self.ports[0]}"
-
-    def node_dir(self, port: int) -> Path:
-        return self.dir / str(port)
-
-    def start_node(self, port: int) -> None:
-        """Start (or restart, same data dir and nodes.conf) one node and wait for its PING."""
-        data = self.node_dir(port)
-        data.mkdir(exist_ok=True)
-        args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
-        args += ["--cluster-config-file", str(data / "nodes.conf"), "--cluster-node-timeout", "2000"]
-        args += ["--appendonly", "yes", "--dir", str(data), "--save", "", "--logfile", str(data / "redis.log")]
-        self.procs[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis_sync.Redis(port=port)
-
-        def answers() -> bool:
-            try:
-                return bool(client.ping())
-            except redis_sync.ConnectionError:
-                if self.procs[port].poll() is not None:
-                    raise RuntimeError(f"redis-server (cluster node {port}) did not start") from None
-                return False
-
-        try:
-            if not block_until(answers, 10 * FACTOR):
-                raise RuntimeError(f"redis-server (cluster node {port}) did not start")
-        finally:
-            client.close()
-
-    def stop_node(self, port: int) -> None:
-        proc = self.procs[port]
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-
-    def ok(self) -> bool:
-        """Every node answers ``cluster_state:ok``."""
-        for port in self.ports:
-            with redis_sync.Redis(port=port, decode_responses=True) as client:
-                try:
-                    if client.cluster("INFO").get("cluster_state") != "ok":
-                        return False
-                except redis_sync.ConnectionError:
-                    return False
-        return True
+        super().__init__(Path(tempfile.mkdtemp(prefix="sg-cluster-")), masters, timeout=20 * FACTOR)
+        self.start()
 
     def node_id(self, port: int) -> str:
         with redis_sync.Redis(port=port, decode_responses=True) as client:
@@ -170,11 +79,6 @@ class RedisCluster:
     def crossslot_errors(self) -> dict[int, int]:
         """CROSSSLOT errors per node since it started (the audit: must stay 0 everywhere)."""
         return {port: stats.get("CROSSSLOT", 0) for port, stats in self.error_stats().items()}
-
-    def stop(self) -> None:
-        for port in self.ports:
-            self.stop_node(port)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

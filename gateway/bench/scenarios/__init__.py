@@ -10,6 +10,7 @@ from gateway.bench.scenarios.fanout import run_fanout
 from gateway.bench.scenarios.ingest import run_ingest, run_pixel
 from gateway.bench.scenarios.live import run_e2e, run_resume
 from gateway.bench.scenarios.route import run_route
+from gateway.bench.scenarios.scale import run_scale
 from gateway.bench.scenarios.send import run_send
 
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
@@ -21,4 +22,5 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "send": run_send,
     "route": run_route,
     "failover": run_failover,
+    "scale": run_scale,
 }

@@ -65,7 +65,7 @@ async def run_failover(b: Bench) -> None:
         pairs = await add_pairs(b.admin, b.org.id, "failover-", CONTACTS, _FIRST_PHONE)
     feeds = [keys.feed(b.org.id, u) for u in pairs.users]
     types = {EVENT_TYPE}
-    load = EventLoad(b.stack.redis_url)
+    load = EventLoad(b.stack.redis_url, cluster=b.stack.on_cluster)
     victim: Proc | None = None
     try:
         with b.ui.phase("failover: starting the router to kill beside the running one(s)"):

@@ -97,7 +97,8 @@ def _figure(
 
 async def _baseline(b: Bench, events: int) -> tuple[float, Latency, dict[str, float]]:
     """The bare consumer: ``events`` XADD + XREADGROUP + XACK round trips (at most --duration s)."""
-    args = ["streams", "--redis", b.stack.redis_url, "--count", str(max(events, 100))]
+    # The queue's Redis: the same server as the stack's, or with --redis-cluster the plain one beside it.
+    args = ["streams", "--redis", b.stack.queue_url, "--count", str(max(events, 100))]
     proc = await b.stack.python_module(
         "bare-streams", "gateway.bench.baselines", *args, "--seconds", str(b.settings.duration), pipes=True
     )
@@ -120,7 +121,7 @@ async def run_route(b: Bench) -> None:
     with b.ui.phase(f"route: {CONTACTS} users of the bench org, each owning one contact"):
         pairs = await add_pairs(b.admin, b.org.id, "route-", CONTACTS, _FIRST_PHONE)
     feeds = [keys.feed(b.org.id, u) for u in pairs.users]
-    load = EventLoad(b.stack.redis_url)
+    load = EventLoad(b.stack.redis_url, cluster=b.stack.on_cluster)
     initial = len(live_routers(b))
     figures: list[Figure] = []
     try:

@@ -68,7 +68,7 @@ async def _start_workers(b: Bench, pool: ArqRedis, queue: str, count: int, env: 
     await pool.delete(queue + health_check_key_suffix)
     if env is None:
         procs = [
-            await b.stack.python_module("noop-worker", "gateway.bench.baselines", "noop", "--redis", b.stack.redis_url)
+            await b.stack.python_module("noop-worker", "gateway.bench.baselines", "noop", "--redis", b.stack.queue_url)
             for _ in range(count)
         ]
     else:
@@ -209,7 +209,7 @@ async def run_send(b: Bench) -> None:
         return
     providers = await Providers.start(b)
     pool = await create_pool(
-        RedisSettings.from_dsn(b.stack.redis_url), job_serializer=serialize, job_deserializer=deserialize
+        RedisSettings.from_dsn(b.stack.queue_url), job_serializer=serialize, job_deserializer=deserialize
     )
     try:
         for workers in WORKER_COUNTS:

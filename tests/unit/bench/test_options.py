@@ -48,3 +48,18 @@ def test_credits_cover_every_sms_batch(duration: float) -> None:
     """The bench org can pay for one SMS batch at each worker count, with 100 to spare."""
     s = Settings(duration=duration)
     assert s.sms_credits >= s.send_jobs * len(WORKER_COUNTS) + 100
+
+
+def test_scale_is_asked_for_by_name_and_redis_cluster_is_self_contained_only() -> None:
+    """``scale`` is not in the default run (it takes 60-90 s more); ``--redis-cluster`` refuses ``--target``."""
+    parser = argparse.ArgumentParser()
+    add_bench_arguments(parser)
+    assert "scale" not in settings_from(parser.parse_args([]), {}).scenarios
+    picked = settings_from(parser.parse_args(["--scenario", "scale", "--scenario", "route", "--redis-cluster"]), {})
+    assert (picked.scenarios, picked.redis_cluster) == (("route", "scale"), True)
+    assert settings_from(parser.parse_args([]), {}).redis_cluster is False
+    with pytest.raises(ValueError, match="redis-cluster"):
+        settings_from(
+            parser.parse_args(["--target", "http://gw:8000", "--redis-cluster"]),
+            {"SIGNALGATE_GATEWAY_ADMIN_TOKEN": "t"},
+        )

@@ -8,7 +8,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook
 from twilio.request_validator import RequestValidator
 
-from gateway.bench.payloads import DUPLICATE_EVERY, PixelHits, SignedEvents, TwilioMix
+from gateway.bench.payloads import DUPLICATE_EVERY, OrgsEvents, PixelHits, SignedEvents, TwilioMix, builder_from_spec
 from gateway.domain.tracking import verify
 
 
@@ -40,3 +40,24 @@ def test_events_and_pixels_verify_with_the_gateways_own_checks() -> None:
     token = hit.data.split(b" ")[1].decode().removeprefix("/t/o/")
     claim = verify(b"key", token)
     assert (claim.org, claim.notification, claim.contact) == ("acme", "nb3", "c1")
+
+
+def test_org_events_spread_over_orgs_each_signed_with_its_own_secret() -> None:
+    """Event n goes to org n % k about that org's contact (n // k) % len, verifying with that org's secret."""
+    secrets = ["whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"]
+    orgs = [
+        {"org": "acme", "webhook_secret": secrets[0], "contacts": ["a0", "a1"]},
+        {"org": "beta", "webhook_secret": secrets[1], "contacts": ["b0", "b1", "b2"]},
+    ]
+    builder = builder_from_spec({"kind": "org_events", "host": "gw", "orgs": orgs, "seq_base": 10})
+    assert isinstance(builder, OrgsEvents)
+    seen = []
+    for i in range(4):  # n = 10, 11, 12, 13
+        head, _, body = builder.build(i).data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        org = lines[0].split()[1].rsplit("/", 1)[1]
+        Webhook(secrets[0 if org == "acme" else 1]).verify(body, headers)
+        data = orjson.loads(body)
+        seen.append((org, data["contact"]["id"], data["data"]["seq"]))
+    assert seen == [("acme", "a1", 10), ("beta", "b2", 11), ("acme", "a0", 12), ("beta", "b0", 13)]
