@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.crc import key_slot
+from websockets.exceptions import ConnectionClosed
 
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, post_twilio, provision_org, sms_params
@@ -127,6 +128,9 @@ async def test_slots_resharded_during_signed_traffic_lose_and_duplicate_nothing(
         org_slot = key_slot(keys.org(org.id).encode())
         partition_slots = sorted({key_slot(keys.events_stream(p).encode()) for p in range(keys.PARTITIONS)})
         before = redis_cluster.error_stats()
+        live: list[tuple[str, str]] = []  # (id, text) of u1's live and replayed frames on node B
+        watcher = asyncio.create_task(_watch(b, org.tokens["u1"], live))
+        await asyncio.sleep(0.2)
         senders = [asyncio.create_task(sender(n)) for n in range(CONTACTS)]
         await asyncio.sleep(0.3)  # traffic first, then the move under it
         try:
@@ -153,7 +157,37 @@ async def test_slots_resharded_during_signed_traffic_lose_and_duplicate_nothing(
             assert not [t for t, c in got.items() if c > 1], f"duplicates in {user}'s feed"
             assert want - set(got) == set(), f"lost from {user}'s feed ({statuses})"
             assert set(got) - want == set(), f"never accepted, yet in {user}'s feed"
+
+        # the WebSocket on node B (resuming with its cursor if the hub closed it) saw u1's once each
+        want = {t for t, u in accepted.items() if u == "u1"}
+        try:
+            await wait_for(lambda: want <= {t for _, t in live} or None, timeout=15, interval=0.1)
+        finally:
+            watcher.cancel()
+        ids = [i for i, _ in live]
+        assert len(set(ids)) == len(ids) and ids == sorted(ids, key=_id_order), "duplicates or disorder live"
+        assert {t for _, t in live} == want
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+async def _watch(gw: Gateway, token: str, out: list[tuple[str, str]]) -> None:
+    """u1's socket: collect sms.received frames; when closed (1013), resume after the last id."""
+    after: str | None = None
+    while True:
+        feed, _ = await open_feed(gw, token, after=after)
+        try:
+            while True:
+                frame = await feed.recv(timeout=60)
+                if frame["type"] == "signal" and frame["signal"]["type"] == "sms.received":
+                    sig = frame["signal"]
+                    out.append((sig["id"], sig["data"]["text"]))
+                    after = sig["id"]
+                elif frame["type"] == "live" and after is None:
+                    after = "0-0"  # a resume replays what was routed before the first frame too
+        except ConnectionClosed:
+            continue
+        finally:
+            await feed.ws.close()
 
 
 def _id_order(sid: str) -> tuple[int, ...]:
