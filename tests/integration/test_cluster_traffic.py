@@ -1,5 +1,5 @@
-"""Traffic on a real Redis Cluster with two ``serve`` nodes and two routers (grouping off, so every
-event is a signal of its own): slots resharded while signed requests are in flight lose and
+"""Traffic on a real Redis Cluster with two ``serve`` nodes and two routers (``cluster_env``: grouping
+off, so every event is a signal of its own): slots resharded while signed requests are in flight lose and
 duplicate nothing, per-contact order holds across nodes, and a client resuming with its cursor
 gets exactly what it missed."""
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,18 +26,16 @@ CONTACTS = 8
 
 
 @pytest.fixture(scope="module")
-def traffic_nodes(redis_cluster: RedisCluster, cluster_env: dict[str, str]) -> Iterator[tuple[Gateway, Gateway]]:
-    """Two ``serve`` nodes and two routers on the cluster, every event a signal of its own."""
-    procs = Processes()
-    env = {**cluster_env, "SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0"}
-    try:
-        a, _ = procs.serve(redis_cluster.url, with_router=False, **env)
-        b, _ = procs.serve(redis_cluster.url, with_router=False, **env)
-        for _ in range(2):
-            procs.router(redis_cluster.url, **env)
-        yield a, b
-    finally:
-        procs.close()
+def traffic_nodes(
+    redis_cluster: RedisCluster,
+    cluster_env: dict[str, str],
+    cluster_procs: Processes,
+    cluster_gateways: tuple[Gateway, Gateway],
+) -> tuple[Gateway, Gateway]:
+    """The session's two ``serve`` nodes, and a second router beside its first (every router of the
+    session shares the consumer group, so they all run with the session's settings)."""
+    cluster_procs.router(redis_cluster.url, **cluster_env)
+    return cluster_gateways
 
 
 def _phone(i: int) -> str:
@@ -162,6 +159,12 @@ async def test_slots_resharded_during_signed_traffic_lose_and_duplicate_nothing(
         want = {t for t, u in accepted.items() if u == "u1"}
         try:
             await wait_for(lambda: want <= {t for _, t in live} or None, timeout=15, interval=0.1)
+        except TimeoutError:
+            missing = sorted(want - {t for _, t in live})
+            died = watcher.exception() if watcher.done() else None
+            raise AssertionError(
+                f"live on B: {len(missing)} of {len(want)} missing {missing[:8]}; watcher {died!r}"
+            ) from None
         finally:
             watcher.cancel()
         ids = [i for i, _ in live]
@@ -171,8 +174,9 @@ async def test_slots_resharded_during_signed_traffic_lose_and_duplicate_nothing(
 
 
 async def _watch(gw: Gateway, token: str, out: list[tuple[str, str]]) -> None:
-    """u1's socket: collect sms.received frames; when closed (1013), resume after the last id."""
-    after: str | None = None
+    """u1's socket: every sms.received from the start of the feed (replayed, then live); when closed
+    (1013), resume after the last id seen."""
+    after = "0-0"
     while True:
         feed, _ = await open_feed(gw, token, after=after)
         try:
@@ -182,8 +186,6 @@ async def _watch(gw: Gateway, token: str, out: list[tuple[str, str]]) -> None:
                     sig = frame["signal"]
                     out.append((sig["id"], sig["data"]["text"]))
                     after = sig["id"]
-                elif frame["type"] == "live" and after is None:
-                    after = "0-0"  # a resume replays what was routed before the first frame too
         except ConnectionClosed:
             continue
         finally:

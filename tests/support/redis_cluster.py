@@ -195,7 +195,13 @@ def queue_redis() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def cluster_env(queue_redis: RedisServer) -> dict[str, str]:
     """What a signalgate process needs on top of ``SIGNALGATE_REDIS_URL = redis_cluster.url``."""
-    return {"SIGNALGATE_REDIS_CLUSTER": "true", "SIGNALGATE_QUEUE_URL": queue_redis.url}
+    # Every event a signal of its own (no grouping): all routers of one session share one consumer
+    # group, so they must agree, and tests that count or order events need it.
+    return {
+        "SIGNALGATE_REDIS_CLUSTER": "true",
+        "SIGNALGATE_QUEUE_URL": queue_redis.url,
+        "SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0",
+    }
 
 
 @pytest.fixture(scope="session")
