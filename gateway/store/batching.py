@@ -34,6 +34,8 @@ from gateway.store.pipeline import execute
 
 # Bounds one pipeline's size (memory and head-of-line latency), not the concurrency.
 MAX_BATCH = 256
+# Loads of a script forgotten again while a batch runs (a node restarting or flushed repeatedly).
+NOSCRIPT_RETRIES = 3
 
 
 class ScriptBatcher:
@@ -71,9 +73,15 @@ class ScriptBatcher:
     async def _run(self, batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]]) -> None:
         try:
             results = await self._evalsha_all(batch)
-            if any(isinstance(r, NoScriptError) for r in results):  # Redis restarted or flushed
+            for _ in range(NOSCRIPT_RETRIES):
+                # Redis restarted or flushed. Only the refused calls run again: on a cluster one
+                # master can forget its scripts while the others ran their calls of this batch.
+                again = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+                if not again:
+                    break
                 self._script.sha = await self._redis.script_load(self._script.script)
-                results = await self._evalsha_all(batch)
+                for i, result in zip(again, await self._evalsha_all([batch[i] for i in again]), strict=True):
+                    results[i] = result
         except Exception as exc:
             for _, _, fut in batch:
                 if not fut.done():

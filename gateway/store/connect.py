@@ -18,9 +18,34 @@ from __future__ import annotations
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, NodesManager, RedisCluster
+from redis.cluster import PRIMARY, get_node_name
+from redis.exceptions import MovedError
 
 from gateway.config import Config
+
+
+class _Nodes(NodesManager):  # type: ignore[misc]
+    """redis-py 5.3's slot map, but a repeated MOVED is not taken for a failover.
+
+    Commands in flight on a slot that just moved all come back MOVED. The first reply patches
+    the map (the slot's owner becomes the new node); the stock code takes every later one, which
+    names the node that already owns the slot, for a failover to a replica of it and marks that
+    node a *replica*. Commands for "every primary" then skip it: ``SCRIPT LOAD`` (after a node
+    lost its scripts, every EVALSHA there fails with NOSCRIPT again and again) and ``SCAN`` (an
+    org's deletion leaves its keys on that node). Here such a repeat only keeps the owner a primary.
+    """
+
+    __slots__ = ()  # NodesManager has slots: the same layout lets an instance switch to this class
+
+    def _update_moved_slots(self) -> None:
+        moved: MovedError = self._moved_exception  # type: ignore[has-type]  # (untyped in redis-py)
+        owners = self.slots_cache.get(moved.slot_id)
+        if owners and owners[0].name == get_node_name(moved.host, moved.port):
+            owners[0].server_type = PRIMARY
+            self._moved_exception = None  # type: ignore[misc]  # a slot of NodesManager
+            return
+        super()._update_moved_slots()
 
 
 class _Cluster(RedisCluster):  # type: ignore[misc]
@@ -35,6 +60,7 @@ class _Cluster(RedisCluster):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.nodes_manager.__class__ = _Nodes  # same state, one method fixed (see _Nodes)
         self._known: dict[str, tuple[str, int]] = {
             n.name: (n.host, n.port) for n in self.nodes_manager.startup_nodes.values()
         }

@@ -99,7 +99,13 @@ def queue_redis() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def cluster_env(queue_redis: RedisServer) -> dict[str, str]:
     """What a signalgate process needs on top of ``SIGNALGATE_REDIS_URL = redis_cluster.url``."""
-    return {"SIGNALGATE_REDIS_CLUSTER": "true", "SIGNALGATE_QUEUE_URL": queue_redis.url}
+    # Every event a signal of its own (no grouping): all routers of one session share one consumer
+    # group, so they must agree, and tests that count or order events need it.
+    return {
+        "SIGNALGATE_REDIS_CLUSTER": "true",
+        "SIGNALGATE_QUEUE_URL": queue_redis.url,
+        "SIGNALGATE_SIGNALS_GROUP_WINDOW_SECONDS": "0",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +124,46 @@ def cluster_gateways(
     second, _ = cluster_procs.serve(redis_cluster.url, with_router=False, **cluster_env)
     cluster_procs.router(redis_cluster.url, **cluster_env)
     return first, second
+
+
+def reshard_slot(cluster: RedisCluster, slot: int, to_port: int, *, batch: int = 1, pause: float = 0.0) -> int:
+    """Like :meth:`RedisCluster.move_slot`, but slowly, for traffic *during* the move: ``batch`` keys per
+    MIGRATE with ``pause`` seconds between them, so clients meet the MIGRATING/IMPORTING state (ASK,
+    TRYAGAIN for multi-key calls on a half-moved slot). Returns the number of keys moved."""
+    import time
+
+    src = cluster.owner(slot)
+    if src == to_port:
+        return 0
+    src_id, dst_id = cluster.node_id(src), cluster.node_id(to_port)
+    moved = 0
+    with (
+        redis_sync.Redis(port=src, decode_responses=True) as source,
+        redis_sync.Redis(port=to_port, decode_responses=True) as target,
+    ):
+        target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        while names := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
+            source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *names)
+            moved += len(names)
+            if pause:
+                time.sleep(pause)
+        for port in (to_port, src, *(p for p in cluster.ports if p not in (src, to_port))):
+            with redis_sync.Redis(port=port) as node:
+                node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    return moved
+
+
+def next_master(cluster: RedisCluster, slot: int) -> int:
+    """The master after ``slot``'s current owner, in port order (where a reshard sends it)."""
+    return cluster.ports[(cluster.ports.index(cluster.owner(slot)) + 1) % len(cluster.ports)]
+
+
+def error_deltas(before: dict[int, dict[str, int]], after: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
+    """The ``INFO errorstats`` counters that rose between two :meth:`RedisCluster.error_stats` reads."""
+    out: dict[int, dict[str, int]] = {}
+    for port, stats in after.items():
+        rose = {k: v - before.get(port, {}).get(k, 0) for k, v in stats.items() if v > before.get(port, {}).get(k, 0)}
+        if rose:
+            out[port] = rose
+    return out
