@@ -72,3 +72,37 @@ async def test_credits_exact_and_report_counted_on_a_cluster(
 def _arq_keys(port: int) -> list[str]:
     with redis_sync.Redis(port=port, decode_responses=True) as client:
         return [k for k in client.scan_iter(match="arq:*", count=1000)]
+
+
+async def test_daily_email_cap_exact_under_concurrency_on_a_cluster(
+    redis_cluster: RedisCluster,
+    cluster_env: dict[str, str],
+    cluster_gateways: tuple[Gateway, Gateway],
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """Free plan, 1 user (individual cap 50): 64 concurrent emails sent through both serve nodes and
+    two workers → exactly 50 reach SMTP, 14 are daily_email_limit, usage 50/50; no CROSSSLOT."""
+    a, b = cluster_gateways
+    for _ in range(2):
+        procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
+    async with (
+        httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as on_a,
+        httpx.AsyncClient(base_url=b.base_url, timeout=10 * FACTOR) as on_b,
+    ):
+        org = await provision_sending_org(
+            on_a, a, twilio_api, plan="free", users=1, org_id="cq-" + uuid.uuid4().hex[:10]
+        )
+        tid = await email_template(on_a, org, "{{ name }}様 ご案内", "<p>{{ name }}様</p>")
+        address = f"cap-{org.id}@client.example.jp"
+        body = {"channel": "email", "template": tid, "to": {"email": address}, "data": {"name": "山田"}}
+        created = await asyncio.gather(*(notify(on_a if i % 2 else on_b, org, body) for i in range(64)))
+        outcomes = await asyncio.gather(*(settled(on_a, org, n["id"], timeout=60) for n in created))
+        statuses = [o["status"] for o in outcomes]
+        assert (statuses.count("sent"), statuses.count("rejected")) == (50, 14)
+        assert {o["reason"] for o in outcomes if o["status"] == "rejected"} == {"daily_email_limit"}
+        assert len(smtp_server.recorder.to(address)) == 50
+        usage = (await on_b.get(f"/api/v1/orgs/{org.id}/usage", headers=b.admin)).json()["email"]
+        assert usage["individual"] == {"used": 50, "limit": 50}
+    assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
