@@ -90,8 +90,8 @@ async def test_router_sigkilled_while_300_events_stream_in(
         # u1's contacts in six ways, so they use several partitions and the victim holds some.
         refs = [{kind: value} for contact in ("c-yamada", "c-suzuki") for kind, value in _refs(org, contact)]
         streams = sorted({webhook_stream(org.id, ref) for ref in refs})
-        victim = procs.router(fresh_redis.url, **SHIPPED_ROUTER)
-        procs.router(fresh_redis.url, **SHIPPED_ROUTER)
+        routers = [procs.router(fresh_redis.url, **SHIPPED_ROUTER) for _ in range(2)]
+        victim = await _holder_of_most(aredis, streams, routers)
         posted = 0
         killed_at: float | None = None
 
@@ -116,7 +116,8 @@ async def test_router_sigkilled_while_300_events_stream_in(
             victim_name = victim_name or await consumer_of(aredis, streams[0], victim.pid)
             if posted >= n // 5 and victim_name:
                 victim.send_signal(signal.SIGSTOP)
-                if await _pending_in(aredis, streams, victim_name):
+                # A frozen router blocked in XREADGROUP still gets the entries appended meanwhile.
+                if await _pending_within(aredis, streams, victim_name, 0.05):
                     break
                 victim.send_signal(signal.SIGCONT)
             await asyncio.sleep(0.002)
@@ -144,6 +145,33 @@ async def test_router_sigkilled_while_300_events_stream_in(
         for stream in streams:
             consumers = [str(i["name"]) for i in await aredis.xinfo_consumers(stream, keys.ROUTER_GROUP)]
             assert victim_name not in consumers, "a dead consumer leaves the group once its entries are taken over"
+
+
+async def _holder_of_most(
+    aredis: Redis, streams: list[str], routers: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    """Once the routers share the partitions (every lease held, each router holding some): the
+    router holding most of the partitions of ``streams`` (a victim reading none of them could never
+    hold their entries)."""
+    holders: list[str] = []
+
+    async def shared() -> bool:
+        nonlocal holders
+        holders = [await aredis.get(keys.partition_lease(p)) or "" for p in range(keys.PARTITIONS)]
+        return all(holders) and all(any(f"-{r.pid}-" in h for h in holders) for r in routers)
+
+    await wait_for(shared, timeout=START_SECONDS * 5, interval=0.05)
+    used = [p for p in range(keys.PARTITIONS) if keys.events_stream(p) in streams]
+    return max(routers, key=lambda r: sum(1 for p in used if f"-{r.pid}-" in holders[p]))
+
+
+async def _pending_within(aredis: Redis, streams: list[str], consumer: str, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while True:
+        held = await _pending_in(aredis, streams, consumer)
+        if held or time.monotonic() > deadline:
+            return held
+        await asyncio.sleep(0.005)
 
 
 def _refs(org: OrgCtx, contact: str) -> list[tuple[str, str]]:
