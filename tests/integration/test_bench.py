@@ -27,13 +27,9 @@ SHAPE = {"value", "unit", "baseline", "ratio", "p50_ms", "p90_ms", "p99_ms", "ma
 
 
 @pytest.mark.timeout(int(240 * FACTOR))
-def test_bench_runs_self_contained_and_loses_nothing(tmp_path: Path) -> None:
-    """Every scenario runs against a private stack; JSON has the documented shape; lost/duplicated are 0."""
-    redis_binary()  # the bench starts its own redis-server the same way the tests do
-    out = tmp_path / "bench.json"
+def _bench(tmp_path: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``signalgate <args>`` in ``tmp_path`` without the caller's SIGNALGATE_* settings; it must succeed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
-    args = ["bench", "--duration", "1", "--clients", "40", "--rate", "100", "--connections", "16", "--json", str(out)]
-    args += [arg for name in SCENARIOS for arg in ("--scenario", name)]
     proc = subprocess.run(
         [sys.executable, "-m", "gateway.cli", *args],
         cwd=tmp_path,
@@ -44,6 +40,16 @@ def test_bench_runs_self_contained_and_loses_nothing(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc
+
+
+def test_bench_runs_self_contained_and_loses_nothing(tmp_path: Path) -> None:
+    """Every scenario runs against a private stack; JSON has the documented shape; lost/duplicated are 0."""
+    redis_binary()  # the bench starts its own redis-server the same way the tests do
+    out = tmp_path / "bench.json"
+    args = ["bench", "--duration", "1", "--clients", "40", "--rate", "100", "--connections", "16", "--json", str(out)]
+    args += [arg for name in SCENARIOS for arg in ("--scenario", name)]
+    proc = _bench(tmp_path, args)
     assert "ingest" in proc.stdout and "e2e" in proc.stdout  # the table was printed
     data = json.loads(out.read_text())
     assert {"cpus", "cpu_model", "python", "versions"} <= data["machine"].keys()
@@ -68,19 +74,9 @@ def test_bench_scale_runs_on_a_redis_cluster(tmp_path: Path) -> None:
     cluster, each with CPU shares of every process (the three masters, both serve nodes, every router)
     and a limit; nothing lost or duplicated."""
     out = tmp_path / "scale.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGATE_")}
     args = ["bench", "--redis-cluster", "--scenario", "scale", "--duration", "1", "--clients", "4"]
     args += ["--connections", "16", "--json", str(out)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
-        cwd=tmp_path,
-        env=env | {"COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=200 * FACTOR,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    proc = _bench(tmp_path, args)
     assert "Redis Cluster of 3 masters" in proc.stdout
     data = json.loads(out.read_text())
     assert data["settings"]["redis_cluster"] is True

@@ -40,8 +40,7 @@ async def test_credits_exact_and_report_counted_on_a_cluster(
     """24 concurrent SMS with credits for 5 through two workers: exactly 5 reach the provider, the
     rest are insufficient_credits, balance 0; 3 emails are counted once each in the day's report."""
     a, _ = cluster_gateways
-    for _ in range(2):
-        procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
+    _two_workers(procs, redis_cluster, a, twilio_api, smtp_server, cluster_env)
     async with httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as client:
         org = await provision_sending_org(client, a, twilio_api, org_id="cs-" + uuid.uuid4().hex[:10])
         await buy(client, org, 5)
@@ -69,6 +68,19 @@ async def test_credits_exact_and_report_counted_on_a_cluster(
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
 
 
+def _two_workers(
+    procs: Processes,
+    cluster: RedisCluster,
+    gateway: Gateway,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+    cluster_env: dict[str, str],
+) -> None:
+    """Two `worker` processes on the cluster, their queue on the plain Redis (``cluster_env``)."""
+    for _ in range(2):
+        procs.worker(cluster.url, **worker_env(gateway, twilio_api, smtp_server, **cluster_env))
+
+
 def _arq_keys(port: int) -> list[str]:
     with redis_sync.Redis(port=port, decode_responses=True) as client:
         return [k for k in client.scan_iter(match="arq:*", count=1000)]
@@ -85,8 +97,7 @@ async def test_daily_email_cap_exact_under_concurrency_on_a_cluster(
     """Free plan, 1 user (individual cap 50): 64 concurrent emails sent through both serve nodes and
     two workers → exactly 50 reach SMTP, 14 are daily_email_limit, usage 50/50; no CROSSSLOT."""
     a, b = cluster_gateways
-    for _ in range(2):
-        procs.worker(redis_cluster.url, **worker_env(a, twilio_api, smtp_server, **cluster_env))
+    _two_workers(procs, redis_cluster, a, twilio_api, smtp_server, cluster_env)
     async with (
         httpx.AsyncClient(base_url=a.base_url, timeout=10 * FACTOR) as on_a,
         httpx.AsyncClient(base_url=b.base_url, timeout=10 * FACTOR) as on_b,
