@@ -48,6 +48,10 @@ class _Nodes(NodesManager):  # type: ignore[misc]
         super()._update_moved_slots()
 
 
+# Compares unequal to every real node (ClusterNode equality is by "host:port").
+_NO_NODE = ClusterNode("no-default-node.invalid", 0)
+
+
 class _Cluster(RedisCluster):  # type: ignore[misc]
     """redis-py 5.3's cluster client, but it never forgets where the cluster is.
 
@@ -64,6 +68,13 @@ class _Cluster(RedisCluster):  # type: ignore[misc]
         self._known: dict[str, tuple[str, int]] = {
             n.name: (n.host, n.port) for n in self.nodes_manager.startup_nodes.values()
         }
+
+    def get_default_node(self) -> ClusterNode:
+        """The default node, or a node of no cluster while a reset (a connection error elsewhere)
+        has cleared it: redis-py 5.3's pipeline only compares it after its replies are in, and
+        read ``None.name`` (AttributeError, the replies lost); the next command rediscovers."""
+        node: ClusterNode | None = self.nodes_manager.default_node
+        return node if node is not None else _NO_NODE
 
     async def initialize(self) -> RedisCluster:
         if self._initialize:
