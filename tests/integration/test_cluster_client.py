@@ -1,6 +1,7 @@
 """The product's cluster client (``gateway.store.connect.open_client(cluster=True)``) on a real Redis
 Cluster, after a slot moved under commands in flight: every master stays a primary in its map, so
-what goes to "every primary" (SCRIPT LOAD, SCAN) still reaches the slot's new owner."""
+what goes to "every primary" (SCRIPT LOAD, SCAN) still reaches the slot's new owner; and a pipeline
+finishing after the client was reset still returns its replies."""
 
 from __future__ import annotations
 
