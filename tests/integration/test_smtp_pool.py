@@ -4,61 +4,28 @@ server closes them, kept after a refusal, separate per server settings."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.config import SmtpConfig
 from gateway.devtools.net import free_port
+from tests.support.sending import SmtpRecorder
 from tests.support.timing import FACTOR
 from workers.providers.smtp import CONNECTIONS_PER_SERVER, MailError, SmtpMailSender, SmtpTarget
 
 
 @dataclass
-class Counting:
-    """aiosmtpd handler: counts sessions (EHLOs) and records mail; refuses ``refuse@`` recipients."""
-
-    sessions: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_EHLO(
-        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
-    ) -> list[str]:
-        self.sessions += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address.startswith("refuse@"):
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or envelope.content
-        assert isinstance(raw, bytes)
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        return "250 accepted"
-
-
-@dataclass
 class Server:
     port: int
-    handler: Counting
+    handler: SmtpRecorder
 
 
 def _serve(timeout: float = 300) -> tuple[Controller, Server]:
-    handler = Counting()
+    handler = SmtpRecorder(script={"refuse@client.example.jp": ["550 no such user"]})
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, timeout=timeout)
     controller.start()
@@ -100,7 +67,7 @@ async def test_mails_one_after_another_share_one_connection(server: Server) -> N
     for i in range(10):
         await _send(mail, i)
     await mail.aclose()
-    assert [m["Subject"] for m in server.handler.messages] == [f"mail {i}" for i in range(10)]
+    assert [m["Subject"] for _, m in server.handler.messages] == [f"mail {i}" for i in range(10)]
     assert server.handler.sessions == 1
 
 
@@ -108,7 +75,7 @@ async def test_concurrent_mails_use_a_bounded_number_of_connections(server: Serv
     mail = _sender(server.port)
     await asyncio.gather(*(_send(mail, i) for i in range(40)))
     await mail.aclose()
-    assert sorted(m["Subject"] for m in server.handler.messages) == sorted(f"mail {i}" for i in range(40))
+    assert sorted(m["Subject"] for _, m in server.handler.messages) == sorted(f"mail {i}" for i in range(40))
     assert 1 <= server.handler.sessions <= CONNECTIONS_PER_SERVER
 
 
@@ -119,7 +86,7 @@ async def test_a_connection_the_server_closed_is_replaced(quick_server: Server) 
     await _send(mail, 2)
     await _send(mail, 3)
     await mail.aclose()
-    assert [m["Subject"] for m in quick_server.handler.messages] == ["mail 1", "mail 2", "mail 3"]
+    assert [m["Subject"] for _, m in quick_server.handler.messages] == ["mail 1", "mail 2", "mail 3"]
     assert quick_server.handler.sessions == 2
 
 
@@ -134,7 +101,7 @@ async def test_a_reused_connection_broken_under_us_is_retried_once_on_a_new_one(
     sock.shutdown(2)  # SHUT_RDWR: the next command fails as if the server had gone
     await _send(mail, 2)
     await mail.aclose()
-    assert [m["Subject"] for m in server.handler.messages] == ["mail 1", "mail 2"]
+    assert [m["Subject"] for _, m in server.handler.messages] == ["mail 1", "mail 2"]
     assert server.handler.sessions == 2
 
 
@@ -145,7 +112,7 @@ async def test_a_refused_recipient_is_permanent_and_keeps_the_connection(server:
     assert (refused.value.permanent, refused.value.code) == (True, 550)
     await _send(mail, 2)
     await mail.aclose()
-    assert [m["Subject"] for m in server.handler.messages] == ["mail 2"]
+    assert [m["Subject"] for _, m in server.handler.messages] == ["mail 2"]
     assert server.handler.sessions == 1
 
 
@@ -161,8 +128,8 @@ async def test_each_server_settings_get_their_own_connections(server: Server) ->
         await mail.aclose()
     finally:
         controller.stop()
-    assert [m["Subject"] for m in server.handler.messages] == ["mail 1", "mail 3"]
-    assert [m["Subject"] for m in other.handler.messages] == ["mail 2", "mail 4"]
+    assert [m["Subject"] for _, m in server.handler.messages] == ["mail 1", "mail 3"]
+    assert [m["Subject"] for _, m in other.handler.messages] == ["mail 2", "mail 4"]
     assert (server.handler.sessions, other.handler.sessions) == (1, 1)
 
 

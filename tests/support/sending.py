@@ -37,6 +37,14 @@ class SmtpRecorder:
     messages: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
     # recipient -> list of answers to give to RCPT, consumed in order ("250 OK" when exhausted)
     script: dict[str, list[str]] = field(default_factory=dict)
+    sessions: int = 0  # EHLOs seen: one per SMTP connection
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
