@@ -93,15 +93,6 @@ def _noscript(cluster: RedisCluster) -> int:
     return sum(stats.get("NOSCRIPT", 0) for stats in cluster.error_stats().values())
 
 
-def _keys_of(cluster: RedisCluster, org: str) -> list[str]:
-    """Every key naming ``org`` on any node: its hash tag's, and its dedupe keys in the partitions."""
-    found: list[str] = []
-    for port in cluster.ports:
-        with redis_sync.Redis(port=port, decode_responses=True) as node:
-            found += [k for k in node.scan_iter(match="sg:*", count=1000) if f"{{{org}}}" in k or f":seen:{org}:" in k]
-    return found
-
-
 async def test_revoke_and_delete_org_on_a_cluster(
     redis_cluster: RedisCluster, cluster_gateways: tuple[Gateway, Gateway]
 ) -> None:
@@ -126,9 +117,9 @@ async def test_revoke_and_delete_org_on_a_cluster(
         assert (await client.get("/api/v1/me/signals", headers=org.user_headers("u1"))).status_code == 401
         assert (await client.get("/api/v1/me/signals", headers=org.user_headers("u2"))).status_code == 200
 
-        assert _keys_of(redis_cluster, org.id)
+        assert redis_cluster.org_keys(org.id)
         assert (await client.delete(f"/api/v1/orgs/{org.id}", headers=a.admin)).status_code == 204
-        assert _keys_of(redis_cluster, org.id) == []
+        assert redis_cluster.org_keys(org.id) == []
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
 
 

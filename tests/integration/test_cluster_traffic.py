@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as redis_sync
 from redis.crc import key_slot
 from websockets.exceptions import ConnectionClosed
 
@@ -173,10 +172,10 @@ async def test_slots_resharded_during_signed_traffic_lose_and_duplicate_nothing(
         assert {t for _, t in live} == want
 
         # deleting the org after the move removes its keys from every master (SCAN on each primary)
-        assert _org_keys(redis_cluster, org.id)
+        assert redis_cluster.org_keys(org.id)
         r = await ca.delete(f"/api/v1/orgs/{org.id}", headers=a.admin)
         assert r.status_code == 204, r.text
-        assert _org_keys(redis_cluster, org.id) == [], "keys left behind on some master"
+        assert redis_cluster.org_keys(org.id) == [], "keys left behind on some master"
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
 
 
@@ -197,15 +196,6 @@ async def _watch(gw: Gateway, token: str, out: list[tuple[str, str]]) -> None:
             continue
         finally:
             await feed.ws.close()
-
-
-def _org_keys(cluster: RedisCluster, org: str) -> list[str]:
-    """Every key naming ``org`` on any node (its hash tag's, and its dedupe keys in the partitions)."""
-    found: list[str] = []
-    for port in cluster.ports:
-        with redis_sync.Redis(port=port, decode_responses=True) as node:
-            found += [k for k in node.scan_iter(match="sg:*", count=1000) if f"{{{org}}}" in k or f":seen:{org}:" in k]
-    return found
 
 
 def _id_order(sid: str) -> tuple[int, ...]:

@@ -80,6 +80,16 @@ class RedisCluster(LocalCluster):
         """CROSSSLOT errors per node since it started (the audit: must stay 0 everywhere)."""
         return {port: stats.get("CROSSSLOT", 0) for port, stats in self.error_stats().items()}
 
+    def org_keys(self, org: str) -> list[str]:
+        """Every key naming ``org`` on any node: its hash tag's, and its dedupe keys in the partitions."""
+        found: list[str] = []
+        for port in self.ports:
+            with redis_sync.Redis(port=port, decode_responses=True) as node:
+                found += [
+                    k for k in node.scan_iter(match="sg:*", count=1000) if f"{{{org}}}" in k or f":seen:{org}:" in k
+                ]
+        return found
+
 
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisCluster]:
