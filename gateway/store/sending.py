@@ -20,16 +20,13 @@ provider call in flight — are the same code as before.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
 
 from gateway.domain.notifications import RANK
 from gateway.domain.quota import local_day, seconds_until_reset
@@ -37,10 +34,11 @@ from gateway.store import credits, email_usage, keys
 from gateway.store.credits import LEDGER_MAX, Reservation
 from gateway.store.email_usage import TTL_MARGIN_SECONDS, EmailReservation
 from gateway.store.notifications import RETENTION_SECONDS, create_call, created_record
+from gateway.store.pipeline import Round
 from gateway.store.reports import count_notification_call
 from gateway.store.scripts import Scripts
 
-Read = Callable[[Pipeline], Any]
+Command = tuple[Any, ...]
 # ``to`` kinds whose record can be read by id in the first round trip.
 _PARTY_KEYS = {"contact": keys.contacts, "user": keys.users}
 
@@ -83,39 +81,27 @@ class Sending:
         self._s = scripts
         self._ledger_max = ledger_max
 
-    async def _pipeline(self, calls: list[tuple[AsyncScript, list[str], list[Any]]], reads: list[Read]) -> list[Any]:
-        """The scripts (EVALSHA) then the reads, in one pipeline (not a transaction: each script is
-        atomic on its own, and runs in this order). Every script here is idempotent, so after a
-        NOSCRIPT (Redis restarted or flushed) the whole pipeline runs once more."""
-        for attempt in (1, 2):
-            async with self._r.pipeline(transaction=False) as pipe:
-                for script, keys_, args in calls:
-                    # As a raw command: a Cluster pipeline refuses evalsha() (its keys are one org's slot).
-                    pipe.execute_command("EVALSHA", script.sha, len(keys_), *keys_, *args)
-                for read in reads:
-                    read(pipe)
-                results: list[Any] = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
-                for script, _, _ in calls:
-                    script.sha = await self._r.script_load(script.script)
-                continue
-            break
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return results
+    async def _round(self, calls: list[tuple[AsyncScript, list[str], list[Any]]], reads: list[Command]) -> list[Any]:
+        """The scripts (EVALSHA) then the reads, in one round trip (:class:`~gateway.store.pipeline.Round`:
+        not a transaction — each script is atomic on its own, and they run in this order; a script
+        refused with NOSCRIPT is loaded and sent again). Any error reply raises."""
+        batch = Round(self._r)
+        for script, keys_, args in calls:
+            batch.script(script, keys_, args)
+        for read in reads:
+            batch.command(*read)
+        replies = batch.slot(0, list)
+        await batch.run()
+        return replies.value
 
     async def open(self, org: str, rec: dict[str, Any], *, template: str | None) -> Opened:
         """Create ``rec`` unless it exists (as :meth:`Notifications.create`) and read what the job needs."""
         kind, value = next(iter(rec["to"].items())) if isinstance(rec.get("to"), dict) and rec["to"] else ("", "")
         party_key = _PARTY_KEYS.get(kind)
-        reads: list[Read] = [
-            lambda pipe: pipe.get(keys.org(org)),
-            lambda pipe: pipe.hget(keys.templates(org), template or ""),
-        ]
+        reads: list[Command] = [("GET", keys.org(org)), ("HGET", keys.templates(org), template or "")]
         if party_key is not None:
-            reads.append(lambda pipe: pipe.hget(party_key(org), str(value)))
-        created, org_raw, template_raw, *party = await self._pipeline(
+            reads.append(("HGET", party_key(org), str(value)))
+        created, org_raw, template_raw, *party = await self._round(
             [(self._s.notification_create, *create_call(org, rec))], reads
         )
         record, was_created = created_record(created)
@@ -193,7 +179,7 @@ class Sending:
         and unfinished, and the rerun counts nothing twice."""
         count_keys, count_args = count_notification_call(org, tz, nid, template, "sent", at_ms)
         advance_keys = [keys.notification(org, nid), keys.notification_history(org, nid)]
-        _, advanced = await self._pipeline(
+        _, advanced = await self._round(
             [
                 (self._s.report_once, count_keys, count_args),
                 (self._s.advance_status, advance_keys, ["sent", RANK["sent"], f"{nid}:sent", _now(), ""]),
