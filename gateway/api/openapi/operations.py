@@ -298,6 +298,29 @@ def _me() -> dict[Key, Schema]:
             security=USER,
             body=json_body(ref("ReadInput")),
         ),
+        ("/api/v1/me/actions", "POST"): operation(
+            "Act on a signal: reply to its contact with an approved SMS template (a send like any other)",
+            _ok("202", "the notification queued (or the one this idempotency_key already made)", "ActionResult"),
+            security=USER,
+            body=json_body(ref("ActionInput")),
+            description=(
+                "Sent by the signed-in user to the contact's first mobile number (else first number), with the "
+                "credits, rules and idempotency of POST /api/v1/orgs/{org}/notifications (the key is per user). "
+                "The signal is marked read and records `acted`; every connection gets a `state` frame."
+            ),
+            extra_errors={
+                "404": "no such signal in your feed (`signal_not_found`) or no such template (`template_not_found`)",
+                "409": "no contact on the signal (`no_contact`), the contact has no phone (`no_phone`), or the "
+                "template is not an approved SMS template (`template_not_approved`)",
+            },
+        ),
+        ("/api/v1/me/templates", "GET"): operation(
+            "Approved templates of the user's org a reply can use, with the merge fields each reads",
+            _ok("200", "the templates", "MeTemplates"),
+            security=USER,
+            params=(query("channel", {"type": "string", "enum": ["sms"], "default": "sms"}, "the channel"),),
+            extra_errors={"400": "unknown `channel` (`invalid_parameter`)"},
+        ),
         ("/api/v1/me/settings", "GET"): operation(
             "Per-type on/off settings", _ok("200", "every type", "Settings"), security=USER
         ),

@@ -11,7 +11,7 @@ from typing import Any
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
-from gateway.domain import links, quota, send_request, signals, templates, tenancy
+from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
 from gateway.domain.signals import SIGNAL_TYPES
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
@@ -438,6 +438,44 @@ SIGNAL = _obj(
     },
     ("id", "type", "count"),
 )
+ACTION_INPUT = _obj(
+    {
+        "signal": {"type": "string", "pattern": STREAM_ID, "description": "the signal acted on"},
+        "action": {"type": "string", "enum": list(actions.ACTIONS)},
+        "template": id_schema("template"),
+        "data": {"type": "object", "description": "merge fields of the template"},
+        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": actions.MAX_KEY},
+    },
+    ("signal", "action", "template"),
+    closed=True,
+)
+ACTION_RESULT = _obj(
+    {
+        "notification": _obj(
+            {"id": {"type": "string"}, "status": {"type": "string"}},
+            ("id", "status"),
+        ),
+        "unread": {"type": "integer"},
+    },
+    ("notification", "unread"),
+)
+ME_TEMPLATES = _obj(
+    {
+        "templates": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "body": {"type": "string"},
+                    "fields": {"type": "array", "items": {"type": "string"}},
+                },
+                ("id", "name", "body", "fields"),
+            ),
+        }
+    },
+    ("templates",),
+)
 SIGNAL_PAGE = _obj(
     {
         "signals": {"type": "array", "items": ref("Signal")},
@@ -536,6 +574,9 @@ COMPONENTS: dict[str, Schema] = {
     "EmailReport": EMAIL_REPORT,
     "Activity": ACTIVITY,
     "Me": ME,
+    "ActionInput": ACTION_INPUT,
+    "ActionResult": ACTION_RESULT,
+    "MeTemplates": ME_TEMPLATES,
     "Signal": SIGNAL,
     "SignalPage": SIGNAL_PAGE,
     "ReadInput": READ_INPUT,
