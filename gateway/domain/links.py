@@ -41,7 +41,10 @@ def check_record_url_template(value: Any) -> str | None:
             raise _invalid(f"has the placeholder {{{name}}}; only {allowed} are allowed")
         if spec or conv:
             raise _invalid(f"placeholders take no conversion or format: write {{{name}}}")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise _invalid("is not a valid URL") from None
     if parts.scheme.lower() not in _SCHEMES or not parts.netloc:
         raise _invalid("must be an http:// or https:// URL with a host")
     return value

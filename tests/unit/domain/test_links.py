@@ -33,6 +33,7 @@ def test_valid_templates_are_kept(template: str) -> None:
         ("javascript:alert(1)//{contact_id}", "http"),
         ("https:///{contact_id}", "host"),
         ("crm.example.jp/{contact_id}", "http"),
+        ("https://[::1/{contact_id}", "valid URL"),
         ("https://crm.example.jp/{user}", "{user}"),
         ("https://crm.example.jp/{0}", "{0}"),
         ("https://crm.example.jp/{}", "{}"),
