@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, actions, activity, me, notifications, orgs, templates
+from gateway.api import account, actions, activity, me, notifications, orgs, reminders, templates
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -213,6 +213,7 @@ def create_app(
         *me.routes,
         *actions.routes,
         *notifications.routes,
+        *reminders.routes,
         *templates.routes,
         *account.routes,
         *activity.routes,

@@ -116,7 +116,7 @@ async def open_services(
             credits=Credits(redis, scripts),
             email_usage=EmailUsage(redis, scripts),
             reports=Reports(redis, scripts),
-            reminders=Reminders(redis),
+            reminders=Reminders(redis, scripts),
             activity=Activity(redis),
             stats=Stats(scripts),
             mailboxes=Mailboxes(redis, scripts),

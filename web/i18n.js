@@ -27,6 +27,7 @@ export const TYPE_LABELS = {
     'event.checked_in': 'チェックイン',
     'event.ticket_cancelled': 'チケットキャンセル',
     'webinar.registered': 'ウェビナー登録',
+    'credits.low': 'SMSクレジット残高低下',
   },
   en: {
     'email.received': 'Email received',
@@ -50,6 +51,7 @@ export const TYPE_LABELS = {
     'event.checked_in': 'Checked in',
     'event.ticket_cancelled': 'Ticket cancelled',
     'webinar.registered': 'Webinar registration',
+    'credits.low': 'SMS credits low',
   },
 };
 

@@ -52,6 +52,7 @@ export const SIGNAL_TYPES = [
   ['event.checked_in', 'checkCircle'],
   ['event.ticket_cancelled', 'ticketX'],
   ['webinar.registered', 'video'],
+  ['credits.low', 'alert'],
 ].map(([type, icon]) => ({ type, icon }));
 
 const BY_TYPE = new Map(SIGNAL_TYPES.map((d) => [d.type, d]));

@@ -93,6 +93,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         message_id=new_id,
         fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""},
     )
+    if counted.outcome == "cancelled":
+        return {"status": "cancelled"}
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
     message_id = rec.get("message_id") or new_id

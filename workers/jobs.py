@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from arq import Retry
 
@@ -28,11 +26,11 @@ from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email import send_email as deliver_email
 from workers.outcome import give_up
+from workers.reminders import deliver_reminder
 from workers.sms import backoff_seconds
 from workers.sms import send_sms as deliver_sms
 
 log = logging.getLogger("signalgate.jobs")
-_ACTIVITY_JA = {"task": "タスク", "event": "予定", "call": "通話"}
 
 
 async def _notification(deps: Deps, ctx: dict[str, Any], channel: str, kwargs: dict[str, Any]) -> Opened | None:
@@ -94,48 +92,7 @@ async def send_email(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return await guarded(deps, deliver_email, rec, "email", int(ctx.get("job_try", 1)), opened)
 
 
-def reminder_text(org: dict[str, Any], reminder: dict[str, Any]) -> str:
-    """The reminder SMS in the org's language and time zone (Japanese for JP orgs)."""
-    at = datetime.fromisoformat(reminder["remind_at"]).astimezone(ZoneInfo(org["timezone"]))
-    if org.get("country") == "JP":
-        return f"【リマインダー】{_ACTIVITY_JA[reminder['activity']]}: {reminder['title']}（{at:%m/%d %H:%M}）"
-    return f"Reminder ({reminder['activity']}): {reminder['title']} at {at:%Y-%m-%d %H:%M}"
-
-
-async def send_reminder(ctx: dict[str, Any], *, org: str, reminder: str) -> dict[str, Any]:
+async def send_reminder(ctx: dict[str, Any], *, org: str, reminder: str, version: int | None = None) -> dict[str, Any]:
+    """Send one version of a reminder (see :mod:`workers.reminders`)."""
     deps: Deps = ctx["deps"]
-    rem = await deps.services.reminders.get(org, reminder)
-    org_rec = await deps.services.tenancy.get_org(org)
-    if rem is None or org_rec is None:
-        return {"status": "gone"}
-    if rem["status"] != "scheduled":
-        return {"status": rem["status"]}
-    user = await deps.services.tenancy.get_user(org, rem["user"])
-    skip = None
-    if not org_rec.get("reminders", True):
-        skip = "org_reminders_off"
-    elif user is None or not user.get("reminders", True):
-        skip = "user_opted_out"
-    if skip:
-        await deps.services.reminders.put(org, dict(rem, status="skipped", reason=skip))
-        return {"status": "skipped", "reason": skip}
-    nid = f"n_rem_{reminder}"
-    rec = {
-        "id": nid,
-        "org": org,
-        "channel": "sms",
-        "template": "reminder",
-        "to": {"user": rem["user"]},
-        "data": {},
-        "kind": "auto",
-        "system": "reminder",
-        "body": reminder_text(org_rec, rem),
-    }
-    stored, _ = await deps.services.notifications.create(org, rec)
-    outcome = await guarded(deps, deliver_sms, dict(stored, org=org), "sms", int(ctx.get("job_try", 1)))
-    status = "sent" if outcome["status"] == "sent" else "failed"
-    done = dict(rem, status=status, notification=nid)
-    if status == "failed":
-        done["reason"] = outcome.get("reason")
-    await deps.services.reminders.put(org, done)
-    return outcome
+    return await deliver_reminder(deps, org, reminder, version, int(ctx.get("job_try", 1)), guarded)

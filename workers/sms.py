@@ -21,12 +21,14 @@ from typing import Any
 
 from arq import Retry
 
+from gateway.domain.quota import local_day
 from gateway.domain.rendering import TemplateError
+from gateway.domain.sms_segments import count_segments
 from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
-from workers.segments import count_segments
+from workers.sms_credits import tell_admins_low
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
 from workers.templating import rejection_reason
 
@@ -109,7 +111,12 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened
         {"recipient": who.address, "text": text, "segments": segments.segments, "contact": who.contact or ""},
         stale_ms=deps.attempt_stale_ms,
         token=token,
+        day=local_day(datetime.now(tz=UTC), org["timezone"]),
     )
+    if start.reservation.low:
+        await tell_admins_low(deps.services, org_id, nid, start.reservation.balance)
+    if start.reservation.outcome == "cancelled":
+        return {"status": "cancelled"}
     if start.reservation.outcome == "insufficient":
         return await reject(deps, org_id, nid, "insufficient_credits")
     claim = await _claim(deps, org, rec, who.user, token, (start.verdict, start.value))

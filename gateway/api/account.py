@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -10,12 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.domain.errors import BadRequest
+from gateway.domain.errors import ApiError, BadRequest
+from gateway.domain.events import MAX_JSON_DEPTH, json_depth
 from gateway.domain.quota import email_caps, local_day
+from gateway.domain.rendering import TemplateError, render
+from gateway.domain.sms_segments import preview
+from gateway.domain.tenancy import RECORD_ID
 from gateway.http import JSONResponse, State, admin_org, int_param, json_object
+from gateway.services import Services
+from gateway.store.credits import DEFAULT_MAX_PER_DAY, MAX_PER_DAY
 from gateway.store.reports import MAX_DAYS
 
 MAX_PURCHASE = 10_000_000
+MAX_PREVIEW_CHARS = 10_000
 REPORT_EARLIEST = date(1970, 1, 1)
 REPORT_LATEST = date(2100, 12, 31)
 
@@ -27,9 +35,13 @@ def _positive_int(body: dict[str, Any], key: str, hi: int, lo: int = 1) -> int:
     return value
 
 
+def _today(org: dict[str, Any]) -> str:
+    return local_day(datetime.now(tz=UTC), org["timezone"])
+
+
 async def get_credits(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    return JSONResponse(await svc.credits.status(org["id"]))
+    return JSONResponse(await svc.credits.status(org["id"], _today(org)))
 
 
 async def purchase(request: Request[State]) -> Response:
@@ -41,20 +53,27 @@ async def purchase(request: Request[State]) -> Response:
     if not isinstance(reference, str) or len(reference) > 100:
         raise BadRequest("'reference' must be a short string", code="invalid_field")
     await svc.credits.purchase(org["id"], amount, reference)
-    return JSONResponse(await svc.credits.status(org["id"]), status_code=201)
+    return JSONResponse(await svc.credits.status(org["id"], _today(org)), status_code=201)
 
 
 async def auto_recharge(request: Request[State]) -> Response:
+    """Top up ``amount`` before the balance would fall below ``threshold``, at most ``max_per_day``
+    top-ups per org-local day; enabled below the threshold, it tops up at once."""
     svc, org = await admin_org(request)
-    shape = '{"enabled": bool, "threshold": N, "amount": N}'
+    shape = '{"enabled": bool, "threshold": N, "amount": N, "max_per_day": N}'
     body = await json_object(request, shape)
     if not isinstance(body.get("enabled"), bool):
         raise BadRequest(f"body must be {shape}", code="invalid_body")
+    unknown = sorted(set(body) - {"enabled", "threshold", "amount", "max_per_day"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     enabled = body["enabled"]
     threshold = _positive_int(body, "threshold", MAX_PURCHASE, lo=0) if enabled or "threshold" in body else 0
     amount = _positive_int(body, "amount", MAX_PURCHASE) if enabled or "amount" in body else 0
-    await svc.credits.set_auto_recharge(org["id"], enabled, threshold, amount)
-    return JSONResponse(await svc.credits.status(org["id"]))
+    per_day = _positive_int(body, "max_per_day", MAX_PER_DAY) if "max_per_day" in body else DEFAULT_MAX_PER_DAY
+    today = _today(org)
+    await svc.credits.set_auto_recharge(org["id"], enabled, threshold, amount, per_day, today)
+    return JSONResponse(await svc.credits.status(org["id"], today))
 
 
 async def ledger(request: Request[State]) -> Response:
@@ -63,11 +82,43 @@ async def ledger(request: Request[State]) -> Response:
     return JSONResponse({"entries": await svc.credits.ledger(org["id"], limit)})
 
 
+async def _preview_text(svc: Services, org_id: str, body: dict[str, Any]) -> str:
+    """The text ``{"body"}`` or ``{"template", "data"}`` names (a template rendered, not sent)."""
+    if "body" in body:
+        if set(body) != {"body"} or not isinstance(body["body"], str) or len(body["body"]) > MAX_PREVIEW_CHARS:
+            raise BadRequest(f"'body' must be a string of at most {MAX_PREVIEW_CHARS} characters, alone",
+                             code="invalid_body")  # fmt: skip
+        return str(body["body"])
+    unknown = sorted(set(body) - {"template", "data"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
+    tid = body.get("template")
+    if not isinstance(tid, str) or not RECORD_ID.fullmatch(tid):
+        raise BadRequest('body must be {"template": id, "data": {...}} or {"body": "text"}', code="invalid_body")
+    data = body.get("data", {})
+    if not isinstance(data, dict) or json_depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest("'data' must be an object of merge fields", code="invalid_field")
+    template = await svc.templates.get(org_id, tid)
+    if template is None or template.get("channel") != "sms":
+        raise ApiError(f"template {tid!r} is not an SMS template", code="template_not_found", status=404)
+    try:
+        return await asyncio.to_thread(render, str(template["body"]), data)
+    except TemplateError as exc:
+        raise BadRequest(f"the template does not render: {exc}", code="template_error") from None
+
+
+async def sms_preview(request: Request[State]) -> Response:
+    """What an SMS would cost: its text, encoding, segments and credits; nothing is sent."""
+    svc, org = await admin_org(request)
+    body = await json_object(request, '{"template": id, "data": {...}} or {"body": "text"}')
+    return JSONResponse(preview(await _preview_text(svc, org["id"], body)))
+
+
 async def usage(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
     email = await svc.email_usage.today(org["id"], org["timezone"], datetime.now(tz=UTC), caps)
-    return JSONResponse({"email": email, "sms": await svc.credits.status(org["id"])})
+    return JSONResponse({"email": email, "sms": await svc.credits.status(org["id"], _today(org))})
 
 
 def _date_param(request: Request[State], name: str, default: date) -> date:
@@ -104,6 +155,7 @@ routes = [
     Route("/api/v1/orgs/{org}/credits/purchase", purchase, methods=["POST"]),
     Route("/api/v1/orgs/{org}/credits/auto-recharge", auto_recharge, methods=["PUT"]),
     Route("/api/v1/orgs/{org}/credits/ledger", ledger, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/sms/preview", sms_preview, methods=["POST"]),
     Route("/api/v1/orgs/{org}/usage", usage, methods=["GET"]),
     Route("/api/v1/orgs/{org}/reports/email", email_report, methods=["GET"]),
 ]

@@ -10,6 +10,7 @@ from gateway.domain import streamid
 from gateway.domain.errors import BadRequest, NotFound
 from gateway.domain.signals import SIGNAL_TYPE_SET, BadReadRequest, read_request
 from gateway.http import JSONResponse, State, int_param, read_json, require_user
+from gateway.services import Services
 from gateway.store.feed import MAX_PAGE
 
 
@@ -58,21 +59,37 @@ async def mark_read(request: Request[State]) -> Response:
     return JSONResponse({"unread": await svc.feed.mark_read(org, user, ids, up_to)})
 
 
+async def _reminders_on(svc: Services, org: str, user: str) -> bool:
+    rec = await svc.tenancy.get_user(org, user)
+    return bool((rec or {}).get("reminders", True))
+
+
 async def get_settings(request: Request[State]) -> Response:
     svc, org, user = await require_user(request)
-    return JSONResponse({"types": await svc.feed.settings(org, user)})
+    return JSONResponse({"types": await svc.feed.settings(org, user), "reminders": await _reminders_on(svc, org, user)})
 
 
 async def put_settings(request: Request[State]) -> Response:
+    """``{"types": {...}}`` and/or ``{"reminders": bool}`` (the user's own opt-out of SMS reminders)."""
     svc, org, user = await require_user(request)
     body = await read_json(request)
-    types = body.get("types") if isinstance(body, dict) else None
+    shape = 'body must be {"types": {"<type>": true|false}} and/or {"reminders": true|false}'
+    if not isinstance(body, dict) or not ({"types", "reminders"} & set(body)) or set(body) - {"types", "reminders"}:
+        raise BadRequest(shape, code="invalid_body")
+    types = body.get("types", {})
     if not isinstance(types, dict) or not all(isinstance(v, bool) for v in types.values()):
-        raise BadRequest('body must be {"types": {"<type>": true|false}}', code="invalid_body")
+        raise BadRequest(shape, code="invalid_body")
+    if "reminders" in body and not isinstance(body["reminders"], bool):
+        raise BadRequest(shape, code="invalid_body")
     unknown = sorted(set(types) - SIGNAL_TYPE_SET)
     if unknown:
         raise BadRequest(f"unknown signal type(s): {', '.join(unknown)}", code="unknown_type")
-    return JSONResponse({"types": await svc.feed.update_settings(org, user, types)})
+    if "reminders" in body:
+        rec = await svc.tenancy.get_user(org, user)
+        if rec is not None and rec.get("reminders", True) != body["reminders"]:
+            await svc.tenancy.put_user(org, dict(rec, reminders=body["reminders"]))
+    settings = await svc.feed.update_settings(org, user, types)
+    return JSONResponse({"types": settings, "reminders": await _reminders_on(svc, org, user)})
 
 
 routes = [

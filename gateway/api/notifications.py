@@ -1,28 +1,25 @@
-"""Sending API: notifications (202 + id, idempotent) and reminders; work is done by arq workers."""
+"""Sending API: notifications (202 + id, idempotent; cancel); work is done by arq workers."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.errors import ApiError, NotFound
+from gateway.domain.notifications import CANCELLABLE
 from gateway.domain.send_request import parse_send_at, send_record
 from gateway.domain.signals import iso_utc
-from gateway.domain.tenancy import check_id
 from gateway.http import JSONResponse, State, admin_org, json_object, path_id
 from gateway.services import Services
-from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS, send_job_id
+from gateway.store.jobs import SEND_EMAIL, SEND_SMS, send_job_id
 
 _PUBLIC = (
     "id", "channel", "template", "to", "kind", "status", "reason", "sender", "idempotency_key", "send_at",
     "provider_sid", "message_id", "segments", "charged", "recipient",
 )  # fmt: skip
-ACTIVITIES = ("task", "event", "call")
 
 
 def public_notification(rec: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,7 +43,7 @@ async def submit(svc: Services, org_id: str, body: dict[str, Any]) -> dict[str, 
     # request for a notification still queued enqueues again: if we died between the two steps,
     # that repeat sends it; otherwise arq refuses the job id it already holds.
     existing, _ = await svc.notifications.create(org_id, rec)
-    if existing["status"] == "queued":
+    if existing["status"] in CANCELLABLE:  # queued or scheduled: not started yet
         job_kwargs = {k: v for k, v in body.items() if v is not None} | {"org": org_id, "notification": rec["id"]}
         job_kwargs.setdefault("idempotency_key", rec["idempotency_key"])
         await svc.jobs.enqueue(
@@ -75,51 +72,24 @@ async def get_notification(request: Request[State]) -> Response:
     return JSONResponse(public_notification(rec, await notifications.history(org["id"], nid)))
 
 
-async def create_reminder(request: Request[State]) -> Response:
-    """An SMS to a user at ``remind_at`` about a task, event or call (unless opted out)."""
+async def cancel_notification(request: Request[State]) -> Response:
+    """Cancel a ``queued`` or ``scheduled`` send (nothing charged; its job, when it runs, does
+    nothing); once it is ``sending`` or done: 409 ``not_cancellable``."""
     svc, org = await admin_org(request)
-    body = await json_object(request)
-    unknown = sorted(set(body) - {"user", "activity", "title", "remind_at", "id"})
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
-    user = check_id("user", body.get("user"))
-    if body.get("activity") not in ACTIVITIES:
-        raise BadRequest(f"'activity' must be one of {', '.join(ACTIVITIES)}", code="invalid_field")
-    title = body.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        raise BadRequest("'title' must be a non-empty string of at most 200 characters", code="invalid_field")
-    remind_at = parse_send_at(body.get("remind_at"), "remind_at")
-    if remind_at is None:
-        raise BadRequest("'remind_at' is required", code="invalid_field")
-    if await svc.tenancy.get_user(org["id"], user) is None:
-        raise BadRequest(f"user {user!r} does not exist", code="unknown_user")
-    rid = check_id("reminder", body["id"]) if "id" in body else "r_" + secrets.token_hex(8)
-    reminder = {
-        "id": rid,
-        "user": user,
-        "activity": body["activity"],
-        "title": title,
-        "remind_at": remind_at.isoformat(),
-        "status": "scheduled",
-    }
-    await svc.reminders.put(org["id"], reminder)
-    await svc.jobs.enqueue(
-        SEND_REMINDER, f"reminder:{org['id']}:{rid}", max(remind_at, datetime.now(tz=UTC)), org=org["id"], reminder=rid
-    )
-    return JSONResponse(reminder, status_code=202)
-
-
-async def get_reminder(request: Request[State]) -> Response:
-    svc, org = await admin_org(request)
-    rec = await svc.reminders.get(org["id"], path_id(request, "reminder"))
-    if rec is None:
-        raise NotFound("reminder does not exist", code="reminder_not_found")
-    return JSONResponse(rec)
+    nid = path_id(request, "notification")
+    done, status = await svc.notifications.cancel(org["id"], nid)
+    if done is None:
+        raise NotFound("notification does not exist", code="notification_not_found")
+    if not done:
+        raise ApiError(f"the notification is {status}: only a queued or scheduled send can be cancelled",
+                       code="not_cancellable", status=409)  # fmt: skip
+    rec = await svc.notifications.get(org["id"], nid)
+    assert rec is not None  # noqa: S101 - it was just cancelled (notifications are kept for months)
+    return JSONResponse(public_notification(rec, await svc.notifications.history(org["id"], nid)))
 
 
 routes = [
     Route("/api/v1/orgs/{org}/notifications", create_notification, methods=["POST"]),
     Route("/api/v1/orgs/{org}/notifications/{notification}", get_notification, methods=["GET"]),
-    Route("/api/v1/orgs/{org}/reminders", create_reminder, methods=["POST"]),
-    Route("/api/v1/orgs/{org}/reminders/{reminder}", get_reminder, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/notifications/{notification}", cancel_notification, methods=["DELETE"]),
 ]

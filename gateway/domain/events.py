@@ -24,6 +24,7 @@ SOURCES = (
     "track.click",
     "send.email_bounced",
     "imap.mail",
+    "send.credits_low",
 )
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 RANK: dict[str, int] = {
     "queued": 0,
+    "scheduled": 0,  # queued with a send_at still ahead
+    "cancelled": 3,  # DELETE .../notifications/{id} before it was sending
     "sending": 1,
     "sent": 2,
     "delivered": 3,
@@ -22,7 +25,20 @@ RANK: dict[str, int] = {
     "rejected": 3,
     "read": 4,
 }
-FINAL = frozenset({"delivered", "undelivered", "failed", "bounced", "rejected", "read"})
+FINAL = frozenset({"delivered", "undelivered", "failed", "bounced", "rejected", "read", "cancelled"})
+# Statuses a send may still be cancelled in (nothing charged or counted yet).
+CANCELLABLE = frozenset({"queued", "scheduled"})
+
+
+def initial_status(send_at: str | None, now_ms: int) -> str:
+    """``scheduled`` when ``send_at`` (ISO 8601 with an offset) is still ahead, else ``queued``."""
+    if not send_at:
+        return "queued"
+    try:
+        at = datetime.fromisoformat(send_at)
+    except ValueError:
+        return "queued"
+    return "scheduled" if at.tzinfo is not None and at.timestamp() * 1000 > now_ms else "queued"
 
 
 def notification_id(org: str, idempotency_key: str | None) -> str:

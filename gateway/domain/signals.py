@@ -34,6 +34,7 @@ SIGNAL_TYPES: tuple[str, ...] = (
     "event.checked_in",
     "event.ticket_cancelled",
     "webinar.registered",
+    "credits.low",
 )
 SIGNAL_TYPE_SET = frozenset(SIGNAL_TYPES)
 

@@ -99,7 +99,7 @@ class BatchRouter:
                         continue
                     if ev.source in ("track.open", "track.click") and ev.data.get("notification"):
                         it.notification = svc.notifications.queue_get(first, org, str(ev.data["notification"]))
-                    elif ev.source == "send.email_bounced":
+                    elif ev.source in ("send.email_bounced", "send.credits_low"):
                         it.preferred = ev.data.get("user") or None
                 if it.draft is None and it.sms is None:
                     continue  # a call status that makes no signal: only the call log moves

@@ -118,6 +118,14 @@ def draft(
             {"bounce": d.get("bounce", "hard"), "notification": d.get("notification"), "reason": d.get("reason")},
             headline=f"Email to {WHO} bounced",
         )
+    if src == "send.credits_low":
+        left = int(d.get("balance", 0))
+        return Draft(
+            "credits.low",
+            f"SMS credits are low: {left} left",
+            f"The balance fell below the auto-recharge threshold ({d.get('threshold')}).",
+            {"balance": left, "threshold": d.get("threshold"), "reason": d.get("reason")},
+        )
     if src == "track.open":
         return Draft(
             "email.opened", "", "", {"notification": d.get("notification")}, headline=f"{WHO} opened your email"

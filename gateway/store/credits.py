@@ -1,8 +1,9 @@
 """Prepaid SMS credits: balance, ledger, auto-recharge; every change is one Lua script.
 
-1 credit = 1 SMS segment. See ``credits_reserve.lua`` and ``credits_credit.lua`` for the
-invariants (never negative, charged and refunded at most once per notification, auto-recharge
-once per crossing of its threshold).
+1 credit = 1 SMS segment. See ``credits_reserve.lua``, ``credits_credit.lua`` and
+``credits_configure.lua`` for the invariants (never negative, charged and refunded at most once
+per notification, auto-recharge before the balance would fall below its threshold, at most
+``max_per_day`` top-ups per org-local day, ``credits.low`` once per crossing).
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ from gateway.store.scripts import Scripts
 LEDGER_MAX = 100_000
 
 
+# Top-ups per org-local day when ``max_per_day`` is not given, and the most it may be.
+DEFAULT_MAX_PER_DAY = 10
+MAX_PER_DAY = 100
+
+
 @dataclass(frozen=True)
 class Reservation:
-    outcome: str  # "charged" | "already_charged" | "insufficient"
+    outcome: str  # "charged" | "already_charged" | "insufficient" | "cancelled"
     balance: int
+    low: bool = False  # this step crossed below the threshold with no top-up possible: credits.low
 
 
-RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient"}
+RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient", 3: "cancelled"}
 
 
 def _now() -> int:
@@ -43,11 +50,13 @@ class Credits:
     def _keys(self, org: str, nid: str | None = None) -> list[str]:
         return [keys.credits(org), keys.credit_ledger(org), keys.notification(org, nid or "-")]
 
-    async def reserve(self, org: str, nid: str, amount: int) -> Reservation:
-        code, balance = await self._s.credits_reserve(
-            keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max]
+    async def reserve(self, org: str, nid: str, amount: int, day: str) -> Reservation:
+        """Charge ``amount`` for ``nid`` (topping up first when auto-recharge allows); ``day`` is
+        the org's local day (:func:`gateway.domain.quota.local_day`)."""
+        code, balance, low = await self._s.credits_reserve(
+            keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max, day]
         )
-        return Reservation(RESERVE_OUTCOMES[int(code)], int(balance))
+        return Reservation(RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
 
     async def refund(self, org: str, nid: str, reason: str) -> bool:
         code, _ = await self._s.credits_credit(
@@ -61,29 +70,29 @@ class Credits:
         )
         return int(balance)
 
-    async def set_auto_recharge(self, org: str, enabled: bool, threshold: int, amount: int) -> None:
-        balance = int(await self._r.hget(keys.credits(org), "balance") or 0)
-        await self._r.hset(
-            keys.credits(org),
-            mapping={
-                "auto_enabled": "1" if enabled else "0",
-                "auto_threshold": threshold,
-                "auto_amount": amount,
-                # Arm only from above: enabling below the threshold does not recharge by itself.
-                "auto_armed": "1" if balance >= threshold else "0",
-            },
+    async def set_auto_recharge(
+        self, org: str, enabled: bool, threshold: int, amount: int, max_per_day: int, day: str
+    ) -> int:
+        """Store the settings; enabled below the threshold, top up at once (within today's cap).
+        Returns the number of top-ups made now."""
+        _, made = await self._s.credits_configure(
+            keys=[keys.credits(org), keys.credit_ledger(org)],
+            args=["1" if enabled else "0", threshold, amount, max_per_day, _now(), self._ledger_max, day],
         )
+        return int(made)
 
-    async def status(self, org: str) -> dict[str, Any]:
+    async def status(self, org: str, day: str | None = None) -> dict[str, Any]:
+        """Balance and auto-recharge; with ``day`` (the org's local day) also today's top-ups."""
         raw = await self._r.hgetall(keys.credits(org))
-        return {
-            "balance": int(raw.get("balance", 0)),
-            "auto_recharge": {
-                "enabled": raw.get("auto_enabled") == "1",
-                "threshold": int(raw.get("auto_threshold", 0)),
-                "amount": int(raw.get("auto_amount", 0)),
-            },
+        auto: dict[str, Any] = {
+            "enabled": raw.get("auto_enabled") == "1",
+            "threshold": int(raw.get("auto_threshold", 0)),
+            "amount": int(raw.get("auto_amount", 0)),
+            "max_per_day": int(raw.get("auto_max_per_day", DEFAULT_MAX_PER_DAY)),
         }
+        if day is not None:
+            auto["today"] = int(raw.get("auto_count", 0)) if raw.get("auto_day") == day else 0
+        return {"balance": int(raw.get("balance", 0)), "auto_recharge": auto}
 
     async def ledger(self, org: str, limit: int = 100) -> list[dict[str, Any]]:
         entries = await self._r.xrevrange(keys.credit_ledger(org), count=limit)

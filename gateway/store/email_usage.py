@@ -21,7 +21,7 @@ class EmailReservation:
     used: int
 
 
-RESERVE_OUTCOMES = {1: "counted", 2: "already_counted", 0: "limit"}
+RESERVE_OUTCOMES = {1: "counted", 2: "already_counted", 0: "limit", 3: "cancelled"}
 
 
 class EmailUsage:

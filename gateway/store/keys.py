@@ -282,8 +282,13 @@ def report_seen(org_id: str, local_day: str) -> str:
 
 
 def reminders(org_id: str) -> str:
-    """Hash reminder id -> JSON (status: scheduled|sent|skipped|failed)."""
+    """Hash reminder id -> JSON (status: scheduled|sending|sent|skipped|failed|cancelled, version)."""
     return f"sg:{{{org_id}}}:reminders"
+
+
+def reminder_index(org_id: str) -> str:
+    """Sorted set (all scores 0) of the org's reminder ids: paged in id order with ZRANGEBYLEX."""
+    return f"sg:{{{org_id}}}:reminder-ids"
 
 
 # -- IMAP ingest --------------------------------------------------------------------

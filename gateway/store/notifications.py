@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from gateway.domain.notifications import RANK
+from gateway.domain.notifications import RANK, initial_status
 from gateway.store import keys
 from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts, advance_args
@@ -38,7 +38,8 @@ def create_call(org: str, rec: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of ``notification_create.lua`` for ``rec``."""
     now = int(time.time() * 1000)
     fields = {k: (orjson.dumps(v).decode() if k in _JSON_FIELDS else v) for k, v in rec.items() if v is not None}
-    fields.update({"status": "queued", "rank": RANK["queued"], "created_ms": now, "updated_ms": now})
+    status = initial_status(rec.get("send_at"), now)
+    fields.update({"status": status, "rank": RANK[status], "created_ms": now, "updated_ms": now})
     return (
         [keys.notification(org, rec["id"]), keys.notification_history(org, rec["id"])],
         [now, RETENTION_SECONDS, *(item for pair in fields.items() for item in pair)],
@@ -136,3 +137,12 @@ class Notifications:
     async def by_message_id(self, org: str, message_id: str) -> dict[str, Any] | None:
         nid = await self._r.get(keys.message_id(org, message_id.strip().strip("<>")))
         return None if nid is None else await self.get(org, nid)
+
+    async def cancel(self, org: str, nid: str) -> tuple[bool | None, str]:
+        """Cancel a ``queued`` or ``scheduled`` notification (``notification_cancel.lua``):
+        (True, "cancelled"), (False, its status) when it is sending or done, (None, "") when unknown."""
+        done, status = await self._s.notification_cancel(
+            keys=[keys.notification(org, nid), keys.notification_history(org, nid)],
+            args=[int(time.time() * 1000), RANK["cancelled"]],
+        )
+        return (None if int(done) < 0 else bool(done)), str(status)

@@ -43,6 +43,9 @@ class Scripts:
     report_once: AsyncScript
     credits_reserve: AsyncScript
     credits_credit: AsyncScript
+    credits_configure: AsyncScript
+    notification_cancel: AsyncScript
+    reminder_write: AsyncScript
     email_reserve: AsyncScript
     begin_attempt: AsyncScript
     imap_lease: AsyncScript

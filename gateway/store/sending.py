@@ -115,19 +115,22 @@ class Sending:
         )
 
     async def sms_begin(
-        self, org: str, nid: str, segments: int, fields: dict[str, Any], *, stale_ms: int, token: str
+        self, org: str, nid: str, segments: int, fields: dict[str, Any], *, stale_ms: int, token: str, day: str
     ) -> SmsStart:
-        """Store ``fields``, reserve ``segments`` credits, advance to ``sending``, claim the attempt."""
-        code, balance, verdict, value = await self._s.sms_begin(
+        """Store ``fields``, reserve ``segments`` credits (auto-recharge's window is ``day``, the
+        org's local day), advance to ``sending``, claim the attempt; a cancelled notification
+        changes nothing (outcome ``cancelled``)."""
+        code, balance, verdict, value, low = await self._s.sms_begin(
             keys=[
                 keys.notification(org, nid),
                 keys.notification_history(org, nid),
                 keys.credits(org),
                 keys.credit_ledger(org),
             ],
-            args=[segments, nid, _now(), self._ledger_max, stale_ms, token, RANK["sending"], *_flat(fields)],
+            args=[segments, nid, _now(), self._ledger_max, stale_ms, token, RANK["sending"], day, *_flat(fields)],
         )
-        return SmsStart(Reservation(credits.RESERVE_OUTCOMES[int(code)], int(balance)), str(verdict), str(value))
+        reservation = Reservation(credits.RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
+        return SmsStart(reservation, str(verdict), str(value))
 
     async def sms_accepted(self, org: str, nid: str, sid: str, link: dict[str, str]) -> bool:
         """The provider took the message: sid, message link, attempt cleared and ``sent``, atomically."""

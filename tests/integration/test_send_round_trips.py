@@ -128,7 +128,7 @@ async def test_sms_begin_never_overdraws_and_charges_each_notification_once(serv
         await services.notifications.create(org, {"id": nid, "channel": "sms", "to": {"phone": "+81"}})
     starts = await asyncio.gather(
         *(
-            services.sending.sms_begin(org, nid, 2, {"text": "x"}, stale_ms=60_000, token=f"t{run}")
+            services.sending.sms_begin(org, nid, 2, {"text": "x"}, stale_ms=60_000, token=f"t{run}", day="2026-12-01")
             for nid in nids
             for run in (1, 2)
         )
@@ -151,11 +151,14 @@ async def test_sms_begin_never_overdraws_and_charges_each_notification_once(serv
 async def test_sms_begin_auto_recharges_once_per_crossing(services: Services) -> None:
     org = "o-" + uuid.uuid4().hex[:8]
     await services.credits.purchase(org, 10, "test")
-    await services.credits.set_auto_recharge(org, True, threshold=5, amount=100)
+    await services.credits.set_auto_recharge(org, True, threshold=5, amount=100, max_per_day=10, day="2026-12-01")
     for i in range(20):
         await services.notifications.create(org, {"id": f"n_{i}", "channel": "sms", "to": {"phone": "+81"}})
     await asyncio.gather(
-        *(services.sending.sms_begin(org, f"n_{i}", 1, {}, stale_ms=60_000, token="t") for i in range(20))
+        *(
+            services.sending.sms_begin(org, f"n_{i}", 1, {}, stale_ms=60_000, token="t", day="2026-12-01")
+            for i in range(20)
+        )
     )
     recharges = [e for e in await services.credits.ledger(org, 1000) if e["type"] == "auto_recharge"]
     assert len(recharges) == 1

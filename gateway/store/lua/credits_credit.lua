@@ -5,7 +5,7 @@ ARGV[3] now (ms)   ARGV[4] note (purchase reference, or refund reason)
 ARGV[5] ledger length kept (XADD MAXLEN ~: older entries are trimmed)
 Returns {1, balance} when credited, {0, balance} for a refund of something never charged or
 already refunded. Invariant: a notification is refunded at most once and never more than it
-was charged; a balance back at or above the auto-recharge threshold re-arms auto-recharge. ]]
+was charged; a balance back at or above the threshold re-arms credits.low (credits_reserve). ]]
 local amount
 local nid = ''
 if ARGV[1] == 'refund' then
@@ -22,5 +22,5 @@ local balance = redis.call('HINCRBY', KEYS[1], 'balance', amount)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', ARGV[1], 'amount', amount, 'balance', balance,
   'notification', nid, 'at', ARGV[3], 'note', ARGV[4])
 local threshold = tonumber(redis.call('HGET', KEYS[1], 'auto_threshold') or '0')
-if balance >= threshold then redis.call('HSET', KEYS[1], 'auto_armed', '1') end
+if balance >= threshold then redis.call('HSET', KEYS[1], 'low_armed', '1') end
 return {1, balance}

@@ -9,9 +9,11 @@ the notification with it (message_id, recipient, contact, user)
 Steps: 1. email_reserve (its rules: counted once, never over the cap); if the cap is reached
 stop: returns {0, used} and nothing changed; 2. when ARGV[9] is set, store the fields and the
 Message-ID index; 3. advance_status to 'sending' (idempotent).
-Returns email_reserve's answer: {1, used} counted now, {2, used} counted by an earlier run. ]]
+Returns email_reserve's answer: {1, used} counted now, {2, used} counted by an earlier run;
+{3, 0} when the notification was cancelled (DELETE .../notifications/{id}): nothing changes. ]]
 --#include email_reserve
 --#include advance_status
+if redis.call('HGET', KEYS[2], 'status') == 'cancelled' then return {3, 0} end
 local counted = email_reserve({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4]})
 if counted[1] == 0 then return counted end
 if ARGV[9] ~= '' then

@@ -1,10 +1,10 @@
-"""Unit tests for workers.segments: GSM-7 / UCS-2 detection and SMS segment counting."""
+"""Unit tests for gateway.domain.sms_segments: GSM-7 / UCS-2 detection and SMS segment counting."""
 
 from __future__ import annotations
 
 import pytest
 
-from workers.segments import SegmentInfo, count_segments, encoding
+from gateway.domain.sms_segments import SegmentInfo, count_segments, encoding
 
 GSM_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

@@ -83,3 +83,10 @@ def count_segments(text: str) -> SegmentInfo:
     if units <= single:
         return SegmentInfo(encoding=enc, units=units, segments=1, per_segment=single)
     return SegmentInfo(encoding=enc, units=units, segments=_fill_parts(sizes, part), per_segment=part)
+
+
+def preview(text: str) -> dict[str, object]:
+    """What ``POST .../sms/preview`` answers for ``text``: the text, its encoding, its segments and
+    the credits it costs (1 credit per segment)."""
+    info = count_segments(text)
+    return {"text": text, "encoding": info.encoding, "segments": info.segments, "credits": info.segments}
