@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
-from gateway.domain.reminders import ACTIVITIES
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
+from gateway.domain.reminders import ACTIVITIES
 from gateway.domain.signals import SIGNAL_TYPES
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
