@@ -20,7 +20,19 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, actions, activity, me, notifications, orgs, reminders, templates
+from gateway.api import (
+    account,
+    actions,
+    activity,
+    contacts,
+    me,
+    notifications,
+    orgs,
+    reminders,
+    segments,
+    suppressions,
+    templates,
+)
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -30,7 +42,7 @@ from gateway.edge.headers import SecurityHeaders
 from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
-from gateway.ingest import tracking, twilio, webhooks
+from gateway.ingest import tracking, twilio, unsubscribe, webhooks
 from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.gcpace import CollectPacer
 from gateway.live.hub import Hub
@@ -217,6 +229,10 @@ def create_app(
         *templates.routes,
         *account.routes,
         *activity.routes,
+        *contacts.routes,
+        *segments.routes,
+        *suppressions.routes,
+        *unsubscribe.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(
@@ -236,5 +252,8 @@ def create_app(
     edge: ASGIApp = LiveShortcut(HotRoutes(SecurityHeaders(app), app, [*tracking.hot_routes, *twilio.routes]))
     if config.gateway.access_log:
         edge = AccessLog(edge)
-    gateway = GatewayApp(edge, config.gateway.max_body_bytes)
+    # A bulk contact import may be larger than any other request body.
+    gateway = GatewayApp(
+        edge, config.gateway.max_body_bytes, large=("/contacts:import", config.gateway.import_max_bytes)
+    )
     return gateway

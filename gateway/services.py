@@ -32,8 +32,10 @@ from gateway.store.notifications import Notifications
 from gateway.store.reminders import Reminders
 from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
+from gateway.store.segments import Segments
 from gateway.store.sending import Sending
 from gateway.store.stats import Stats
+from gateway.store.suppressions import Suppressions
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
 
@@ -61,6 +63,8 @@ class Services:
     secrets: credentials.Secrets | None
     sending: Sending
     actions: SignalActions
+    suppressions: Suppressions
+    segments: Segments
 
     @property
     def admin_token(self) -> str:
@@ -124,6 +128,8 @@ async def open_services(
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
             sending=Sending(redis, scripts),
             actions=SignalActions(redis, scripts),
+            suppressions=Suppressions(redis),
+            segments=Segments(redis),
         )
     finally:
         await jobs.aclose()

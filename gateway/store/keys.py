@@ -313,3 +313,24 @@ def signal_acted(org_id: str, user: str) -> str:
     """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
     (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""
     return f"sg:{{{org_id}}}:acted:{user}"
+
+
+# -- consent, suppressions, segments (issue 14) -------------------------------------------------
+def suppressions(org_id: str) -> str:
+    """Hash address (lower-case) -> JSON ``{"reason", "at"}``: mail to it is rejected ``suppressed``."""
+    return f"sg:{{{org_id}}}:suppressed"
+
+
+def segments(org_id: str) -> str:
+    """Hash segment id -> JSON ``{"id", "name", "match"}``."""
+    return f"sg:{{{org_id}}}:segments"
+
+
+def fanout(org_id: str, batch: str) -> str:
+    """Hash: one segment send's progress (segment, request body, cursor, step, total, enqueued, status)."""
+    return f"sg:{{{org_id}}}:fanout:{batch}"
+
+
+def fanout_members(org_id: str, batch: str) -> str:
+    """Set of the notification ids one segment send made (one per member)."""
+    return f"sg:{{{org_id}}}:fanout:{batch}:members"
