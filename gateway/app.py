@@ -30,6 +30,7 @@ from gateway.api import (
     orgs,
     reminders,
     segments,
+    sms_notifications,
     suppressions,
     templates,
 )
@@ -226,6 +227,7 @@ def create_app(
         *actions.routes,
         *notifications.routes,
         *reminders.routes,
+        *sms_notifications.routes,
         *templates.routes,
         *account.routes,
         *activity.routes,

@@ -34,6 +34,7 @@ from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
 from gateway.store.segments import Segments
 from gateway.store.sending import Sending
+from gateway.store.sms_notifications import SmsNotifications
 from gateway.store.stats import Stats
 from gateway.store.suppressions import Suppressions
 from gateway.store.templates import Templates
@@ -65,6 +66,7 @@ class Services:
     actions: SignalActions
     suppressions: Suppressions
     segments: Segments
+    sms_notifications: SmsNotifications
 
     @property
     def admin_token(self) -> str:
@@ -130,6 +132,7 @@ async def open_services(
             actions=SignalActions(redis, scripts),
             suppressions=Suppressions(redis),
             segments=Segments(redis),
+            sms_notifications=SmsNotifications(redis),
         )
     finally:
         await jobs.aclose()

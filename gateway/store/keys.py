@@ -286,6 +286,11 @@ def reminders(org_id: str) -> str:
     return f"sg:{{{org_id}}}:reminders"
 
 
+def sms_notifications(org_id: str) -> str:
+    """Hash SMS notification definition id -> JSON (name, module, phone_field, template)."""
+    return f"sg:{{{org_id}}}:sms-notifications"
+
+
 def reminder_index(org_id: str) -> str:
     """Sorted set (all scores 0) of the org's reminder ids: paged in id order with ZRANGEBYLEX."""
     return f"sg:{{{org_id}}}:reminder-ids"
