@@ -118,7 +118,13 @@ async def test_trigger_texts_the_mobile_number_once_with_per_contact_results(
         done = await settled(client, org, r.json()["results"][0]["notification"])
         assert done["recipient"] == expected, done
     # Bad requests.
-    for bad in ({"contacts": []}, {"contacts": ["x"] * 1001}, {"contacts": ["c-sato"], "segment": "s"}, {}):
+    bads: list[dict[str, Any]] = [
+        {"contacts": []},
+        {"contacts": ["x"] * 1001},
+        {"contacts": ["c-sato"], "segment": "s"},
+        {},
+    ]
+    for bad in bads:
         r = await client.post(url(org, "/follow/trigger"), json=bad, headers=gateway.admin)
         assert r.status_code == 400, (bad, r.text)
     r = await client.post(url(org, "/nope/trigger"), json={"contacts": ["c-sato"]}, headers=gateway.admin)
@@ -136,13 +142,13 @@ async def test_trigger_for_a_segment_texts_its_members(
     start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _setup(client, gateway, twilio_api)
     await buy(client, org, 10)
-    r = await client.put(f"/api/v1/orgs/{org.id}/segments/kansai", json={"name": "関西", "match": {"company": "関西商事"}},
-                         headers=gateway.admin)  # fmt: skip
+    segment = {"name": "関西", "match": {"company": "関西商事"}}
+    r = await client.put(f"/api/v1/orgs/{org.id}/segments/kansai", json=segment, headers=gateway.admin)
     assert r.status_code in (200, 201), r.text
     definition = {"name": "商談フォロー", "module": "deals", "phone_field": "any", "template": tid}
     assert (await client.put(url(org, "/follow"), json=definition, headers=gateway.admin)).status_code == 201
-    r = await client.post(url(org, "/follow/trigger"), json={"segment": "kansai", "data": {"note": ""}, "idempotency_key": "k"},
-                          headers=gateway.admin)  # fmt: skip
+    trigger = {"segment": "kansai", "data": {"note": ""}, "idempotency_key": "k"}
+    r = await client.post(url(org, "/follow/trigger"), json=trigger, headers=gateway.admin)
     assert r.status_code == 202, r.text
     results = sorted(r.json()["results"], key=lambda x: x["contact"])
     assert [x["contact"] for x in results] == ["c-desk", "c-sato"]

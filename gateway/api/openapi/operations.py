@@ -25,6 +25,7 @@ from gateway.api.openapi.build import (
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
 from gateway.api.segments import PAGE, PAGE_MAX
+from gateway.domain.reminders import STATUSES as REMINDER_STATUSES
 from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
 from gateway.store.feed import MAX_PAGE
 from gateway.store.reports import MAX_DAYS
@@ -249,14 +250,86 @@ def _sending() -> dict[Key, Schema]:
             _ok("200", "the notification", "Notification"),
             security=ORG_ADMIN,
         ),
+        (f"{ORG}/notifications/{{notification}}", "DELETE"): operation(
+            "Cancel a queued or scheduled send: status cancelled, nothing charged, never sent",
+            _ok("200", "the cancelled notification", "Notification"),
+            security=ORG_ADMIN,
+            extra_errors={"409": "it is sending or done (`not_cancellable`)"},
+        ),
         (f"{ORG}/reminders", "POST"): operation(
-            "An SMS reminder to a user at remind_at about a task, event or call",
+            "An SMS reminder to a user at remind_at (at once when past); an existing id is rescheduled",
             _ok("202", "scheduled", "Reminder"),
             security=ORG_ADMIN,
             body=json_body(ref("ReminderInput")),
+            extra_errors={"400": "invalid body, or the user does not exist (`unknown_user`)"},
+        ),
+        (f"{ORG}/reminders", "GET"): operation(
+            "The org's reminders in id order, paged, optionally of one user and/or in one status",
+            _ok("200", "one page and the next cursor", "ReminderPage"),
+            security=ORG_ADMIN,
+            params=(
+                query("user", {"type": "string"}, "only this user's reminders"),
+                query("status", {"type": "string", "enum": list(REMINDER_STATUSES)}, "only in this status"),
+                limit(50, 500),
+                _cursor(),
+            ),
         ),
         (f"{ORG}/reminders/{{reminder}}", "GET"): operation(
             "A reminder and its status", _ok("200", "the reminder", "Reminder"), security=ORG_ADMIN
+        ),
+        (f"{ORG}/reminders/{{reminder}}", "PUT"): operation(
+            "Reschedule (a new time and/or title): sent at the new time only",
+            _ok("200", "rescheduled", "Reminder"),
+            security=ORG_ADMIN,
+            body=json_body(ref("ReminderUpdate")),
+            extra_errors={"409": "the reminder was cancelled (`reminder_cancelled`)"},
+        ),
+        (f"{ORG}/reminders/{{reminder}}", "DELETE"): operation(
+            "Cancel a reminder: status cancelled, never sent",
+            _ok("200", "cancelled", "Reminder"),
+            security=ORG_ADMIN,
+            extra_errors={"409": "already sent, skipped or failed (`not_cancellable`)"},
+        ),
+        (f"{ORG}/sms/preview", "POST"): operation(
+            "What an SMS would cost: its text, encoding, segments and credits; nothing is sent",
+            _ok("200", "the preview", "SmsPreview"),
+            security=ORG_ADMIN,
+            body=json_body(ref("SmsPreviewInput")),
+            extra_errors={
+                "400": "invalid body, or the template does not render (`template_error`)",
+                "404": "unknown org, or not an SMS template (`template_not_found`)",
+            },
+        ),
+        (f"{ORG}/sms-notifications", "GET"): operation(
+            "Every SMS notification definition of the org",
+            _ok("200", "the definitions", "SmsNotificationList"),
+            security=ORG_ADMIN,
+        ),
+        (f"{ORG}/sms-notifications/{{sms_notification}}", "PUT"): operation(
+            "Create or update an SMS notification (name, module fixed after creation, phone field, template)",
+            {**_ok("200", "updated", "SmsNotification"), **_ok("201", "created", "SmsNotification")},
+            security=ORG_ADMIN,
+            body=json_body(ref("SmsNotificationInput")),
+            extra_errors={
+                "409": "the module changed (`module_fixed`), or the template is not an approved SMS template "
+                "of that module (`template_not_approved`)"
+            },
+        ),
+        (f"{ORG}/sms-notifications/{{sms_notification}}", "GET"): operation(
+            "Read an SMS notification definition", _ok("200", "the definition", "SmsNotification"), security=ORG_ADMIN
+        ),
+        (f"{ORG}/sms-notifications/{{sms_notification}}", "DELETE"): operation(
+            "Delete an SMS notification definition", _NO_CONTENT, security=ORG_ADMIN
+        ),
+        (f"{ORG}/sms-notifications/{{sms_notification}}/trigger", "POST"): operation(
+            "Send it to contacts (at most 1,000) or a segment's members: one notification per contact",
+            _ok("202", "one result per contact: its notification, or why none", "SmsTrigger"),
+            security=ORG_ADMIN,
+            body=json_body(ref("SmsTriggerInput")),
+            extra_errors={
+                "400": "invalid body, or an unknown segment (`unknown_segment`)",
+                "409": "the segment has more than 1,000 members (`segment_too_large`)",
+            },
         ),
     }
 
@@ -330,7 +403,8 @@ def _account() -> dict[Key, Schema]:
             body=json_body(ref("PurchaseInput")),
         ),
         (f"{ORG}/credits/auto-recharge", "PUT"): operation(
-            "Configure auto-recharge (threshold and amount are required when enabled)",
+            "Configure auto-recharge (threshold and amount are required when enabled); enabled below the "
+            "threshold it tops up at once",
             _ok("200", "credits", "Credits"),
             security=ORG_ADMIN,
             body=json_body(ref("AutoRechargeInput")),

@@ -10,20 +10,35 @@ from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
-from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
+from gateway.domain import (
+    actions,
+    links,
+    quota,
+    reminders,
+    send_request,
+    signals,
+    sms_notifications,
+    templates,
+    tenancy,
+)
 from gateway.domain.reminders import ACTIVITIES
 from gateway.domain.signals import SIGNAL_TYPES
+from gateway.store.credits import MAX_PER_DAY
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
 NON_BLANK = r"\S"  # a string that is not only white space
 
 
-def _obj(props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False) -> Schema:
+def _obj(
+    props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False, min_properties: int = 0
+) -> Schema:
     out: Schema = {"type": "object", "properties": props}
     if required:
         out["required"] = list(required)
     if closed:
         out["additionalProperties"] = False
+    if min_properties:
+        out["minProperties"] = min_properties
     return out
 
 
@@ -372,6 +387,16 @@ REMINDER_INPUT = _obj(
     ("user", "activity", "title", "remind_at"),
     closed=True,
 )
+REMINDER_UPDATE = _obj(
+    {
+        "title": _text(200),
+        "remind_at": {**_DATE_TIME, "description": "with a time zone offset"},
+        "user": id_schema("user"),
+        "activity": {"type": "string", "enum": list(ACTIVITIES)},
+    },
+    closed=True,
+    min_properties=1,
+)
 REMINDER = _obj(
     {
         "id": {"type": "string"},
@@ -379,9 +404,15 @@ REMINDER = _obj(
         "activity": {"type": "string", "enum": list(ACTIVITIES)},
         "title": {"type": "string"},
         "remind_at": {"type": "string"},
-        "status": {"type": "string"},
+        "status": {"type": "string", "enum": list(reminders.STATUSES)},
+        "version": {"type": "integer", "description": "grows with each reschedule or cancel"},
+        "reason": {"type": "string", "description": "why it was skipped or failed"},
+        "notification": {"type": "string", "description": "the SMS notification that carried it"},
     },
     ("id", "user", "activity", "title", "remind_at", "status"),
+)
+REMINDER_PAGE = _obj(
+    {"reminders": {"type": "array", "items": ref("Reminder")}, "cursor": _NULLABLE_STR}, ("reminders", "cursor")
 )
 
 _TEMPLATE_COMMON: dict[str, Schema] = {
@@ -436,8 +467,14 @@ CREDITS = _obj(
     {
         "balance": {"type": "integer"},
         "auto_recharge": _obj(
-            {"enabled": _BOOL, "threshold": {"type": "integer"}, "amount": {"type": "integer"}},
-            ("enabled", "threshold", "amount"),
+            {
+                "enabled": _BOOL,
+                "threshold": {"type": "integer"},
+                "amount": {"type": "integer"},
+                "max_per_day": {"type": "integer", "description": "top-ups allowed per org-local day"},
+                "today": {"type": "integer", "description": "top-ups made on the org's current local day"},
+            },
+            ("enabled", "threshold", "amount", "max_per_day"),
         ),
     },
     ("balance", "auto_recharge"),
@@ -447,10 +484,95 @@ PURCHASE_INPUT = _obj(
     ("amount",),
 )
 AUTO_RECHARGE_INPUT: Schema = {
-    **_obj({"enabled": _BOOL, "threshold": _int(0, MAX_PURCHASE), "amount": _int(1, MAX_PURCHASE)}, ("enabled",)),
+    **_obj(
+        {
+            "enabled": _BOOL,
+            "threshold": _int(0, MAX_PURCHASE),
+            "amount": _int(1, MAX_PURCHASE),
+            "max_per_day": {**_int(1, MAX_PER_DAY), "description": "top-ups per org-local day (default 10)"},
+        },
+        ("enabled",),
+        closed=True,
+    ),
     "if": {"properties": {"enabled": {"const": True}}},
     "then": {"required": ["threshold", "amount"]},
 }
+SMS_PREVIEW_INPUT: Schema = {
+    "oneOf": [
+        _obj({"body": {"type": "string", "maxLength": 10_000}}, ("body",), closed=True),
+        _obj({"template": id_schema("template"), "data": {"type": "object"}}, ("template",), closed=True),
+    ]
+}
+SMS_PREVIEW = _obj(
+    {
+        "text": {"type": "string"},
+        "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+        "segments": {"type": "integer", "minimum": 1},
+        "credits": {"type": "integer", "minimum": 1},
+    },
+    ("text", "encoding", "segments", "credits"),
+)
+SMS_NOTIFICATION_INPUT = _obj(
+    {
+        "name": _text(sms_notifications.MAX_NAME),
+        "module": {**_text(64), "description": "fixed after creation"},
+        "phone_field": {"type": "string", "enum": list(sms_notifications.PHONE_FIELDS)},
+        "template": id_schema("template"),
+    },
+    closed=True,
+)
+SMS_NOTIFICATION = _obj(
+    {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "module": {"type": "string"},
+        "phone_field": {"type": "string", "enum": list(sms_notifications.PHONE_FIELDS)},
+        "template": {"type": "string"},
+    },
+    ("id", "name", "module", "phone_field", "template"),
+)
+SMS_NOTIFICATION_LIST = _obj(
+    {"sms_notifications": {"type": "array", "items": ref("SmsNotification")}}, ("sms_notifications",)
+)
+_TRIGGER_COMMON: dict[str, Schema] = {
+    "data": {"type": "object", "description": "merge fields (each contact also gets `contact`)"},
+    "idempotency_key": {"type": "string", "minLength": 1, "maxLength": sms_notifications.MAX_KEY},
+}
+SMS_TRIGGER_INPUT: Schema = {
+    "oneOf": [
+        _obj(
+            {
+                "contacts": {
+                    "type": "array",
+                    "items": id_schema("contact"),
+                    "minItems": 1,
+                    "maxItems": sms_notifications.MAX_CONTACTS,
+                },
+                **_TRIGGER_COMMON,
+            },
+            ("contacts",),
+            closed=True,
+        ),
+        _obj({"segment": id_schema("segment"), **_TRIGGER_COMMON}, ("segment",), closed=True),
+    ]
+}
+SMS_TRIGGER = _obj(
+    {
+        "sms_notification": {"type": "string"},
+        "results": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "contact": {"type": "string"},
+                    "notification": {"type": "string"},
+                    "error": {"type": "string", "enum": ["no_phone_in_field", "unknown_contact"]},
+                },
+                ("contact",),
+            ),
+        },
+    },
+    ("sms_notification", "results"),
+)
 LEDGER = _obj(
     {
         "entries": {
@@ -610,8 +732,12 @@ READ_INPUT: Schema = {
 }
 UNREAD = _obj({"unread": {"type": "integer"}}, ("unread",))
 _TYPES = _obj({t: _BOOL for t in SIGNAL_TYPES}, closed=True)
-SETTINGS_INPUT = _obj({"types": _TYPES}, ("types",), closed=True)
-SETTINGS = _obj({"types": {**_TYPES, "required": list(SIGNAL_TYPES)}}, ("types",))
+SETTINGS_INPUT = _obj(
+    {"types": _TYPES, "reminders": {**_BOOL, "description": "false: no SMS reminders for me"}},
+    closed=True,
+    min_properties=1,
+)
+SETTINGS = _obj({"types": {**_TYPES, "required": list(SIGNAL_TYPES)}, "reminders": _BOOL}, ("types", "reminders"))
 
 EVENT_INPUT = _obj(
     {
@@ -677,6 +803,15 @@ COMPONENTS: dict[str, Schema] = {
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,
     "Reminder": REMINDER,
+    "ReminderUpdate": REMINDER_UPDATE,
+    "ReminderPage": REMINDER_PAGE,
+    "SmsPreviewInput": SMS_PREVIEW_INPUT,
+    "SmsPreview": SMS_PREVIEW,
+    "SmsNotificationInput": SMS_NOTIFICATION_INPUT,
+    "SmsNotification": SMS_NOTIFICATION,
+    "SmsNotificationList": SMS_NOTIFICATION_LIST,
+    "SmsTriggerInput": SMS_TRIGGER_INPUT,
+    "SmsTrigger": SMS_TRIGGER,
     "TemplateInput": TEMPLATE_INPUT,
     "TemplateEdit": TEMPLATE_EDIT,
     "Template": TEMPLATE,
