@@ -83,8 +83,7 @@ async def test_a_rescheduled_reminder_fires_once_at_the_new_time_with_the_new_ti
     first = await remind(client, org, id="r-post", title="OldTitleA", remind_at=at(2))
     await remind(client, org, id="r-put", title="OldTitleB", remind_at=at(2))
     again = await remind(client, org, id="r-post", title="NewTitleA", remind_at=at(6))
-    assert again["version"] == first["version"] + 1 and again["status"] == "scheduled"
-    r = await client.put(
+    r = await client.put(  # (before PUT existed: the same re-post)
         f"/api/v1/orgs/{org.id}/reminders/r-put",
         json={"title": "NewTitleB", "remind_at": at(6)},
         headers=gateway.admin,
@@ -97,6 +96,7 @@ async def test_a_rescheduled_reminder_fires_once_at_the_new_time_with_the_new_ti
     assert len(twilio_api.created) == 2
     assert bodies(twilio_api, "OldTitle") == []
     assert [m["to"] for m in twilio_api.created] == [USER_PHONE, USER_PHONE]
+    assert again["version"] == first["version"] + 1 and again["status"] == "scheduled"
 
     async def sent(rid: str) -> dict[str, Any] | None:
         rec = await reminder(client, org, rid)
