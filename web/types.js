@@ -24,6 +24,7 @@ const P = {
   checkCircle: '<circle cx="12" cy="12" r="9"/><path d="M8 12l3 3 5-6"/>',
   ticketX: '<path d="M3 7h18v3a2 2 0 0 0 0 4v3H3v-3a2 2 0 0 0 0-4z"/><path d="M10 10l4 4M14 10l-4 4"/>',
   video: '<rect x="3" y="6" width="13" height="12" rx="2"/><path d="M16 10l5-3v10l-5-3z"/>',
+  coins: '<ellipse cx="12" cy="6" rx="7" ry="3"/><path d="M5 6v6c0 1.7 3.1 3 7 3s7-1.3 7-3V6"/><path d="M5 12v6c0 1.7 3.1 3 7 3s7-1.3 7-3v-6"/>',
   bell: '<path d="M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z"/><path d="M10 20a2 2 0 0 0 4 0"/>',
   gear: '<circle cx="12" cy="12" r="3"/><circle cx="12" cy="12" r="7"/><path d="M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1L7 17M17 7l2.1-2.1"/>',
   signal: '<path d="M2 12h4l3-7 4 14 3-7h6"/>',
@@ -52,7 +53,7 @@ export const SIGNAL_TYPES = [
   ['event.checked_in', 'checkCircle'],
   ['event.ticket_cancelled', 'ticketX'],
   ['webinar.registered', 'video'],
-  ['credits.low', 'alert'],
+  ['credits.low', 'coins'],
 ].map(([type, icon]) => ({ type, icon }));
 
 const BY_TYPE = new Map(SIGNAL_TYPES.map((d) => [d.type, d]));
