@@ -117,7 +117,9 @@ async def test_auto_recharge_fires_once_under_concurrency(
         json={"enabled": True, "threshold": 10, "amount": 100},
         headers=gateway.admin,
     )
-    assert r.status_code == 200 and r.json()["auto_recharge"] == {"enabled": True, "threshold": 10, "amount": 100}
+    assert r.status_code == 200 and r.json()["auto_recharge"] == {
+        "enabled": True, "threshold": 10, "amount": 100, "max_per_day": 10, "today": 0,
+    }  # fmt: skip
     created = await asyncio.gather(*(notify(client, org, sms(tid)) for _ in range(20)))
     outcomes = await asyncio.gather(*(settled(client, org, n["id"], timeout=60) for n in created))
     assert [o["status"] for o in outcomes] == ["sent"] * 20
@@ -346,13 +348,14 @@ async def test_send_at_defers_the_send(
     client: httpx.AsyncClient, gateway: Gateway, redis_server: RedisServer, procs: Processes,
     twilio_api: TwilioApi, smtp_server: SmtpServer,
 ) -> None:  # fmt: skip
-    """A notification with send_at stays queued until then, then goes out."""
+    """A notification with send_at stays scheduled until then, then goes out."""
     start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     at = datetime.now(tz=UTC) + timedelta(seconds=3)
     n = await notify(client, org, sms(tid, send_at=at.isoformat()))
+    assert n["status"] == "scheduled"
     await asyncio.sleep(1.5)
-    assert (await notification(client, org, n["id"]))["status"] == "queued"
+    assert (await notification(client, org, n["id"]))["status"] == "scheduled"
     assert twilio_api.created == []
     done = await settled(client, org, n["id"], timeout=20)
     assert done["status"] == "sent"
