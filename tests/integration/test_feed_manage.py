@@ -156,7 +156,8 @@ async def test_snooze_and_body_validation(client: httpx.AsyncClient, org: OrgCtx
     r = await client.post("/api/v1/me/signals/snooze", json={"ids": [sid]}, headers=org.user_headers())
     assert (r.status_code, r.json()["error"]) == (400, "invalid_until")
     for op in ("unread", "archive", "unarchive", "snooze"):
-        for body in ({}, {"ids": "x"}, {"ids": ["not-an-id"]}, {"up_to": 5}, []):
+        bodies: list[Any] = [{}, {"ids": "x"}, {"ids": ["not-an-id"]}, {"up_to": 5}, []]
+        for body in bodies:
             r = await client.post(f"/api/v1/me/signals/{op}", json=body, headers=org.user_headers())
             assert (r.status_code, r.json()["error"]) == (400, "invalid_body"), (op, body)
     assert (await signals_of(client, org, view="snoozed"))["signals"] == []
@@ -242,7 +243,7 @@ async def test_state_frames_reach_every_connection_of_the_user_only(
     await a.send({"type": "read", "ids": [ids[0]]})
     await post(client, org, "unread", {"ids": [ids[0]]})
     for feed in (a, b):
-        states = []
+        states: list[dict[str, Any]] = []
         while len(states) < 6:
             frame = await feed.until(lambda f: f["type"] == "state")
             states.append({k: v for k, v in frame.items() if k != "type"})
