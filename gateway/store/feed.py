@@ -23,6 +23,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.config import SignalsConfig
+from gateway.domain import streamid
 from gateway.domain.feed_view import Filters, Page, SignalState
 from gateway.domain.signals import INBOX, SIGNAL_TYPE_SET, SIGNAL_TYPES, Placement, iso_utc, signal_json
 from gateway.store import keys
@@ -216,6 +217,8 @@ class Feed:
     async def _scan(self, org: str, user: str, page: Page, filters: Filters) -> list[tuple[str, dict[str, str]]]:
         """Up to ``limit`` matching new-signal entries in scan order (newest first without
         ``after``), paging through the stream between the page's bounds."""
+        if page.before is not None and streamid.parse(page.before) <= streamid.parse(page.after or "0-0"):
+            return []  # nothing is older than 0-0 ("(0-0" is no valid bound), nor in an empty window
         stream = keys.feed(org, user)
         found: list[tuple[str, dict[str, str]]] = []
         chunk = min(max(page.limit * 2, 50), _SCAN_CHUNK)

@@ -86,6 +86,8 @@ async def test_filters_views_and_paging(client: httpx.AsyncClient, org: OrgCtx, 
     assert ids_of(await signals_of(client, org, before=ids[6], limit=2, type="sms.received")) == [ids[2], ids[4]]
     assert ids_of(await signals_of(client, org, after=ids[2], before=ids[9], limit=3)) == ids[3:6]
     assert ids_of(await signals_of(client, org, after=ids[2], before=ids[5])) == ids[3:5]
+    assert ids_of(await signals_of(client, org, before="0-0")) == []
+    assert ids_of(await signals_of(client, org, after=ids[5], before=ids[5])) == []
 
     changed = await post(client, org, "archive", {"ids": [ids[0], ids[1]]})
     assert changed == {"unread": 10, "unknown": []}
@@ -140,6 +142,9 @@ async def test_state_changes_unknown_ids_up_to_and_counts(
     assert ids_of(await signals_of(client, org, view="snoozed")) == ids
     assert await post(client, org, "snooze", {"ids": [ids[4]], "until": None}) == {"unread": 1, "unknown": []}
     assert ids_of(await signals_of(client, org)) == [ids[4]]
+    assert await post(client, org, "snooze", {"up_to": ids[1], "until": None}) == {"unread": 2, "unknown": []}
+    assert ids_of(await signals_of(client, org)) == [ids[0], ids[1], ids[4]]
+    await post(client, org, "snooze", {"ids": ids[:2], "until": _later(days=1)})
     await post(client, org, "archive", {"ids": [ids[5]]})
     page = await signals_of(client, org, view="archived")
     assert [(s["id"], s["snoozed_until"]) for s in page["signals"]] == [(ids[5], None)]

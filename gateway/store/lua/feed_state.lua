@@ -6,7 +6,8 @@ ARGV[1] live channel   ARGV[2] op: read|unread|archive|unarchive|snooze (ARGV[4]
 ARGV[3] now (ms)   ARGV[4] snooze until (ms) or ''   ARGV[5] the same as ISO 8601 UTC or ''
 ARGV[6] 'ids' or 'up_to'   ARGV[7..] signal ids, or the one up_to id
 Targets: the named ids that are new-signal entries of the feed (any other id is returned as
-unknown); with up_to, the inbox signals up to that id (unarchive: the archived ones).
+unknown); with up_to, the inbox signals up to that id (unarchive: the archived ones; un-snooze:
+the snoozed ones).
 A signal is in one place: the inbox, archived, or snoozed; snoozing un-archives, archiving
 un-snoozes, un-snoozing and unarchiving bring it back to the inbox. Unread signals out of the
 inbox are in away-unread, so the unread zset's ZCARD is the inbox's unread count.
@@ -47,6 +48,10 @@ else
     targets = redis.call('ZRANGEBYSCORE', unread, '-inf', top)
   elseif op == 'unarchive' then
     targets = redis.call('ZRANGEBYSCORE', archived, '-inf', top)
+  elseif op == 'snooze' and until_ms == '' then
+    for _, id in ipairs(redis.call('ZRANGE', snoozed, 0, -1)) do
+      if score(id) <= tonumber(top) then targets[#targets + 1] = id end
+    end
   else
     for _, e in ipairs(redis.call('XRANGE', feed, '-', ARGV[7])) do
       local id = e[1]
