@@ -354,7 +354,10 @@ def _me() -> dict[Key, Schema]:
             _ok("200", "the events (time, title, body, count at the time) and the signal's count", "SignalEvents"),
             security=USER,
             params=(limit(50, MAX_EVENTS),),
-            extra_errors={"404": "no signal with this id in the feed (`signal_not_found`)"},
+            extra_errors={
+                "400": "bad `limit` (`invalid_parameter`)",
+                "404": "no signal with this id in the feed (`signal_not_found`)",
+            },
         ),
         **{
             ("/api/v1/me/signals/" + op, "POST"): operation(
