@@ -22,6 +22,8 @@ if [ "$mode" = dev ]; then
   [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v node >/dev/null 2>&1 || need+=(nodejs) # node --test runs web/tests/
+  # Japanese glyphs for the browser tests' screenshots (Debian's chromium has no CJK font of its own)
+  [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
   if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "setup: installing ${need[*]}" >&2

@@ -58,6 +58,9 @@ export function createApi({ base = '', getToken, fetchImpl, timeoutMs = 15000 } 
   }
 
   return {
+    /** Any API call: (method, path, body?) → the JSON answer; throws ApiError. */
+    request,
+
     /** → {org, user, name, role} */
     me: () => request('GET', '/api/v1/me'),
 

@@ -4,81 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, WebSocketRoute
 
+from tests.browser.conftest import CHROMIUM, WAIT_MS, csp_violations, signed_in_page
 from tests.support.api import Gateway, OrgCtx, post_event, survey
 from tests.support.timing import FACTOR
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
-WAIT_MS = int(10_000 * FACTOR)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        await b.close()
-
-
-async def _signed_in_page(
-    browser: Browser, gateway: Gateway, org: OrgCtx, lang: str = "ja", ws_gate: Any = None
-) -> Page:
-    context = await browser.new_context(locale="ja-JP" if lang == "ja" else "en-US")
-    # Test-side instrumentation: remember every WebSocket the page opens, to drop it later.
-    await context.add_init_script(
-        "window.__sockets = []; const W = window.WebSocket;"
-        "window.WebSocket = class extends W { constructor(...a) { super(...a); window.__sockets.push(this); } };"
-    )
-    # Every Content-Security-Policy violation the page causes (blocked scripts, styles, sockets).
-    await context.add_init_script(
-        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
-        " e => window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"
-    )
-    page = await context.new_page()
-    if ws_gate is not None:
-        await page.route_web_socket("**/ws", ws_gate)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    await page.goto(f"{gateway.base_url}/#token={org.tokens['u1']}")
-    await page.wait_for_selector("#status[data-state='live']", timeout=WAIT_MS)
-    page.set_default_timeout(WAIT_MS)
-    assert errors == []
-    assert await csp_violations(page) == []
-    return page
-
-
-async def csp_violations(page: Page) -> list[str]:
-    found: list[str] = await page.evaluate("() => window.__csp")
-    return found
 
 
 async def test_live_signals_appear_grouped_and_can_be_read(
     browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx, tmp_path: Path
 ) -> None:
     """A signal posted to the gateway appears live with its contact; a repeat updates the count in place."""
-    page = await _signed_in_page(browser, gateway, org)
+    page = await signed_in_page(browser, gateway, org)
     assert "#token" not in page.url
     await post_event(client, org, survey({"id": "c-yamada"}, "満足度アンケート"))
     item = page.locator("li.signal[data-type='survey.answered']")
@@ -108,7 +48,7 @@ async def test_page_resumes_after_reconnect_without_loss_or_repeat(
         else:
             ws.connect_to_server()
 
-    page = await _signed_in_page(browser, gateway, org, ws_gate=gate)
+    page = await signed_in_page(browser, gateway, org, ws_gate=gate)
     await post_event(client, org, {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": "first"})
     await page.locator("li.signal[data-type='desk.ticket']").wait_for()
     # Refuse reconnects while "offline", drop the live socket, make signals while the page is away.
@@ -135,7 +75,7 @@ async def test_language_toggle_and_settings(
     browser: Browser, gateway: Gateway, org: OrgCtx, client: httpx.AsyncClient
 ) -> None:
     """The page speaks Japanese for ja browsers, switches to English, and settings switch a type off."""
-    page = await _signed_in_page(browser, gateway, org, lang="ja")
+    page = await signed_in_page(browser, gateway, org, lang="ja")
     assert await page.locator("#lang-toggle").get_attribute("data-lang") == "ja"
     await page.locator("#lang-toggle").click()
     await page.wait_for_selector("#lang-toggle[data-lang='en']")
@@ -159,7 +99,7 @@ async def test_page_works_under_its_content_security_policy(
     and signing in, the live socket, rendering a signal and the settings dialog violate none of it."""
     r = await client.get("/")
     assert "script-src 'self'" in r.headers["content-security-policy"]
-    page = await _signed_in_page(browser, gateway, org)
+    page = await signed_in_page(browser, gateway, org)
     await post_event(client, org, survey({"id": "c-yamada"}, "CSP"))
     await page.locator("li.signal[data-type='survey.answered'] .type-icon svg").wait_for()
     await page.locator("#settings-button").click()
