@@ -33,6 +33,7 @@ from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
 from gateway.store.sending import Sending
 from gateway.store.stats import Stats
+from gateway.store.telephony import Groups, Numbers
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
 
@@ -59,6 +60,8 @@ class Services:
     jobs: JobQueue
     secrets: credentials.Secrets | None
     sending: Sending
+    numbers: Numbers
+    groups: Groups
 
     @property
     def admin_token(self) -> str:
@@ -121,6 +124,8 @@ async def open_services(
             jobs=jobs,
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
             sending=Sending(redis, scripts),
+            numbers=Numbers(redis),
+            groups=Groups(redis),
         )
     finally:
         await jobs.aclose()

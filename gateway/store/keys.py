@@ -302,3 +302,15 @@ def imap_checkpoint(org_id: str, mailbox: str) -> str:
 def activity(org_id: str, contact: str) -> str:
     """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
     return f"sg:{{{org_id}}}:activity:{contact}"
+
+
+# -- telephony (numbers, groups) -------------------------------------------------------------
+def numbers(org_id: str) -> str:
+    """Hash E.164 -> JSON of one of the org's Twilio numbers (sid, phone_number, friendly_name,
+    capabilities, bought_at)."""
+    return f"sg:{{{org_id}}}:numbers"
+
+
+def groups(org_id: str) -> str:
+    """Hash group id -> JSON ``{"id", "name", "members": [user ids]}``."""
+    return f"sg:{{{org_id}}}:groups"
