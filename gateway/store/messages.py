@@ -80,6 +80,14 @@ class Messages:
         args = advance_args(status, CALL_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields)
         batch.script(self._s.advance_status, [keys.call(org, sid), keys.call_history(org, sid)], args)
 
+    async def set_call_fields(self, org: str, sid: str, **fields: str) -> None:
+        """Add what the call flows know to a call's log row (``flow``, ``recording_url``)."""
+        await self._r.hset(keys.call(org, sid), mapping=fields)
+
+    def queue_set_call_fields(self, batch: Round, org: str, sid: str, **fields: str) -> None:
+        """:meth:`set_call_fields` as part of ``batch``."""
+        batch.command("HSET", keys.call(org, sid), *(item for pair in fields.items() for item in pair))
+
     async def record_outbound_call(
         self,
         org: str,
@@ -103,13 +111,6 @@ class Messages:
         await self._s.advance(
             keys.call(org, sid), history, status, rank, event_key=f"create:{sid}", at_ms=at_ms, fields=fields
         )
-
-    async def set_call_fields(self, org: str, sid: str, *, at_ms: int, **fields: str) -> None:
-        """Add facts to a call's log entry (call flows: ``flow``, ``recording_url``, ``user``,
-        ``contact``); the call enters the log at ``at_ms`` if no status callback did yet."""
-        await self._r.zadd(keys.calls(org), {sid: at_ms}, nx=True)
-        if fields:
-            await self._r.hset(keys.call(org, sid), mapping=fields)
 
     async def call_log(
         self, org: str, query: CallQuery, *, max_rows: int | None = None, budget: int = LOG_SCAN_BUDGET

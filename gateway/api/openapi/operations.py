@@ -8,6 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import (
     ADMIN,
     USER,
@@ -126,29 +127,6 @@ def _management() -> dict[Key, Schema]:
             _ok("200", "the newest entries and the total", "Activity"),
             security=ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
-        ),
-        (f"{ORG}/calls", "GET"): operation(
-            "The call log, newest first",
-            {
-                "200": {
-                    "description": "the calls (JSON, or CSV with a BOM when format=csv)",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
-                                "required": ["calls"],
-                            }
-                        },
-                        "text/csv": {"schema": {"type": "string"}},
-                    },
-                }
-            },
-            security=ADMIN,
-            params=(
-                query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
-                limit(1000, 10000),
-            ),
         ),
     }
 
@@ -435,4 +413,5 @@ def _process() -> dict[Key, Schema]:
 
 def operations() -> dict[Key, Schema]:
     """Every documented operation; the document keeps those whose route the app has."""
-    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me()}
+    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me(),
+            **telephony.operations()}  # fmt: skip
