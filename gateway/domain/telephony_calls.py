@@ -83,9 +83,9 @@ def _instant(name: str, raw: str, tz: ZoneInfo, *, end: bool) -> int:
         else:
             at = datetime.fromisoformat(raw)
             at = at if at.tzinfo is not None else at.replace(tzinfo=tz)
-    except ValueError:
+        return int(at.timestamp() * 1000)
+    except (ValueError, OverflowError):  # OverflowError: the day after 9999-12-31
         raise _bad(name, "must be an ISO date (2026-11-30) or date-time (2026-11-30T09:00:00+09:00)") from None
-    return int(at.timestamp() * 1000)
 
 
 def _cursor(raw: str) -> Cursor:

@@ -318,7 +318,7 @@ async def test_call_log_filters_paging_and_csv(tel: Tel) -> None:
 
 
 async def test_members_and_other_orgs_are_refused(tel: Tel) -> None:
-    """A member's token and another org's tokens get 403 on numbers, groups and the call log."""
+    """A member's token and another org's tokens get 403 on numbers, groups and the call log; the org's admin 200."""
     other = await provision_org(tel.client, tel.gw, "tel-" + uuid.uuid4().hex[:10])
     for path in ("/numbers", "/groups", "/calls", "/numbers/available?country=JP"):
         for headers in (tel.org.user_headers("u2"), other.user_headers("u1")):
@@ -326,3 +326,13 @@ async def test_members_and_other_orgs_are_refused(tel: Tel) -> None:
             assert r.status_code == 403, (path, r.text)
     r = await tel.client.post(tel.path("/numbers"), json={"phone_number": NUMBER}, headers=tel.org.user_headers("u2"))
     assert r.status_code == 403
+    # The org's own admin may (SPEC "Org admins"), and only on its own org.
+    r = await tel.client.put(tel.path("/users/u1"), json={"role": "admin"}, headers=tel.admin)
+    assert r.status_code == 200
+    admin = tel.org.user_headers("u1")
+    await _buy(tel)
+    r = await tel.client.delete(tel.path(f"/numbers/{NUMBER}"), headers=admin)
+    assert r.status_code == 204, r.text
+    for path in ("/numbers", "/groups", "/calls"):
+        assert (await tel.client.get(tel.path(path), headers=admin)).status_code == 200, path
+        assert (await tel.client.get(f"/api/v1/orgs/{other.id}{path}", headers=admin)).status_code == 403, path

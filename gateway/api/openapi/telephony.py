@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.api.numbers import NUMBERS_PAGE
 from gateway.api.openapi.build import (
-    ADMIN,
+    ORG_ADMIN,
     USER,
     Schema,
     header,
@@ -163,7 +163,7 @@ def _numbers() -> dict[tuple[str, str], Schema]:
         (numbers, "GET"): operation(
             "The org's numbers, ordered by number",
             _ok("200", "one page of numbers", "PhoneNumberPage"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 limit(NUMBERS_PAGE, 1000),
                 query("cursor", {"type": "string"}, "the `cursor` of the previous page"),
@@ -172,14 +172,14 @@ def _numbers() -> dict[tuple[str, str], Schema]:
         (numbers, "POST"): operation(
             "Buy a number (or adopt one the Twilio account owns); its voice URL and status callback point here",
             {**_ok("201", "the org's new number", "PhoneNumber"), **_ok("200", "adopted again", "PhoneNumber")},
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("PhoneNumberInput")),
             extra_errors={**_TWILIO, "409": "already the org's number (`number_exists`) or no Twilio credentials"},
         ),
         (f"{numbers}/available", "GET"): operation(
             "Numbers Twilio offers (AvailablePhoneNumbers)",
             _ok("200", "the numbers on offer", "AvailableNumbers"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 query("country", {"type": "string", "pattern": "^[A-Z]{2}$"}, "ISO 3166 alpha-2 (default the org's)"),
                 query("type", {"type": "string", "enum": list(telephony.NUMBER_TYPES), "default": "local"}, "kind"),
@@ -188,12 +188,15 @@ def _numbers() -> dict[tuple[str, str], Schema]:
             extra_errors=_TWILIO,
         ),
         (f"{numbers}/{{number}}", "GET"): operation(
-            "One of the org's numbers", _ok("200", "the number", "PhoneNumber"), security=ADMIN, params=(_NUMBER_PARAM,)
+            "One of the org's numbers",
+            _ok("200", "the number", "PhoneNumber"),
+            security=ORG_ADMIN,
+            params=(_NUMBER_PARAM,),
         ),
         (f"{numbers}/{{number}}", "DELETE"): operation(
             "Release a number back to Twilio",
             _NO_CONTENT,
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(_NUMBER_PARAM,),
             extra_errors={
                 **_TWILIO,
@@ -207,15 +210,17 @@ def _numbers() -> dict[tuple[str, str], Schema]:
 def _groups() -> dict[tuple[str, str], Schema]:
     group = f"{ORG}/groups/{{group}}"
     return {
-        (f"{ORG}/groups", "GET"): operation("The org's groups", _ok("200", "the groups", "GroupList"), security=ADMIN),
+        (f"{ORG}/groups", "GET"): operation(
+            "The org's groups", _ok("200", "the groups", "GroupList"), security=ORG_ADMIN
+        ),
         (group, "PUT"): operation(
             "Create or update a group (members must be users of the org: 400 naming `members[i]`)",
             {**_ok("200", "updated", "Group"), **_ok("201", "created", "Group")},
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("GroupInput")),
         ),
-        (group, "GET"): operation("Read a group", _ok("200", "the group", "Group"), security=ADMIN),
-        (group, "DELETE"): operation("Delete a group", _NO_CONTENT, security=ADMIN),
+        (group, "GET"): operation("Read a group", _ok("200", "the group", "Group"), security=ORG_ADMIN),
+        (group, "DELETE"): operation("Delete a group", _NO_CONTENT, security=ORG_ADMIN),
     }
 
 
@@ -238,7 +243,7 @@ def _calls() -> dict[tuple[str, str], Schema]:
                     },
                 }
             },
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
                 query("from", date, "calls first seen at or after (a date: its start)"),

@@ -37,6 +37,7 @@ def test_time_bounds(params: dict[str, str], since: int | None, until: int | Non
         {"status": "missed"},
         {"user": "a b"},
         {"from": "30/11/2026"},
+        {"to": "9999-12-31"},
         {"from": "2026-11-30", "to": "2026-11-29"},
         {"cursor": "abc"},
         {"cursor": "123.bad sid"},
