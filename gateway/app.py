@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from gateway.api import account, activity, me, notifications, orgs, templates
+from gateway.api import call_flows as call_flows_api
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -30,6 +31,7 @@ from gateway.edge.headers import SecurityHeaders
 from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
+from gateway.ingest import call_flows as call_flow_hooks
 from gateway.ingest import tracking, twilio, webhooks
 from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.gcpace import CollectPacer
@@ -202,6 +204,7 @@ def create_app(
     routes = [
         *tracking.routes,
         *twilio.routes,
+        *call_flow_hooks.routes,
         *webhooks.routes,
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index, methods=["GET"]),
@@ -215,6 +218,7 @@ def create_app(
         *templates.routes,
         *account.routes,
         *activity.routes,
+        *call_flows_api.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

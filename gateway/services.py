@@ -18,6 +18,7 @@ from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.store import credentials
 from gateway.store.activity import Activity
+from gateway.store.call_flows import CallFlows
 from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
 from gateway.store.email_usage import EmailUsage
@@ -62,6 +63,7 @@ class Services:
     sending: Sending
     numbers: Numbers
     groups: Groups
+    call_flows: CallFlows
 
     @property
     def admin_token(self) -> str:
@@ -126,6 +128,7 @@ async def open_services(
             sending=Sending(redis, scripts),
             numbers=Numbers(redis),
             groups=Groups(redis),
+            call_flows=CallFlows(redis, scripts),
         )
     finally:
         await jobs.aclose()

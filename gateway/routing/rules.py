@@ -51,6 +51,8 @@ def contact_ref(event: Event) -> ContactLookup | None:
         return ContactLookup("phone", lookup_key(d.get("From" if inbound else "To", "")))
     if event.source == "twilio.sms_status":
         return ContactLookup("phone", lookup_key(d.get("To", "")))
+    if event.source == "twilio.recording":
+        return ContactLookup("phone", lookup_key(d.get("_from", ""))) if d.get("_from") else None
     if event.source == "webhook":
         c = d.get("contact") or {}
         if "id" in c:
@@ -91,6 +93,8 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
             f"{d.get('From', '')} → {d.get('To', '')} ({status})",
             {"from": d.get("From"), "to": d.get("To"), "call_sid": d.get("CallSid"), "status": status},
         )
+    if src == "twilio.recording":
+        return _voicemail(d)
     if src == "twilio.sms_status":
         kind = sms_signal_type(sms_status or "")
         if kind is None:
@@ -118,6 +122,27 @@ def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None =
         url = str(d.get("url", ""))
         return Draft("email.clicked", snippet(url, 120), "", {"notification": d.get("notification"), "url": url})
     return None
+
+
+def _voicemail(d: dict[str, Any]) -> Draft | None:
+    """A voicemail's recording (only a completed one: Twilio also reports failed and absent ones)."""
+    if d.get("RecordingStatus", "completed") != "completed" or not d.get("_user"):
+        return None
+    duration = str(d.get("RecordingDuration", ""))
+    caller = str(d.get("_from", ""))
+    return Draft(
+        "call.voicemail",
+        caller,
+        f"{caller} ({duration} s)" if duration.isdigit() else caller,
+        {
+            "from": caller,
+            "recording_url": d.get("RecordingUrl"),
+            "duration": int(duration) if duration.isdigit() else None,
+            "call_sid": d.get("CallSid"),
+            "recording_sid": d.get("RecordingSid"),
+            "flow": d.get("_flow"),
+        },
+    )
 
 
 def signal_body(org: str, user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:

@@ -75,6 +75,14 @@ class Messages:
         args = advance_args(status, CALL_RANK[status], event_key=event_key, at_ms=at_ms, fields=fields)
         batch.script(self._s.advance_status, [keys.call(org, sid), keys.call_history(org, sid)], args)
 
+    async def set_call_fields(self, org: str, sid: str, **fields: str) -> None:
+        """Add what the call flows know to a call's log row (``flow``, ``recording_url``)."""
+        await self._r.hset(keys.call(org, sid), mapping=fields)
+
+    def queue_set_call_fields(self, batch: Round, org: str, sid: str, **fields: str) -> None:
+        """:meth:`set_call_fields` as part of ``batch``."""
+        batch.command("HSET", keys.call(org, sid), *(item for pair in fields.items() for item in pair))
+
     async def call_log(self, org: str, limit: int) -> list[dict[str, Any]]:
         """The newest ``limit`` calls, newest first, as rows of :data:`CALL_COLUMNS`."""
         entries = await self._r.zrevrange(keys.calls(org), 0, limit - 1, withscores=True)
@@ -95,4 +103,6 @@ def _call_row(sid: str, started_ms: int, rec: dict[str, str]) -> dict[str, Any]:
         "duration": int(rec["duration"]) if rec.get("duration", "").isdigit() else None,
         "started_at": iso_utc(started_ms),
         "updated_at": iso_utc(int(rec["updated_ms"])) if rec.get("updated_ms") else None,
+        "flow": rec.get("flow") or None,
+        "recording_url": rec.get("recording_url") or None,
     }
