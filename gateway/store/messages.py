@@ -19,7 +19,9 @@ from gateway.store import keys
 from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts, advance_args
 
-CALL_COLUMNS = ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at")
+CALL_COLUMNS = (
+    "sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at", "flow", "recording_url",
+)  # fmt: skip
 
 
 class Messages:

@@ -11,6 +11,7 @@ from typing import Any
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import quota, send_request, signals, templates, tenancy
 from gateway.domain.signals import SIGNAL_TYPES
 
@@ -203,6 +204,8 @@ CALL = _obj(
         "duration": {"type": ["integer", "null"]},
         "started_at": _DATE_TIME,
         "updated_at": {"type": ["string", "null"], "format": "date-time"},
+        "flow": {**_NULLABLE_STR, "description": "the call flow that answered the call"},
+        "recording_url": {**_NULLABLE_STR, "description": "Twilio's RecordingUrl of the voicemail left"},
     },
     ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
 )
@@ -491,6 +494,7 @@ ERROR = _obj(
 HEALTH = _obj({"status": {"type": "string"}}, ("status",))
 
 COMPONENTS: dict[str, Schema] = {
+    **CALL_FLOW_SCHEMAS,
     "Error": ERROR,
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
