@@ -37,6 +37,7 @@ from gateway.store.stats import Stats
 from gateway.store.telephony import Groups, Numbers
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
+from gateway.twilio_rest import TwilioRest
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Services:
     sending: Sending
     numbers: Numbers
     groups: Groups
+    twilio: TwilioRest  # numbers and calls (telephony); its HTTP session opens on first use
     call_flows: CallFlows
 
     @property
@@ -103,6 +105,7 @@ async def open_services(
         health_check_interval=health_check_interval,
     )
     jobs = JobQueue(queue_url(config, redis_url))
+    twilio = TwilioRest(config.twilio.api_base, config.twilio.timeout)
     try:
         scripts = load_scripts(redis)
         yield Services(
@@ -128,8 +131,10 @@ async def open_services(
             sending=Sending(redis, scripts),
             numbers=Numbers(redis),
             groups=Groups(redis),
+            twilio=twilio,
             call_flows=CallFlows(redis, scripts),
         )
     finally:
+        await twilio.aclose()
         await jobs.aclose()
         await redis.aclose()

@@ -8,6 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import (
     ADMIN,
     USER,
@@ -127,29 +128,6 @@ def _management() -> dict[Key, Schema]:
             _ok("200", "the newest entries and the total", "Activity"),
             security=ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
-        ),
-        (f"{ORG}/calls", "GET"): operation(
-            "The call log, newest first",
-            {
-                "200": {
-                    "description": "the calls (JSON, or CSV with a BOM when format=csv)",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
-                                "required": ["calls"],
-                            }
-                        },
-                        "text/csv": {"schema": {"type": "string"}},
-                    },
-                }
-            },
-            security=ADMIN,
-            params=(
-                query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
-                limit(1000, 10000),
-            ),
         ),
     }
 
@@ -444,5 +422,6 @@ def operations() -> dict[Key, Schema]:
         **_templates(),
         **_account(),
         **_me(),
+        **telephony.operations(),
         **call_flow_operations(ORG),
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import quota, send_request, signals, templates, tenancy
@@ -123,6 +124,7 @@ USER_INPUT = _obj(
         "phone": _PHONE,
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("TelephonyInput"),
     },
     closed=True,
 )
@@ -134,6 +136,7 @@ USER = _obj(
         "phone": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("Telephony"),
     },
     ("id", "name", "role"),
 )
@@ -193,21 +196,6 @@ CONTACT = _obj(
         "marketing": _BOOL,
     },
     ("id", "kind", "name", "emails", "phones", "owner", "marketing"),
-)
-CALL = _obj(
-    {
-        "sid": {"type": "string"},
-        "direction": {"type": "string"},
-        "from": {"type": "string"},
-        "to": {"type": "string"},
-        "status": {"type": "string"},
-        "duration": {"type": ["integer", "null"]},
-        "started_at": _DATE_TIME,
-        "updated_at": {"type": ["string", "null"], "format": "date-time"},
-        "flow": {**_NULLABLE_STR, "description": "the call flow that answered the call"},
-        "recording_url": {**_NULLABLE_STR, "description": "Twilio's RecordingUrl of the voicemail left"},
-    },
-    ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
 )
 
 
@@ -506,7 +494,6 @@ COMPONENTS: dict[str, Schema] = {
     "TokenList": TOKEN_LIST,
     "ContactInput": CONTACT_INPUT,
     "Contact": CONTACT,
-    "Call": CALL,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,
@@ -536,4 +523,5 @@ COMPONENTS: dict[str, Schema] = {
     "TwilioSmsStatus": TWILIO_SMS_STATUS,
     "TwilioVoice": TWILIO_VOICE,
     "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
+    **telephony.SCHEMAS,
 }
