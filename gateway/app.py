@@ -20,7 +20,19 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, activity, calls, groups, me, me_calls, notifications, numbers, orgs, templates
+from gateway.api import (
+    account,
+    actions,
+    activity,
+    calls,
+    groups,
+    me,
+    me_calls,
+    notifications,
+    numbers,
+    orgs,
+    templates,
+)
 from gateway.api import call_flows as call_flows_api
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
@@ -215,6 +227,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         *orgs.routes,
         *me.routes,
+        *actions.routes,
         *notifications.routes,
         *templates.routes,
         *account.routes,

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.store import credentials
+from gateway.store.actions import SignalActions
 from gateway.store.activity import Activity
 from gateway.store.call_flows import CallFlows
 from gateway.store.connect import open_client, queue_url
@@ -66,6 +67,7 @@ class Services:
     groups: Groups
     twilio: TwilioRest  # numbers and calls (telephony); its HTTP session opens on first use
     call_flows: CallFlows
+    actions: SignalActions
 
     @property
     def admin_token(self) -> str:
@@ -133,6 +135,7 @@ async def open_services(
             groups=Groups(redis),
             twilio=twilio,
             call_flows=CallFlows(redis, scripts),
+            actions=SignalActions(redis, scripts),
         )
     finally:
         await twilio.aclose()

@@ -304,6 +304,12 @@ def activity(org_id: str, contact: str) -> str:
     return f"sg:{{{org_id}}}:activity:{contact}"
 
 
+def signal_acted(org_id: str, user: str) -> str:
+    """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
+    (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""
+    return f"sg:{{{org_id}}}:acted:{user}"
+
+
 # -- telephony (numbers, groups) -------------------------------------------------------------
 def numbers(org_id: str) -> str:
     """Hash E.164 -> JSON of one of the org's Twilio numbers (sid, phone_number, friendly_name,

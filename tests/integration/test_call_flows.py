@@ -429,6 +429,18 @@ async def test_members_and_other_orgs_are_refused(client: httpx.AsyncClient, gat
     assert (await client.get(path)).status_code == 401
     r = await client.get(f"{path}/main", headers=gateway.admin)
     assert r.status_code == 200 and r.json()["version"] == 1
+    # An org admin's user token manages its own org's flows, and no other org's.
+    for ctx in (org, other):
+        r = await client.put(f"/api/v1/orgs/{ctx.id}/users/u2", json={"role": "admin"}, headers=gateway.admin)
+        assert r.status_code == 200, r.text
+    r = await client.get(f"{path}/main", headers=org.user_headers("u2"))
+    assert r.status_code == 200 and r.json()["id"] == "main"
+    assert (await publish(client, org, "main")).status_code == 200
+    r = await client.post(f"{path}/main/publish", headers=org.user_headers("u2"))
+    assert r.status_code == 200 and r.json()["version"] == 3
+    assert (await client.get(f"{path}/main", headers=other.user_headers("u2"))).status_code == 403
+    r = await client.put(f"{path}/main", json=await flow_body(), headers=other.user_headers("u2"))
+    assert r.status_code == 403
 
 
 async def test_delete_frees_the_number(client: httpx.AsyncClient, tel_org: OrgCtx) -> None:

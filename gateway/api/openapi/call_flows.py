@@ -7,7 +7,7 @@ Kept apart from the big tables (:mod:`gateway.api.openapi.schemas`, ``operations
 from __future__ import annotations
 
 from gateway.api.openapi.build import (
-    ADMIN,
+    ORG_ADMIN,
     Schema,
     header,
     id_schema,
@@ -215,25 +215,25 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
                     },
                 )
             },
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
-        (one, "GET"): operation("Read a call flow: draft, published version, switch", flow, security=ADMIN),
+        (one, "GET"): operation("Read a call flow: draft, published version, switch", flow, security=ORG_ADMIN),
         (one, "PUT"): operation(
             "Save the draft (and the live switch `enabled`, which takes effect at once)",
             {**flow, "201": json_response("created", ref("CallFlow"))},
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("CallFlowInput")),
             extra_errors={**_INVALID, "409": _TAKEN},
         ),
         (one, "DELETE"): operation(
             "Delete a call flow (calls in progress finish on their version)",
             {"204": {"description": "done; no body"}},
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
         (f"{one}/publish", "POST"): operation(
             "Make the draft the live version (version + 1)",
             flow,
-            security=ADMIN,
+            security=ORG_ADMIN,
             extra_errors={**_INVALID, "409": _TAKEN},
         ),
         (f"{twilio}/voice-flow", "POST"): _twilio(
