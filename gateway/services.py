@@ -19,6 +19,7 @@ from gateway.metrics import Metrics
 from gateway.store import credentials
 from gateway.store.actions import SignalActions
 from gateway.store.activity import Activity
+from gateway.store.call_flows import CallFlows
 from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
 from gateway.store.email_usage import EmailUsage
@@ -62,10 +63,11 @@ class Services:
     jobs: JobQueue
     secrets: credentials.Secrets | None
     sending: Sending
-    actions: SignalActions
     numbers: Numbers
     groups: Groups
     twilio: TwilioRest  # numbers and calls (telephony); its HTTP session opens on first use
+    call_flows: CallFlows
+    actions: SignalActions
 
     @property
     def admin_token(self) -> str:
@@ -129,10 +131,11 @@ async def open_services(
             jobs=jobs,
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
             sending=Sending(redis, scripts),
-            actions=SignalActions(redis, scripts),
             numbers=Numbers(redis),
             groups=Groups(redis),
             twilio=twilio,
+            call_flows=CallFlows(redis, scripts),
+            actions=SignalActions(redis, scripts),
         )
     finally:
         await twilio.aclose()

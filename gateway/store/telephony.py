@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from gateway.store import keys
+from gateway.store import call_flows, keys
 
 
 def _load(raw: str | None) -> dict[str, Any] | None:
@@ -40,11 +40,8 @@ class Numbers:
         return bool(await self._r.hdel(keys.numbers(org), e164))
 
     async def flows_on_number(self, org: str, e164: str) -> bool:
-        """Whether a published, enabled call flow answers on ``e164`` (a release is then refused).
-
-        HOOK for the call flows (issue 13, helper F): they own the flow records and replace this
-        body with the real check. Until then no flow exists, so no number is in use."""
-        return False
+        """Whether a published, enabled call flow answers on ``e164`` (a release is then refused)."""
+        return await call_flows.flows_on_number(self._r, org, e164)
 
 
 class Groups:

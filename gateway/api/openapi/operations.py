@@ -23,6 +23,7 @@ from gateway.api.openapi.build import (
     query,
     ref,
 )
+from gateway.api.openapi.call_flows import operations as call_flow_operations
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
 from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
@@ -437,5 +438,14 @@ def _process() -> dict[Key, Schema]:
 
 def operations() -> dict[Key, Schema]:
     """Every documented operation; the document keeps those whose route the app has."""
-    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me(),
-            **telephony.operations()}  # fmt: skip
+    return {
+        **_process(),
+        **_ingest(),
+        **_management(),
+        **_sending(),
+        **_templates(),
+        **_account(),
+        **_me(),
+        **telephony.operations(),
+        **call_flow_operations(ORG),
+    }

@@ -12,6 +12,7 @@ from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
 from gateway.api.openapi import telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
 from gateway.domain.signals import SIGNAL_TYPES
 
@@ -535,6 +536,7 @@ ERROR = _obj(
 HEALTH = _obj({"status": {"type": "string"}}, ("status",))
 
 COMPONENTS: dict[str, Schema] = {
+    **CALL_FLOW_SCHEMAS,
     "Error": ERROR,
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
