@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, activity, me, notifications, orgs, templates
+from gateway.api import account, activity, mailboxes, me, notifications, orgs, templates
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -215,6 +215,7 @@ def create_app(
         *templates.routes,
         *account.routes,
         *activity.routes,
+        *mailboxes.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

@@ -302,3 +302,9 @@ def imap_checkpoint(org_id: str, mailbox: str) -> str:
 def activity(org_id: str, contact: str) -> str:
     """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
     return f"sg:{{{org_id}}}:activity:{contact}"
+
+
+def imap_state(org_id: str, mailbox: str) -> str:
+    """Hash: ``state`` (see gateway.domain.mailbox.MAILBOX_STATES), ``since_ms``, and the last
+    failure's ``error`` / ``error_ms``; written by the process holding the mailbox's lease."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:state"
