@@ -56,7 +56,11 @@ export function zonedTime(y, m, d, h, mi, timeZone) {
   const guess = Date.UTC(y, m - 1, d, h, mi);
   const first = guess - offsetAt(guess, timeZone);
   const second = guess - offsetAt(first, timeZone);
-  return Math.min(first, second);
+  const fits = [first, second].filter((ms) => {
+    const w = wallClock(ms, timeZone);
+    return Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi) === guess;
+  });
+  return fits.length ? Math.min(...fits) : Math.max(first, second);
 }
 
 export const MORNING_HOUR = 9;
