@@ -41,8 +41,8 @@ export function Loading({ lang }) {
 
 /** A view: a labelled region with its heading. */
 export function ViewFrame({ id, title, children, actions }) {
-  return html`<section class="admin-view" id=${`admin-${id}`} aria-labelledby=${`admin-${id}-title`}>
-    <div class="admin-view-head">
+  return html`<section class="admin-panel" id=${`admin-${id}`} aria-labelledby=${`admin-${id}-title`}>
+    <div class="admin-panel-head">
       <h2 id=${`admin-${id}-title`}>${title}</h2>
       ${actions}
     </div>
