@@ -77,7 +77,7 @@ async def test_mailboxes_show_listener_state_last_error_and_uid_per_org(
         await server.adeliver(good, mail("新しいメール"))
 
         async def moved() -> bool:
-            return (await mailboxes(client, org_a, gw.admin))[good.address]["last_uid"] == 2
+            return bool((await mailboxes(client, org_a, gw.admin))[good.address]["last_uid"] == 2)
 
         await wait_for(moved, timeout=10, interval=0.2)
 
