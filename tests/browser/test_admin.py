@@ -161,7 +161,7 @@ async def test_admin_creates_submits_and_approves_a_template(
     row = page.locator(f"#templates-table tr[data-template='{tid}']")
 
     await row.locator("button[data-action='approve']").click()
-    alert = row.locator(".admin-error[role='alert']")
+    alert = page.locator(f"tr[data-template-message='{tid}'] .admin-error[role='alert']")
     await alert.wait_for()
     assert await alert.get_attribute("data-code") == "invalid_transition"
     assert TEXT[lang]["bad_transition"] in await alert.inner_text()

@@ -102,10 +102,7 @@ function Row({ api, me, lang, tpl, onChanged, onEdit }) {
   const errId = `tpl-${tpl.id}-error`;
   return html`<tr data-template=${tpl.id} data-status=${tpl.status}>
     <th scope="row">${tpl.name}</th>
-    <td>${t(`admin.templates.channel.${tpl.channel}`)}</td>
-    <td>${tpl.module}</td>
     <td><${Chips} tpl=${tpl} lang=${lang} /></td>
-    <td class="num">v${tpl.version ?? 1}</td>
     <td class="admin-row-actions">
       <button type="button" class="text-button" data-action="edit" onClick=${() => onEdit(tpl)}
         aria-label=${`${t('admin.templates.edit')}: ${tpl.name}`}>${t('admin.templates.edit')}</button>
@@ -114,6 +111,13 @@ function Row({ api, me, lang, tpl, onChanged, onEdit }) {
           disabled=${busy} aria-describedby=${error ? errId : undefined}
           aria-label=${`${t(`admin.templates.${action}`)}: ${tpl.name}`} onClick=${() => act(action)}>
           ${t(`admin.templates.${action}`)}</button>`)}
+    </td>
+    <td class="num">v${tpl.version ?? 1}</td>
+    <td>${t(`admin.templates.channel.${tpl.channel}`)}</td>
+    <td>${tpl.module}</td>
+  </tr>
+  <tr class="admin-row-message" data-template-message=${tpl.id}>
+    <td colspan="6">
       <span role="status" class="admin-ok">${done}</span>
       <${ErrorNote} error=${error} lang=${lang} id=${errId} />
     </td>
@@ -140,9 +144,9 @@ export function TemplatesView({ api, me, lang }) {
       <table class="admin-table" id="templates-table">
         <caption>${t('admin.templates.listCaption')}</caption>
         <thead><tr>
-          <th scope="col">${t('admin.templates.name')}</th><th scope="col">${t('admin.templates.channel')}</th>
-          <th scope="col">${t('admin.templates.module')}</th><th scope="col">${t('admin.templates.status')}</th>
-          <th scope="col" class="num">${t('admin.templates.version')}</th><th scope="col">${t('admin.templates.actions')}</th>
+          <th scope="col">${t('admin.templates.name')}</th><th scope="col">${t('admin.templates.status')}</th>
+          <th scope="col">${t('admin.templates.actions')}</th><th scope="col" class="num">${t('admin.templates.version')}</th>
+          <th scope="col">${t('admin.templates.channel')}</th><th scope="col">${t('admin.templates.module')}</th>
         </tr></thead>
         <tbody>${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
           onChanged=${changed} onEdit=${(x) => setEditing(x)} />`)}</tbody>
