@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page
 from redis.asyncio import Redis
 
+from gateway.store.email_usage import EmailUsage
 from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
 from tests.browser.conftest import csp_violations, signed_in_page
@@ -29,7 +31,8 @@ LANGS = ("ja", "en")
 TEXT = {
     "ja": {
         "reset": "リセット",
-        "usage": "0 / 600 通",
+        "usage": "3 / 600 通",
+        "mass_full": "本日の上限に達しました",
         "saved": "保存しました。",
         "bad_value": "入力値が正しくありません。",
         "bad_transition": "このテンプレートの状態ではその操作はできません。",
@@ -43,7 +46,8 @@ TEXT = {
     },
     "en": {
         "reset": "Resets",
-        "usage": "0 of 600 emails",
+        "usage": "3 of 600 emails",
+        "mass_full": "Today's limit is reached",
         "saved": "Saved.",
         "bad_value": "A value is not valid.",
         "bad_transition": "This template cannot do that in its current state.",
@@ -89,6 +93,19 @@ async def seed_report(redis_url: str, org: str) -> None:
         await r.aclose()
 
 
+async def seed_email_usage(redis_url: str, org: str) -> None:
+    """Today's email counts as sends leave them: 3 individual mails, the mass cap (250) used up."""
+    r = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        usage = EmailUsage(r, load_scripts(r))
+        now = datetime.now(tz=UTC)
+        for bucket, n, cap in (("individual", 3, 600), ("mass", 250, 250)):
+            for i in range(n):
+                await usage.reserve(org, f"n-{bucket}-{i}", bucket, cap, "Asia/Tokyo", now)
+    finally:
+        await r.aclose()
+
+
 async def seed_calls(client: httpx.AsyncClient, org: OrgCtx) -> None:
     """One answered and one missed inbound call, through the signed voice-status webhook."""
     answered = dict(call_params("completed"), CallDuration="65")
@@ -99,11 +116,17 @@ async def seed_calls(client: httpx.AsyncClient, org: OrgCtx) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_admin_reads_usage_and_changes_auto_recharge(
-    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx, lang: str
+    browser: Browser,
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    org: OrgCtx,
+    redis_server: RedisServer,
+    lang: str,
 ) -> None:
     """Usage shows each limit with its count and the reset time in the org's zone; credits shows the
     balance and ledger; a bad auto-recharge value gets the API's error at the field, a good one saves."""
     await make_admin(client, org)
+    await seed_email_usage(redis_server.url, org.id)
     r = await client.post(f"/api/v1/orgs/{org.id}/credits/purchase", json={"amount": 120}, headers=gateway.admin)
     assert r.status_code == 201, r.text
     page = await signed_in_page(browser, gateway, org, lang)
@@ -114,6 +137,9 @@ async def test_admin_reads_usage_and_changes_auto_recharge(
     assert text["reset"] in reset and "Asia/Tokyo" in reset
     assert text["usage"] in await page.locator("[data-limit='individual']").inner_text()
     assert await page.locator("[data-limit='individual'] progress").get_attribute("max") == "600"
+    assert await page.locator("[data-limit='individual'] progress").get_attribute("value") == "3"
+    mass = page.locator("[data-limit='mass']")
+    assert TEXT[lang]["mass_full"] in await mass.inner_text() and "100%" in await mass.inner_text()
     assert "120" in await page.locator("#usage-sms-balance").inner_text()
     await check_view(page, "admin-usage", lang)
 
