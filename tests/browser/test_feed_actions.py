@@ -35,7 +35,9 @@ async def menu_action(page: Page, li: Any, action: str) -> None:
 
 
 async def ticket(client: httpx.AsyncClient, org: OrgCtx, title: str, contact: str = "c-yamada", **kw: Any) -> None:
-    r = await post_event(client, org, {"type": kw.get("type", "desk.ticket"), "contact": {"id": contact}, "title": title})
+    r = await post_event(
+        client, org, {"type": kw.get("type", "desk.ticket"), "contact": {"id": contact}, "title": title}
+    )
     assert r.status_code in (200, 202), r.text
 
 
@@ -88,7 +90,7 @@ async def test_archive_and_read_reach_another_tab(
 async def test_snooze_a_preset_and_the_server_wakes_it(
     browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
 ) -> None:
-    """"Tomorrow morning" snoozes until 09:00 in the org's zone (Asia/Tokyo); a snooze that ends
+    """ "Tomorrow morning" snoozes until 09:00 in the org's zone (Asia/Tokyo); a snooze that ends
     brings the signal back to the inbox, unread, once."""
     await ticket(client, org, "明日でいい件")
     await ticket(client, org, "すぐ戻る件", contact="c-suzuki")
@@ -124,7 +126,9 @@ async def test_type_filter_asks_the_server_and_history_pages_back_once(
     kinds = ("desk.ticket", "survey.answered", "chat.unattended")
     events = [(c, k) for k in kinds for c in contacts][: 120 - 1]
     for batch in range(0, len(events), 20):
-        await asyncio.gather(*(ticket(client, org, f"{k} {c}", contact=c, type=k) for c, k in events[batch : batch + 20]))
+        await asyncio.gather(
+            *(ticket(client, org, f"{k} {c}", contact=c, type=k) for c, k in events[batch : batch + 20])
+        )
     await wait_for(lambda: _count(client, org, 120), timeout=20 * FACTOR)
 
     page = await signed_in_page(browser, gateway, org)

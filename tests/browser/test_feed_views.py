@@ -13,7 +13,7 @@ from playwright.async_api import Browser
 from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import signed_in_page
 from tests.browser.views import check_view
-from tests.support.api import Gateway, OrgCtx, post_event, post_twilio, call_params, sms_params
+from tests.support.api import Gateway, OrgCtx, call_params, post_event, post_twilio, sms_params
 from tests.support.sending import provision_sending_org, sms_template
 
 
@@ -22,9 +22,19 @@ async def seed(client: httpx.AsyncClient, org: OrgCtx) -> None:
     an SMS, a bounce, a survey."""
     for title in ("プリンター故障", "ログインできない", "請求書の再発行"):
         await post_event(client, org, {"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": title})
-    await post_event(client, org, {"type": "survey.answered", "contact": {"id": "c-suzuki"}, "title": "満足度アンケート", "body": "とても満足"})
-    await post_event(client, org, {"type": "email.bounced", "contact": {"id": "c-suzuki"}, "title": "mailbox full", "data": {"bounce": "soft"}})
-    await post_event(client, org, {"type": "chat.unattended", "contact": {"id": "c-yamada"}, "title": "料金プランについて"})
+    await post_event(
+        client,
+        org,
+        {"type": "survey.answered", "contact": {"id": "c-suzuki"}, "title": "満足度アンケート", "body": "とても満足"},
+    )
+    await post_event(
+        client,
+        org,
+        {"type": "email.bounced", "contact": {"id": "c-suzuki"}, "title": "mailbox full", "data": {"bounce": "soft"}},
+    )
+    await post_event(
+        client, org, {"type": "chat.unattended", "contact": {"id": "c-yamada"}, "title": "料金プランについて"}
+    )
     await post_twilio(client, org, "sms", sms_params("明日の打ち合わせ、15時からでお願いします。"))
     await post_twilio(client, org, "voice-status", call_params("no-answer"))
 
