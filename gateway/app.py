@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, activity, me, notifications, orgs, templates
+from gateway.api import account, actions, activity, me, notifications, orgs, templates
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -211,6 +211,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         *orgs.routes,
         *me.routes,
+        *actions.routes,
         *notifications.routes,
         *templates.routes,
         *account.routes,

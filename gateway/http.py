@@ -2,8 +2,8 @@
 
 Endpoints read the process's services from the lifespan state (``request.state["services"]``,
 typed by :class:`State`), never from attributes on the app. The management endpoints all start
-the same way — :func:`admin_org` (admin token, then every id in the path checked by
-:func:`path_id`, then the org named in the path) and
+the same way — :func:`admin_org` / :func:`org_access` (the operator's token or an org admin's
+user token, then every id in the path checked by :func:`path_id`, then the org named in the path) and
 :func:`json_object` (a JSON object body) — and raise :class:`~gateway.domain.errors.ApiError`
 subclasses, which the app renders as ``{"error", "detail"}``.
 """
@@ -11,6 +11,7 @@ subclasses, which the app renders as ``{"error", "detail"}``.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import orjson
@@ -80,16 +81,47 @@ def bearer(request: Request[State]) -> str | None:
 
 
 def require_admin(request: Request[State]) -> Services:
-    """The services, once the request carries the admin token (401 / 403 otherwise)."""
+    """The services, once the request carries the operator's admin token (401 / 403 otherwise).
+
+    For the operator-only endpoints (``PUT``/``DELETE`` of an org); the rest of an org's
+    management API also admits the org's own admins: :func:`org_access`."""
     svc = services(request)
+    if _operator(request, svc):
+        return svc
+    raise Forbidden("only the operator's admin token may do this; an org admin's user token may not")
+
+
+def _operator(request: Request[State], svc: Services) -> bool:
+    """True for the operator's admin token; False for a user token; 401 for none or a wrong one."""
     token = bearer(request)
     if token is None:
         raise Unauthorized("an admin bearer token is required")
     if hmac.compare_digest(token.encode(), svc.admin_token.encode()):
-        return svc
+        return True
     if token.startswith(TOKEN_PREFIX + "."):
-        raise Forbidden("user tokens cannot use the management API")
+        return False
     raise Unauthorized("the admin token is wrong")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts on a management endpoint: the operator (``user`` None) or an admin user of the org."""
+
+    user: str | None
+
+    @property
+    def operator(self) -> bool:
+        return self.user is None
+
+
+OPERATOR = Actor(None)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgAccess:
+    services: Services
+    org: dict[str, Any]
+    actor: Actor
 
 
 def path_id(request: Request[State], name: str) -> str:
@@ -106,16 +138,43 @@ def check_path_ids(request: Request[State]) -> None:
         path_id(request, name)
 
 
-async def admin_org(request: Request[State]) -> tuple[Services, dict[str, Any]]:
-    """Admin token checked, then every id in the path (400 ``invalid_id``), then the org named in
-    the path (404 ``org_not_found`` if unknown)."""
-    svc = require_admin(request)
+async def org_access(request: Request[State], *, operator_only: bool = False) -> OrgAccess:
+    """The one rule of ``/api/v1/orgs/{org}/...`` (SPEC "Org admins"), then the org.
+
+    The operator's admin token may do everything. A user token may act only on its own org and
+    only while its user's role is ``admin`` (read from the user record on every request, so a
+    demotion or deletion counts at once), never on ``operator_only`` endpoints: else 403. A token
+    that is neither is 401. Then every id in the path (400 ``invalid_id``) and the org (404
+    ``org_not_found``)."""
+    svc = services(request)
+    actor = OPERATOR if _operator(request, svc) else await _org_admin(request, svc, operator_only)
     check_path_ids(request)
     org_id = path_id(request, "org")
     org = await svc.tenancy.get_org(org_id)
     if org is None:
         raise NotFound(f"org {org_id!r} does not exist", code="org_not_found")
-    return svc, org
+    return OrgAccess(svc, org, actor)
+
+
+async def _org_admin(request: Request[State], svc: Services, operator_only: bool) -> Actor:
+    """The admin user a user token belongs to, when it may act on the org in the path (else 401/403)."""
+    who = await svc.tenancy.resolve_token(bearer(request) or "")
+    if who is None:
+        raise Unauthorized("the user token is unknown or revoked")
+    if operator_only:
+        raise Forbidden("only the operator's admin token may do this; an org admin's user token may not")
+    if request.path_params.get("org") != who.org:
+        raise Forbidden("a user token acts only on its own org")
+    rec = await svc.tenancy.get_user(who.org, who.user)
+    if rec is None or rec.get("role") != "admin":
+        raise Forbidden("only admins of the org may use its management API; this user is a member")
+    return Actor(who.user)
+
+
+async def admin_org(request: Request[State], *, operator_only: bool = False) -> tuple[Services, dict[str, Any]]:
+    """:func:`org_access` for the endpoints that do not care who acts: (services, org)."""
+    access = await org_access(request, operator_only=operator_only)
+    return access.services, access.org
 
 
 async def require_user(request: Request[State]) -> tuple[Services, str, str]:

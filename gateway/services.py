@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.store import credentials
+from gateway.store.actions import SignalActions
 from gateway.store.activity import Activity
 from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
@@ -59,6 +60,7 @@ class Services:
     jobs: JobQueue
     secrets: credentials.Secrets | None
     sending: Sending
+    actions: SignalActions
 
     @property
     def admin_token(self) -> str:
@@ -121,6 +123,7 @@ async def open_services(
             jobs=jobs,
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
             sending=Sending(redis, scripts),
+            actions=SignalActions(redis, scripts),
         )
     finally:
         await jobs.aclose()

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.domain.actions import reply_phone
 from gateway.domain.addresses import InvalidAddress, email_address
 from gateway.domain.phones import InvalidPhone
 from gateway.domain.phones import to_e164 as _to_e164
@@ -39,8 +40,10 @@ async def resolve(
         contact = known.party if known else await tenancy.get_contact(org["id"], value)
         if contact is None:
             return Recipient(None, None, sender, "unknown_recipient")
-        listed = contact["phones"] if channel == "sms" else contact["emails"]
-        address = listed[0] if listed else None
+        if channel == "sms":  # the first mobile number (an SMS to a landline is lost), else the first
+            address = reply_phone(contact["phones"])
+        else:
+            address = contact["emails"][0] if contact["emails"] else None
     elif kind == "user":
         user = known.party if known else await tenancy.get_user(org["id"], value)
         if user is None:

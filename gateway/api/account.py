@@ -33,7 +33,8 @@ async def get_credits(request: Request[State]) -> Response:
 
 
 async def purchase(request: Request[State]) -> Response:
-    svc, org = await admin_org(request)
+    """Operator only (SPEC): credits are bought through the operator, not by an org admin."""
+    svc, org = await admin_org(request, operator_only=True)
     body = await json_object(request, '{"amount": N}')
     amount = _positive_int(body, "amount", MAX_PURCHASE)
     reference = body.get("reference") or "p_" + secrets.token_hex(6)

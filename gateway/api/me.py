@@ -18,7 +18,19 @@ async def me(request: Request[State]) -> Response:
     rec = await svc.tenancy.get_user(org, user)
     if rec is None:
         raise NotFound("user does not exist", code="user_not_found")
-    return JSONResponse({"org": org, "user": user, "name": rec.get("name", user), "role": rec.get("role", "member")})
+    # The org's zone and country, so the page shows times and numbers as the org reads them.
+    org_rec = await svc.tenancy.cached_org(org) or {}
+    return JSONResponse(
+        {
+            "org": org,
+            "user": user,
+            "name": rec.get("name", user),
+            "role": rec.get("role", "member"),
+            "org_name": org_rec.get("name", org),
+            "timezone": org_rec.get("timezone", "UTC"),
+            "country": org_rec.get("country", "US"),
+        }
+    )
 
 
 async def list_signals(request: Request[State]) -> Response:

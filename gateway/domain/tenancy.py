@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.domain.errors import BadRequest
+from gateway.domain.links import check_record_url_template
 from gateway.domain.phones import InvalidPhone, to_e164
 from gateway.domain.quota import MASS_BY_PLAN, MAX_MASS_ADDON
 
@@ -139,7 +140,7 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     check_id("org", org_id, ORG_ID)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    allowed = {"name", "twilio", "webhook_secret", "sender", *ORG_DEFAULTS}
+    allowed = {"name", "twilio", "webhook_secret", "sender", "record_url_template", *ORG_DEFAULTS}
     _reject_unknown(body, allowed, "org")
     rec: dict[str, Any] = {"id": org_id, "name": org_id, **ORG_DEFAULTS, **(stored or {})}
     if "name" in body:
@@ -154,6 +155,12 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
         rec["webhook_secret"] = _webhook_secret(body["webhook_secret"])
     if "sender" in body:
         rec["sender"] = _sender(body["sender"])
+    if "record_url_template" in body:
+        template = check_record_url_template(body["record_url_template"])
+        if template is None:
+            rec.pop("record_url_template", None)
+        else:
+            rec["record_url_template"] = template
     return rec
 
 

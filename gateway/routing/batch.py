@@ -94,7 +94,7 @@ class BatchRouter:
                         first, org, it.sms.sid, it.sms.status, event_key=ev.key, at_ms=ev.at_ms, fields=it.sms.fields
                     )
                 else:
-                    it.draft = draft(ev, None)
+                    it.draft = draft(ev, None, country=it.org.get("country"))
                     if it.draft is None and ev.source != "twilio.voice_status":
                         continue
                     if ev.source in ("track.open", "track.click") and ev.data.get("notification"):
@@ -139,7 +139,7 @@ class BatchRouter:
             if user is None:
                 unmatched.append(it)
                 continue
-            body = signal_body(ev.org, user, contact, it.draft, ev.at_ms)
+            body = signal_body(it.org, user, contact, it.draft, ev.at_ms)
             group_on = contact["id"] if contact else None
             writes.append((it, FeedWrite(user, ev.key, it.draft.type, group_on, body)))
         results: list[tuple[list[tuple[_Item, FeedWrite]], Slot[list[WriteResult]]]] = []
@@ -192,7 +192,7 @@ class BatchRouter:
                 notifications.queue_advance(batch, ev.org, nid, mapped, event_key=ev.key)
         if moved:
             it.preferred = sms_recipient(sms, rec)
-            it.draft = draft(ev, None, update.status)
+            it.draft = draft(ev, None, update.status, it.org.get("country"))
 
     def _queue_tracking_counts(self, batch: Round, it: _Item) -> None:
         """First open / first click of a sent email counts in the report (once per notification)."""

@@ -83,7 +83,7 @@ class MailRouter:
         if contact is not None:
             entry = activity_entry(event.key, iso_utc(event.at_ms), f, "inbound", f.mailbox_user)
             await self._activity.add(org_id, contact["id"], entry, event.at_ms)
-        await self._signal(event, user, contact, draft)
+        await self._signal(event, org, user, contact, draft)
 
     async def _bounce(self, event: Event, org: Record, f: MailFacts) -> None:
         org_id = event.org
@@ -104,7 +104,7 @@ class MailRouter:
             return  # a late "still retrying" notice about mail whose fate is known
         contact = await self._contact_of(org_id, sent)
         user = sent.get("sender") or sent.get("user") or (contact or {}).get("owner")
-        await self._signal(event, user, contact, bounced_draft(f, nid))
+        await self._signal(event, org, user, contact, bounced_draft(f, nid))
 
     async def _sent(self, org_id: str, ids: list[str]) -> Record | None:
         """The email notification one of ``ids`` was sent as, if any."""
@@ -150,11 +150,11 @@ class MailRouter:
         return rec
 
     # -- output ---------------------------------------------------------------------------------
-    async def _signal(self, event: Event, user: str | None, contact: Record | None, d: Draft) -> None:
+    async def _signal(self, event: Event, org: Record, user: str | None, contact: Record | None, d: Draft) -> None:
         if not user or not await self._tenancy.get_user(event.org, user):
             await self._count(event, "unmatched")
             return
-        body = signal_body(event.org, user, contact, d, event.at_ms)
+        body = signal_body(org, user, contact, d, event.at_ms)
         result = await self._feed.write(event.org, user, event.key, d.type, contact["id"] if contact else None, body)
         if result.status in ("new", "grouped"):
             self._m.signals_out.labels(d.type, result.status).inc()

@@ -28,7 +28,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gateway.routing.rules import Draft
+from gateway.routing.rules import WHO, Draft
 
 # Recipients of one dropbox mail that are attached or turned into leads (a mass mail in the
 # dropbox must not create thousands of leads).
@@ -159,9 +159,10 @@ def replied_draft(f: MailFacts, notification: str) -> Draft:
 def bounced_draft(f: MailFacts, notification: str) -> Draft:
     r = f.report or {}
     status, diagnostic = str(r.get("status") or ""), str(r.get("diagnostic") or "")
+    recipient = str(r.get("recipient") or "")
     return Draft(
         "email.bounced",
-        str(r.get("recipient") or ""),
+        f"Email to {recipient} bounced" if recipient else "Email bounced",
         " ".join(x for x in (status, diagnostic) if x),
         {
             "bounce": r.get("bounce"),
@@ -173,6 +174,7 @@ def bounced_draft(f: MailFacts, notification: str) -> Draft:
             "notification": notification,
             "message_id": r.get("original_message_id"),
         },
+        headline=f"Email to {WHO} bounced",
     )
 
 

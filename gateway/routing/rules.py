@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gateway.domain.events import Event
+from gateway.domain.links import signal_links
+from gateway.domain.phone_display import display
 from gateway.domain.phones import lookup_key
 from gateway.domain.signals import iso_utc
 from gateway.domain.status import MISSED_CALL, sms_signal_type
@@ -30,10 +32,31 @@ class ContactLookup:
 
 @dataclass(frozen=True)
 class Draft:
+    """A signal before its contact is known. ``title`` is the title when no contact name is known;
+    ``headline`` (e.g. ``"SMS from {who}"``), when set, makes the title once the contact's name is
+    (:func:`title_for`)."""
+
     type: str
     title: str
     body: str
     data: dict[str, Any] = field(default_factory=dict)
+    headline: str | None = None
+
+
+WHO = "{who}"
+
+
+def title_for(d: Draft, contact: dict[str, Any] | None) -> str:
+    """The signal's title: the headline naming the contact, else the draft's own title."""
+    name = str((contact or {}).get("name") or "").strip()
+    if d.headline is None or not name:
+        return d.title
+    return d.headline.replace(WHO, name, 1)
+
+
+def _said(headline: str, who: str, fallback: str = "") -> str:
+    """``headline`` naming ``who`` (a number, an address) when no contact is known, else ``fallback``."""
+    return headline.replace(WHO, who, 1) if who else fallback
 
 
 def snippet(text: str, limit: int = _SNIPPET) -> str:
@@ -65,70 +88,98 @@ def contact_ref(event: Event) -> ContactLookup | None:
     return None
 
 
-def draft(event: Event, contact: dict[str, Any] | None, sms_status: str | None = None) -> Draft | None:
-    """The signal an event makes; ``sms_status`` is the status this event newly reached.
+def draft(
+    event: Event, contact: dict[str, Any] | None, sms_status: str | None = None, country: str | None = None
+) -> Draft | None:
+    """The signal an event makes; ``sms_status`` is the status this event newly reached,
+    ``country`` the org's (phone numbers are shown in its national format).
 
-    Titles and bodies carry the event's own content (message text, numbers, URLs), never
-    sentences in one language: the page labels each type in the reader's language.
+    Titles say what happened and to whom, in English (``"SMS from 山田 太郎"``); the page shows
+    its own words for each type in the reader's language. Bodies carry the event's content (the
+    message text, the caller's number). ``data`` keeps the raw values (``status`` is Twilio's
+    word) and the numbers as shown (``from_display`` / ``to_display``).
     """
     d = event.data
     src = event.source
     if src == "twilio.sms":
-        body = str(d.get("Body", ""))
-        return Draft(
-            "sms.received",
-            snippet(body, 80),
-            snippet(body),
-            {"from": d.get("From"), "to": d.get("To"), "message_sid": d.get("MessageSid"), "text": body},
-        )
+        return _sms_received(d, country)
     if src == "twilio.voice_status":
-        status = d.get("CallStatus", "")
-        if d.get("Direction", "inbound") != "inbound" or status not in MISSED_CALL:
-            return None
-        return Draft(
-            "call.missed",
-            str(d.get("From", "")),
-            f"{d.get('From', '')} → {d.get('To', '')} ({status})",
-            {"from": d.get("From"), "to": d.get("To"), "call_sid": d.get("CallSid"), "status": status},
-        )
+        return _call_missed(d, country)
     if src == "twilio.sms_status":
-        kind = sms_signal_type(sms_status or "")
-        if kind is None:
-            return None
-        error = d.get("ErrorCode")
-        detail = f" (error {error})" if error else ""
-        return Draft(
-            kind,
-            str(d.get("To", "")),
-            f"{sms_status}{detail}",
-            {"to": d.get("To"), "message_sid": d.get("MessageSid"), "status": sms_status, "error_code": error},
-        )
+        return _sms_status(d, sms_status, country)
     if src == "webhook":
         return Draft(d["type"], str(d.get("title") or ""), snippet(str(d.get("body") or "")), d.get("data") or {})
     if src == "send.email_bounced":
+        reason = snippet(str(d.get("reason") or ""), 120)
         return Draft(
             "email.bounced",
-            snippet(str(d.get("reason") or ""), 120),
-            "",
+            reason,
+            reason,
             {"bounce": d.get("bounce", "hard"), "notification": d.get("notification"), "reason": d.get("reason")},
+            headline=f"Email to {WHO} bounced",
         )
     if src == "track.open":
-        return Draft("email.opened", "", "", {"notification": d.get("notification")})
+        return Draft(
+            "email.opened", "", "", {"notification": d.get("notification")}, headline=f"{WHO} opened your email"
+        )
     if src == "track.click":
         url = str(d.get("url", ""))
-        return Draft("email.clicked", snippet(url, 120), "", {"notification": d.get("notification"), "url": url})
+        return Draft(
+            "email.clicked",
+            snippet(url, 120),
+            snippet(url, 120),
+            {"notification": d.get("notification"), "url": url},
+            headline=f"{WHO} clicked a link in your email",
+        )
     return None
 
 
-def signal_body(org: str, user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:
-    """The stored signal (without ``id``/``count``, which the feed write adds) for ``user``."""
-    return {
+def _sms_received(d: dict[str, Any], country: str | None) -> Draft:
+    text = str(d.get("Body", ""))
+    shown = display(str(d.get("From") or ""), country)
+    data = {"from": d.get("From"), "to": d.get("To"), "message_sid": d.get("MessageSid"), "text": text}
+    headline = f"SMS from {WHO}"
+    return Draft("sms.received", _said(headline, shown, "SMS"), snippet(text), data | {"from_display": shown}, headline)
+
+
+def _call_missed(d: dict[str, Any], country: str | None) -> Draft | None:
+    status = str(d.get("CallStatus", ""))
+    if d.get("Direction", "inbound") != "inbound" or status not in MISSED_CALL:
+        return None
+    shown = display(str(d.get("From") or ""), country)
+    data = {"from": d.get("From"), "to": d.get("To"), "call_sid": d.get("CallSid"), "status": status}
+    headline = f"Missed call from {WHO}"
+    return Draft("call.missed", _said(headline, shown, "Missed call"), shown, data | {"from_display": shown}, headline)
+
+
+def _sms_status(d: dict[str, Any], sms_status: str | None, country: str | None) -> Draft | None:
+    kind = sms_signal_type(sms_status or "")
+    if kind is None:
+        return None
+    error = d.get("ErrorCode")
+    shown = display(str(d.get("To") or ""), country)
+    headline = f"SMS to {WHO} delivered" if kind == "sms.delivered" else f"SMS to {WHO} failed"
+    data = {"to": d.get("To"), "message_sid": d.get("MessageSid"), "status": sms_status, "error_code": error}
+    body = f"{shown} (error {error})" if error else shown
+    return Draft(kind, _said(headline, shown, kind), body, data | {"to_display": shown}, headline)
+
+
+def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:
+    """The stored signal (without ``id``/``count``, which the feed write adds) for ``user``.
+
+    ``org`` is the org record the router already holds: its ``record_url_template`` gives the
+    signal its ``links.record`` (SPEC), at no extra round trip."""
+    body = {
         "type": d.type,
-        "org": org,
+        "org": org["id"],
         "user": user,
         "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
-        "title": d.title,
+        "title": title_for(d, contact),
         "body": d.body,
         "occurred_at": _occurred_at(at_ms),
         "data": d.data,
     }
+    links = signal_links(org, contact)
+    if links is not None:
+        body["links"] = links
+    return body

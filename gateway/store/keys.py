@@ -302,3 +302,9 @@ def imap_checkpoint(org_id: str, mailbox: str) -> str:
 def activity(org_id: str, contact: str) -> str:
     """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
     return f"sg:{{{org_id}}}:activity:{contact}"
+
+
+def signal_acted(org_id: str, user: str) -> str:
+    """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
+    (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""
+    return f"sg:{{{org_id}}}:acted:{user}"

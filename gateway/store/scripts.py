@@ -57,6 +57,7 @@ class Scripts:
     partition_lease: AsyncScript
     token_issue: AsyncScript
     token_revoke: AsyncScript
+    signal_acted: AsyncScript
 
     async def advance(
         self,

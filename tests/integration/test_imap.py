@@ -253,7 +253,8 @@ async def test_dsn_hard_and_soft_bounce_the_notification(
         await dovecot.adeliver(user, dsn(message_id, status=status, action=action), sender="")
         sig, took = await timed_signal(feed, "email.bounced", started)
         assert sig["data"]["bounce"] == bounce and sig["data"]["status"] == status and sig["data"]["final"] is True
-        assert sig["data"]["notification"] == nid and sig["title"] == "yamada@client.example.jp"
+        assert sig["data"]["notification"] == nid and sig["title"] == "Email to 山田 太郎 bounced"
+        assert sig["data"]["recipient"] == "yamada@client.example.jp"
         assert took <= LIVE_SECONDS * FACTOR
         rec = await notes.get(org.id, nid)
         assert rec is not None and rec["status"] == "bounced" and rec["bounce"] == bounce

@@ -83,7 +83,10 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
                 USER: {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "a user token (sgu.<org>.<secret>) for /api/v1/me and /ws",
+                    "description": (
+                        "a user token (sgu.<org>.<secret>) for /api/v1/me and /ws; an admin user's token also "
+                        "for its own org's /api/v1/orgs/{org}/... except the operator-only operations"
+                    ),
                 },
             },
             "schemas": COMPONENTS,

@@ -15,6 +15,8 @@ Schema = dict[str, Any]
 
 ADMIN = "operator"
 USER = "user"
+# An org's management endpoints: the operator's token, or the user token of an admin of that org.
+ORG_ADMIN = "operator or org admin"
 
 
 def anchored(pattern: re.Pattern[str] | str) -> str:
@@ -73,7 +75,7 @@ def error(description: str) -> Schema:
 ERRORS: dict[str, str] = {
     "400": "invalid id, parameter or body (`invalid_id`, `invalid_parameter`, `invalid_body`, `invalid_field`, ...)",
     "401": "no bearer token, or a wrong or revoked one",
-    "403": "a user token on the management API",
+    "403": "a user token of a member, of another org's user, or on an operator-only endpoint (`forbidden`)",
     "404": "the org (or the record named in the path) does not exist",
     "413": "the request body is larger than [gateway] max_body_bytes",
     "503": "Redis is unavailable (or the gateway sheds load); retry later",
@@ -93,7 +95,7 @@ def operation(
 ) -> Schema:
     """One operation: its success responses, the errors of its kind, plus ``extra_errors``."""
     codes = list(errors)
-    if security == ADMIN:
+    if security in (ADMIN, ORG_ADMIN):
         codes += ["400", "401", "403", "404"]
     elif security == USER:
         codes += ["401"]
@@ -111,5 +113,8 @@ def operation(
         op["parameters"] = list(params)
     if body is not None:
         op["requestBody"] = body
-    op["security"] = [{security: []}] if security else []
+    if security == ORG_ADMIN:
+        op["security"] = [{ADMIN: []}, {USER: []}]
+    else:
+        op["security"] = [{security: []}] if security else []
     return op

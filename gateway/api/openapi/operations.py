@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
 from gateway.api.openapi.build import (
     ADMIN,
+    ORG_ADMIN,
     USER,
     Schema,
     error,
@@ -75,12 +76,12 @@ def _management() -> dict[Key, Schema]:
             security=ADMIN,
             body=json_body(ref("OrgInput")),
         ),
-        (ORG, "GET"): operation("Read an org", _ok("200", "the org", "Org"), security=ADMIN),
+        (ORG, "GET"): operation("Read an org", _ok("200", "the org", "Org"), security=ORG_ADMIN),
         (ORG, "DELETE"): operation("Delete an org and all its data", _NO_CONTENT, security=ADMIN),
         (f"{ORG}/users", "GET"): operation(
             "List the org's users, ordered by id (no tokens or secrets)",
             _ok("200", "one page of users", "UserPage"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 limit(USERS_PAGE, USERS_MAX),
                 query("after", {"type": "string"}, "return users whose id sorts after this one (the `next` of a page)"),
@@ -89,42 +90,42 @@ def _management() -> dict[Key, Schema]:
         (user, "PUT"): operation(
             "Create or update a user",
             {**_ok("200", "updated", "User"), **_ok("201", "created", "User")},
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("UserInput")),
         ),
-        (user, "GET"): operation("Read a user", _ok("200", "the user", "User"), security=ADMIN),
-        (user, "DELETE"): operation("Delete a user and revoke all their tokens", _NO_CONTENT, security=ADMIN),
+        (user, "GET"): operation("Read a user", _ok("200", "the user", "User"), security=ORG_ADMIN),
+        (user, "DELETE"): operation("Delete a user and revoke all their tokens", _NO_CONTENT, security=ORG_ADMIN),
         (f"{user}/tokens", "POST"): operation(
             "Issue a user token for /api/v1/me and /ws (the token is shown once)",
             _ok("201", "the new token and its id", "Token"),
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
         (f"{user}/tokens", "GET"): operation(
             "List a user's tokens (ids and times, never the tokens)",
             _ok("200", "the tokens", "TokenList"),
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
         (f"{user}/tokens", "DELETE"): operation(
-            "Revoke all of a user's tokens; their open WebSockets close with 4401", _NO_CONTENT, security=ADMIN
+            "Revoke all of a user's tokens; their open WebSockets close with 4401", _NO_CONTENT, security=ORG_ADMIN
         ),
         (f"{user}/tokens/{{token}}", "DELETE"): operation(
             "Revoke one token; its open WebSockets close with 4401",
             _NO_CONTENT,
-            security=ADMIN,
+            security=ORG_ADMIN,
             extra_errors={"404": "unknown org, user or token"},
         ),
         (contact, "PUT"): operation(
             "Create or update a contact (emails, phones stored as E.164, owner)",
             {**_ok("200", "updated", "Contact"), **_ok("201", "created", "Contact")},
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("ContactInput")),
         ),
-        (contact, "GET"): operation("Read a contact", _ok("200", "the contact", "Contact"), security=ADMIN),
-        (contact, "DELETE"): operation("Delete a contact", _NO_CONTENT, security=ADMIN),
+        (contact, "GET"): operation("Read a contact", _ok("200", "the contact", "Contact"), security=ORG_ADMIN),
+        (contact, "DELETE"): operation("Delete a contact", _NO_CONTENT, security=ORG_ADMIN),
         (f"{contact}/activity", "GET"): operation(
             "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox",
             _ok("200", "the newest entries and the total", "Activity"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
         ),
         (f"{ORG}/calls", "GET"): operation(
@@ -144,7 +145,7 @@ def _management() -> dict[Key, Schema]:
                     },
                 }
             },
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
                 limit(1000, 10000),
@@ -158,22 +159,22 @@ def _sending() -> dict[Key, Schema]:
         (f"{ORG}/notifications", "POST"): operation(
             "Send an SMS or email: 202 and the notification; the same idempotency_key answers the same one",
             _ok("202", "queued (or the existing notification)", "Notification"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("NotificationInput")),
         ),
         (f"{ORG}/notifications/{{notification}}", "GET"): operation(
             "Status, reason and history of a notification",
             _ok("200", "the notification", "Notification"),
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
         (f"{ORG}/reminders", "POST"): operation(
             "An SMS reminder to a user at remind_at about a task, event or call",
             _ok("202", "scheduled", "Reminder"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("ReminderInput")),
         ),
         (f"{ORG}/reminders/{{reminder}}", "GET"): operation(
-            "A reminder and its status", _ok("200", "the reminder", "Reminder"), security=ADMIN
+            "A reminder and its status", _ok("200", "the reminder", "Reminder"), security=ORG_ADMIN
         ),
     }
 
@@ -185,7 +186,7 @@ def _templates() -> dict[Key, Schema]:
         (f"{ORG}/templates", "POST"): operation(
             "Create a template (SMS: draft; email: approved)",
             _ok("201", "created", "Template"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("TemplateInput")),
             extra_errors={"409": "a template with this id exists (`template_exists`)"},
         ),
@@ -201,33 +202,33 @@ def _templates() -> dict[Key, Schema]:
                     },
                 )
             },
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
-        (one, "GET"): operation("Read a template", _ok("200", "the template", "Template"), security=ADMIN),
+        (one, "GET"): operation("Read a template", _ok("200", "the template", "Template"), security=ORG_ADMIN),
         (one, "PUT"): operation(
             "Edit a template (changed SMS text goes back to draft; module and channel are fixed)",
             _ok("200", "edited", "Template"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("TemplateEdit")),
         ),
-        (one, "DELETE"): operation("Delete a template", _NO_CONTENT, security=ADMIN),
+        (one, "DELETE"): operation("Delete a template", _NO_CONTENT, security=ORG_ADMIN),
         (f"{one}/submit", "POST"): operation(
             "SMS template: draft or rejected → pending",
             _ok("200", "pending", "Template"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             extra_errors=conflict,
         ),
         (f"{one}/approve", "POST"): operation(
             "SMS template: pending → approved (orgs in India give dlt_template_id)",
             _ok("200", "approved", "Template"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("ApproveInput"), required=False),
             extra_errors=conflict,
         ),
         (f"{one}/reject", "POST"): operation(
             "SMS template: pending → rejected, with an optional reason",
             _ok("200", "rejected", "Template"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("RejectInput"), required=False),
             extra_errors=conflict,
         ),
@@ -238,10 +239,10 @@ def _account() -> dict[Key, Schema]:
     date = {"type": "string", "format": "date"}
     return {
         (f"{ORG}/credits", "GET"): operation(
-            "SMS credit balance and auto-recharge", _ok("200", "credits", "Credits"), security=ADMIN
+            "SMS credit balance and auto-recharge", _ok("200", "credits", "Credits"), security=ORG_ADMIN
         ),
         (f"{ORG}/credits/purchase", "POST"): operation(
-            "Add credits",
+            "Add credits (operator only)",
             _ok("201", "the new balance", "Credits"),
             security=ADMIN,
             body=json_body(ref("PurchaseInput")),
@@ -249,24 +250,24 @@ def _account() -> dict[Key, Schema]:
         (f"{ORG}/credits/auto-recharge", "PUT"): operation(
             "Configure auto-recharge (threshold and amount are required when enabled)",
             _ok("200", "credits", "Credits"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             body=json_body(ref("AutoRechargeInput")),
         ),
         (f"{ORG}/credits/ledger", "GET"): operation(
             "Credit movements, newest first",
             _ok("200", "entries", "Ledger"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(limit(100, 1000),),
         ),
         (f"{ORG}/usage", "GET"): operation(
             "Today's email counts against each cap (the org's local day), and credits",
             _ok("200", "usage", "Usage"),
-            security=ADMIN,
+            security=ORG_ADMIN,
         ),
         (f"{ORG}/reports/email", "GET"): operation(
             f"Email report rows, totals and per template; from..to at most {MAX_DAYS} days",
             _ok("200", "the report", "EmailReport"),
-            security=ADMIN,
+            security=ORG_ADMIN,
             params=(
                 query("from", date, "first local day (default: 29 days before `to`)"),
                 query("to", date, "last local day (default: today in the org's time zone)"),
@@ -296,6 +297,29 @@ def _me() -> dict[Key, Schema]:
             _ok("200", "the unread count", "Unread"),
             security=USER,
             body=json_body(ref("ReadInput")),
+        ),
+        ("/api/v1/me/actions", "POST"): operation(
+            "Act on a signal: reply to its contact with an approved SMS template (a send like any other)",
+            _ok("202", "the notification queued (or the one this idempotency_key already made)", "ActionResult"),
+            security=USER,
+            body=json_body(ref("ActionInput")),
+            description=(
+                "Sent by the signed-in user to the contact's first mobile number (else first number), with the "
+                "credits, rules and idempotency of POST /api/v1/orgs/{org}/notifications (the key is per user). "
+                "The signal is marked read and records `acted`; every connection gets a `state` frame."
+            ),
+            extra_errors={
+                "404": "no such signal in your feed (`signal_not_found`) or no such template (`template_not_found`)",
+                "409": "no contact on the signal (`no_contact`), the contact has no phone (`no_phone`), or the "
+                "template is not an approved SMS template (`template_not_approved`)",
+            },
+        ),
+        ("/api/v1/me/templates", "GET"): operation(
+            "Approved templates of the user's org a reply can use, with the merge fields each reads",
+            _ok("200", "the templates", "MeTemplates"),
+            security=USER,
+            params=(query("channel", {"type": "string", "enum": ["sms"], "default": "sms"}, "the channel"),),
+            extra_errors={"400": "unknown `channel` (`invalid_parameter`)"},
         ),
         ("/api/v1/me/settings", "GET"): operation(
             "Per-type on/off settings", _ok("200", "every type", "Settings"), security=USER

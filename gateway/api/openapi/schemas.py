@@ -11,7 +11,7 @@ from typing import Any
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
-from gateway.domain import quota, send_request, signals, templates, tenancy
+from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
 from gateway.domain.signals import SIGNAL_TYPES
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
@@ -59,6 +59,12 @@ ORG_INPUT = _obj(
         "tracking": _BOOL,
         "reminders": _BOOL,
         "allow_lead_creation": _BOOL,
+        "record_url_template": {
+            "type": ["string", "null"],
+            "maxLength": links.MAX_TEMPLATE,
+            "description": "http(s) URL of a contact's CRM record; placeholders {org}, {kind}, {contact_id}",
+            "examples": ["https://crm.example.jp/{kind}s/{contact_id}"],
+        },
         "twilio": _obj(
             {
                 "account_sid": {"type": "string", "pattern": "^AC[0-9a-fA-F]{32}$"},
@@ -111,6 +117,7 @@ ORG = _obj(
         ),
         "webhook_secret_set": _BOOL,
         "sender": {"type": "object"},
+        "record_url_template": {"type": ["string", "null"]},
     },
     ("id", "name", "plan", "timezone", "country", "twilio", "webhook_secret_set"),
 )
@@ -403,8 +410,16 @@ ACTIVITY = _obj(
 )
 
 ME = _obj(
-    {"org": {"type": "string"}, "user": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"}},
-    ("org", "user", "name", "role"),
+    {
+        "org": {"type": "string"},
+        "user": {"type": "string"},
+        "name": {"type": "string"},
+        "role": {"type": "string", "enum": ["admin", "member"]},
+        "org_name": {"type": "string"},
+        "timezone": {"type": "string", "description": "the org's IANA time zone"},
+        "country": {"type": "string", "description": "the org's ISO 3166 alpha-2 country"},
+    },
+    ("org", "user", "name", "role", "org_name", "timezone", "country"),
 )
 SIGNAL = _obj(
     {
@@ -419,8 +434,47 @@ SIGNAL = _obj(
         "count": {"type": "integer"},
         "read": _BOOL,
         "data": {"type": "object"},
+        "links": _obj({"record": {"type": "string", "format": "uri"}}),
     },
     ("id", "type", "count"),
+)
+ACTION_INPUT = _obj(
+    {
+        "signal": {"type": "string", "pattern": STREAM_ID, "description": "the signal acted on"},
+        "action": {"type": "string", "enum": list(actions.ACTIONS)},
+        "template": id_schema("template"),
+        "data": {"type": "object", "description": "merge fields of the template"},
+        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": actions.MAX_KEY},
+    },
+    ("signal", "action", "template"),
+    closed=True,
+)
+ACTION_RESULT = _obj(
+    {
+        "notification": _obj(
+            {"id": {"type": "string"}, "status": {"type": "string"}},
+            ("id", "status"),
+        ),
+        "unread": {"type": "integer"},
+    },
+    ("notification", "unread"),
+)
+ME_TEMPLATES = _obj(
+    {
+        "templates": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "body": {"type": "string"},
+                    "fields": {"type": "array", "items": {"type": "string"}},
+                },
+                ("id", "name", "body", "fields"),
+            ),
+        }
+    },
+    ("templates",),
 )
 SIGNAL_PAGE = _obj(
     {
@@ -520,6 +574,9 @@ COMPONENTS: dict[str, Schema] = {
     "EmailReport": EMAIL_REPORT,
     "Activity": ACTIVITY,
     "Me": ME,
+    "ActionInput": ACTION_INPUT,
+    "ActionResult": ACTION_RESULT,
+    "MeTemplates": ME_TEMPLATES,
     "Signal": SIGNAL,
     "SignalPage": SIGNAL_PAGE,
     "ReadInput": READ_INPUT,

@@ -28,6 +28,7 @@ from gateway.routing.mail_rules import (
     replied_draft,
     reply_ids,
 )
+from gateway.routing.rules import title_for
 
 CORPUS = Path(__file__).parents[2] / "data" / "mail_corpus"
 
@@ -85,10 +86,11 @@ def test_bounce_ids_and_finality() -> None:
 
 
 def test_bounced_draft() -> None:
-    """email.bounced: recipient as title, status + diagnostic as body, data.bounce hard|soft."""
+    """email.bounced: "Email to <contact or recipient> bounced", status + diagnostic as body, data.bounce."""
     d = bounced_draft(facts(_data("dsn_soft_failed_rfc822.eml")), "n1")
     assert d.type == "email.bounced"
-    assert d.title == "full@client.example.jp"
+    assert d.title == "Email to full@client.example.jp bounced"
+    assert title_for(d, {"id": "c1", "name": "山田 太郎", "kind": "lead"}) == "Email to 山田 太郎 bounced"
     assert d.body == "4.2.2 452 4.2.2 Mailbox full"
     assert d.data["bounce"] == "soft" and d.data["final"] is True and d.data["notification"] == "n1"
     assert d.data["message_id"] == "n_soft2@mail.example.test"

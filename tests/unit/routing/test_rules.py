@@ -8,7 +8,7 @@ import pytest
 
 from gateway.domain.events import SOURCES, Event
 from gateway.domain.signals import SIGNAL_TYPE_SET
-from gateway.routing.rules import ContactLookup, Draft, contact_ref, draft, snippet
+from gateway.routing.rules import ContactLookup, Draft, contact_ref, draft, signal_body, snippet, title_for
 
 CONTACT: dict[str, Any] = {"id": "c1", "name": "佐藤 花子", "kind": "contact"}
 
@@ -91,26 +91,29 @@ def test_contact_ref(event: Event, expected: ContactLookup | None) -> None:
 
 
 def test_incoming_sms_with_known_contact() -> None:
-    """An incoming SMS becomes sms.received titled with its own text (no sentence in one language)."""
+    """An incoming SMS: titled "SMS from <contact>", the text as body (once), the number as shown in data."""
     event = _event(
         "twilio.sms", From="+819012345678", To="+815012345678", MessageSid="SM1", Body="  こんにちは\n世界  "
     )
-    d = draft(event, CONTACT)
-    assert d == Draft(
-        "sms.received",
-        "こんにちは 世界",
-        "こんにちは 世界",
-        {"from": "+819012345678", "to": "+815012345678", "message_sid": "SM1", "text": "  こんにちは\n世界  "},
-    )
+    d = draft(event, CONTACT, country="JP")
+    assert d is not None
+    assert (d.type, title_for(d, CONTACT), d.body) == ("sms.received", "SMS from 佐藤 花子", "こんにちは 世界")
+    assert d.data == {
+        "from": "+819012345678",
+        "to": "+815012345678",
+        "message_sid": "SM1",
+        "text": "  こんにちは\n世界  ",
+        "from_display": "090-1234-5678",
+    }
 
 
 def test_incoming_sms_from_unknown_number() -> None:
-    """Without a contact the signal still carries the text and the sending number."""
-    d = draft(_event("twilio.sms", From="+819012345678", To="+815012345678", Body="hi"), None)
+    """Without a contact the title names the number as the org's country reads it."""
+    d = draft(_event("twilio.sms", From="+819012345678", To="+815012345678", Body="hi"), None, country="US")
     assert d is not None
     assert d.type == "sms.received"
-    assert d.title == "hi"
-    assert d.data["from"] == "+819012345678"
+    assert title_for(d, None) == "SMS from +81 90-1234-5678" and d.body == "hi"
+    assert d.data["from"] == "+819012345678" and d.data["from_display"] == "+81 90-1234-5678"
 
 
 def test_incoming_sms_long_body_is_snipped_but_kept_in_data() -> None:
@@ -137,13 +140,16 @@ def test_inbound_unanswered_call_is_missed(status: str) -> None:
         CallStatus=status,
         Direction="inbound",
     )
-    d = draft(event, CONTACT)
-    assert d == Draft(
-        "call.missed",
-        "+819012345678",
-        f"+819012345678 → +815012345678 ({status})",
-        {"from": "+819012345678", "to": "+815012345678", "call_sid": "CA1", "status": status},
-    )
+    d = draft(event, CONTACT, country="JP")
+    assert d is not None
+    assert (d.type, title_for(d, CONTACT), d.body) == ("call.missed", "Missed call from 佐藤 花子", "090-1234-5678")
+    assert d.data == {
+        "from": "+819012345678",
+        "to": "+815012345678",
+        "call_sid": "CA1",
+        "status": status,  # Twilio's own word: the page localises it
+        "from_display": "090-1234-5678",
+    }
 
 
 def test_missed_call_direction_defaults_to_inbound() -> None:
@@ -151,7 +157,7 @@ def test_missed_call_direction_defaults_to_inbound() -> None:
     d = draft(_event("twilio.voice_status", From="+819012345678", To="+815012345678", CallStatus="busy"), None)
     assert d is not None
     assert d.type == "call.missed"
-    assert d.title == "+819012345678"
+    assert title_for(d, None) == "Missed call from +81 90-1234-5678"  # no country: international
 
 
 @pytest.mark.parametrize("status", ["completed", "in-progress", "ringing", "queued", "initiated", ""])
@@ -205,14 +211,18 @@ def test_sms_status_uses_argument_not_payload() -> None:
 
 
 def test_sms_delivered_draft_fields() -> None:
-    """sms.delivered is titled with the recipient number and carries the status."""
+    """sms.delivered names the recipient, shows the number as body and carries the raw status."""
     event = _event("twilio.sms_status", To="+919812345678", MessageSid="SM1")
-    assert draft(event, CONTACT, "delivered") == Draft(
-        "sms.delivered",
-        "+919812345678",
-        "delivered",
-        {"to": "+919812345678", "message_sid": "SM1", "status": "delivered", "error_code": None},
-    )
+    d = draft(event, CONTACT, "delivered", "JP")
+    assert d is not None
+    assert (d.type, title_for(d, CONTACT), d.body) == ("sms.delivered", "SMS to 佐藤 花子 delivered", "+91 98123 45678")
+    assert d.data == {
+        "to": "+919812345678",
+        "message_sid": "SM1",
+        "status": "delivered",
+        "error_code": None,
+        "to_display": "+91 98123 45678",
+    }
 
 
 def test_sms_failed_draft_includes_error_code() -> None:
@@ -221,8 +231,9 @@ def test_sms_failed_draft_includes_error_code() -> None:
     d = draft(event, None, "undelivered")
     assert d is not None
     assert d.type == "sms.failed"
-    assert d.title == "+919812345678"
-    assert d.body == "undelivered (error 30007)"
+    assert title_for(d, None) == "SMS to +91 98123 45678 failed"
+    assert d.body == "+91 98123 45678 (error 30007)"
+    assert d.data["status"] == "undelivered"
     assert d.data["error_code"] == "30007"
 
 
@@ -251,14 +262,26 @@ def test_webhook_draft_defaults() -> None:
 def test_track_open_draft() -> None:
     """track.open makes email.opened carrying the notification id."""
     d = draft(_event("track.open", notification="n1", contact="c1"), CONTACT)
-    assert d == Draft("email.opened", "", "", {"notification": "n1"})
+    assert d is not None
+    assert (d.type, title_for(d, CONTACT), d.body, d.data) == (
+        "email.opened",
+        "佐藤 花子 opened your email",
+        "",
+        {"notification": "n1"},
+    )
 
 
 def test_track_click_draft() -> None:
-    """track.click makes email.clicked titled with the URL, which is also in data."""
+    """track.click makes email.clicked naming the contact, the URL as body and in data."""
     url = "https://例え.jp/製品?色=赤"
     d = draft(_event("track.click", notification="n1", contact="c1", url=url), CONTACT)
-    assert d == Draft("email.clicked", url, "", {"notification": "n1", "url": url})
+    assert d is not None
+    assert (title_for(d, CONTACT), d.body, d.data) == (
+        "佐藤 花子 clicked a link in your email",
+        url,
+        {"notification": "n1", "url": url},
+    )
+    assert title_for(d, None) == url  # nobody to name: the URL
 
 
 def test_unknown_source_makes_no_draft() -> None:
@@ -317,3 +340,41 @@ def test_snippet_default_limit() -> None:
     """The default limit is 280 characters including the ellipsis."""
     assert snippet("x" * 280) == "x" * 280
     assert snippet("x" * 281) == "x" * 279 + "…"
+
+
+# --- the stored signal: title naming the contact, links.record ---------------------------------
+
+ORG: dict[str, Any] = {
+    "id": "acme",
+    "country": "JP",
+    "record_url_template": "https://crm.example.jp/{kind}s/{contact_id}",
+}
+
+
+def test_signal_body_names_the_contact_and_links_its_record() -> None:
+    """signal_body titles with the contact's name and bakes links.record from the org's template."""
+    d = draft(_event("twilio.sms", From="+819012345678", Body="折り返し"), None, country="JP")
+    assert d is not None
+    contact = {"id": "c 1/x", "name": "山田 太郎", "kind": "lead"}
+    body = signal_body(ORG, "u1", contact, d, 1700000000000)
+    assert body["title"] == "SMS from 山田 太郎" and body["body"] == "折り返し"
+    assert body["links"] == {"record": "https://crm.example.jp/leads/c%201%2Fx"}
+    assert body["org"] == "acme" and body["contact"] == contact
+
+
+@pytest.mark.parametrize(
+    ("org", "contact"),
+    [({"id": "acme"}, {"id": "c1", "name": "x", "kind": "lead"}), (ORG, None)],
+    ids=["no-template", "no-contact"],
+)
+def test_signal_body_without_template_or_contact_has_no_links(org: dict[str, Any], contact: Any) -> None:
+    """No record_url_template, or no contact: no ``links`` key at all."""
+    d = Draft("desk.ticket", "Ticket #1", "")
+    assert "links" not in signal_body(org, "u1", contact, d, 1700000000000)
+
+
+def test_contact_without_name_keeps_the_draft_title() -> None:
+    """A contact with an empty name does not make "SMS from " — the number stays in the title."""
+    d = draft(_event("twilio.sms", From="+819012345678", Body="x"), None, country="JP")
+    assert d is not None
+    assert title_for(d, {"id": "c1", "name": " ", "kind": "lead"}) == "SMS from 090-1234-5678"
