@@ -273,3 +273,50 @@ async def test_desktop_notifications_asked_on_click_shown_when_hidden(
     await page.wait_for_function("() => window.__notes.length > 0")
     notes = await page.evaluate("() => window.__notes")
     assert len(notes) == 1 and "鈴木 美咲" in notes[0]["title"] and "裏にいる間" in notes[0]["body"], notes
+
+
+async def test_a_click_opens_the_crm_record_and_marks_it_read(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """With the org's record_url_template the item is a link to the contact's CRM record: a click
+    opens it in a new tab (no opener) and marks the signal read."""
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}",
+        json={"record_url_template": "https://crm.example.jp/{kind}s/{contact_id}"},
+        headers=gateway.admin,
+    )
+    assert r.status_code == 200, r.text
+    await ticket(client, org, "CRMで見る")
+    page = await signed_in_page(browser, gateway, org)
+    await page.context.route("https://crm.example.jp/**", lambda route: route.fulfill(body="crm", status=200))
+    link = item(page, title="CRMで見る").locator("a.signal-main")
+    assert await link.get_attribute("href") == "https://crm.example.jp/leads/c-yamada"
+    assert "noopener" in (await link.get_attribute("rel") or "")
+    async with page.context.expect_page() as opened:
+        await link.click()
+    crm = await opened.value
+    assert crm.url == "https://crm.example.jp/leads/c-yamada"
+    assert await crm.evaluate("() => window.opener") is None
+    await page.locator("li.signal[data-read='true']", has_text="CRMで見る").wait_for()
+    assert (await signals_of(client, org))["unread"] == 0
+
+
+async def test_item_menu_by_keyboard(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """The ⋯ menu opens with Enter on its first item, arrows move, Escape closes it and gives the
+    focus back to its button; Enter on an item acts (here: mark read)."""
+    await ticket(client, org, "キーボードで")
+    page = await signed_in_page(browser, gateway, org)
+    button = item(page, title="キーボードで").locator(".more-button")
+    await button.focus()
+    await page.keyboard.press("Enter")
+    await page.locator("[role=menu] [data-action='read']:focus").wait_for()
+    await page.keyboard.press("ArrowDown")
+    await page.locator("[role=menu] [data-action='archive']:focus").wait_for()
+    await page.keyboard.press("Escape")
+    await page.locator("[role=menu]").wait_for(state="detached")
+    assert await button.evaluate("b => b === document.activeElement")
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Enter")
+    await page.locator("li.signal[data-read='true']", has_text="キーボードで").wait_for()

@@ -5,6 +5,7 @@ violation — inbox, a filter open, a group open, the reply dialog, settings, ar
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -39,19 +40,25 @@ async def seed(client: httpx.AsyncClient, org: OrgCtx) -> None:
     await post_twilio(client, org, "voice-status", call_params("no-answer"))
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_feed_views(
-    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioApi, lang: str
-) -> None:
-    org = await provision_sending_org(client, gateway, twilio_api)
+async def feed_page(browser: Browser, client: httpx.AsyncClient, gateway: Gateway, twilio: TwilioApi, lang: str) -> Any:
+    """A signed-in page of a fresh org that can reply by SMS (an approved template), with the seed."""
+    org = await provision_sending_org(client, gateway, twilio)
     await sms_template(client, org, "{{ name }}様、お問い合わせありがとうございました。")
     await seed(client, org.ctx)
     page = await signed_in_page(browser, gateway, org.ctx, lang=lang)
     await page.locator("li.signal[data-type='desk.ticket'] .count").wait_for()
+    return org, page
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_feed_inbox_filter_group_and_menu(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioApi, lang: str
+) -> None:
+    _, page = await feed_page(browser, client, gateway, twilio_api, lang)
     await check_view(page, "feed-inbox", lang)
 
     await page.locator("#filter-button").click()
-    await page.locator("#filter-panel input.type-check").first.wait_for()
+    await page.locator("#filter-panel .row-count").first.wait_for()
     await check_view(page, "feed-filter", lang)
     await page.keyboard.press("Escape")
 
@@ -63,6 +70,14 @@ async def test_feed_views(
     await group.locator(".more-button").click()
     await page.locator("[role=menu]").wait_for()
     await check_view(page, "feed-menu", lang)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_feed_reply_settings_archived_snoozed_dark(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioApi, lang: str
+) -> None:
+    org, page = await feed_page(browser, client, gateway, twilio_api, lang)
+    await page.locator("li.signal[data-type='desk.ticket'] .more-button").click()
     await page.locator("[role=menu] [data-action='reply']").click()
     await page.locator("#reply-preview").wait_for()
     await check_view(page, "feed-reply", lang)
@@ -86,3 +101,8 @@ async def test_feed_views(
     await page.locator(".tab[data-view='snoozed']").click()
     await page.locator(f"li.signal[data-id='{sids[2]}'] .snooze-tag").wait_for()
     await check_view(page, "feed-snoozed", lang)
+
+    await page.emulate_media(color_scheme="dark")
+    await page.locator(".tab[data-view='inbox']").click()
+    await page.locator("li.signal[data-type='desk.ticket']").wait_for()
+    await check_view(page, "feed-inbox-dark", lang)
