@@ -4,7 +4,7 @@
 
 import { ApiError, createApi } from './api.js';
 import { SignalSocket, wsUrlFor, backoffDelay } from './ws.js';
-import { getLang, setLang, t } from './i18n.js';
+import { getLang, setLang, t, typeLabel } from './i18n.js';
 import { compareIds, maxId } from './ids.js';
 import {
   applyState,
@@ -267,7 +267,7 @@ export function createController({ onChange }) {
     set({ signals: list });
     refreshCounts();
     if (change === 'insert' && !replay) {
-      set({ announce: t('announce.one', { type: signal.type, name: signal.contact?.name || t('contact.unknown'), title: signal.title || '' }) });
+      set({ announce: t('announce.one', { type: typeLabel(signal.type), name: signal.contact?.name || t('contact.unknown'), title: signal.title || '' }) });
     }
     const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
     if (shouldNotify({ enabled: state.notifyEnabled, permission: permission(), hidden, replay, change })) {
