@@ -20,7 +20,20 @@ from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from gateway.api import account, actions, activity, me, notifications, orgs, templates
+from gateway.api import (
+    account,
+    actions,
+    activity,
+    calls,
+    groups,
+    me,
+    me_calls,
+    notifications,
+    numbers,
+    orgs,
+    templates,
+)
+from gateway.api import call_flows as call_flows_api
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -30,7 +43,8 @@ from gateway.edge.headers import SecurityHeaders
 from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
-from gateway.ingest import tracking, twilio, webhooks
+from gateway.ingest import call_flows as call_flow_hooks
+from gateway.ingest import tracking, twilio, twilio_outbound, webhooks
 from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.gcpace import CollectPacer
 from gateway.live.hub import Hub
@@ -202,6 +216,8 @@ def create_app(
     routes = [
         *tracking.routes,
         *twilio.routes,
+        *twilio_outbound.routes,
+        *call_flow_hooks.routes,
         *webhooks.routes,
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index, methods=["GET"]),
@@ -216,6 +232,11 @@ def create_app(
         *templates.routes,
         *account.routes,
         *activity.routes,
+        *numbers.routes,
+        *groups.routes,
+        *calls.routes,
+        *me_calls.routes,
+        *call_flows_api.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

@@ -308,3 +308,50 @@ def signal_acted(org_id: str, user: str) -> str:
     """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
     (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""
     return f"sg:{{{org_id}}}:acted:{user}"
+
+
+# -- telephony (numbers, groups) -------------------------------------------------------------
+def numbers(org_id: str) -> str:
+    """Hash E.164 -> JSON of one of the org's Twilio numbers (sid, phone_number, friendly_name,
+    capabilities, bought_at)."""
+    return f"sg:{{{org_id}}}:numbers"
+
+
+def groups(org_id: str) -> str:
+    """Hash group id -> JSON ``{"id", "name", "members": [user ids]}``."""
+    return f"sg:{{{org_id}}}:groups"
+
+
+# -- call flows ------------------------------------------------------------------------------
+# One org's flows and their live index share its hash tag, so publish/enable/delete are one script
+# (gateway/store/lua/call_flow_write.lua) and "one live flow per number" holds under concurrency.
+def call_flows(org_id: str) -> str:
+    """Set of the org's call flow ids."""
+    return f"sg:{{{org_id}}}:call-flows"
+
+
+def call_flow(org_id: str, flow: str) -> str:
+    """Hash of one call flow: ``draft`` (JSON), ``draft_number``, ``published`` (JSON), ``live_number``,
+    ``version``, ``rev``, ``enabled`` (1/0), ``created_ms``, ``updated_ms``, ``published_ms``."""
+    return f"sg:{{{org_id}}}:call-flow:{flow}"
+
+
+def call_flow_numbers(org_id: str) -> str:
+    """Hash E.164 -> the id of the published, enabled flow that answers calls to it (the live index)."""
+    return f"sg:{{{org_id}}}:call-flow-numbers"
+
+
+def call_flow_revs(org_id: str) -> str:
+    """Hash ``<flow>:<rev>`` -> JSON of a published revision; calls in progress keep theirs."""
+    return f"sg:{{{org_id}}}:call-flow-revs"
+
+
+def call_flow_retired(org_id: str) -> str:
+    """Sorted set of ``<flow>:<rev>`` revisions no longer live, by when they stopped being (ms);
+    kept a day for the calls still in them, then pruned."""
+    return f"sg:{{{org_id}}}:call-flow-retired"
+
+
+def call_flow_seq(org_id: str) -> str:
+    """Hash flow id -> its last revision number; never reset (a re-created flow never reuses one)."""
+    return f"sg:{{{org_id}}}:call-flow-seq"

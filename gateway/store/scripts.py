@@ -58,6 +58,7 @@ class Scripts:
     token_issue: AsyncScript
     token_revoke: AsyncScript
     signal_acted: AsyncScript
+    call_flow_write: AsyncScript
 
     async def advance(
         self,

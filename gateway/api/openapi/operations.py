@@ -8,6 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import (
     ADMIN,
     ORG_ADMIN,
@@ -22,6 +23,7 @@ from gateway.api.openapi.build import (
     query,
     ref,
 )
+from gateway.api.openapi.call_flows import operations as call_flow_operations
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
 from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
@@ -127,29 +129,6 @@ def _management() -> dict[Key, Schema]:
             _ok("200", "the newest entries and the total", "Activity"),
             security=ORG_ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
-        ),
-        (f"{ORG}/calls", "GET"): operation(
-            "The call log, newest first",
-            {
-                "200": {
-                    "description": "the calls (JSON, or CSV with a BOM when format=csv)",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
-                                "required": ["calls"],
-                            }
-                        },
-                        "text/csv": {"schema": {"type": "string"}},
-                    },
-                }
-            },
-            security=ORG_ADMIN,
-            params=(
-                query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
-                limit(1000, 10000),
-            ),
         ),
     }
 
@@ -459,4 +438,14 @@ def _process() -> dict[Key, Schema]:
 
 def operations() -> dict[Key, Schema]:
     """Every documented operation; the document keeps those whose route the app has."""
-    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me()}
+    return {
+        **_process(),
+        **_ingest(),
+        **_management(),
+        **_sending(),
+        **_templates(),
+        **_account(),
+        **_me(),
+        **telephony.operations(),
+        **call_flow_operations(ORG),
+    }

@@ -10,7 +10,9 @@ from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
 from gateway.domain.signals import SIGNAL_TYPES
 
@@ -129,6 +131,7 @@ USER_INPUT = _obj(
         "phone": _PHONE,
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("TelephonyInput"),
     },
     closed=True,
 )
@@ -140,6 +143,7 @@ USER = _obj(
         "phone": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("Telephony"),
     },
     ("id", "name", "role"),
 )
@@ -199,19 +203,6 @@ CONTACT = _obj(
         "marketing": _BOOL,
     },
     ("id", "kind", "name", "emails", "phones", "owner", "marketing"),
-)
-CALL = _obj(
-    {
-        "sid": {"type": "string"},
-        "direction": {"type": "string"},
-        "from": {"type": "string"},
-        "to": {"type": "string"},
-        "status": {"type": "string"},
-        "duration": {"type": ["integer", "null"]},
-        "started_at": _DATE_TIME,
-        "updated_at": {"type": ["string", "null"], "format": "date-time"},
-    },
-    ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
 )
 
 
@@ -545,6 +536,7 @@ ERROR = _obj(
 HEALTH = _obj({"status": {"type": "string"}}, ("status",))
 
 COMPONENTS: dict[str, Schema] = {
+    **CALL_FLOW_SCHEMAS,
     "Error": ERROR,
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
@@ -556,7 +548,6 @@ COMPONENTS: dict[str, Schema] = {
     "TokenList": TOKEN_LIST,
     "ContactInput": CONTACT_INPUT,
     "Contact": CONTACT,
-    "Call": CALL,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,
@@ -589,4 +580,5 @@ COMPONENTS: dict[str, Schema] = {
     "TwilioSmsStatus": TWILIO_SMS_STATUS,
     "TwilioVoice": TWILIO_VOICE,
     "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
+    **telephony.SCHEMAS,
 }
