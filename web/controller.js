@@ -4,7 +4,7 @@
 
 import { ApiError, createApi } from './api.js';
 import { SignalSocket, wsUrlFor, backoffDelay } from './ws.js';
-import { getLang, setLang, t } from './i18n.js';
+import { getLang, setLang, t, typeLabel } from './i18n.js';
 import { compareIds, maxId } from './ids.js';
 import {
   applyState,
@@ -105,6 +105,7 @@ export function createController({ onChange }) {
   let bootAttempt = 0;
   let countsTimer = null;
   let toastTimer = null;
+  let refillTimer = null;
   let listGen = 0; // bumped on every query change: older pages of an old query are dropped
   const settingsWanted = new Map();
 
@@ -266,7 +267,7 @@ export function createController({ onChange }) {
     set({ signals: list });
     refreshCounts();
     if (change === 'insert' && !replay) {
-      set({ announce: t('announce.one', { type: signal.type, name: signal.contact?.name || t('contact.unknown'), title: signal.title || '' }) });
+      set({ announce: t('announce.one', { type: typeLabel(signal.type), name: signal.contact?.name || t('contact.unknown'), title: signal.title || '' }) });
     }
     const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
     if (shouldNotify({ enabled: state.notifyEnabled, permission: permission(), hidden, replay, change })) {
@@ -278,6 +279,32 @@ export function createController({ onChange }) {
     const { list } = applyState(state.signals, frame, state.query, { keep: state.keep });
     set({ signals: list });
     refreshCounts();
+    // Ids this list does not hold may have just entered its view (unarchived in another tab, ...).
+    const missing = (frame.ids || []).filter((id) => !findSignal(list, String(id)));
+    if (missing.length && mayEnter(frame, state.query)) refill();
+  }
+
+  /** Re-read the span of the current query this page holds (newer than its oldest item). */
+  function refill() {
+    clearTimeout(refillTimer);
+    const my = session;
+    refillTimer = setTimeout(async () => {
+      const oldest = oldestId(state.signals);
+      if (!oldest || !state.hasOlder) {
+        reload();
+        return;
+      }
+      const gen = listGen;
+      try {
+        const page = await api.listSignals(feedParams(state.query, { after: oldest, limit: 500 }));
+        if (my !== session || gen !== listGen) return;
+        let list = state.signals;
+        for (const s of page.signals || []) list = mergeSignal(list, s).list;
+        set({ signals: list });
+      } catch (err) {
+        handleAuth(err, my);
+      }
+    }, 150);
   }
 
   /** `gap` or a query change: the newest page again, via REST. */
@@ -454,7 +481,8 @@ export function createController({ onChange }) {
       toast(t('reply.sent'));
     } catch (err) {
       if (handleAuth(err, my) || !state.reply) return;
-      set({ reply: { ...state.reply, sending: false, error: errorText(err) } });
+      // A refused send is not a send: a retry (e.g. after credits were bought) gets a new key.
+      set({ reply: { ...state.reply, sending: false, error: errorText(err), key: uuid() } });
     }
   }
 
@@ -562,6 +590,15 @@ export function createController({ onChange }) {
       reconnectNow: () => socket?.reconnectNow(),
     },
   };
+}
+
+/** Whether a state change can bring signals INTO a view (so ids the list lacks must be fetched). */
+export function mayEnter(frame, query) {
+  const view = query?.view || 'inbox';
+  if (view === 'inbox' && (frame.archived === false || frame.snoozed_until === null)) return true;
+  if (view === 'archived' && frame.archived === true) return true;
+  if (view === 'snoozed' && typeof frame.snoozed_until === 'string') return true;
+  return !!query?.unreadOnly && frame.read === false;
 }
 
 /** Merge-field names of a template: strings or {name|key} objects, else `{{x}}` / `{x}` in its body. */
