@@ -217,7 +217,8 @@ async def test_admin_reads_the_report_chart_and_downloads_the_call_log(
 ) -> None:
     """The report shows a chart (an image with a label; the table is its text) and the table with
     rates and per-template rows; week grouping regroups it. The call log lists the calls, filters
-    them, and its CSV downloads with a BOM, the header row and the org and range in its name."""
+    them, and its CSV downloads with a BOM, the header row, the contact's Japanese name intact and the
+    org and range in its name."""
     await make_admin(client, org)
     await seed_report(redis_server.url, org.id)
     await seed_calls(client, org)
@@ -241,6 +242,7 @@ async def test_admin_reads_the_report_chart_and_downloads_the_call_log(
     await open_admin(page, "calls")
     await page.locator("#calls-table tbody tr").nth(1).wait_for()
     assert TEXT[lang]["calls"] in await page.locator("#admin-calls").inner_text()
+    assert "山田 太郎" in await page.locator("#calls-table").inner_text()
     await page.locator("#calls-direction").select_option("outbound")
     await page.locator("#calls-filters button[type='submit']").click()
     await page.locator(f"#admin-calls p:text('{TEXT[lang]['no_calls']}')").wait_for()
@@ -252,7 +254,7 @@ async def test_admin_reads_the_report_chart_and_downloads_the_call_log(
     async with page.expect_download() as info:
         await page.locator("#calls-csv").click()
     download = await info.value
-    assert download.suggested_filename == f"calls-{org.id}-all.csv"
+    assert download.suggested_filename == f"calls-{org.id}_all_all.csv"  # the API's name for it
     saved = tmp_path / download.suggested_filename
     await download.save_as(saved)
     raw = saved.read_bytes()
@@ -262,6 +264,7 @@ async def test_admin_reads_the_report_chart_and_downloads_the_call_log(
     assert lines[0] == served.text.lstrip("\ufeff").splitlines()[0]
     assert lines[0].startswith("sid,direction,from,to,status")
     assert len(lines) == 3 and any(",no-answer," in line for line in lines)
+    assert all("山田 太郎" in line for line in lines[1:])  # the contact's Japanese name, intact
     assert await page.locator("#calls-csv-link").get_attribute("download") == download.suggested_filename
     assert await csp_violations(page) == []
 

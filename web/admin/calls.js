@@ -2,10 +2,10 @@
 // download (fetched with the bearer token → Blob → object URL → a download link).
 import { html, useEffect, useState } from '../ui.js';
 import { ErrorNote, Loading, TableScroll, ViewFrame, bearerToken, orgPath, useLoad } from './common.js';
-import { callsFilename, callsQuery, filterCalls, formatDuration, formatInZone, tr } from './logic.js';
+import { callsFilename, callsQuery, dispositionFilename, filterCalls, formatDuration, formatInZone, tr } from './logic.js';
 import { ApiError } from '../api.js';
 
-const STATUSES = ['completed', 'no-answer', 'busy', 'canceled', 'failed', 'in-progress', 'ringing'];
+const STATUSES = ['completed', 'no-answer', 'busy', 'canceled', 'failed', 'in-progress', 'ringing', 'queued', 'initiated'];
 const EMPTY = { from: '', to: '', direction: '', user: '', status: '' };
 
 async function downloadCsv(api, me, filters) {
@@ -28,7 +28,7 @@ async function downloadCsv(api, me, filters) {
     }
     throw new ApiError(res.status, body?.error || `http_${res.status}`, body?.detail || '');
   }
-  return res.blob();
+  return { blob: await res.blob(), name: dispositionFilename(res.headers.get('content-disposition')) };
 }
 
 function CsvDownload({ api, me, lang, filters }) {
@@ -41,8 +41,8 @@ function CsvDownload({ api, me, lang, filters }) {
   async function go() {
     setBusy(true);
     try {
-      const blob = await downloadCsv(api, me, filters);
-      const name = callsFilename(me.org, filters.from, filters.to);
+      const { blob, name: served } = await downloadCsv(api, me, filters);
+      const name = served || callsFilename(me.org, filters.from, filters.to);
       const url = URL.createObjectURL(blob);
       setError(null);
       setLink({ url, name });
@@ -79,7 +79,20 @@ export function CallsView({ api, me, lang }) {
     () => api.request('GET', orgPath(me, `/calls${callsQuery(filters)}`)),
     [me.org, filters.from, filters.to, filters.direction, filters.user, filters.status],
   );
-  const rows = filterCalls(data?.calls, filters, tz);
+  // Older pages (the API pages by cursor), appended below the first one.
+  const [more, setMore] = useState({ rows: [], cursor: undefined, error: null, busy: false });
+  useEffect(() => setMore({ rows: [], cursor: undefined, error: null, busy: false }), [data]);
+  const cursor = more.cursor === undefined ? data?.cursor : more.cursor;
+  async function loadMore() {
+    setMore({ ...more, busy: true });
+    try {
+      const page = await api.request('GET', orgPath(me, `/calls${callsQuery(filters, 'json', cursor)}`));
+      setMore({ rows: [...more.rows, ...(page.calls || [])], cursor: page.cursor ?? null, error: null, busy: false });
+    } catch (err) {
+      setMore({ ...more, error: err, busy: false });
+    }
+  }
+  const rows = filterCalls([...(data?.calls || []), ...more.rows], filters, tz);
   const names = Object.fromEntries((users.data?.users || []).map((u) => [u.id, u.name || u.id]));
   const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
   const select = (key, options) => html`<div class="admin-field">
@@ -130,5 +143,8 @@ export function CallsView({ api, me, lang }) {
         </tr>`)}</tbody>
       </table>
     <//>`}
+    ${cursor && html`<button type="button" class="text-button" id="calls-more" disabled=${more.busy} onClick=${loadMore}>
+      ${t('admin.calls.more')}</button>`}
+    <${ErrorNote} error=${more.error} lang=${lang} id="calls-more-error" />
   <//>`;
 }

@@ -191,13 +191,15 @@ export function reportCells(row, lang) {
 
 const CALL_FILTERS = ['from', 'to', 'direction', 'user', 'status'];
 
-/** `?format=&from=&to=&direction=&user=&status=` with only the filters that are set. */
-export function callsQuery(filters, format = 'json') {
+/** `?format=&from=&to=&direction=&user=&status=` with only the filters that are set (and the
+ *  page `cursor` the API gave for JSON). */
+export function callsQuery(filters, format = 'json', cursor = null) {
   const q = new URLSearchParams({ format });
   for (const key of CALL_FILTERS) {
     const v = String(filters?.[key] ?? '').trim();
     if (v) q.set(key, v);
   }
+  if (cursor && format === 'json') q.set('cursor', cursor);
   return `?${q}`;
 }
 
@@ -217,11 +219,18 @@ export function filterCalls(rows, filters, tz = 'UTC') {
   });
 }
 
-/** The CSV's file name: org and date range, e.g. "calls-acme-2026-11-01_2026-11-30.csv". */
+/** The CSV's file name, as the API names it: "calls-acme_2026-11-01_2026-11-30.csv" ("all" for an
+ *  open end); only safe characters. */
 export function callsFilename(org, from, to) {
-  const safe = (s) => String(s || '').replace(/[^A-Za-z0-9-]/g, '');
-  const range = from || to ? `${safe(from) || 'start'}_${safe(to) || 'today'}` : 'all';
-  return `calls-${safe(org)}-${range}.csv`;
+  const safe = (s) => String(s || '').replace(/[^A-Za-z0-9-]/g, '').slice(0, 25) || 'all';
+  return `calls-${safe(org)}_${safe(from)}_${safe(to)}.csv`;
+}
+
+/** The file name in a Content-Disposition header (`attachment; filename="x.csv"`), or null. */
+export function dispositionFilename(header) {
+  const m = /filename="?([^";]+)"?/i.exec(String(header || ''));
+  const name = m ? m[1].replace(/[^A-Za-z0-9._-]/g, '') : '';
+  return name || null;
 }
 
 /** "1:05" style duration; "" when unknown. */

@@ -9,6 +9,7 @@ import {
   autoRechargeBody,
   callsFilename,
   callsQuery,
+  dispositionFilename,
   dayInZone,
   errorField,
   errorMessage,
@@ -166,10 +167,15 @@ test('call log: query with only set filters, client-side filter in the org zone,
   assert.deepEqual(ids(filterCalls(CALLS, { to: '2026-11-29' }, 'Asia/Tokyo')), ['CA2', 'CA3']);
   assert.deepEqual(ids(filterCalls(CALLS, { direction: 'inbound', status: 'completed' })), ['CA3']);
   assert.deepEqual(ids(filterCalls(CALLS, { user: 'u2' })), ['CA2']);
-  assert.equal(callsFilename('acme', '2026-11-01', '2026-11-30'), 'calls-acme-2026-11-01_2026-11-30.csv');
-  assert.equal(callsFilename('acme', '', ''), 'calls-acme-all.csv');
-  assert.equal(callsFilename('acme', '2026-11-01', ''), 'calls-acme-2026-11-01_today.csv');
-  assert.equal(callsFilename('a/../b', '"x', ''), 'calls-ab-x_today.csv');
+  assert.equal(callsQuery({ user: 'u1' }, 'json', '1764000000000.CA1'), '?format=json&user=u1&cursor=1764000000000.CA1');
+  assert.equal(callsQuery({}, 'csv', '1764000000000.CA1'), '?format=csv'); // the CSV is every matching call
+  assert.equal(callsFilename('acme', '2026-11-01', '2026-11-30'), 'calls-acme_2026-11-01_2026-11-30.csv');
+  assert.equal(callsFilename('acme', '', ''), 'calls-acme_all_all.csv');
+  assert.equal(callsFilename('acme', '2026-11-01', ''), 'calls-acme_2026-11-01_all.csv');
+  assert.equal(callsFilename('a/../b', '"x', ''), 'calls-ab_x_all.csv');
+  assert.equal(dispositionFilename('attachment; filename="calls-acme_all_all.csv"'), 'calls-acme_all_all.csv');
+  assert.equal(dispositionFilename('attachment; filename="../../etc/x.csv"'), '....etcx.csv');
+  assert.equal(dispositionFilename(null), null);
   assert.equal(formatDuration(65), '1:05');
   assert.equal(formatDuration(null), '');
 });
