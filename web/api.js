@@ -88,6 +88,9 @@ export function createApi({ base = '', getToken, fetchImpl, timeoutMs = 15000 } 
     /** {signal, action: 'sms', template, data, idempotency_key} → {notification: {id, status}, unread} */
     act: (body) => request('POST', '/api/v1/me/actions', body),
 
+    /** Click-to-call: Twilio rings the user's phone, then dials the contact → 202 {sid, status} */
+    callContact: (contactId) => request('POST', '/api/v1/me/calls', { to: { contact: contactId } }),
+
     /** → {types: {type: bool}} */
     getSettings: () => request('GET', '/api/v1/me/settings'),
 

@@ -486,6 +486,28 @@ export function createController({ onChange }) {
     }
   }
 
+  // ---- call back (click-to-call) ---------------------------------------------------------------
+
+  /** Ring the user's own phone, then dial the signal's contact; an error shows on the item. */
+  async function callBack(id) {
+    const signal = findSignal(state.signals, id);
+    if (!signal) return;
+    const my = session;
+    itemError(signal.id, null);
+    if (!signal.contact?.id) {
+      itemError(signal.id, t('action.no_contact'));
+      return;
+    }
+    try {
+      await api.callContact(signal.contact.id);
+      if (my !== session) return;
+      toast(t('call.ringing'));
+      if (!signal.read) signalOp('read', [signal.id], { keep: true });
+    } catch (err) {
+      if (!handleAuth(err, my)) itemError(signal.id, errorText(err));
+    }
+  }
+
   // ---- settings -------------------------------------------------------------------------------------
 
   async function openSettings() {
@@ -582,6 +604,7 @@ export function createController({ onChange }) {
       setReplyField,
       closeReply,
       sendReply,
+      callBack,
       openSettings,
       closeSettings,
       toggleSetting,

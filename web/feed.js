@@ -8,9 +8,9 @@ import { VIEWS } from './store.js';
 import { presentSignal } from './present.js';
 import { formatInZone, snoozePresets } from './zone.js';
 
-// The call-back action appears once telephony (click-to-call) lands: set to true and give
-// openCallBack a body; the menu item and its handler are already wired.
-export const CALL_BACK_ENABLED = false;
+// Call back (click-to-call, POST /api/v1/me/calls): Twilio rings the rep's phone, then dials the
+// contact. Switch off here if a deployment has no telephony.
+export const CALL_BACK_ENABLED = true;
 
 function Svg({ svg, cls = 'icon' }) {
   return html`<span class=${cls} aria-hidden="true" dangerouslySetInnerHTML=${{ __html: svg }}></span>`;
@@ -317,7 +317,7 @@ function ItemMenu({ s, st, act }) {
           </div>
           ${canReply && html`<div class="menu-sep" role="separator"></div>`}
           ${canReply && item('reply', t('item.reply'), () => act.openReply(s.id))}
-          ${CALL_BACK_ENABLED && canReply && item('call', t('item.callBack'), () => act.openCallBack?.(s.id))}
+          ${CALL_BACK_ENABLED && canReply && item('call', t('item.callBack'), () => act.callBack(s.id))}
         </div>`}
     </div>
   `;

@@ -189,6 +189,12 @@ export const DICT = {
     'twilio.received': '受信',
     'twilio.error': '(エラー {code})',
     'admin.notFound': 'この管理画面はありません。',
+    'call.ringing': 'お手元の電話が鳴ります。応答すると相手につながります。',
+    'action.outbound_not_allowed': '発信が許可されていません。管理者に電話の設定を依頼してください。',
+    'action.no_caller_id': '発信者番号が設定されていません。管理者に連絡してください。',
+    'action.no_user_phone': 'あなたの電話番号が登録されていません。管理者に連絡してください。',
+    'action.destination_not_allowed': 'この番号には発信できません。',
+    'action.invalid_phone': '電話番号の形式が正しくありません。',
   },
   en: {
     'signin.title': 'Sign in',
@@ -316,6 +322,12 @@ export const DICT = {
     'twilio.received': 'Received',
     'twilio.error': '(error {code})',
     'admin.notFound': 'There is no such admin view.',
+    'call.ringing': 'Your phone will ring; answer it to be connected.',
+    'action.outbound_not_allowed': 'You are not allowed to place calls. Ask your administrator to set up your phone.',
+    'action.no_caller_id': 'No caller ID is set. Please contact your administrator.',
+    'action.no_user_phone': 'Your phone number is not registered. Please contact your administrator.',
+    'action.destination_not_allowed': 'This number cannot be called.',
+    'action.invalid_phone': 'The phone number is not valid.',
   },
 };
 

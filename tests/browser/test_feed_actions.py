@@ -5,6 +5,8 @@ group's members, reply by SMS, another tab following, desktop notifications aske
 from __future__ import annotations
 
 import asyncio
+import secrets
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -13,13 +15,24 @@ from playwright.async_api import Browser, Page
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import WAIT_MS, signed_in_page
-from tests.support.api import YAMADA_PHONE, Gateway, OrgCtx, post_event, signals_of
+from tests.support.api import (
+    YAMADA_PHONE,
+    Gateway,
+    OrgCtx,
+    call_params,
+    post_event,
+    post_twilio,
+    provision_org,
+    signals_of,
+)
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import SmtpServer, buy, provision_sending_org, sms_template, start_workers
 from tests.support.timing import FACTOR, wait_for
 
 SECOND_MS = int(1000 * FACTOR)  # "within a second", stretched on slow machines like every wait
+CALLER_ID = "+815011110001"  # the org's number, bought through the local Twilio API
+REP_PHONE = "+819087654321"  # the rep's own phone, rung first by click-to-call
 
 
 def item(page: Page, type_: str = "", title: str = "") -> Any:
@@ -320,3 +333,43 @@ async def test_item_menu_by_keyboard(
     await page.keyboard.press("Enter")
     await page.keyboard.press("Enter")
     await page.locator("li.signal[data-read='true']", has_text="キーボードで").wait_for()
+
+
+async def test_call_back_rings_the_rep_then_the_contact(
+    browser: Browser, procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi
+) -> None:
+    """ "Call back" on a missed call: without outbound telephony the API's 403 shows on the item in
+    Japanese and nothing is dialled; once enabled, Twilio is asked once to ring the rep's phone."""
+    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
+    procs.router(redis_server.url)
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
+        org = await provision_org(client, gw, "cb-" + uuid.uuid4().hex[:10])
+        account = "AC" + secrets.token_hex(16)
+        twilio_api.add_account(account, org.auth_token)
+        twilio = {"account_sid": account, "auth_token": org.auth_token}
+        assert (
+            await client.put(f"/api/v1/orgs/{org.id}", json={"twilio": twilio}, headers=gw.admin)
+        ).status_code == 200
+        twilio_api.offer_number(CALLER_ID, kind="Local", locality="東京")
+        r = await client.post(f"/api/v1/orgs/{org.id}/numbers", json={"phone_number": CALLER_ID}, headers=gw.admin)
+        assert r.status_code == 201, r.text
+        assert (await post_twilio(client, org, "voice-status", call_params("no-answer"))).status_code in (200, 204)
+        page = await signed_in_page(browser, gw, org)
+        li = item(page, "call.missed")
+        await menu_action(page, li, "call")
+        error = li.locator(".item-error")
+        await error.wait_for()
+        assert "発信が許可されていません" in await error.inner_text()
+        assert twilio_api.requests_to("POST", "/Calls.json") == []
+
+        telephony = {"enabled": True, "outbound": True, "caller_id": CALLER_ID}
+        r = await client.put(
+            f"/api/v1/orgs/{org.id}/users/u1", json={"phone": REP_PHONE, "telephony": telephony}, headers=gw.admin
+        )
+        assert r.status_code == 200, r.text
+        await menu_action(page, li, "call")
+        await page.locator(".toast").wait_for()
+        await error.wait_for(state="detached")
+        [create] = twilio_api.requests_to("POST", "/Calls.json")
+        assert create.form["To"] == REP_PHONE and create.form["From"] == CALLER_ID
+        await page.locator("li.signal[data-type='call.missed'][data-read='true']").wait_for()
