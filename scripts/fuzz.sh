@@ -63,7 +63,7 @@ for who in user operator; do
   "$VENV/bin/st" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
     --header "Authorization: Bearer $token" --checks "$CHECKS" --max-time "$SECONDS_PER_RUN" \
     --workers 2 --seed "${SG_FUZZ_SEED:-1}" --request-timeout 10 --report junit \
-    --report-junit-path "$WORK/junit-$who.xml" --output-truncate true || status=1
+    --report-junit-path "$WORK/junit-$who.xml" --output-truncate true ${SG_FUZZ_ARGS:-} || status=1
 done
 if [ "$status" != 0 ] && grep -q "Traceback" "$WORK/gateway.log"; then
   echo "== gateway log (tracebacks)" && grep -B2 -A25 "Traceback" "$WORK/gateway.log" | head -200
