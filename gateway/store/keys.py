@@ -70,6 +70,12 @@ def events_stream(partition: int) -> str:
     return f"sg:{_partition_tag(partition)}:events"
 
 
+def due(partition: int) -> str:
+    """Sorted set of things due at a time (ms score), members :mod:`gateway.store.due` entries of
+    orgs whose own partition this is (e.g. a snoozed signal's return)."""
+    return f"sg:{_partition_tag(partition)}:due"
+
+
 def partition_lease(partition: int) -> str:
     """String with a TTL: the consumer name of the router that alone reads this partition now."""
     return f"sg:{_partition_tag(partition)}:lease"
@@ -181,6 +187,39 @@ def signal_state(org_id: str, user: str) -> str:
 def unread(org_id: str, user: str) -> str:
     """Sorted set of unread signal ids, scored by :func:`gateway.domain.streamid.score`."""
     return f"sg:{{{org_id}}}:unread:{user}"
+
+
+def archived(org_id: str, user: str) -> str:
+    """Sorted set of the user's archived signal ids, scored like :func:`unread`."""
+    return f"sg:{{{org_id}}}:archived:{user}"
+
+
+def snoozed(org_id: str, user: str) -> str:
+    """Sorted set of the user's snoozed signal ids, scored by the time they come back (ms)."""
+    return f"sg:{{{org_id}}}:snoozed:{user}"
+
+
+def away_unread(org_id: str, user: str) -> str:
+    """Sorted set of unread signals out of the inbox (archived or snoozed), scored like :func:`unread`.
+
+    :func:`unread` holds the unread signals *in the inbox* (what every unread count counts); a
+    signal leaving or re-entering the inbox moves between the two in the same script."""
+    return f"sg:{{{org_id}}}:away-unread:{user}"
+
+
+def user_feed_keys(org_id: str, user: str) -> tuple[str, ...]:
+    """Every per-user feed key (deleting a user); group and done keys expire on their own."""
+    return (
+        feed(org_id, user),
+        feed_meta(org_id, user),
+        signal_state(org_id, user),
+        unread(org_id, user),
+        settings(org_id, user),
+        archived(org_id, user),
+        snoozed(org_id, user),
+        away_unread(org_id, user),
+        signal_acted(org_id, user),
+    )
 
 
 def settings(org_id: str, user: str) -> str:

@@ -36,7 +36,8 @@ def _expand(line: str) -> str:
 class Scripts:
     ingest: AsyncScript
     apply_signal: AsyncScript
-    mark_read: AsyncScript
+    feed_state: AsyncScript
+    feed_wake: AsyncScript
     advance_status: AsyncScript
     count_once: AsyncScript
     upsert_contact: AsyncScript

@@ -424,6 +424,16 @@ SIGNAL = _obj(
         "occurred_at": _DATE_TIME,
         "count": {"type": "integer"},
         "read": _BOOL,
+        "archived": _BOOL,
+        "snoozed_until": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when a snoozed signal comes back to the inbox (UTC); null when not snoozed",
+        },
+        "acted": {
+            "type": "object",
+            "description": 'what was done with the signal, e.g. {"action": "sms", "notification": "...", "at": "..."}',
+        },
         "data": {"type": "object"},
         "links": _obj({"record": {"type": "string", "format": "uri"}}),
     },
@@ -492,6 +502,67 @@ READ_INPUT: Schema = {
     ]
 }
 UNREAD = _obj({"unread": {"type": "integer"}}, ("unread",))
+STATE_CHANGED = _obj(
+    {
+        "unread": {"type": "integer", "description": "unread signals in the inbox, after the change"},
+        "unknown": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "named ids that are not (or no longer) signals of the feed; nothing was done to them",
+        },
+    },
+    ("unread", "unknown"),
+)
+_UNTIL: Schema = {
+    "type": ["string", "null"],
+    "format": "date-time",
+    "description": "ISO 8601 with an offset, in the future, at most 90 days away; null un-snoozes (back to the inbox)",
+}
+SNOOZE_INPUT: Schema = {
+    "oneOf": [
+        _obj(
+            {
+                "ids": {
+                    "type": "array",
+                    "maxItems": signals.MAX_READ_IDS,
+                    "items": {"type": "string", "pattern": STREAM_ID},
+                },
+                "until": _UNTIL,
+            },
+            ("ids", "until"),
+            closed=True,
+        ),
+        _obj({"up_to": {"type": "string", "pattern": STREAM_ID}, "until": _UNTIL}, ("up_to", "until"), closed=True),
+    ]
+}
+SIGNAL_COUNTS = _obj(
+    {
+        "unread": {"type": "integer", "description": "unread signals in the inbox"},
+        "by_type": {
+            **_obj({t: {"type": "integer"} for t in SIGNAL_TYPES}, closed=True),
+            "required": list(SIGNAL_TYPES),
+        },
+    },
+    ("unread", "by_type"),
+)
+SIGNAL_EVENTS = _obj(
+    {
+        "events": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "occurred_at": _DATE_TIME,
+                    "title": {"type": ["string", "null"]},
+                    "body": {"type": ["string", "null"]},
+                    "count": {"type": "integer", "description": "the signal's count once this event was grouped in"},
+                },
+                ("occurred_at", "title", "body", "count"),
+            ),
+        },
+        "count": {"type": "integer", "description": "the signal's count now"},
+    },
+    ("events", "count"),
+)
 _TYPES = _obj({t: _BOOL for t in SIGNAL_TYPES}, closed=True)
 SETTINGS_INPUT = _obj({"types": _TYPES}, ("types",), closed=True)
 SETTINGS = _obj({"types": {**_TYPES, "required": list(SIGNAL_TYPES)}}, ("types",))
@@ -572,6 +643,10 @@ COMPONENTS: dict[str, Schema] = {
     "SignalPage": SIGNAL_PAGE,
     "ReadInput": READ_INPUT,
     "Unread": UNREAD,
+    "StateChanged": STATE_CHANGED,
+    "SnoozeInput": SNOOZE_INPUT,
+    "SignalCounts": SIGNAL_COUNTS,
+    "SignalEvents": SIGNAL_EVENTS,
     "SettingsInput": SETTINGS_INPUT,
     "Settings": SETTINGS,
     "EventInput": EVENT_INPUT,
