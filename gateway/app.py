@@ -26,6 +26,7 @@ from gateway.api import (
     activity,
     calls,
     groups,
+    mailboxes,
     me,
     me_calls,
     notifications,
@@ -237,6 +238,7 @@ def create_app(
         *calls.routes,
         *me_calls.routes,
         *call_flows_api.routes,
+        *mailboxes.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

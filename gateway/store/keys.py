@@ -343,6 +343,12 @@ def activity(org_id: str, contact: str) -> str:
     return f"sg:{{{org_id}}}:activity:{contact}"
 
 
+def imap_state(org_id: str, mailbox: str) -> str:
+    """Hash: ``state`` (see gateway.domain.mailbox.MAILBOX_STATES), ``since_ms``, and the last
+    failure's ``error`` / ``error_ms``; written by the process holding the mailbox's lease."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:state"
+
+
 def signal_acted(org_id: str, user: str) -> str:
     """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
     (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""

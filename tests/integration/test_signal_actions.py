@@ -33,7 +33,7 @@ async def _act(client: httpx.AsyncClient, org: OrgCtx, user: str, body: dict[str
 
 
 async def _state(feed: Feed, sid: str) -> dict[str, Any]:
-    return await feed.until(lambda f: f["type"] == "state" and sid in f.get("ids", []))
+    return await feed.until(lambda f: f["type"] == "state" and sid in f.get("ids", []) and "acted" in f)
 
 
 async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(

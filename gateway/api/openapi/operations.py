@@ -132,6 +132,12 @@ def _management() -> dict[Key, Schema]:
             security=ORG_ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
         ),
+        (f"{ORG}/mailboxes", "GET"): operation(
+            "The org's IMAP mailboxes ([[imap]] in config) with each listener's state, last error and last UID"
+            " (passwords are never shown)",
+            _ok("200", "the mailboxes", "MailboxList"),
+            security=ORG_ADMIN,
+        ),
     }
 
 

@@ -605,6 +605,29 @@ ERROR = _obj(
     ("error", "detail"),
 )
 HEALTH = _obj({"status": {"type": "string"}}, ("status",))
+_NULL_STR: Schema = {"type": ["string", "null"]}
+_NULL_INT: Schema = {"type": ["integer", "null"]}
+MAILBOX = _obj(
+    {
+        "id": {"type": "string"},
+        "user": {"type": "string"},
+        "host": {"type": "string"},
+        "port": {"type": "integer"},
+        "tls": {"type": "string", "enum": ["implicit", "starttls", "none"]},
+        "username": {"type": "string"},
+        "folder": {"type": "string"},
+        "mode": {"type": "string"},
+        "source": {"type": "string", "enum": ["config"]},
+        "state": {"type": "string", "enum": ["idle", "connecting", "auth_failed", "tls_failed", "backoff"]},
+        "state_since": {"type": ["string", "null"], "format": "date-time"},
+        "last_error": _NULL_STR,
+        "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_uid": _NULL_INT,
+        "uidvalidity": _NULL_INT,
+    },
+    ("id", "user", "host", "port", "tls", "username", "folder", "mode", "state", "last_error", "last_uid"),
+)
+MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
 
 COMPONENTS: dict[str, Schema] = {
     **CALL_FLOW_SCHEMAS,
@@ -619,6 +642,8 @@ COMPONENTS: dict[str, Schema] = {
     "TokenList": TOKEN_LIST,
     "ContactInput": CONTACT_INPUT,
     "Contact": CONTACT,
+    "Mailbox": MAILBOX,
+    "MailboxList": MAILBOX_LIST,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,

@@ -58,6 +58,7 @@ ORG, USER = "acme", "u1"
         (lambda: keys.reminders(ORG), "sg:{acme}:reminders"),
         (lambda: keys.imap_lease(ORG, "mb"), "sg:{acme}:imap:mb:lease"),
         (lambda: keys.imap_checkpoint(ORG, "mb"), "sg:{acme}:imap:mb:checkpoint"),
+        (lambda: keys.imap_state(ORG, "mb"), "sg:{acme}:imap:mb:state"),
         (lambda: keys.activity(ORG, "c1"), "sg:{acme}:activity:c1"),
         (lambda: keys.heartbeat("vm-12-ab12cd"), "sg:{node:hb}:vm-12-ab12cd"),
     ],
