@@ -66,6 +66,7 @@ def test_json_rows() -> None:
     assert rows[0] == ImportRow(1, "c1", {"name": "鈴木"})
     assert rows[1].error is not None and rows[1].error[0] == "invalid_id"
     assert rows[2].error is not None and rows[2].error[0] == "invalid_body"
-    for bad in ([], {"contacts": {}}, {"contacts": [], "x": 1}, {"contacts": [{}] * (MAX_ROWS + 1)}):
+    bads: list[object] = [[], {"contacts": {}}, {"contacts": [], "x": 1}, {"contacts": [{}] * (MAX_ROWS + 1)}]
+    for bad in bads:
         with pytest.raises(BadRequest):
             parse_json(bad)
