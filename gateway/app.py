@@ -24,9 +24,14 @@ from gateway.api import (
     account,
     actions,
     activity,
+    calls,
     contacts,
+    groups,
+    mailboxes,
     me,
+    me_calls,
     notifications,
+    numbers,
     orgs,
     reminders,
     segments,
@@ -34,6 +39,7 @@ from gateway.api import (
     suppressions,
     templates,
 )
+from gateway.api import call_flows as call_flows_api
 from gateway.api.openapi import openapi_document
 from gateway.config import Config
 from gateway.domain.errors import ApiError
@@ -43,7 +49,8 @@ from gateway.edge.headers import SecurityHeaders
 from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
-from gateway.ingest import tracking, twilio, unsubscribe, webhooks
+from gateway.ingest import call_flows as call_flow_hooks
+from gateway.ingest import tracking, twilio, twilio_outbound, unsubscribe, webhooks
 from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.gcpace import CollectPacer
 from gateway.live.hub import Hub
@@ -215,6 +222,8 @@ def create_app(
     routes = [
         *tracking.routes,
         *twilio.routes,
+        *twilio_outbound.routes,
+        *call_flow_hooks.routes,
         *webhooks.routes,
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index, methods=["GET"]),
@@ -235,6 +244,12 @@ def create_app(
         *segments.routes,
         *suppressions.routes,
         *unsubscribe.routes,
+        *numbers.routes,
+        *groups.routes,
+        *calls.routes,
+        *me_calls.routes,
+        *call_flows_api.routes,
+        *mailboxes.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

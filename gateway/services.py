@@ -19,6 +19,7 @@ from gateway.metrics import Metrics
 from gateway.store import credentials
 from gateway.store.actions import SignalActions
 from gateway.store.activity import Activity
+from gateway.store.call_flows import CallFlows
 from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
 from gateway.store.email_usage import EmailUsage
@@ -37,8 +38,10 @@ from gateway.store.sending import Sending
 from gateway.store.sms_notifications import SmsNotifications
 from gateway.store.stats import Stats
 from gateway.store.suppressions import Suppressions
+from gateway.store.telephony import Groups, Numbers
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
+from gateway.twilio_rest import TwilioRest
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class Services:
     jobs: JobQueue
     secrets: credentials.Secrets | None
     sending: Sending
+    numbers: Numbers
+    groups: Groups
+    twilio: TwilioRest  # numbers and calls (telephony); its HTTP session opens on first use
+    call_flows: CallFlows
     actions: SignalActions
     suppressions: Suppressions
     segments: Segments
@@ -106,6 +113,7 @@ async def open_services(
         health_check_interval=health_check_interval,
     )
     jobs = JobQueue(queue_url(config, redis_url))
+    twilio = TwilioRest(config.twilio.api_base, config.twilio.timeout)
     try:
         scripts = load_scripts(redis)
         yield Services(
@@ -129,11 +137,16 @@ async def open_services(
             jobs=jobs,
             secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
             sending=Sending(redis, scripts),
+            numbers=Numbers(redis),
+            groups=Groups(redis),
+            twilio=twilio,
+            call_flows=CallFlows(redis, scripts),
             actions=SignalActions(redis, scripts),
             suppressions=Suppressions(redis),
             segments=Segments(redis),
             sms_notifications=SmsNotifications(redis),
         )
     finally:
+        await twilio.aclose()
         await jobs.aclose()
         await redis.aclose()

@@ -64,21 +64,40 @@ export function createApi({ base = '', getToken, fetchImpl, timeoutMs = 15000 } 
     /** → {org, user, name, role} */
     me: () => request('GET', '/api/v1/me'),
 
-    /** → {signals: [...ascending by id], unread} ; `after` fetches later ones */
-    listSignals({ after, limit = 50 } = {}) {
-      const q = new URLSearchParams();
-      if (after) q.set('after', after);
-      q.set('limit', String(limit));
+    /** → {signals: [...ascending by id], unread, cursor}; `params` from store.feedParams */
+    listSignals(params = 'limit=50') {
+      const q = typeof params === 'string' ? params : new URLSearchParams({ limit: '50', ...params }).toString();
       return request('GET', `/api/v1/me/signals?${q}`);
     },
 
     /** selector: {ids: [...]} or {up_to: id} → {unread} */
     markRead: (selector) => request('POST', '/api/v1/me/signals/read', selector),
 
+    /** op: read | unread | archive | unarchive | snooze; body {ids} | {up_to} (+ until) → {unread, unknown} */
+    signalOp: (op, body) => request('POST', `/api/v1/me/signals/${op}`, body),
+
+    /** → {unread, by_type: {type: n}} (unread in the inbox) */
+    counts: () => request('GET', '/api/v1/me/signals/counts'),
+
+    /** A group's members → {events: [{occurred_at, title, body, count}] newest first, count} */
+    events: (id, limit = 20) => request('GET', `/api/v1/me/signals/${encodeURIComponent(id)}/events?limit=${limit}`),
+
+    /** Approved SMS templates of the org. */
+    smsTemplates: () => request('GET', '/api/v1/me/templates?channel=sms'),
+
+    /** {signal, action: 'sms', template, data, idempotency_key} → {notification: {id, status}, unread} */
+    act: (body) => request('POST', '/api/v1/me/actions', body),
+
+    /** Click-to-call: Twilio rings the user's phone, then dials the contact → 202 {sid, status} */
+    callContact: (contactId) => request('POST', '/api/v1/me/calls', { to: { contact: contactId } }),
+
     /** → {types: {type: bool}} */
     getSettings: () => request('GET', '/api/v1/me/settings'),
 
     /** partial {type: bool} → {types: {...all}} */
     putSettings: (types) => request('PUT', '/api/v1/me/settings', { types }),
+
+    /** any partial settings body, e.g. {reminders: false} → the settings */
+    putSettingsBody: (body) => request('PUT', '/api/v1/me/settings', body),
   };
 }

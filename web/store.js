@@ -101,3 +101,105 @@ export function visibleSignals(list, { type = 'all', unreadOnly = false, keep } 
   }
   return out;
 }
+
+// ---- the feed's query and state (server-side filters; the store only mirrors them) --------
+
+export const VIEWS = ['inbox', 'archived', 'snoozed'];
+
+/** The default query: the inbox, every type, read and unread. */
+export function defaultQuery() {
+  return { view: 'inbox', types: [], unreadOnly: false, contact: null };
+}
+
+/** Query string for GET /api/v1/me/signals: the filters go to the server, never hidden locally. */
+export function feedParams(query, { before, after, limit = 50 } = {}) {
+  const q = new URLSearchParams();
+  if (before) q.set('before', before);
+  if (after) q.set('after', after);
+  q.set('limit', String(limit));
+  if (query?.view && query.view !== 'inbox') q.set('view', query.view);
+  if (query?.types?.length) q.set('type', [...query.types].sort().join(','));
+  if (query?.unreadOnly) q.set('unread', 'true');
+  if (query?.contact) q.set('contact', query.contact);
+  return q.toString();
+}
+
+function isSnoozed(s, now) {
+  if (!s.snoozed_until) return false;
+  const ms = Date.parse(s.snoozed_until);
+  return Number.isFinite(ms) ? ms > now : false;
+}
+
+/** Whether a signal belongs in the list the query describes (for live frames and state changes). */
+export function matchesQuery(s, query, now = Date.now()) {
+  if (!s) return false;
+  const view = query?.view || 'inbox';
+  if (view === 'inbox' && (s.archived || isSnoozed(s, now))) return false;
+  if (view === 'archived' && !s.archived) return false;
+  if (view === 'snoozed' && (s.archived || !isSnoozed(s, now))) return false;
+  if (query?.types?.length && !query.types.includes(s.type)) return false;
+  if (query?.unreadOnly && s.read) return false;
+  if (query?.contact && s.contact?.id !== query.contact) return false;
+  return true;
+}
+
+export function oldestId(list) {
+  return list.length ? list[0].id : null;
+}
+
+/** Add an older page (paging back); ids already present are not added twice. → {list, added} */
+export function mergeOlder(list, page) {
+  let next = list;
+  let added = 0;
+  for (const s of normalizeSignals(page)) {
+    if (findSignal(next, s.id)) continue;
+    next = mergeSignal(next, s).list;
+    added++;
+  }
+  return { list: next, added };
+}
+
+export function removeIds(list, ids) {
+  const set = new Set((ids || []).map(String));
+  return set.size ? list.filter((s) => !set.has(s.id)) : list;
+}
+
+const STATE_FIELDS = ['read', 'archived', 'snoozed_until', 'acted'];
+
+/**
+ * Apply a `state` frame ({ids, read?, archived?, snoozed_until?, acted?}: only the changed fields)
+ * or an optimistic change of the same shape. `keep` (Set of ids) stays listed even if it no
+ * longer matches the query (an item does not vanish under the pointer when read).
+ * → {list, changed: [ids present and changed], removed: [ids that left the view]}
+ */
+export function applyState(list, frame, query, { now = Date.now(), keep } = {}) {
+  const ids = new Set((frame?.ids || []).map(String));
+  const fields = STATE_FIELDS.filter((f) => frame && f in frame);
+  const changed = [];
+  const removed = [];
+  const next = [];
+  for (const s of list) {
+    if (!ids.has(s.id) || !fields.length) {
+      next.push(s);
+      continue;
+    }
+    const u = { ...s };
+    for (const f of fields) u[f] = frame[f];
+    changed.push(s.id);
+    if (query && !matchesQuery(u, query, now) && !keep?.has(s.id)) removed.push(s.id);
+    else next.push(u);
+  }
+  return { list: next, changed, removed };
+}
+
+/** Mark every signal up to `upTo` (inclusive) by applying `fields`; for "mark all read" etc. */
+export function idsUpTo(list, upTo, pred = () => true) {
+  return list.filter((s) => compareIds(s.id, upTo) <= 0 && pred(s)).map((s) => s.id);
+}
+
+/** Badge text: '' for none, the number up to 99, then '99+'. */
+export function badgeText(n) {
+  const count = Math.max(0, Math.floor(Number(n) || 0));
+  if (!count) return '';
+  return count > 99 ? '99+' : String(count);
+}

@@ -24,10 +24,18 @@ const P = {
   checkCircle: '<circle cx="12" cy="12" r="9"/><path d="M8 12l3 3 5-6"/>',
   ticketX: '<path d="M3 7h18v3a2 2 0 0 0 0 4v3H3v-3a2 2 0 0 0 0-4z"/><path d="M10 10l4 4M14 10l-4 4"/>',
   video: '<rect x="3" y="6" width="13" height="12" rx="2"/><path d="M16 10l5-3v10l-5-3z"/>',
-  coins: '<ellipse cx="12" cy="6" rx="7" ry="3"/><path d="M5 6v6c0 1.7 3.1 3 7 3s7-1.3 7-3V6"/><path d="M5 12v6c0 1.7 3.1 3 7 3s7-1.3 7-3v-6"/>',
   bell: '<path d="M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z"/><path d="M10 20a2 2 0 0 0 4 0"/>',
   gear: '<circle cx="12" cy="12" r="3"/><circle cx="12" cy="12" r="7"/><path d="M12 2v3M12 19v3M2 12h3M19 12h3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M4.9 19.1L7 17M17 7l2.1-2.1"/>',
   signal: '<path d="M2 12h4l3-7 4 14 3-7h6"/>',
+  voicemail: '<circle cx="6.5" cy="12" r="3.5"/><circle cx="17.5" cy="12" r="3.5"/><path d="M6.5 15.5h11"/>',
+  coins: '<ellipse cx="12" cy="6" rx="7" ry="3"/><path d="M5 6v6c0 1.7 3.1 3 7 3s7-1.3 7-3V6"/><path d="M5 12v6c0 1.7 3.1 3 7 3s7-1.3 7-3v-6"/>',
+  globe: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18"/>',
+  more: '<circle cx="5" cy="12" r="1.5"/><circle cx="12" cy="12" r="1.5"/><circle cx="19" cy="12" r="1.5"/>',
+  archive: '<rect x="3" y="4" width="18" height="4" rx="1"/><path d="M5 8v11h14V8M10 12h4"/>',
+  clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
+  filter: '<path d="M3 5h18l-7 8v6l-4 1v-7z"/>',
+  external: '<path d="M14 4h6v6M20 4l-9 9"/><path d="M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5"/>',
+  check: '<path d="M5 12l5 5 9-10"/>',
 };
 
 /** Known signal types in display order (grouped by channel). */
@@ -41,6 +49,7 @@ export const SIGNAL_TYPES = [
   ['sms.delivered', 'smsOk'],
   ['sms.failed', 'smsFail'],
   ['call.missed', 'phoneMissed'],
+  ['call.voicemail', 'voicemail'],
   ['survey.answered', 'survey'],
   ['campaign.opened', 'megaphone'],
   ['campaign.clicked', 'pointer'],
@@ -54,6 +63,7 @@ export const SIGNAL_TYPES = [
   ['event.ticket_cancelled', 'ticketX'],
   ['webinar.registered', 'video'],
   ['credits.low', 'coins'],
+  ['web.visited', 'globe'],
 ].map(([type, icon]) => ({ type, icon }));
 
 const BY_TYPE = new Map(SIGNAL_TYPES.map((d) => [d.type, d]));
@@ -79,7 +89,7 @@ export function typeIcon(type, size = 20) {
   return svg(P[BY_TYPE.get(type)?.icon] ?? P.bell, size);
 }
 
-/** Inline SVG markup for a UI icon by name ('bell', 'gear', 'signal'). */
+/** Inline SVG markup for a UI icon by name ('bell', 'gear', 'signal', 'more', 'archive', ...). */
 export function uiIcon(name, size = 20) {
   return svg(P[name] ?? P.bell, size);
 }

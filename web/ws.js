@@ -6,7 +6,8 @@
 //
 // Events: 'state' (connecting | live | reconnecting | signed-out | stopped),
 // 'open' ({after}), 'welcome' (frame), 'signal' ({signal, cursor, replay}),
-// 'live', 'gap' (frame), 'unread' (count), 'close' ({code, reason}),
+// 'live', 'gap' (frame), 'unread' (count), 'signal-state' (a `state` frame: {ids, read?,
+// archived?, snoozed_until?, acted?}), 'close' ({code, reason}),
 // 'retry' ({delay, attempt}), 'auth-failed' ({code, reason}), 'frame' (unknown frame).
 //
 // WebSocketImpl, random and timers are constructor options so the unit tests
@@ -215,6 +216,9 @@ export class SignalSocket {
         break;
       case 'unread':
         if (Number.isFinite(frame.count)) this._emit('unread', frame.count);
+        break;
+      case 'state':
+        if (Array.isArray(frame.ids)) this._emit('signal-state', frame);
         break;
       case 'pong':
         break;

@@ -1,6 +1,10 @@
-"""``/api/v1/me/...``: the signed-in user's profile, feed, read marks and signal settings."""
+"""``/api/v1/me/...``: the signed-in user's profile, feed (listing, state, counts, a group's
+events) and signal settings."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,10 +12,11 @@ from starlette.routing import Route
 
 from gateway.domain import streamid
 from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.feed_view import OPS, BadFeedRequest, parse_filters, parse_page, parse_until
 from gateway.domain.signals import SIGNAL_TYPE_SET, BadReadRequest, read_request
 from gateway.http import JSONResponse, State, int_param, read_json, require_user
 from gateway.services import Services
-from gateway.store.feed import MAX_PAGE
+from gateway.store.feed import MAX_EVENTS, MAX_PAGE, SnoozeInPast
 
 
 async def me(request: Request[State]) -> Response:
@@ -36,27 +41,62 @@ async def me(request: Request[State]) -> Response:
 
 async def list_signals(request: Request[State]) -> Response:
     svc, org, user = await require_user(request)
-    after = request.query_params.get("after")
-    if after is not None and not streamid.is_valid(after):
-        raise BadRequest("'after' must be a signal id like 1732540000000-0", code="invalid_parameter")
     limit = int_param(request, "limit", 50, 1, MAX_PAGE)
+    try:
+        page = parse_page(request.query_params, limit)
+        filters = parse_filters(request.query_params)
+    except BadFeedRequest as exc:
+        raise BadRequest(str(exc), code=exc.code) from None
     feed = svc.feed
     # Read the cursor first: anything written after it is replayed to a client resuming from it.
     cursor = await feed.cursor(org, user)
-    signals = await feed.signals(org, user, after, limit)
+    signals = await feed.signals(org, user, page, filters)
     return JSONResponse({"signals": signals, "unread": await feed.unread_count(org, user), "cursor": cursor})
 
 
-async def mark_read(request: Request[State]) -> Response:
+async def signal_counts(request: Request[State]) -> Response:
     svc, org, user = await require_user(request)
-    body = await read_json(request)
-    if not isinstance(body, dict) or ("ids" not in body and "up_to" not in body):
-        raise BadRequest('body must be {"ids": [...]} or {"up_to": "<id>"}', code="invalid_body")
-    try:
-        ids, up_to = read_request(body)
-    except BadReadRequest as exc:
-        raise BadRequest(str(exc), code="invalid_body") from None
-    return JSONResponse({"unread": await svc.feed.mark_read(org, user, ids, up_to)})
+    by_type = await svc.feed.counts(org, user)
+    return JSONResponse({"unread": await svc.feed.unread_count(org, user), "by_type": by_type})
+
+
+async def signal_events(request: Request[State]) -> Response:
+    svc, org, user = await require_user(request)
+    sid = request.path_params["id"]
+    limit = int_param(request, "limit", 50, 1, MAX_EVENTS)
+    found = None if not streamid.is_valid(sid) else await svc.feed.events(org, user, sid, limit)
+    if found is None:
+        raise NotFound("no such signal in your feed", code="signal_not_found")
+    events, count = found
+    return JSONResponse({"events": events, "count": count})
+
+
+def _state_route(op: str) -> Callable[[Request[State]], Awaitable[Response]]:
+    async def change_state(request: Request[State]) -> Response:
+        svc, org, user = await require_user(request)
+        body = await read_json(request)
+        if not isinstance(body, dict) or ("ids" not in body and "up_to" not in body):
+            raise BadRequest('body must be {"ids": [...]} or {"up_to": "<id>"}', code="invalid_body")
+        try:
+            ids, up_to = read_request(body)
+        except BadReadRequest as exc:
+            raise BadRequest(str(exc), code="invalid_body") from None
+        until: int | None = None
+        if op == "snooze":
+            if "until" not in body:
+                raise BadRequest("'until' is required: an ISO 8601 time with an offset, or null", code="invalid_until")
+            try:
+                until = parse_until(body["until"], int(time.time() * 1000))
+            except BadFeedRequest as exc:
+                raise BadRequest(str(exc), code=exc.code) from None
+        try:
+            result = await svc.feed.change(org, user, op, ids, up_to, until)
+        except SnoozeInPast:
+            raise BadRequest("'until' must be in the future", code="invalid_until") from None
+        return JSONResponse({"unread": result.unread, "unknown": result.unknown})
+
+    change_state.__name__ = f"mark_{op}" if op in ("read", "unread") else f"{op}_signals"
+    return change_state
 
 
 async def _reminders_on(svc: Services, org: str, user: str) -> bool:
@@ -95,7 +135,9 @@ async def put_settings(request: Request[State]) -> Response:
 routes = [
     Route("/api/v1/me", me, methods=["GET"]),
     Route("/api/v1/me/signals", list_signals, methods=["GET"]),
-    Route("/api/v1/me/signals/read", mark_read, methods=["POST"]),
+    Route("/api/v1/me/signals/counts", signal_counts, methods=["GET"]),
+    Route("/api/v1/me/signals/{id}/events", signal_events, methods=["GET"]),
+    *(Route(f"/api/v1/me/signals/{op}", _state_route(op), methods=["POST"]) for op in OPS),
     Route("/api/v1/me/settings", get_settings, methods=["GET"]),
     Route("/api/v1/me/settings", put_settings, methods=["PUT"]),
 ]

@@ -1,20 +1,17 @@
-"""Management API (admin bearer token): orgs, users, contacts, user tokens, the call log."""
+"""Management API (admin bearer token): orgs, users, contacts, user tokens (the call log: api/calls.py)."""
 
 from __future__ import annotations
-
-import csv
-import io
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.api.telephony import telephony_settings
 from gateway.domain.errors import BadRequest, NotFound
 from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import merge_contact, merge_org, merge_user, public_org
 from gateway.http import JSONResponse, State, admin_org, int_param, path_id, read_json, require_admin
 from gateway.services import Services
-from gateway.store.messages import CALL_COLUMNS
 
 USERS_PAGE = 100
 USERS_MAX = 1000
@@ -47,7 +44,11 @@ async def put_user(request: Request[State]) -> Response:
     tenancy = svc.tenancy
     user_id = path_id(request, "user")
     stored = await tenancy.get_user(org["id"], user_id)
-    rec = merge_user(org, user_id, await read_json(request), stored)
+    body = await read_json(request)
+    telephony = await telephony_settings(svc, org["id"], body, stored)
+    rec = merge_user(org, user_id, body, stored)
+    if telephony is not None:
+        rec["telephony"] = telephony
     await tenancy.put_user(org["id"], rec)
     return JSONResponse(rec, status_code=200 if stored else 201)
 
@@ -147,27 +148,6 @@ async def delete_contact(request: Request[State]) -> Response:
     return Response(status_code=204)
 
 
-async def get_calls(request: Request[State]) -> Response:
-    svc, org = await admin_org(request)
-    fmt = request.query_params.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise BadRequest("'format' must be json or csv", code="invalid_parameter")
-    calls = await svc.messages.call_log(org["id"], int_param(request, "limit", 1000, 1, 10000))
-    if fmt == "json":
-        return JSONResponse({"calls": calls})
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for call in calls:
-        writer.writerow({k: "" if v is None else v for k, v in call.items()})
-    # BOM so spreadsheet apps open Japanese text as UTF-8.
-    return Response(
-        "\ufeff" + buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="calls-{org["id"]}.csv"'},
-    )
-
-
 routes = [
     Route("/api/v1/orgs/{org}", put_org, methods=["PUT"]),
     Route("/api/v1/orgs/{org}", get_org, methods=["GET"]),
@@ -183,5 +163,4 @@ routes = [
     Route("/api/v1/orgs/{org}/contacts/{contact}", put_contact, methods=["PUT"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", get_contact, methods=["GET"]),
     Route("/api/v1/orgs/{org}/contacts/{contact}", delete_contact, methods=["DELETE"]),
-    Route("/api/v1/orgs/{org}/calls", get_calls, methods=["GET"]),
 ]

@@ -1,4 +1,5 @@
-"""A local stand-in for the Twilio cloud's Messages API, for integration tests and ``signalgate bench``.
+"""A local stand-in for the Twilio cloud's REST API (Messages; numbers and calls for telephony), for
+integration tests and ``signalgate bench``.
 
 The Twilio cloud cannot run here, so this replaces it — and only it. Everything on our side stays
 real: the real ``twilio`` library (through the worker's base-URL-rewriting HTTP client) talks to
@@ -18,6 +19,14 @@ What it does not do (so tests must not rely on it):
   ``date_created``, so ``DateSent`` filters also see messages that Twilio would still have queued;
 - pick a sender from a Messaging Service (``from`` stays null), MMS/media, scheduling, cancel or
   delete, subaccounts, rate limits of its own (only injected ones), or any other resource.
+
+Telephony (:mod:`gateway.devtools.twilio_numbers`): AvailablePhoneNumbers (``Local``, ``Mobile``,
+``TollFree``; only what a test offered with :meth:`TwilioApi.offer_number`, filtered by
+``Contains``), IncomingPhoneNumbers (create from an offered number, list, fetch, update, delete;
+:meth:`TwilioApi.own_number` gives the account a number to adopt) and Calls (create, fetch). A
+created call stays ``queued``: nothing rings and no TwiML is fetched; a test plays Twilio's part
+by posting the signed callbacks itself. Resources carry the fields of Twilio's published OpenAPI
+description (``twilio_api_v2010.json``), checked by ``tests/unit/devtools/test_twilio_shapes.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +44,6 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import format_datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import urlencode
@@ -48,7 +56,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-API_VERSION = "2010-04-01"
+from gateway.devtools.twilio_numbers import Telephony
+from gateway.devtools.twilio_wire import API_VERSION, rfc2822, twilio_error
+
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 DEFAULT_PAGE_SIZE = 50  # Twilio's default; its maximum is 1000
 MAX_PAGE_SIZE = 1000
@@ -71,21 +81,6 @@ def count_segments(body: str) -> int:
     else:
         units, single, part = len(body.encode("utf-16-le")) // 2, 70, 67
     return 1 if units <= single else math.ceil(units / part)
-
-
-def rfc2822(at: datetime) -> str:
-    """Twilio's timestamp format: ``Thu, 30 Jul 2015 20:12:31 +0000``."""
-    return format_datetime(at.astimezone(UTC).replace(microsecond=0))
-
-
-def twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class InLoopServer:
@@ -206,6 +201,9 @@ class TwilioApi:
         # Seconds to wait for the server to start and for a status callback to be answered.
         self.timeout = timeout
         self._server = InLoopServer(self.app, start_timeout=timeout)
+        self.telephony = Telephony(self.clock)
+        for route in reversed(self.telephony.routes(self._admit)):
+            self.app.router.routes.insert(0, route)
 
     # -- lifecycle --------------------------------------------------------------------------
     @property
@@ -248,6 +246,30 @@ class TwilioApi:
     def delay_next(self, seconds: float) -> None:
         """Hold the answer to the next message create for ``seconds`` *after* storing the message."""
         self._delays.append(seconds)
+
+    def offer_number(
+        self, phone_number: str, *, country: str = "JP", kind: str = "Local", locality: str | None = None
+    ) -> None:
+        """Make ``phone_number`` show up in AvailablePhoneNumbers ``country``/``kind`` (and buyable)."""
+        self.telephony.offer(phone_number, country, kind, locality)
+
+    def own_number(self, account: str, phone_number: str) -> str:
+        """Give ``account`` a number it already owns (to adopt); its PN sid."""
+        return self.telephony.own(account, phone_number)
+
+    @property
+    def numbers(self) -> list[dict[str, Any]]:
+        """Every IncomingPhoneNumber resource the fake holds (live)."""
+        return self.telephony.number_resources()
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Every created Call resource, oldest first."""
+        return self.telephony.call_resources()
+
+    def requests_to(self, method: str, suffix: str) -> list[RecordedRequest]:
+        """Recorded requests of ``method`` whose path ends with ``suffix`` (e.g. ``/Calls.json``)."""
+        return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
 
     @property
     def created(self) -> list[dict[str, Any]]:

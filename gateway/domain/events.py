@@ -19,6 +19,7 @@ SOURCES = (
     "twilio.sms",
     "twilio.sms_status",
     "twilio.voice_status",
+    "twilio.recording",
     "webhook",
     "track.open",
     "track.click",
@@ -114,6 +115,8 @@ def routing_key(source: str, data: dict[str, Any]) -> str | None:
     if source == "twilio.voice_status":
         inbound = data.get("Direction", "inbound") == "inbound"
         return _phone_key(data.get("From" if inbound else "To"))
+    if source == "twilio.recording":  # a voicemail: the caller, carried in the callback's signed token
+        return _phone_key(data.get("_from"))
     if source == "webhook":
         contact = data.get("contact")
         if isinstance(contact, dict):

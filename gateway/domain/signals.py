@@ -8,7 +8,7 @@ A signal is stored without ``id``/``count``/``read`` (the feed adds them when it
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.domain import streamid
 
@@ -44,9 +44,27 @@ def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def signal_json(sid: str, count: int | str, body: str, read: bool | None = None) -> str:
-    """A signal from its id, count, read flag and stored JSON (which starts with ``{``)."""
+class Placement(NamedTuple):
+    """Where a signal is besides the inbox: archived, and/or snoozed until (ISO 8601 UTC)."""
+
+    archived: bool = False
+    snoozed_until: str | None = None
+
+
+INBOX = Placement()
+
+
+def signal_json(
+    sid: str, count: int | str, body: str, read: bool | None = None, placement: Placement | None = None
+) -> str:
+    """A signal from its id, count, read flag, placement and stored JSON (which starts with ``{``).
+
+    With ``placement`` the object carries ``archived`` and ``snoozed_until`` right after ``read``
+    (a live frame of a new or grouped signal: ``"archived":false,"snoozed_until":null``)."""
     flag = "" if read is None else f'"read":{"true" if read else "false"},'
+    if placement is not None:
+        until = "null" if placement.snoozed_until is None else f'"{placement.snoozed_until}"'
+        flag += f'"archived":{"true" if placement.archived else "false"},"snoozed_until":{until},'
     return f'{{"id":"{sid}","count":{int(count)},{flag}{body[1:]}'
 
 

@@ -1,4 +1,4 @@
-"""Twilio webhooks: SMS in, SMS status, voice, voice status.
+"""Twilio webhooks: SMS in, SMS status, voice status (inbound calls: :mod:`gateway.ingest.call_flows`).
 
 Each request is verified against the org's auth token and ``[gateway] public_url`` + path (+ query):
 exactly what twilio's ``RequestValidator.validate`` accepts, computed with one HMAC for a genuine
@@ -179,12 +179,6 @@ async def sms_status(scope: Scope, receive: Receive) -> Reply:
     return NO_CONTENT
 
 
-async def voice(scope: Scope, receive: Receive) -> Reply:
-    # No call flows yet: a number without a published call flow rejects calls.
-    await verified(scope, receive, "twilio.voice")
-    return REJECT
-
-
 async def voice_status(scope: Scope, receive: Receive) -> Reply:
     cb = await verified(scope, receive, "twilio.voice_status")
     _require(cb.params, "CallSid", "CallStatus")
@@ -217,6 +211,5 @@ class TwilioEndpoint:
 routes = [
     Route("/webhooks/twilio/{org}/sms", TwilioEndpoint("twilio.sms", sms_in), methods=["POST"]),
     Route("/webhooks/twilio/{org}/sms-status", TwilioEndpoint("twilio.sms_status", sms_status), methods=["POST"]),
-    Route("/webhooks/twilio/{org}/voice", TwilioEndpoint("twilio.voice", voice), methods=["POST"]),
     Route("/webhooks/twilio/{org}/voice-status", TwilioEndpoint("twilio.voice_status", voice_status), methods=["POST"]),
 ]

@@ -109,7 +109,9 @@ class Session(Subscriber):
             if protocol.missed_history(after, await self.feed.last_trimmed(self.org, self.user)):
                 await self.send(protocol.GAP)
             async for entry in self.feed.replay(self.org, self.user, after):
-                await self.send(protocol.signal_frame(entry.cursor, entry.sid, entry.n, entry.body, entry.read))
+                await self.send(
+                    protocol.signal_frame(entry.cursor, entry.sid, entry.n, entry.body, entry.read, entry.placement)
+                )
                 last = entry.cursor
         await self.send(protocol.LIVE)
         return last

@@ -5,8 +5,8 @@ timeout; the server answers ``welcome``, then — with ``after`` — ``gap`` if 
 than the retained history and every feed entry after it, then ``live``, then live frames. Client
 frames after the hello: ``read`` (``ids`` or ``up_to``) and ``ping`` (answered ``pong``).
 
-Every server frame is built here. The ``apply_signal`` and ``mark_read`` Lua scripts publish
-``signal`` and ``unread`` frames themselves (they run inside Redis); a test pins their bytes to
+Every server frame is built here. The ``apply_signal``, ``feed_state`` and ``feed_wake`` Lua scripts
+publish ``signal``, ``state`` and ``unread`` frames themselves (they run inside Redis); a test pins their bytes to
 :func:`signal_frame` and :func:`unread_frame`.
 
 The replay/live seam (:class:`LiveFilter`): a connection subscribes to its user's live channel
@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from gateway.domain import streamid
-from gateway.domain.signals import BadReadRequest, read_request, signal_json
+from gateway.domain.signals import INBOX, BadReadRequest, Placement, read_request, signal_json
 
 
 class CloseCode(IntEnum):
@@ -113,9 +113,16 @@ def welcome_frame(org: str, user: str, unread: int) -> str:
     return orjson.dumps({"type": "welcome", "org": org, "user": user, "unread": unread}).decode()
 
 
-def signal_frame(cursor: str, sid: str, count: int | str, body: str, read: bool) -> str:
-    """A signal (new, or a grouped update of ``sid``) written to the feed at ``cursor``."""
-    return f'{{"type":"signal","cursor":"{cursor}","signal":{signal_json(sid, count, body, read)}}}'
+def signal_frame(cursor: str, sid: str, count: int | str, body: str, read: bool, placement: Placement = INBOX) -> str:
+    """A signal (new, a grouped update of ``sid``, or its return from a snooze) written to the
+    feed at ``cursor``, with its state (a live frame's signal is always in the inbox)."""
+    return f'{{"type":"signal","cursor":"{cursor}","signal":{signal_json(sid, count, body, read, placement)}}}'
+
+
+def state_frame(ids: list[str], fields: dict[str, Any]) -> str:
+    """Some of the user's signals changed state: ``fields`` are the ones that changed
+    (``read``, ``archived``, ``snoozed_until``, ``acted``); the Lua scripts publish the same."""
+    return orjson.dumps({"type": "state", "ids": ids, **fields}).decode()
 
 
 def unread_frame(count: int) -> str:

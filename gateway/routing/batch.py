@@ -28,6 +28,7 @@ from gateway.routing.batch_rules import (
     by_org,
     call_update,
     chunks,
+    named_user,
     recipient,
     sms_notification,
     sms_recipient,
@@ -99,8 +100,8 @@ class BatchRouter:
                         continue
                     if ev.source in ("track.open", "track.click") and ev.data.get("notification"):
                         it.notification = svc.notifications.queue_get(first, org, str(ev.data["notification"]))
-                    elif ev.source in ("send.email_bounced", "send.credits_low"):
-                        it.preferred = ev.data.get("user") or None
+                    else:
+                        it.preferred = named_user(ev)
                 if it.draft is None and it.sms is None:
                     continue  # a call status that makes no signal: only the call log moves
                 lookup = contact_ref(ev)
@@ -168,6 +169,11 @@ class BatchRouter:
                 self._svc.messages.queue_advance_call(
                     batch, ev.org, call.sid, call.status, event_key=ev.key, at_ms=ev.at_ms, fields=call.fields
                 )
+        elif ev.source == "twilio.recording":
+            d = ev.data
+            if d.get("CallSid") and d.get("RecordingUrl"):
+                fields = {"recording_url": str(d["RecordingUrl"]), "flow": str(d.get("_flow") or "")}
+                self._svc.messages.queue_set_call_fields(batch, ev.org, str(d["CallSid"]), **fields)
         elif ev.source == "twilio.sms_status":
             self._queue_sms_links(batch, it)
         elif ev.source in ("track.open", "track.click"):

@@ -115,3 +115,12 @@ def sms_recipient(sms: dict[str, str], notification: dict[str, Any] | None) -> s
 def recipient(preferred: str | None, contact: dict[str, Any] | None) -> str | None:
     """The user a signal goes to: the one the event names, else the contact's owner."""
     return preferred or (contact or {}).get("owner") or None
+
+
+def named_user(event: Event) -> str | None:
+    """The user an event itself names as its recipient: a bounce's sender, a voicemail step's user."""
+    if event.source in ("send.email_bounced", "send.credits_low"):
+        return event.data.get("user") or None
+    if event.source == "twilio.recording":
+        return event.data.get("_user") or None
+    return None

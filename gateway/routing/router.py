@@ -35,6 +35,7 @@ from gateway.domain.failover import FailoverTiming, orphaned, partition_share
 from gateway.routing.batch import BatchRouter
 from gateway.routing.batch_rules import BATCHED, runs
 from gateway.routing.mail import MailRouter
+from gateway.routing.waker import Waker
 from gateway.services import Services
 from gateway.store import keys
 from gateway.store.errors import stream_gone
@@ -87,6 +88,8 @@ class Router:
         heartbeat = Heartbeat(self._heartbeats, self.name, self._timing)
         async with heartbeat.kept(), asyncio.TaskGroup() as tg:
             tg.create_task(self._supervisor.run("router", self._failover_loop, stop, unit="failover"), name="failover")
+            # Snoozed signals come back from here: every router process runs a waker (part "waker").
+            tg.create_task(self._supervisor.run("waker", Waker(self._svc).run, stop), name="waker")
             for p in range(keys.PARTITIONS):
                 loop = functools.partial(self._partition_loop, p)
                 tg.create_task(self._supervisor.run("router", loop, stop, unit=f"p{p}"), name=f"router-p{p}")

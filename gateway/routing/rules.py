@@ -74,6 +74,8 @@ def contact_ref(event: Event) -> ContactLookup | None:
         return ContactLookup("phone", lookup_key(d.get("From" if inbound else "To", "")))
     if event.source == "twilio.sms_status":
         return ContactLookup("phone", lookup_key(d.get("To", "")))
+    if event.source == "twilio.recording":
+        return ContactLookup("phone", lookup_key(d.get("_from", ""))) if d.get("_from") else None
     if event.source == "webhook":
         c = d.get("contact") or {}
         if "id" in c:
@@ -105,6 +107,8 @@ def draft(
         return _sms_received(d, country)
     if src == "twilio.voice_status":
         return _call_missed(d, country)
+    if src == "twilio.recording":
+        return _voicemail(d, country)
     if src == "twilio.sms_status":
         return _sms_status(d, sms_status, country)
     if src == "webhook":
@@ -170,6 +174,27 @@ def _sms_status(d: dict[str, Any], sms_status: str | None, country: str | None) 
     data = {"to": d.get("To"), "message_sid": d.get("MessageSid"), "status": sms_status, "error_code": error}
     body = f"{shown} (error {error})" if error else shown
     return Draft(kind, _said(headline, shown, kind), body, data | {"to_display": shown}, headline)
+
+
+def _voicemail(d: dict[str, Any], country: str | None) -> Draft | None:
+    """A voicemail's recording (only a completed one: Twilio also reports failed and absent ones)."""
+    if d.get("RecordingStatus", "completed") != "completed" or not d.get("_user"):
+        return None
+    duration = str(d.get("RecordingDuration", ""))
+    caller = str(d.get("_from", ""))
+    shown = display(caller, country)
+    data = {
+        "from": caller,
+        "from_display": shown,
+        "recording_url": d.get("RecordingUrl"),
+        "duration": int(duration) if duration.isdigit() else None,
+        "call_sid": d.get("CallSid"),
+        "recording_sid": d.get("RecordingSid"),
+        "flow": d.get("_flow"),
+    }
+    headline = f"Voicemail from {WHO}"
+    body = f"{shown} ({duration} s)" if duration.isdigit() else shown
+    return Draft("call.voicemail", _said(headline, shown, "Voicemail"), body, data, headline)
 
 
 def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:

@@ -7,5 +7,6 @@ tokens), :mod:`event_log` (partition streams), :mod:`feed` (per-user feeds), :mo
 (pub/sub of live frames), :mod:`notifications`, :mod:`messages` (SMS and calls by provider sid),
 :mod:`credits`, :mod:`email_usage`, :mod:`reports`, :mod:`activity`, :mod:`reminders`,
 :mod:`templates`, :mod:`stats`, :mod:`mailboxes` (IMAP lease and checkpoint),
-:mod:`credentials` (process secrets) — and :mod:`jobs`, the arq job contract.
+:mod:`credentials` (process secrets), :mod:`due` (per-partition due sets: snooze returns) — and
+:mod:`jobs`, the arq job contract.
 """

@@ -36,7 +36,7 @@ class SignalActions:
         connection of the user (``signal_acted.lua``, one step); the unread count after."""
         frame = {"type": "state", "ids": [sid], "read": True, "acted": acted}
         unread = await self._s.signal_acted(
-            keys=[keys.signal_acted(org, user), keys.unread(org, user)],
+            keys=[keys.signal_acted(org, user), keys.unread(org, user), keys.away_unread(org, user)],
             args=[keys.live_channel(org, user), sid, orjson.dumps(acted), orjson.dumps(frame)],
         )
         return int(unread)

@@ -70,6 +70,12 @@ def events_stream(partition: int) -> str:
     return f"sg:{_partition_tag(partition)}:events"
 
 
+def due(partition: int) -> str:
+    """Sorted set of things due at a time (ms score), members :mod:`gateway.store.due` entries of
+    orgs whose own partition this is (e.g. a snoozed signal's return)."""
+    return f"sg:{_partition_tag(partition)}:due"
+
+
 def partition_lease(partition: int) -> str:
     """String with a TTL: the consumer name of the router that alone reads this partition now."""
     return f"sg:{_partition_tag(partition)}:lease"
@@ -181,6 +187,39 @@ def signal_state(org_id: str, user: str) -> str:
 def unread(org_id: str, user: str) -> str:
     """Sorted set of unread signal ids, scored by :func:`gateway.domain.streamid.score`."""
     return f"sg:{{{org_id}}}:unread:{user}"
+
+
+def archived(org_id: str, user: str) -> str:
+    """Sorted set of the user's archived signal ids, scored like :func:`unread`."""
+    return f"sg:{{{org_id}}}:archived:{user}"
+
+
+def snoozed(org_id: str, user: str) -> str:
+    """Sorted set of the user's snoozed signal ids, scored by the time they come back (ms)."""
+    return f"sg:{{{org_id}}}:snoozed:{user}"
+
+
+def away_unread(org_id: str, user: str) -> str:
+    """Sorted set of unread signals out of the inbox (archived or snoozed), scored like :func:`unread`.
+
+    :func:`unread` holds the unread signals *in the inbox* (what every unread count counts); a
+    signal leaving or re-entering the inbox moves between the two in the same script."""
+    return f"sg:{{{org_id}}}:away-unread:{user}"
+
+
+def user_feed_keys(org_id: str, user: str) -> tuple[str, ...]:
+    """Every per-user feed key (deleting a user); group and done keys expire on their own."""
+    return (
+        feed(org_id, user),
+        feed_meta(org_id, user),
+        signal_state(org_id, user),
+        unread(org_id, user),
+        settings(org_id, user),
+        archived(org_id, user),
+        snoozed(org_id, user),
+        away_unread(org_id, user),
+        signal_acted(org_id, user),
+    )
 
 
 def settings(org_id: str, user: str) -> str:
@@ -314,6 +353,12 @@ def activity(org_id: str, contact: str) -> str:
     return f"sg:{{{org_id}}}:activity:{contact}"
 
 
+def imap_state(org_id: str, mailbox: str) -> str:
+    """Hash: ``state`` (see gateway.domain.mailbox.MAILBOX_STATES), ``since_ms``, and the last
+    failure's ``error`` / ``error_ms``; written by the process holding the mailbox's lease."""
+    return f"sg:{{{org_id}}}:imap:{mailbox}:state"
+
+
 def signal_acted(org_id: str, user: str) -> str:
     """Hash signal id -> JSON ``{"action", "notification", "at"}``: what the user did about a signal
     (``POST /api/v1/me/actions``); the feed listing shows it as ``signal["acted"]``."""
@@ -339,3 +384,50 @@ def fanout(org_id: str, batch: str) -> str:
 def fanout_members(org_id: str, batch: str) -> str:
     """Set of the notification ids one segment send made (one per member)."""
     return f"sg:{{{org_id}}}:fanout:{batch}:members"
+
+
+# -- telephony (numbers, groups) -------------------------------------------------------------
+def numbers(org_id: str) -> str:
+    """Hash E.164 -> JSON of one of the org's Twilio numbers (sid, phone_number, friendly_name,
+    capabilities, bought_at)."""
+    return f"sg:{{{org_id}}}:numbers"
+
+
+def groups(org_id: str) -> str:
+    """Hash group id -> JSON ``{"id", "name", "members": [user ids]}``."""
+    return f"sg:{{{org_id}}}:groups"
+
+
+# -- call flows ------------------------------------------------------------------------------
+# One org's flows and their live index share its hash tag, so publish/enable/delete are one script
+# (gateway/store/lua/call_flow_write.lua) and "one live flow per number" holds under concurrency.
+def call_flows(org_id: str) -> str:
+    """Set of the org's call flow ids."""
+    return f"sg:{{{org_id}}}:call-flows"
+
+
+def call_flow(org_id: str, flow: str) -> str:
+    """Hash of one call flow: ``draft`` (JSON), ``draft_number``, ``published`` (JSON), ``live_number``,
+    ``version``, ``rev``, ``enabled`` (1/0), ``created_ms``, ``updated_ms``, ``published_ms``."""
+    return f"sg:{{{org_id}}}:call-flow:{flow}"
+
+
+def call_flow_numbers(org_id: str) -> str:
+    """Hash E.164 -> the id of the published, enabled flow that answers calls to it (the live index)."""
+    return f"sg:{{{org_id}}}:call-flow-numbers"
+
+
+def call_flow_revs(org_id: str) -> str:
+    """Hash ``<flow>:<rev>`` -> JSON of a published revision; calls in progress keep theirs."""
+    return f"sg:{{{org_id}}}:call-flow-revs"
+
+
+def call_flow_retired(org_id: str) -> str:
+    """Sorted set of ``<flow>:<rev>`` revisions no longer live, by when they stopped being (ms);
+    kept a day for the calls still in them, then pruned."""
+    return f"sg:{{{org_id}}}:call-flow-retired"
+
+
+def call_flow_seq(org_id: str) -> str:
+    """Hash flow id -> its last revision number; never reset (a re-created flow never reuses one)."""
+    return f"sg:{{{org_id}}}:call-flow-seq"

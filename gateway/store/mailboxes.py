@@ -1,4 +1,4 @@
-"""Per-mailbox state of the IMAP listeners in Redis: the lease and the checkpoint.
+"""Per-mailbox state of the IMAP listeners in Redis: the lease, the checkpoint, and the reported state.
 
 **Lease**: at most one process listens to a mailbox at a time. Acquire is ``SET NX PX``; the
 holder renews it every third of its length and releases it on a clean stop (``imap_lease.lua``
@@ -11,6 +11,9 @@ instead of waiting for it to expire, i.e. within ``[gateway] failover_seconds``.
 ``imap_checkpoint.lua`` together with the lease check, so only the process holding the mailbox's
 lease moves the checkpoint, and only forward. The rules that read it are in
 :mod:`gateway.ingest.imap.rules`.
+
+**State**: what the listener holding the lease is doing (``idle``, ``connecting``, ``auth_failed``,
+``tls_failed``, ``backoff``) and its last error, for ``GET /api/v1/orgs/{org}/mailboxes``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 
 from redis.asyncio import Redis
 
-from gateway.domain.mailbox import Checkpoint
+from gateway.domain.mailbox import MAX_ERROR_CHARS, Checkpoint
 from gateway.store import keys
 from gateway.store.heartbeat import Heartbeats
 from gateway.store.scripts import Scripts
@@ -147,3 +150,27 @@ class Mailboxes:
 
     def checkpoints(self, org: str, mailbox: str, lease: Lease) -> Checkpoints:
         return Checkpoints(self._r, self._s, org, mailbox, lease)
+
+    async def set_state(self, org: str, mailbox: str, state: str, error: str | None = None) -> None:
+        """Record what the listener does now (``since_ms`` moves only when the state changes);
+        ``error`` becomes the last error, kept after the mailbox recovers."""
+        now = str(int(time.time() * 1000))
+        key = keys.imap_state(org, mailbox)
+        fields = {"state": state}
+        if error is not None:
+            fields |= {"error": error[:MAX_ERROR_CHARS], "error_ms": now}
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hget(key, "state")
+            pipe.hset(key, mapping=fields)
+            previous, _ = await pipe.execute()
+        if previous != state:
+            await self._r.hset(key, "since_ms", now)
+
+    async def statuses(self, org: str, mailboxes: list[str]) -> list[tuple[dict[str, str], dict[str, str]]]:
+        """(state hash, checkpoint hash) of each mailbox, in order; empty hashes when unknown."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            for mailbox in mailboxes:
+                pipe.hgetall(keys.imap_state(org, mailbox))
+                pipe.hgetall(keys.imap_checkpoint(org, mailbox))
+            found = await pipe.execute()
+        return [(found[i], found[i + 1]) for i in range(0, len(found), 2)]

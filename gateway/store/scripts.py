@@ -36,7 +36,8 @@ def _expand(line: str) -> str:
 class Scripts:
     ingest: AsyncScript
     apply_signal: AsyncScript
-    mark_read: AsyncScript
+    feed_state: AsyncScript
+    feed_wake: AsyncScript
     advance_status: AsyncScript
     count_once: AsyncScript
     upsert_contact: AsyncScript
@@ -61,6 +62,7 @@ class Scripts:
     token_issue: AsyncScript
     token_revoke: AsyncScript
     signal_acted: AsyncScript
+    call_flow_write: AsyncScript
 
     async def advance(
         self,

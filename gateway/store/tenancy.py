@@ -206,8 +206,10 @@ class Tenancy:
         await self._r.hset(keys.users(org), rec["id"], orjson.dumps(rec))
 
     async def delete_user(self, org: str, user: str) -> bool:
-        """Remove the user and revoke every token of theirs (open sockets close with 4401)."""
+        """Remove the user, their feed and its state, and revoke every token of theirs (open
+        sockets close with 4401)."""
         removed, _ = await self._revoke(org, user, None, delete_user=True)
+        await self._r.unlink(*keys.user_feed_keys(org, user))
         return removed
 
     # -- contacts -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The page at / in real headless Chromium: sign in, live signals, grouping, read, resume."""
+"""The page at / in real headless Chromium: sign in, live signals, grouping, read, resume, the
+one-row phone header, language, settings, the CSP, and admin navigation only for admins."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ async def test_language_toggle_and_settings(
     assert await page.locator("#lang-toggle").get_attribute("data-lang") == "ja"
     await page.locator("#lang-toggle").click()
     await page.wait_for_selector("#lang-toggle[data-lang='en']")
+    await page.locator(".tab[data-view='inbox']:text('Inbox')").wait_for()  # the feed re-rendered
+    assert await page.evaluate("() => document.documentElement.lang") == "en"
     await page.locator("#settings-button").click()
     switch = page.locator("input.switch[data-type='survey.answered']")
     await switch.wait_for()
@@ -129,6 +132,45 @@ async def test_web_serves_the_page_but_not_its_unit_tests(client: httpx.AsyncCli
     ):
         r = await client.get(path)
         assert r.status_code == 404, (path, r.status_code)
+
+
+async def test_phone_header_is_one_row_and_the_badge_leaves_the_bell_visible(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """At 390 px the header is a single row, and a two-digit badge sits beside the bell, not on it."""
+    kinds = [
+        "desk.ticket",
+        "desk.escalated",
+        "chat.unattended",
+        "event.checked_in",
+        "webinar.registered",
+        "desk.rating",
+    ]
+    for kind in kinds:
+        for contact in ("c-yamada", "c-suzuki"):
+            await post_event(client, org, {"type": kind, "contact": {"id": contact}, "title": kind})
+    page = await signed_in_page(browser, gateway, org, width=390)
+    await page.locator("#bell-count:text('12')").wait_for()
+    header = await page.locator("header.topbar").bounding_box()
+    assert header is not None and header["height"] < 64, header
+    tops = await page.locator("header.topbar > *").evaluate_all(
+        "els => els.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().top)"
+    )
+    assert max(tops) - min(tops) < 20, tops
+    bell = await page.locator("#bell-button .icon").bounding_box()
+    badge = await page.locator("#bell-count").bounding_box()
+    assert bell and badge and badge["x"] >= bell["x"] + bell["width"] - 1, (bell, badge)
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+async def test_members_see_no_admin_navigation(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """A member's page has no admin link, and an admin address shows the member the feed."""
+    page = await signed_in_page(browser, gateway, org, user="u2", path="&/admin/usage")
+    await page.locator("#signal-list").wait_for(state="attached")
+    assert await page.locator("#admin-link, .admin-area").count() == 0
+    assert (await client.get("/api/v1/me", headers=org.user_headers("u2"))).json()["role"] == "member"
 
 
 def test_chromium_present_in_ci() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from gateway.config import load_config
-from gateway.live.protocol import signal_frame, unread_frame
+from gateway.live.protocol import signal_frame, state_frame, unread_frame
 from gateway.services import Services, open_services
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR
@@ -35,14 +35,14 @@ async def _published(services: Services, channel: str, count: int, ready: asynci
 
 
 async def test_feed_write_and_mark_read_publish_protocol_frames(redis_server: RedisServer) -> None:
-    """A new signal, a grouped repeat and a read mark publish exactly protocol.signal_frame/unread_frame."""
+    """A new signal, a grouped repeat and a read mark publish exactly protocol.signal_frame/state_frame/unread_frame."""
     org, user = "pin-" + uuid.uuid4().hex[:8], "u1"
     async with open_services(load_config(None, {}), redis_server.url, secrets=False) as services:
         channel = services.live.channel(org, user)
         body: dict[str, Any] = {"type": "sms.received", "org": org, "user": user, "title": 'こんにちは \\ "quoted"'}
         stored = orjson.dumps(body).decode()
         subscribed = asyncio.Event()
-        listening = asyncio.create_task(_published(services, channel, 5, subscribed))
+        listening = asyncio.create_task(_published(services, channel, 6, subscribed))
         await asyncio.wait_for(subscribed.wait(), 5 * FACTOR)
         first = await services.feed.write(org, user, "ev-1", "sms.received", "c1", body)
         repeat = await services.feed.write(org, user, "ev-2", "sms.received", "c1", body)
@@ -58,5 +58,6 @@ async def test_feed_write_and_mark_read_publish_protocol_frames(redis_server: Re
         "\n" + unread_frame(1),
         f"{cursors[1]}\n" + signal_frame(cursors[1], first.signal_id, 2, stored, read=False),
         "\n" + unread_frame(1),
+        "\n" + state_frame([first.signal_id], {"read": True}),
         "\n" + unread_frame(0),
     ]

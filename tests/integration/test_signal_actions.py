@@ -33,7 +33,7 @@ async def _act(client: httpx.AsyncClient, org: OrgCtx, user: str, body: dict[str
 
 
 async def _state(feed: Feed, sid: str) -> dict[str, Any]:
-    return await feed.until(lambda f: f["type"] == "state" and sid in f.get("ids", []))
+    return await feed.until(lambda f: f["type"] == "state" and sid in f.get("ids", []) and "acted" in f)
 
 
 async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
@@ -51,7 +51,7 @@ async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
     r = await client.put(
         f"/api/v1/orgs/{org.id}/contacts/c-yamada", json={"phones": [LANDLINE, YAMADA_PHONE]}, headers=gateway.admin
     )
-    assert r.status_code == 200 and r.json()["phones"][0] == "+81612345678", r.text
+    assert r.status_code == 200 and r.json()["phones"][0]["number"] == "+81612345678", r.text
     tid = await sms_template(client, org, REPLY)
     draft_tid = await sms_template(client, org, "未承認 {{ x }}", approve=False)
     await buy(client, org, 10)
@@ -60,6 +60,9 @@ async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
         assert (await post_twilio(client, ctx, "sms", sms_params("お電話ください"))).status_code == 200
         sid = (await tab.signal("sms.received"))["id"]
         assert (await signals_of(client, ctx))["unread"] == 1
+        # Archived first: a reply marks it read where it is (not only in the inbox's unread set).
+        r = await client.post("/api/v1/me/signals/archive", json={"ids": [sid]}, headers=ctx.user_headers("u1"))
+        assert r.status_code == 200 and r.json()["unread"] == 0, r.text
 
         picker = await client.get("/api/v1/me/templates?channel=sms", headers=ctx.user_headers("u1"))
         assert picker.status_code == 200, picker.text
@@ -87,8 +90,11 @@ async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
         assert twilio_api.created_to("+81612345678") == []
         assert done["charged"] == 1 and (await credits_of(client, org))["balance"] == 9
 
-        [listed] = (await signals_of(client, ctx))["signals"]
-        assert listed["id"] == sid and listed["read"] is True
+        [listed] = (await signals_of(client, ctx, view="archived"))["signals"]
+        assert listed["id"] == sid and listed["read"] is True and listed["archived"] is True
+        assert listed["acted"]["notification"] == nid
+        r = await client.post("/api/v1/me/signals/unarchive", json={"ids": [sid]}, headers=ctx.user_headers("u1"))
+        assert r.json()["unread"] == 0, r.text  # back in the inbox, still read
         # The status comes back to the user who replied.
         assert await twilio_api.send_status_callback(msg["sid"], "delivered") == 204
         delivered = await tab.signal("sms.delivered")

@@ -97,7 +97,7 @@ async def test_stream_deleted_under_a_blocked_read_does_not_stop_the_router(
         routed = await asyncio.gather(*(wait_for(functools.partial(_routed, client, org, "after"), 10) for org in orgs))
         assert all(routed)
     body = await _health_is(router, 200)
-    assert body == {"status": "ok", "parts": {"redis": "ok", "router": "ok"}}
+    assert body == {"status": "ok", "parts": {"redis": "ok", "router": "ok", "waker": "ok"}}
 
 
 def _up_env(twilio: TwilioApi, smtp: SmtpServer) -> dict[str, str]:
@@ -137,7 +137,15 @@ async def test_redis_restart_degrades_healthz_then_everything_resumes(
         env = {**_up_env(twilio_api, smtp_server), **imap_env(dovecot, user, org_id, "u1")}
         gw, _ = procs.serve(redis.url, with_router=True, **env)
         body = await _health_is(gw.base_url, 200)
-        assert body["parts"] == {"redis": "ok", "http": "ok", "hub": "ok", "router": "ok", "worker": "ok", "imap": "ok"}
+        assert body["parts"] == {
+            "redis": "ok",
+            "http": "ok",
+            "hub": "ok",
+            "router": "ok",
+            "waker": "ok",
+            "worker": "ok",
+            "imap": "ok",
+        }
         async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
             org = await provision_sending_org(client, gw, twilio_api, org_id=org_id)
             template = await email_template(client, org, "{{ name }}様", "<p>{{ name }}様 ご案内です</p>")
@@ -186,7 +194,7 @@ async def test_router_and_worker_processes_serve_healthz_and_metrics(
     procs.router(fresh_redis.url, SIGNALGATE_GATEWAY_HEALTH_PORT=str(router_port))
     procs.worker(fresh_redis.url, SIGNALGATE_GATEWAY_HEALTH_PORT=str(worker_port))
     router, worker = f"http://127.0.0.1:{router_port}", f"http://127.0.0.1:{worker_port}"
-    assert await _health_is(router, 200) == {"status": "ok", "parts": {"redis": "ok", "router": "ok"}}
+    assert await _health_is(router, 200) == {"status": "ok", "parts": {"redis": "ok", "router": "ok", "waker": "ok"}}
     assert await _health_is(worker, 200) == {"status": "ok", "parts": {"redis": "ok", "worker": "ok"}}
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, "sv-" + uuid.uuid4().hex[:10])

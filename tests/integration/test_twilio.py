@@ -141,7 +141,7 @@ async def test_answered_and_outbound_calls_are_logged_but_not_signalled(client: 
     by_sid = {c["sid"]: c for c in calls}
     assert by_sid[answered["CallSid"]]["status"] == "completed"
     assert by_sid[answered["CallSid"]]["duration"] == 42
-    assert by_sid[outbound["CallSid"]]["direction"] == "outbound-api"
+    assert by_sid[outbound["CallSid"]]["direction"] == "outbound"  # SPEC: inbound or outbound
     r = await client.get(f"/api/v1/orgs/{org.id}/calls", params={"format": "csv"}, headers=org.gateway.admin)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))

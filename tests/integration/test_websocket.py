@@ -214,12 +214,12 @@ async def test_unread_counts_and_rest_read(client: httpx.AsyncClient, gateway: G
     r = await client.post(
         "/api/v1/me/signals/read", json={"ids": [page["signals"][0]["id"]]}, headers=org.user_headers()
     )
-    assert r.json() == {"unread": 1}
+    assert r.json() == {"unread": 1, "unknown": []}
     await feed.until(lambda f: f["type"] == "unread" and f["count"] == 1)
     r = await client.post(
         "/api/v1/me/signals/read", json={"up_to": page["signals"][1]["id"]}, headers=org.user_headers()
     )
-    assert r.json() == {"unread": 0}
+    assert r.json() == {"unread": 0, "unknown": []}
     await feed.until(lambda f: f["type"] == "unread" and f["count"] == 0)
     bad = await client.post("/api/v1/me/signals/read", json={"ids": ["x"]}, headers=org.user_headers())
     assert bad.status_code == 400

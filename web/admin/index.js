@@ -4,4 +4,31 @@
 // rendered at `#/admin/<id>` as html`<${Component} api=${api} me=${me} lang=${lang} />`, where
 // `api` is web/api.js's client (api.request(method, path, body) → JSON, throws ApiError) and `me`
 // is GET /api/v1/me. Strings live in ./strings.js ({ja: {...}, en: {...}}), merged into i18n's t().
-export const adminViews = [];
+import { CallsView } from './calls.js';
+import { CreditsView } from './credits.js';
+import { MailboxesView } from './mailboxes.js';
+import { ReportView } from './report.js';
+import { TemplatesView } from './templates.js';
+import { UsageView } from './usage.js';
+
+// The console's stylesheets (its own and uPlot's), added once when the console is loaded.
+const STYLESHEETS = ['/web/vendor/uplot/uPlot.min.css', '/web/admin/admin.css'];
+if (typeof document !== 'undefined') {
+  for (const href of STYLESHEETS) {
+    if (!document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) {
+      const link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = href;
+      document.head.append(link);
+    }
+  }
+}
+
+export const adminViews = [
+  { id: 'usage', label: 'admin.usage', Component: UsageView },
+  { id: 'credits', label: 'admin.credits', Component: CreditsView },
+  { id: 'templates', label: 'admin.templates', Component: TemplatesView },
+  { id: 'report', label: 'admin.report', Component: ReportView },
+  { id: 'calls', label: 'admin.calls', Component: CallsView },
+  { id: 'mailboxes', label: 'admin.mailboxes', Component: MailboxesView },
+];

@@ -19,6 +19,7 @@ import {
   typeLabel,
 } from '../i18n.js';
 import { TYPE_NAMES } from '../types.js';
+import { TWILIO_STATUSES } from '../present.js';
 
 const source = (name) => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
 
@@ -39,18 +40,24 @@ test('placeholders are the same in both languages', () => {
 
 test('every key the page uses is in the dictionary', () => {
   const used = new Set();
-  for (const file of ['app.js', 'view.js']) {
+  const files = ['app.js', 'controller.js', 'shell.js', 'feed.js', 'dialogs.js', 'present.js', 'notify.js'];
+  for (const file of files) {
     for (const m of source(file).matchAll(/\bt\('([^']+)'/g)) used.add(m[1]);
+    for (const m of source(file).matchAll(/translate\(lang, '([^']+)'/g)) used.add(m[1]);
   }
-  for (const m of source('index.html').matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)) used.add(m[1]);
-  for (const m of source('app.js').matchAll(/'(list\.[a-zA-Z]+)'/g)) used.add(m[1]); // emptyKey
+  for (const m of source('feed.js').matchAll(/'(list\.[a-zA-Z]+)'/g)) used.add(m[1]); // emptyKey
   // Built from a value: status.${state} (SignalSocket states shown to the user), role.${me.role},
-  // bounce.${bounce}, kind.${kind} (unknown kinds show raw, so only the known ones).
+  // bounce.${bounce}, kind.${kind} (unknown kinds show raw, so only the known ones), view.${v},
+  // snooze.${preset}, twilio.${status}, action.${code} (known error codes).
   for (const s of ['connecting', 'live', 'reconnecting', 'signed-out']) used.add(`status.${s}`);
   for (const r of ['admin', 'member']) used.add(`role.${r}`);
   for (const b of ['hard', 'soft']) used.add(`bounce.${b}`);
   for (const k of ['lead', 'contact', 'customer']) used.add(`kind.${k}`);
-  assert.ok(used.size > 30, `found only ${used.size} keys: the scan is broken`);
+  for (const v of ['inbox', 'archived', 'snoozed']) used.add(`view.${v}`);
+  for (const p of ['later', 'tomorrow', 'nextWeek']) used.add(`snooze.${p}`);
+  for (const s of TWILIO_STATUSES) used.add(`twilio.${s}`);
+  for (const c of ['no_phone', 'no_contact', 'template_not_approved', 'insufficient_credits', 'outbound_not_allowed', 'no_caller_id', 'no_user_phone']) used.add(`action.${c}`);
+  assert.ok(used.size > 60, `found only ${used.size} keys: the scan is broken`);
   const missing = [...used].filter((k) => !(k in DICT.en));
   assert.deepEqual(missing, []);
 });

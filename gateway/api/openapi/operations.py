@@ -8,6 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import (
     ADMIN,
     ORG_ADMIN,
@@ -22,12 +23,15 @@ from gateway.api.openapi.build import (
     query,
     ref,
 )
+from gateway.api.openapi.call_flows import operations as call_flow_operations
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
 from gateway.api.segments import PAGE, PAGE_MAX
+from gateway.domain.feed_view import VIEWS
 from gateway.domain.reminders import STATUSES as REMINDER_STATUSES
+from gateway.domain.signals import SIGNAL_TYPES
 from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
-from gateway.store.feed import MAX_PAGE
+from gateway.store.feed import MAX_EVENTS, MAX_PAGE
 from gateway.store.reports import MAX_DAYS
 
 Key = tuple[str, str]
@@ -200,28 +204,11 @@ def _management() -> dict[Key, Schema]:
             security=ORG_ADMIN,
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
         ),
-        (f"{ORG}/calls", "GET"): operation(
-            "The call log, newest first",
-            {
-                "200": {
-                    "description": "the calls (JSON, or CSV with a BOM when format=csv)",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"calls": {"type": "array", "items": ref("Call")}},
-                                "required": ["calls"],
-                            }
-                        },
-                        "text/csv": {"schema": {"type": "string"}},
-                    },
-                }
-            },
+        (f"{ORG}/mailboxes", "GET"): operation(
+            "The org's IMAP mailboxes ([[imap]] in config) with each listener's state, last error and last UID"
+            " (passwords are never shown)",
+            _ok("200", "the mailboxes", "MailboxList"),
             security=ORG_ADMIN,
-            params=(
-                query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "json or csv"),
-                limit(1000, 10000),
-            ),
         ),
     }
 
@@ -433,6 +420,33 @@ def _account() -> dict[Key, Schema]:
     }
 
 
+_UP_TO = "`up_to` applies to the inbox signals up to that id"
+_STATE_OPS = (
+    ("read", "Mark signals read, by ids or everything up to an id", _UP_TO + ".", "bad body (`invalid_body`)"),
+    ("unread", "Mark signals unread", _UP_TO + ".", "bad body (`invalid_body`)"),
+    (
+        "archive",
+        "Archive signals (they leave the inbox; a snoozed one stops being snoozed)",
+        _UP_TO + ".",
+        "bad body (`invalid_body`)",
+    ),
+    (
+        "unarchive",
+        "Bring archived signals back to the inbox",
+        "`up_to` applies to the archived signals up to that id; a signal that is not archived is left as it is.",
+        "bad body (`invalid_body`)",
+    ),
+    (
+        "snooze",
+        "Snooze signals until a time: they leave the inbox and come back then, unread, pushed once to /ws",
+        _UP_TO + ". Snoozing an archived signal un-archives it; `until: null` un-snoozes (back to the inbox"
+        " now, not pushed again).",
+        "bad body (`invalid_body`), or `until` missing, not ISO 8601 with an offset, not in the future or more"
+        " than 90 days away (`invalid_until`)",
+    ),
+)
+
+
 def _me() -> dict[Key, Schema]:
     return {
         ("/api/v1/me", "GET"): operation(
@@ -440,20 +454,66 @@ def _me() -> dict[Key, Schema]:
         ),
         ("/api/v1/me/signals", "GET"): operation(
             f"Feed history: ascending by id; without `after` the newest `limit` (max {MAX_PAGE})",
-            _ok("200", "signals, the unread count and the feed's cursor", "SignalPage"),
+            _ok("200", "signals (each with its state), the inbox's unread count and the feed's cursor", "SignalPage"),
             security=USER,
+            description=(
+                "Filters (`type`, `unread`, `contact`, `view`) narrow the feed first; `limit`, `before` and"
+                " `after` page over what matches. `before` alone: the newest `limit` older than it (paging"
+                " back through history). `after` and `before` together: a window, the oldest `limit` signals"
+                " strictly between them. Always ascending by id."
+            ),
             params=(
                 query("after", {"type": "string", "pattern": STREAM_ID}, "a signal id; return signals after it"),
+                query("before", {"type": "string", "pattern": STREAM_ID}, "a signal id; return signals older than it"),
+                query(
+                    "type",
+                    {"type": "string"},
+                    f"comma-separated signal types ({', '.join(SIGNAL_TYPES)}); an unknown type is 400 `unknown_type`",
+                ),
+                query("unread", {"type": "string", "enum": ["true", "false"]}, "only unread (true) or read (false)"),
+                query(
+                    "contact", {"type": "string", "minLength": 1, "maxLength": 200}, "only signals of this contact id"
+                ),
+                query(
+                    "view",
+                    {"type": "string", "enum": list(VIEWS), "default": "inbox"},
+                    "inbox (neither archived nor snoozed), archived, snoozed (until their time) or all",
+                ),
                 limit(50, MAX_PAGE),
             ),
-            extra_errors={"400": "bad `after` or `limit` (`invalid_parameter`)"},
+            extra_errors={
+                "400": "bad `after`, `before`, `limit`, `unread`, `contact` or `view` (`invalid_parameter`),"
+                " or an unknown `type` (`unknown_type`)"
+            },
         ),
-        ("/api/v1/me/signals/read", "POST"): operation(
-            "Mark signals read, by ids or everything up to an id",
-            _ok("200", "the unread count", "Unread"),
+        ("/api/v1/me/signals/counts", "GET"): operation(
+            "Unread signals in the inbox, in all and per type (every type, zeros included)",
+            _ok("200", "the counts", "SignalCounts"),
             security=USER,
-            body=json_body(ref("ReadInput")),
         ),
+        ("/api/v1/me/signals/{id}/events", "GET"): operation(
+            "A grouped signal's members (the original and each repeat), newest first",
+            _ok("200", "the events (time, title, body, count at the time) and the signal's count", "SignalEvents"),
+            security=USER,
+            params=(limit(50, MAX_EVENTS),),
+            extra_errors={
+                "400": "bad `limit` (`invalid_parameter`)",
+                "404": "no signal with this id in the feed (`signal_not_found`)",
+            },
+        ),
+        **{
+            ("/api/v1/me/signals/" + op, "POST"): operation(
+                summary,
+                _ok(
+                    "200", "the inbox's unread count and the named ids that are not signals of the feed", "StateChanged"
+                ),
+                security=USER,
+                description=description,
+                body=json_body(ref("SnoozeInput" if op == "snooze" else "ReadInput")),
+                extra_errors={"400": error_400},
+            )
+            for op, summary, description, error_400 in _STATE_OPS
+        },
         ("/api/v1/me/actions", "POST"): operation(
             "Act on a signal: reply to its contact with an approved SMS template (a send like any other)",
             _ok("202", "the notification queued (or the one this idempotency_key already made)", "ActionResult"),
@@ -634,4 +694,14 @@ def _process() -> dict[Key, Schema]:
 
 def operations() -> dict[Key, Schema]:
     """Every documented operation; the document keeps those whose route the app has."""
-    return {**_process(), **_ingest(), **_management(), **_sending(), **_templates(), **_account(), **_me()}
+    return {
+        **_process(),
+        **_ingest(),
+        **_management(),
+        **_sending(),
+        **_templates(),
+        **_account(),
+        **_me(),
+        **telephony.operations(),
+        **call_flow_operations(ORG),
+    }

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
+from gateway.api.openapi import telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import (
     actions,
     links,
@@ -144,6 +146,7 @@ USER_INPUT = _obj(
         "phone": _PHONE,
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("TelephonyInput"),
     },
     closed=True,
 )
@@ -155,6 +158,7 @@ USER = _obj(
         "phone": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
+        "telephony": ref("Telephony"),
     },
     ("id", "name", "role"),
 )
@@ -663,6 +667,16 @@ SIGNAL = _obj(
         "occurred_at": _DATE_TIME,
         "count": {"type": "integer"},
         "read": _BOOL,
+        "archived": _BOOL,
+        "snoozed_until": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when a snoozed signal comes back to the inbox (UTC); null when not snoozed",
+        },
+        "acted": {
+            "type": "object",
+            "description": 'what was done with the signal, e.g. {"action": "sms", "notification": "...", "at": "..."}',
+        },
         "data": {"type": "object"},
         "links": _obj({"record": {"type": "string", "format": "uri"}}),
     },
@@ -731,6 +745,67 @@ READ_INPUT: Schema = {
     ]
 }
 UNREAD = _obj({"unread": {"type": "integer"}}, ("unread",))
+STATE_CHANGED = _obj(
+    {
+        "unread": {"type": "integer", "description": "unread signals in the inbox, after the change"},
+        "unknown": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "named ids that are not (or no longer) signals of the feed; nothing was done to them",
+        },
+    },
+    ("unread", "unknown"),
+)
+_UNTIL: Schema = {
+    "type": ["string", "null"],
+    "format": "date-time",
+    "description": "ISO 8601 with an offset, in the future, at most 90 days away; null un-snoozes (back to the inbox)",
+}
+SNOOZE_INPUT: Schema = {
+    "oneOf": [
+        _obj(
+            {
+                "ids": {
+                    "type": "array",
+                    "maxItems": signals.MAX_READ_IDS,
+                    "items": {"type": "string", "pattern": STREAM_ID},
+                },
+                "until": _UNTIL,
+            },
+            ("ids", "until"),
+            closed=True,
+        ),
+        _obj({"up_to": {"type": "string", "pattern": STREAM_ID}, "until": _UNTIL}, ("up_to", "until"), closed=True),
+    ]
+}
+SIGNAL_COUNTS = _obj(
+    {
+        "unread": {"type": "integer", "description": "unread signals in the inbox"},
+        "by_type": {
+            **_obj({t: {"type": "integer"} for t in SIGNAL_TYPES}, closed=True),
+            "required": list(SIGNAL_TYPES),
+        },
+    },
+    ("unread", "by_type"),
+)
+SIGNAL_EVENTS = _obj(
+    {
+        "events": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "occurred_at": _DATE_TIME,
+                    "title": {"type": ["string", "null"]},
+                    "body": {"type": ["string", "null"]},
+                    "count": {"type": "integer", "description": "the signal's count once this event was grouped in"},
+                },
+                ("occurred_at", "title", "body", "count"),
+            ),
+        },
+        "count": {"type": "integer", "description": "the signal's count now"},
+    },
+    ("events", "count"),
+)
 _TYPES = _obj({t: _BOOL for t in SIGNAL_TYPES}, closed=True)
 SETTINGS_INPUT = _obj(
     {"types": _TYPES, "reminders": {**_BOOL, "description": "false: no SMS reminders for me"}},
@@ -777,8 +852,32 @@ ERROR = _obj(
     ("error", "detail"),
 )
 HEALTH = _obj({"status": {"type": "string"}}, ("status",))
+_NULL_STR: Schema = {"type": ["string", "null"]}
+_NULL_INT: Schema = {"type": ["integer", "null"]}
+MAILBOX = _obj(
+    {
+        "id": {"type": "string"},
+        "user": {"type": "string"},
+        "host": {"type": "string"},
+        "port": {"type": "integer"},
+        "tls": {"type": "string", "enum": ["implicit", "starttls", "none"]},
+        "username": {"type": "string"},
+        "folder": {"type": "string"},
+        "mode": {"type": "string"},
+        "source": {"type": "string", "enum": ["config"]},
+        "state": {"type": "string", "enum": ["idle", "connecting", "auth_failed", "tls_failed", "backoff"]},
+        "state_since": {"type": ["string", "null"], "format": "date-time"},
+        "last_error": _NULL_STR,
+        "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_uid": _NULL_INT,
+        "uidvalidity": _NULL_INT,
+    },
+    ("id", "user", "host", "port", "tls", "username", "folder", "mode", "state", "last_error", "last_uid"),
+)
+MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
 
 COMPONENTS: dict[str, Schema] = {
+    **CALL_FLOW_SCHEMAS,
     "Error": ERROR,
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
@@ -799,6 +898,8 @@ COMPONENTS: dict[str, Schema] = {
     "SegmentList": SEGMENT_LIST,
     "Fanout": FANOUT,
     "Call": CALL,
+    "Mailbox": MAILBOX,
+    "MailboxList": MAILBOX_LIST,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,
@@ -832,6 +933,10 @@ COMPONENTS: dict[str, Schema] = {
     "SignalPage": SIGNAL_PAGE,
     "ReadInput": READ_INPUT,
     "Unread": UNREAD,
+    "StateChanged": STATE_CHANGED,
+    "SnoozeInput": SNOOZE_INPUT,
+    "SignalCounts": SIGNAL_COUNTS,
+    "SignalEvents": SIGNAL_EVENTS,
     "SettingsInput": SETTINGS_INPUT,
     "Settings": SETTINGS,
     "EventInput": EVENT_INPUT,
@@ -840,4 +945,5 @@ COMPONENTS: dict[str, Schema] = {
     "TwilioSmsStatus": TWILIO_SMS_STATUS,
     "TwilioVoice": TWILIO_VOICE,
     "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
+    **telephony.SCHEMAS,
 }

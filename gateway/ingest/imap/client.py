@@ -36,6 +36,10 @@ class ImapConnectionLost(ImapError, ConnectionError):
     """The socket closed, could not be opened, or the server said BYE."""
 
 
+class ImapTlsFailed(ImapConnectionLost):
+    """The TLS handshake failed (certificate not trusted, wrong host name, no common protocol)."""
+
+
 class ImapTimeout(ImapError, TimeoutError):
     """No answer in time: the connection is presumed dead (e.g. a frozen server)."""
 
@@ -121,7 +125,9 @@ class ImapConnection:
                 return task.result()
             except (TimeoutError, aioimaplib.CommandTimeout):
                 raise ImapTimeout("no answer from the IMAP server in time") from None
-            except (OSError, ssl.SSLError) as exc:
+            except ssl.SSLError as exc:
+                raise ImapTlsFailed(f"TLS with the IMAP server failed: {exc}") from None
+            except OSError as exc:
                 raise ImapConnectionLost(f"cannot reach the IMAP server: {exc}") from None
             except aioimaplib.AioImapException as exc:
                 raise ImapError(f"IMAP protocol error: {type(exc).__name__}") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -74,7 +74,7 @@ class Listener:
         self._after = 0  # last handled UID of this session
         self._halt = asyncio.Event()
 
-    async def run(self, halt: asyncio.Event, on_steady: Callable[[], None]) -> None:
+    async def run(self, halt: asyncio.Event, on_steady: Callable[[], Awaitable[None]]) -> None:
         box = self._box
         self._halt = halt
         conn = ImapConnection(box.endpoint)
@@ -84,7 +84,7 @@ class Listener:
             self._m.connected.labels(box.id).set(1)
             await self._start(conn, selected)
             await self._catch_up(conn)
-            on_steady()
+            await on_steady()
             cycle = min(box.idle_renew_seconds, box.heartbeat_seconds)
             while not halt.is_set():
                 outcome = await conn.idle(cycle, halt)

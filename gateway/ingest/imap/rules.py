@@ -24,12 +24,12 @@ Checkpoint rules (per mailbox, kept in Redis by :mod:`gateway.store.mailboxes`):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from gateway.domain.mailbox import Checkpoint
+from gateway.domain.mailbox import mailbox_id as mailbox_id  # moved to the domain (the API names mailboxes too)
 from gateway.ingest.imap.wire import Selected
 
 # After a UIDVALIDITY change at most this many of the newest candidates are looked at: a restored
@@ -102,10 +102,3 @@ def backoff_delay(attempt: int, initial: float, cap: float, rand: float) -> floa
     ``base = min(cap, initial * 2**attempt)``; ``rand`` is uniform in [0, 1)."""
     base = min(cap, initial * (1 << min(max(attempt, 0), 32)))
     return base / 2 + base / 2 * rand
-
-
-def mailbox_id(org: str, host: str, port: int, username: str, folder: str) -> str:
-    """Stable id of a mailbox: the same entry in any process (or after a restart) gets the same
-    lease and checkpoint. Hashing keeps user names and hosts out of Redis key names."""
-    digest = hashlib.sha256(f"{org}\0{host.lower()}\0{port}\0{username}\0{folder}".encode()).hexdigest()
-    return "mb-" + digest[:16]

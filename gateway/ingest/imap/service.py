@@ -22,7 +22,7 @@ from gateway.config import Config, ConfigError
 from gateway.domain.failover import FailoverTiming
 from gateway.domain.supervision import describe
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
-from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError
+from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError, ImapTlsFailed
 from gateway.ingest.imap.listener import Listener, Mailbox
 from gateway.ingest.imap.metrics import ImapMetrics
 from gateway.ingest.imap.rules import backoff_delay, mailbox_id
@@ -196,11 +196,13 @@ class MailboxService:
         checkpoints = self._mailboxes.checkpoints(box.org, box.id, lease)
         attempt = 0
 
-        def steady() -> None:
+        async def steady() -> None:
             nonlocal attempt
             attempt = 0
+            await self._state("idle")
 
         while not halt.is_set():
+            await self._state("connecting")
             listener = Listener(box, self._events, checkpoints, self._m)
             try:
                 await listener.run(halt, steady)
@@ -211,6 +213,7 @@ class MailboxService:
             except ImapAuthFailed as exc:
                 self._m.reconnects.labels(box.id).inc()
                 log.error("mailbox %s: %s; retrying in %.1fs", box.id, exc, box.backoff_max_seconds)
+                await self._state("auth_failed", str(exc))
                 await _pause(halt, box.backoff_max_seconds)
                 continue
             except (ImapError, ValidityChanged, StoreError, OSError) as exc:
@@ -218,7 +221,14 @@ class MailboxService:
                 attempt += 1
                 self._m.reconnects.labels(box.id).inc()
                 log.warning("mailbox %s: %s: %s; reconnecting in %.1fs", box.id, type(exc).__name__, exc, delay)
+                tls = isinstance(exc, ImapTlsFailed)
+                await self._state("tls_failed" if tls else "backoff", f"{type(exc).__name__}: {exc}")
                 await _pause(halt, delay)
+
+    async def _state(self, state: str, error: str | None = None) -> None:
+        """Record the listener's state for the mailboxes API; best effort (Redis may be what failed)."""
+        with contextlib.suppress(StoreError, OSError):
+            await self._mailboxes.set_state(self._box.org, self._box.id, state, error)
 
 
 async def run_mailboxes(

@@ -4,9 +4,11 @@ ARGV[1] done-marker TTL seconds   ARGV[2] now (ms)   ARGV[3] history min entries
 ARGV[4] history max age (ms)   ARGV[5] history max entries
 ARGV[6] "1": a signal for a user missing from the users hash is not written (status 4)
 ARGV[7] U, how many users the signals go to
-KEYS[1] the org's users hash; then 5 keys per user u = 1..U (base k = 1 + 5 * (u - 1)):
+KEYS[1] the org's users hash; then 9 keys per user u = 1..U (base k = 1 + 9 * (u - 1)):
 KEYS[k+1] feed stream   KEYS[k+2] unread zset   KEYS[k+3] settings hash   KEYS[k+4] signal-state hash
-KEYS[k+5] feed meta hash; then 2 keys per signal i (base d = 1 + 5 * U + 2 * (i - 1)):
+KEYS[k+5] feed meta hash   KEYS[k+6] archived zset   KEYS[k+7] snoozed zset   KEYS[k+8] away-unread
+zset   KEYS[k+9] acted hash (see feed_state.lua for the state keys);
+then 2 keys per signal i (base d = 1 + 9 * U + 2 * (i - 1)):
 KEYS[d+1] done marker for the event   KEYS[d+2] group key (type+contact)
 ARGV: 2 per user (base 7 + 2 * (u - 1)): user id, live channel; then 4 per signal
 (base a = 7 + 2 * U + 4 * (i - 1)): ARGV[a+1] the user's number u   ARGV[a+2] signal type
@@ -21,7 +23,10 @@ signals are applied in argument order, so each feed gets them in the order given
 and live frames carry the same ids in the same order, so the hub can drop duplicates at the
 replay/live seam by comparing cursors; the feed keeps at least the newest `history min` entries
 and everything younger than `history max age`, never more than `history max entries`; the meta
-hash's `trimmed` is the newest id any trim removed.
+hash's `trimmed` is the newest id any trim removed, and state of trimmed signals (unread,
+archived, snoozed, away-unread, acted, grouped JSON) goes with them. A grouped repeat of an
+archived or snoozed signal brings it back to the inbox, unread; every frame says
+`"archived":false,"snoozed_until":null` (a new or repeated signal is always in the inbox).
 All keys carry the org's hash tag: one Cluster slot per call. ]]
 local ttl = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
@@ -37,7 +42,7 @@ end
 
 local function frame(cursor, sid, n, body)
   return cursor .. '\n{"type":"signal","cursor":"' .. cursor .. '","signal":{"id":"' .. sid ..
-    '","count":' .. n .. ',"read":false,' .. string.sub(body, 2) .. '}'
+    '","count":' .. n .. ',"read":false,"archived":false,"snoozed_until":null,' .. string.sub(body, 2) .. '}'
 end
 
 -- What this call has learnt already (nothing else writes these keys while it runs): each feed's
@@ -49,7 +54,7 @@ local firsts, exists, off = {}, {}, {}
 -- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
 -- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
 -- and the COUNT `keep` read is skipped. `len`: the feed's length now; `before`: before this XADD.
-local function retain(feed, unread, state, meta, trimmed, len, before)
+local function retain(feed, unread, state, meta, trimmed, len, before, k)
   local cutoff = (now - max_age) .. '-0'
   if len > keep and (len % 64 == 0 or len >= max_entries)
       and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
@@ -78,10 +83,19 @@ local function retain(feed, unread, state, meta, trimmed, len, before)
       redis.call('HSET', meta, 'floor', first)
       -- '%.0f': Lua's own number-to-string keeps 14 digits, and a score has 16 (the bound would
       -- round down past the entries of first's millisecond).
-      redis.call('ZREMRANGEBYSCORE', unread, '-inf', '(' .. string.format('%.0f', score(first)))
-      for _, f in ipairs(redis.call('HKEYS', state)) do
-        local base = string.match(f, '^(%d+%-%d+)')
-        if base and score(base) < score(first) then redis.call('HDEL', state, f) end
+      local below = '(' .. string.format('%.0f', score(first))
+      redis.call('ZREMRANGEBYSCORE', unread, '-inf', below)
+      -- The user's archived, away-unread, snoozed and acted keys (KEYS[k+6..9]).
+      redis.call('ZREMRANGEBYSCORE', KEYS[k + 6], '-inf', below)
+      redis.call('ZREMRANGEBYSCORE', KEYS[k + 8], '-inf', below)
+      for _, sid in ipairs(redis.call('ZRANGE', KEYS[k + 7], 0, -1)) do
+        if score(sid) < score(first) then redis.call('ZREM', KEYS[k + 7], sid) end
+      end
+      for _, hash in ipairs({state, KEYS[k + 9]}) do
+        for _, f in ipairs(redis.call('HKEYS', hash)) do
+          local base = string.match(f, '^(%d+%-%d+)')
+          if base and score(base) < score(first) then redis.call('HDEL', hash, f) end
+        end
       end
     end
     redis.call('HSET', meta, 'first', first)
@@ -92,7 +106,7 @@ local users = tonumber(ARGV[7])
 
 local function apply(d, a)
   local u = tonumber(ARGV[a + 1])
-  local k = 1 + 5 * (u - 1)
+  local k = 1 + 9 * (u - 1)
   local feed, unread, settings, state, meta = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   local user, channel = ARGV[7 + 2 * (u - 1) + 1], ARGV[7 + 2 * (u - 1) + 2]
   local done_key, group = KEYS[d + 1], KEYS[d + 2]
@@ -126,6 +140,10 @@ local function apply(d, a)
     n = redis.call('HINCRBY', state, gid .. '#n', 1)
     if n == 1 then n = redis.call('HINCRBY', state, gid .. '#n', 1) end
     redis.call('HSET', state, gid, body)
+    -- A repeat lands in the inbox: out of the archive or snooze, and (below) unread there.
+    if redis.call('ZREM', KEYS[k + 6], gid) + redis.call('ZREM', KEYS[k + 7], gid) > 0 then
+      redis.call('ZREM', KEYS[k + 8], gid)
+    end
     cursor = redis.call('XADD', feed, 'MAXLEN', max_entries, '*', 'k', 'u', 'ref', gid, 'n', n, 's', body)
     status, sid = 2, gid
   else
@@ -137,7 +155,7 @@ local function apply(d, a)
   redis.call('SET', done_key, sid, 'EX', ttl)
   redis.call('ZADD', unread, score(sid), sid)
   -- XADD's MAXLEN is exact: the feed holds one more entry than before, at most max_entries.
-  retain(feed, unread, state, meta, trimmed, math.min(before + 1, max_entries), before)
+  retain(feed, unread, state, meta, trimmed, math.min(before + 1, max_entries), before, k)
   local count = redis.call('ZCARD', unread)
   redis.call('PUBLISH', channel, frame(cursor, sid, n, body))
   redis.call('PUBLISH', channel, '\n{"type":"unread","count":' .. count .. '}')
@@ -145,8 +163,8 @@ local function apply(d, a)
 end
 
 local out = {}
-for i = 1, (#KEYS - 1 - 5 * users) / 2 do
-  local status, sid = apply(1 + 5 * users + 2 * (i - 1), 7 + 2 * users + 4 * (i - 1))
+for i = 1, (#KEYS - 1 - 9 * users) / 2 do
+  local status, sid = apply(1 + 9 * users + 2 * (i - 1), 7 + 2 * users + 4 * (i - 1))
   out[#out + 1] = status
   out[#out + 1] = sid
 end

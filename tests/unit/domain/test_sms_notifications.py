@@ -66,7 +66,8 @@ def test_template_problem() -> None:
 def test_trigger_shape() -> None:
     assert parse_trigger({"contacts": ["a", "b", "a"], "idempotency_key": "k"}) == (["a", "b"], None, {}, "k")
     assert parse_trigger({"segment": "s", "data": {"x": 1}}) == (None, "s", {"x": 1}, None)
-    for bad in ({}, {"contacts": []}, {"contacts": ["a"] * 1001}, {"contacts": ["a"], "segment": "s"}, {"x": 1}):
+    bads: list[dict[str, Any]] = [{}, {"contacts": []}, {"contacts": ["a"] * 1001}, {"contacts": ["a"], "segment": "s"}]
+    for bad in bads:
         with pytest.raises(BadRequest):
             parse_trigger(bad)
 

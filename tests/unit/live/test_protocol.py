@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.domain.signals import Placement
 from gateway.live.protocol import (
     CLIENT_RULE,
     RETRYABLE,
@@ -19,6 +20,7 @@ from gateway.live.protocol import (
     parse_hello,
     parse_read,
     signal_frame,
+    state_frame,
     unread_frame,
     welcome_frame,
 )
@@ -183,7 +185,7 @@ def test_missed_history(after: str, last_trimmed: str | None, missed: bool) -> N
 
 
 def test_server_frames_are_the_documented_json() -> None:
-    """Welcome, signal and unread frames parse as the JSON the README documents."""
+    """Welcome, signal, state and unread frames parse as the JSON the README documents."""
     assert orjson.loads(welcome_frame("acme", "u1", 3)) == {"type": "welcome", "org": "acme", "user": "u1", "unread": 3}
     body = orjson.dumps({"type": "sms.received", "title": "こんにちは", "data": {"n": 1}}).decode()
     assert orjson.loads(signal_frame("9-1", "7-0", 4, body, read=True)) == {
@@ -193,12 +195,17 @@ def test_server_frames_are_the_documented_json() -> None:
             "id": "7-0",
             "count": 4,
             "read": True,
+            "archived": False,
+            "snoozed_until": None,
             "type": "sms.received",
             "title": "こんにちは",
             "data": {"n": 1},
         },
     }
+    replayed = orjson.loads(signal_frame("9-1", "7-0", 1, body, False, Placement(True, "2026-01-01T00:00:00.000Z")))
+    assert (replayed["signal"]["archived"], replayed["signal"]["snoozed_until"]) == (True, "2026-01-01T00:00:00.000Z")
     assert orjson.loads(unread_frame(12)) == {"type": "unread", "count": 12}
+    assert orjson.loads(state_frame(["7-0"], {"archived": True})) == {"type": "state", "ids": ["7-0"], "archived": True}
 
 
 def test_every_close_code_has_a_client_rule() -> None:

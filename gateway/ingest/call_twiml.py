@@ -1,0 +1,45 @@
+"""Call flow verbs (:mod:`gateway.domain.call_flow_run`) as TwiML, with twilio's own TwiML classes.
+
+Every callback URL in the document (``<Dial action>``, ``<Record action>``,
+``recordingStatusCallback``) is ``[gateway] public_url`` + a ``/webhooks/twilio/{org}/...`` path
+with a signed ``?t=`` token (:mod:`gateway.domain.call_flow_token`): Twilio signs its request to
+exactly that URL, and the token says where the flow goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from gateway.domain.call_flow_run import Dial, Hangup, Record, Resume, Say, Verb
+
+# (kind, resume, record step's user or None) -> the absolute callback URL
+CallbackUrl = Callable[[str, Resume, str | None], str]
+
+
+def render(verbs: list[Verb], callback: CallbackUrl) -> str:
+    """The TwiML document (``<?xml ...?><Response>...``) for ``verbs``."""
+    response = VoiceResponse()
+    for verb in verbs:
+        if isinstance(verb, Say):
+            response.say(verb.text, language=verb.language)
+        elif isinstance(verb, Dial):
+            dial = response.dial(timeout=verb.timeout, action=callback("dial", verb.resume, None), method="POST")
+            for number in verb.numbers:
+                dial.number(number)
+        elif isinstance(verb, Record):
+            response.record(
+                max_length=verb.max_length,
+                play_beep=True,
+                action=callback("record", verb.resume, None),
+                method="POST",
+                recording_status_callback=callback("recording", verb.resume, verb.user),
+                recording_status_callback_method="POST",
+            )
+        elif isinstance(verb, Hangup):
+            response.hangup()
+    return str(response)
+
+
+HANGUP_TWIML = render([Hangup()], lambda *_: "")

@@ -1,0 +1,40 @@
+"""Call flow tokens: round trip, and no forged, altered or foreign token is accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.domain import tracking
+from gateway.domain.call_flow_run import Resume
+from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, sign, verify
+
+KEY = b"k" * 32
+CLAIM = FlowClaim("recording", "acme", "main", 3, "CA123", Resume((1, 2), 0), user="u1", caller="+819012345678")
+
+
+def test_round_trip() -> None:
+    assert verify(KEY, sign(KEY, CLAIM)) == CLAIM
+    dial = FlowClaim("dial", "acme", "main", 1, "CA1", Resume((2,), 1))
+    assert verify(KEY, sign(KEY, dial)) == dial
+
+
+def test_another_key_or_an_altered_payload_is_refused() -> None:
+    token = sign(KEY, CLAIM)
+    with pytest.raises(BadFlowToken):
+        verify(b"x" * 32, token)
+    other = sign(KEY, FlowClaim("dial", "other", "main", 3, "CA123", Resume((1, 2))))
+    spliced = other.split(".")[0] + "." + token.split(".")[1]
+    with pytest.raises(BadFlowToken):
+        verify(KEY, spliced)
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "x" * 3000, "e30.AAAA"])
+def test_malformed_tokens(token: str) -> None:
+    with pytest.raises(BadFlowToken):
+        verify(KEY, token)
+
+
+def test_a_tracking_token_under_the_same_key_is_not_a_flow_token() -> None:
+    track = tracking.sign(KEY, tracking.TrackingClaim("acme", "n1", None))
+    with pytest.raises(BadFlowToken):
+        verify(KEY, track)

@@ -1,0 +1,150 @@
+// Call log: filters (dates in the org's zone, direction, user, status), the table, and the CSV
+// download (fetched with the bearer token → Blob → object URL → a download link).
+import { html, useEffect, useState } from '../ui.js';
+import { ErrorNote, Loading, TableScroll, ViewFrame, bearerToken, orgPath, useLoad } from './common.js';
+import { callsFilename, callsQuery, dispositionFilename, filterCalls, formatDuration, formatInZone, tr } from './logic.js';
+import { ApiError } from '../api.js';
+
+const STATUSES = ['completed', 'no-answer', 'busy', 'canceled', 'failed', 'in-progress', 'ringing', 'queued', 'initiated'];
+const EMPTY = { from: '', to: '', direction: '', user: '', status: '' };
+
+async function downloadCsv(api, me, filters) {
+  let res;
+  try {
+    res = await fetch(orgPath(me, `/calls${callsQuery(filters, 'csv')}`), {
+      headers: { Authorization: `Bearer ${bearerToken(api)}`, Accept: 'text/csv' },
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'network', '');
+  }
+  if (!res.ok) {
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      body = null;
+    }
+    throw new ApiError(res.status, body?.error || `http_${res.status}`, body?.detail || '');
+  }
+  return { blob: await res.blob(), name: dispositionFilename(res.headers.get('content-disposition')) };
+}
+
+function CsvDownload({ api, me, lang, filters }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [link, setLink] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => () => link && URL.revokeObjectURL(link.url), [link]);
+
+  async function go() {
+    setBusy(true);
+    try {
+      const { blob, name: served } = await downloadCsv(api, me, filters);
+      const name = served || callsFilename(me.org, filters.from, filters.to);
+      const url = URL.createObjectURL(blob);
+      setError(null);
+      setLink({ url, name });
+      // Start the download at once; the link stays for a second try (and for keyboard users).
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = name;
+      a.rel = 'noopener';
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<div class="admin-download">
+    <button type="button" class="primary-button" id="calls-csv" onClick=${go} disabled=${busy}>${t('admin.calls.csv')}</button>
+    ${link && html`<p role="status" class="admin-ok">${t('admin.calls.csvReady', { name: link.name })}
+      <a href=${link.url} download=${link.name} id="calls-csv-link">${t('admin.calls.csvSave', { name: link.name })}</a></p>`}
+    <${ErrorNote} error=${error} lang=${lang} id="calls-csv-error" />
+  </div>`;
+}
+
+export function CallsView({ api, me, lang }) {
+  const t = (k, v) => tr(lang, k, v);
+  const tz = me.timezone || 'UTC';
+  const [draft, setDraft] = useState(EMPTY);
+  const [filters, setFilters] = useState(EMPTY);
+  const users = useLoad(() => api.request('GET', orgPath(me, '/users?limit=1000')), [me.org]);
+  const { data, error, loading } = useLoad(
+    () => api.request('GET', orgPath(me, `/calls${callsQuery(filters)}`)),
+    [me.org, filters.from, filters.to, filters.direction, filters.user, filters.status],
+  );
+  // Older pages (the API pages by cursor), appended below the first one.
+  const [more, setMore] = useState({ rows: [], cursor: undefined, error: null, busy: false });
+  useEffect(() => setMore({ rows: [], cursor: undefined, error: null, busy: false }), [data]);
+  const cursor = more.cursor === undefined ? data?.cursor : more.cursor;
+  async function loadMore() {
+    setMore({ ...more, busy: true });
+    try {
+      const page = await api.request('GET', orgPath(me, `/calls${callsQuery(filters, 'json', cursor)}`));
+      setMore({ rows: [...more.rows, ...(page.calls || [])], cursor: page.cursor ?? null, error: null, busy: false });
+    } catch (err) {
+      setMore({ ...more, error: err, busy: false });
+    }
+  }
+  const rows = filterCalls([...(data?.calls || []), ...more.rows], filters, tz);
+  const names = Object.fromEntries((users.data?.users || []).map((u) => [u.id, u.name || u.id]));
+  const set = (key) => (e) => setDraft({ ...draft, [key]: e.currentTarget.value });
+  const select = (key, options) => html`<div class="admin-field">
+    <label for=${`calls-${key}`}>${t(`admin.calls.${key}`)}</label>
+    <select id=${`calls-${key}`} value=${draft[key]} onChange=${set(key)}>
+      <option value="">${t('admin.calls.any')}</option>
+      ${options.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+    </select>
+  </div>`;
+  return html`<${ViewFrame} id="calls" title=${t('admin.calls.title')}>
+    <form class="admin-filters" id="calls-filters" novalidate onSubmit=${(e) => { e.preventDefault(); setFilters({ ...draft }); }}>
+      <div class="admin-field">
+        <label for="calls-from">${t('admin.calls.from')}</label>
+        <input id="calls-from" type="date" value=${draft.from} onInput=${set('from')} />
+      </div>
+      <div class="admin-field">
+        <label for="calls-to">${t('admin.calls.to')}</label>
+        <input id="calls-to" type="date" value=${draft.to} onInput=${set('to')} />
+      </div>
+      ${select('direction', [['inbound', t('admin.calls.inbound')], ['outbound', t('admin.calls.outbound')]])}
+      ${select('user', Object.entries(names))}
+      ${select('status', STATUSES.map((s) => [s, t(`admin.calls.status.${s}`)]))}
+      <button type="submit" class="primary-button">${t('admin.calls.apply')}</button>
+    </form>
+    <${CsvDownload} api=${api} me=${me} lang=${lang} filters=${filters} />
+    <${ErrorNote} error=${error} lang=${lang} id="calls-error" />
+    ${loading && !data && html`<${Loading} lang=${lang} />`}
+    ${data && html`<p class="admin-muted" role="status">${t('admin.calls.count', { n: rows.length })}</p>`}
+    ${rows.length > 0 && html`<${TableScroll} label=${t('admin.calls.caption')}>
+      <table class="admin-table" id="calls-table">
+        <caption>${t('admin.calls.caption')}</caption>
+        <thead><tr>
+          <th scope="col">${t('admin.calls.started')}</th><th scope="col">${t('admin.calls.direction')}</th>
+          <th scope="col">${t('admin.calls.caller')}</th><th scope="col">${t('admin.calls.callee')}</th>
+          <th scope="col">${t('admin.calls.contact')}</th><th scope="col">${t('admin.calls.user')}</th>
+          <th scope="col">${t('admin.calls.status')}</th><th scope="col" class="num">${t('admin.calls.duration')}</th>
+          <th scope="col">${t('admin.calls.recording')}</th>
+        </tr></thead>
+        <tbody>${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid}>
+          <td>${formatInZone(Date.parse(c.started_at), tz, lang)}</td>
+          <td>${c.direction ? t(`admin.calls.${c.direction}`) : ''}</td>
+          <td>${c.from}</td><td>${c.to}</td>
+          <td>${c.contact_name || c.contact || ''}</td>
+          <td>${c.user ? names[c.user] || c.user : ''}</td>
+          <td>${c.status ? t(`admin.calls.status.${c.status}`) : ''}</td>
+          <td class="num">${formatDuration(c.duration)}</td>
+          <td>${c.recording_url ? html`<a href=${c.recording_url} rel="noopener noreferrer" target="_blank">${t('admin.calls.recording')}</a>` : ''}</td>
+        </tr>`)}</tbody>
+      </table>
+    <//>`}
+    ${cursor && html`<button type="button" class="text-button" id="calls-more" disabled=${more.busy} onClick=${loadMore}>
+      ${t('admin.calls.more')}</button>`}
+    <${ErrorNote} error=${more.error} lang=${lang} id="calls-more-error" />
+  <//>`;
+}

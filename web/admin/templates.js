@@ -1,0 +1,156 @@
+// Templates: the list with status chips, a create/edit form, and the SMS approval lifecycle
+// (submit / approve / reject). The API decides what is allowed; its error shows in the row acted on.
+import { html, useState } from '../ui.js';
+import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { templateActions, templateChips, tr } from './logic.js';
+
+const EMPTY = { id: null, channel: 'sms', name: '', module: '', body: '', subject: '' };
+
+function Chips({ tpl, lang }) {
+  return html`<span class="admin-chips">${templateChips(tpl).map(
+    (c) => html`<span class=${`admin-chip chip-${c.kind}`} data-status=${c.kind}>${tr(lang, c.key, c.vars)}</span>`,
+  )}</span>`;
+}
+
+function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [form, setForm] = useState(editing ? { ...EMPTY, ...editing } : EMPTY);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const isNew = !editing;
+  const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
+
+  async function save(ev) {
+    ev.preventDefault();
+    setBusy(true);
+    try {
+      const body = { name: form.name, body: form.body };
+      if (isNew) Object.assign(body, { channel: form.channel, module: form.module });
+      if (form.channel === 'email') body.subject = form.subject;
+      const rec = isNew
+        ? await api.request('POST', orgPath(me, '/templates'), body)
+        : await api.request('PUT', orgPath(me, `/templates/${encodeURIComponent(editing.id)}`), body);
+      setError(null);
+      onDone(rec);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const title = isNew ? t('admin.templates.new') : t('admin.templates.editing', { name: editing.name });
+  return html`<form class="admin-form admin-card" id="template-form" onSubmit=${save} novalidate
+      aria-labelledby="template-form-title">
+    <h3 id="template-form-title">${title}</h3>
+    <div class="admin-grid">
+      <div class="admin-field">
+        <label for="tpl-channel">${t('admin.templates.channel')}</label>
+        <select id="tpl-channel" value=${form.channel} disabled=${!isNew} onChange=${set('channel')}>
+          <option value="sms">${t('admin.templates.channel.sms')}</option>
+          <option value="email">${t('admin.templates.channel.email')}</option>
+        </select>
+      </div>
+      <div class="admin-field">
+        <label for="tpl-name">${t('admin.templates.name')}</label>
+        <input id="tpl-name" value=${form.name} onInput=${set('name')} autocomplete="off" />
+      </div>
+      <div class="admin-field">
+        <label for="tpl-module">${t('admin.templates.module')}</label>
+        <input id="tpl-module" value=${form.module} onInput=${set('module')} disabled=${!isNew} autocomplete="off" />
+      </div>
+    </div>
+    ${form.channel === 'email' && html`<div class="admin-field">
+      <label for="tpl-subject">${t('admin.templates.subject')}</label>
+      <input id="tpl-subject" value=${form.subject} onInput=${set('subject')} autocomplete="off" />
+    </div>`}
+    <div class="admin-field">
+      <label for="tpl-body">${t('admin.templates.body')}</label>
+      <textarea id="tpl-body" rows="4" value=${form.body} onInput=${set('body')}></textarea>
+    </div>
+    <${ErrorNote} error=${error} lang=${lang} id="template-form-error" />
+    <div class="admin-actions">
+      <button type="submit" class="primary-button" disabled=${busy}>
+        ${isNew ? t('admin.templates.create') : t('admin.templates.save')}</button>
+      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.templates.cancel')}</button>
+    </div>
+  </form>`;
+}
+
+function Row({ api, me, lang, tpl, onChanged, onEdit }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [error, setError] = useState(null);
+  const [done, setDone] = useState('');
+  const [busy, setBusy] = useState(false);
+  const useful = templateActions(tpl);
+
+  async function act(action) {
+    setBusy(true);
+    setDone('');
+    try {
+      const rec = await api.request('POST', orgPath(me, `/templates/${encodeURIComponent(tpl.id)}/${action}`));
+      setError(null);
+      setDone(t(`admin.templates.done.${action}`, { name: rec.name ?? tpl.name }));
+      onChanged(rec);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const errId = `tpl-${tpl.id}-error`;
+  return html`<tr data-template=${tpl.id} data-status=${tpl.status}>
+    <th scope="row">${tpl.name}</th>
+    <td><${Chips} tpl=${tpl} lang=${lang} /></td>
+    <td class="admin-row-actions">
+      <button type="button" class="text-button" data-action="edit" onClick=${() => onEdit(tpl)}
+        aria-label=${`${t('admin.templates.edit')}: ${tpl.name}`}>${t('admin.templates.edit')}</button>
+      ${tpl.channel === 'sms' && ['submit', 'approve', 'reject'].map((action) => html`<button type="button"
+          class=${useful.includes(action) ? 'small-button is-primary' : 'small-button'} data-action=${action}
+          disabled=${busy} aria-describedby=${error ? errId : undefined}
+          aria-label=${`${t(`admin.templates.${action}`)}: ${tpl.name}`} onClick=${() => act(action)}>
+          ${t(`admin.templates.${action}`)}</button>`)}
+    </td>
+    <td class="num">v${tpl.version ?? 1}</td>
+    <td>${t(`admin.templates.channel.${tpl.channel}`)}</td>
+    <td>${tpl.module}</td>
+  </tr>
+  <tr class="admin-row-message" data-template-message=${tpl.id}>
+    <td colspan="6">
+      <span role="status" class="admin-ok">${done}</span>
+      <${ErrorNote} error=${error} lang=${lang} id=${errId} />
+    </td>
+  </tr>`;
+}
+
+export function TemplatesView({ api, me, lang }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [editing, setEditing] = useState(undefined); // undefined: no form; null: new; a template: edit
+  const { data, error, loading, reload } = useLoad(() => api.request('GET', orgPath(me, '/templates')), [me.org]);
+  const [local, setLocal] = useState({});
+  const list = (data?.templates || []).map((tpl) => local[tpl.id] || tpl);
+  const changed = (rec) => setLocal((m) => ({ ...m, [rec.id]: rec }));
+  const newButton = html`<button type="button" class="primary-button" id="template-new"
+    onClick=${() => setEditing(null)}>${t('admin.templates.new')}</button>`;
+  return html`<${ViewFrame} id="templates" title=${t('admin.templates.title')} actions=${newButton}>
+    ${editing !== undefined && html`<${TemplateForm} key=${editing?.id || 'new'} api=${api} me=${me} lang=${lang}
+      editing=${editing} onCancel=${() => setEditing(undefined)}
+      onDone=${(rec) => { changed(rec); setEditing(undefined); reload(); }} />`}
+    ${loading && !data && html`<${Loading} lang=${lang} />`}
+    ${error && html`<${ErrorNote} error=${error} lang=${lang} />`}
+    ${data && !list.length && html`<p class="admin-muted">${t('admin.empty')}</p>`}
+    ${list.length > 0 && html`<${TableScroll} label=${t('admin.templates.listCaption')}>
+      <table class="admin-table" id="templates-table">
+        <caption>${t('admin.templates.listCaption')}</caption>
+        <thead><tr>
+          <th scope="col">${t('admin.templates.name')}</th><th scope="col">${t('admin.templates.status')}</th>
+          <th scope="col">${t('admin.templates.actions')}</th><th scope="col" class="num">${t('admin.templates.version')}</th>
+          <th scope="col">${t('admin.templates.channel')}</th><th scope="col">${t('admin.templates.module')}</th>
+        </tr></thead>
+        <tbody>${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
+          onChanged=${changed} onEdit=${(x) => setEditing(x)} />`)}</tbody>
+      </table>
+    <//>`}
+  <//>`;
+}
