@@ -32,6 +32,7 @@ from gateway.api import (
     notifications,
     numbers,
     orgs,
+    template_dlt,
     templates,
 )
 from gateway.api import call_flows as call_flows_api
@@ -231,6 +232,7 @@ def create_app(
         *actions.routes,
         *notifications.routes,
         *templates.routes,
+        *template_dlt.routes,
         *account.routes,
         *activity.routes,
         *numbers.routes,
