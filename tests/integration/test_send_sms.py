@@ -164,7 +164,8 @@ async def test_india_requires_registered_sender_and_indian_numbers(
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
-    """An IN org: no registered sender → sender_not_registered; non +91 number → invalid_phone; registered → sent."""
+    """An IN org: no registered sender, or only header/entity/operator → sender_not_registered; non +91
+    number → invalid_phone; complete registration (sender + profile) → sent."""
     start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api, country="IN")
     tid = await sms_template(client, org, "Your OTP is {{ code }}", dlt="1107161234567890123")
@@ -176,6 +177,15 @@ async def test_india_requires_registered_sender_and_indian_numbers(
     assert (
         await client.put(f"/api/v1/orgs/{org.id}", json={"sender": sender}, headers=gateway.admin)
     ).status_code == 200
+    partial = await settled(client, org, (await notify(client, org, body))["id"])
+    assert (partial["status"], partial["reason"]) == ("rejected", "sender_not_registered")
+    complete = {
+        "sender": {**sender, "entity_name": "Signal Gate Pvt Ltd", "sender_unique_id": "1305161234567890"},
+        "profile": {"legal_name": "Signal Gate Private Limited", "brand_name": "SignalGate", "city": "Bengaluru",
+                    "state": "Karnataka", "postal_code": "560001"},
+    }  # fmt: skip
+    r = await client.put(f"/api/v1/orgs/{org.id}", json=complete, headers=gateway.admin)
+    assert r.status_code == 200 and r.json()["sender_registration"] == {"missing": []}, r.text
     foreign = await settled(client, org, (await notify(client, org, {**body, "to": {"phone": SMITH_PHONE}}))["id"])
     assert (foreign["status"], foreign["reason"]) == ("rejected", "invalid_phone")
     ok = await settled(client, org, (await notify(client, org, body))["id"])
