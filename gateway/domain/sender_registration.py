@@ -31,12 +31,12 @@ SENDER_FIELDS = ("sender_id", "entity_id", "entity_name", "sender_unique_id", "o
 SENDER_REQUIRED = ("sender_id", "entity_id", "operator")
 PROFILE_FIELDS = ("legal_name", "brand_name", "city", "state", "postal_code")
 # Text fields and their longest accepted value.
-_LENGTHS = {"entity_name": 200, "operator": 80, "legal_name": 200, "brand_name": 200, "city": 100, "state": 100}
+TEXT_LENGTHS = {"entity_name": 200, "operator": 80, "legal_name": 200, "brand_name": 200, "city": 100, "state": 100}
 
 
 def _text(obj: dict[str, Any], what: str, key: str) -> str:
     value = obj[key]
-    limit = _LENGTHS[key]
+    limit = TEXT_LENGTHS[key]
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise BadRequest(
             f"'{what}.{key}' must be a non-empty string of at most {limit} characters", code="invalid_field"

@@ -41,7 +41,7 @@ def _mail(template: str, kind: str = "individual", contact: str = "c-yamada") ->
 def _html(msg: EmailMessage) -> str:
     body = msg.get_body(preferencelist=("html",))
     assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 def _pixel(gateway: Gateway, msg: EmailMessage) -> str:
