@@ -7,9 +7,12 @@ their stored value, so a CRM can replay a sync without re-sending secrets.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 from gateway.domain.errors import BadRequest
 from gateway.domain.links import check_record_url_template
@@ -232,31 +235,104 @@ def _list(body: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
+PHONE_TYPES = ("mobile", "work", "home", "other")
+MAX_FIELDS = 50
+MAX_FIELD_TEXT = 1000
+FIELD_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONTACT_KEYS = {"kind", "name", "company", "emails", "phones", "owner", "marketing", "fields"}
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _phone_type(number: str) -> str:
+    """The type of a phone given as a bare string: ``mobile`` when the numbering plan says so."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:  # pragma: no cover - already valid E.164
+        return "other"
+    return "mobile" if kind in _MOBILE_TYPES else "other"
+
+
+def contact_phone(value: Any, key: str, region: str | None) -> dict[str, str]:
+    """One contact phone as stored: ``{"number": E.164, "type": mobile|work|home|other}``.
+
+    A bare string is typed from its numbering plan (``mobile`` or ``other``)."""
+    if isinstance(value, dict):
+        _reject_unknown(value, {"number", "type"}, f"{key} item")
+        kind = value.get("type", None)
+        if kind is not None and kind not in PHONE_TYPES:
+            raise BadRequest(f"'{key}' type must be one of {', '.join(PHONE_TYPES)}", code="invalid_field")
+        number = _phone(value.get("number"), key, region)
+        return {"number": number, "type": kind or _phone_type(number)}
+    number = _phone(value, key, region)
+    return {"number": number, "type": _phone_type(number)}
+
+
+def phone_numbers(phones: list[Any]) -> list[str]:
+    """The E.164 numbers of a stored contact's phones (objects, or strings stored before typing)."""
+    return [str(p["number"]) if isinstance(p, dict) else str(p) for p in phones]
+
+
+def _fields(value: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    """Custom fields, merged into the stored ones; ``null`` removes a field."""
+    if not isinstance(value, dict):
+        raise BadRequest("'fields' must be an object of name -> string|number|bool", code="invalid_field")
+    out = dict(stored)
+    for name, item in value.items():
+        if not FIELD_NAME.fullmatch(name):
+            raise BadRequest(f"field name {name!r} must match {FIELD_NAME.pattern}", code="invalid_field")
+        if item is None:
+            out.pop(name, None)
+        elif isinstance(item, str):
+            if len(item) > MAX_FIELD_TEXT:
+                raise BadRequest(f"field {name!r} is longer than {MAX_FIELD_TEXT} characters", code="invalid_field")
+            out[name] = item
+        elif isinstance(item, bool) or (isinstance(item, int) and abs(item) < 2**53):
+            out[name] = item
+        elif isinstance(item, float) and math.isfinite(item):
+            out[name] = item
+        else:
+            raise BadRequest(f"field {name!r} must be a string, a number or a bool", code="invalid_field")
+    if len(out) > MAX_FIELDS:
+        raise BadRequest(f"a contact has at most {MAX_FIELDS} custom fields", code="invalid_field")
+    return out
+
+
 def merge_contact(org: dict[str, Any], contact_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str, Any]:
     check_id("contact", contact_id)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    _reject_unknown(body, {"kind", "name", "emails", "phones", "owner", "marketing"}, "contact")
+    _reject_unknown(body, CONTACT_KEYS, "contact")
     rec: dict[str, Any] = {
         "id": contact_id,
         "kind": "contact",
         "name": contact_id,
+        "company": None,
         "emails": [],
         "phones": [],
         "owner": None,
         "marketing": False,
+        "fields": {},
         **(stored or {}),
     }
+    region = org.get("country")
+    # Records stored before phones were typed hold bare strings: typed on their next write.
+    rec["phones"] = [contact_phone(p, "phones", None) if not isinstance(p, dict) else p for p in rec["phones"]]
     if "kind" in body:
         if body["kind"] not in ("lead", "contact"):
             raise BadRequest("'kind' must be lead or contact", code="invalid_field")
         rec["kind"] = body["kind"]
     if "name" in body:
         rec["name"] = _str(body, "name")
+    if "company" in body:
+        rec["company"] = None if body["company"] is None else _str(body, "company")
     if "emails" in body:
         rec["emails"] = sorted({_email(e, "emails") for e in _list(body, "emails")})
     if "phones" in body:
-        rec["phones"] = sorted({_phone(p, "phones", org.get("country")) for p in _list(body, "phones")})
+        typed: dict[str, dict[str, str]] = {}
+        for p in _list(body, "phones"):
+            phone = contact_phone(p, "phones", region)
+            typed.setdefault(phone["number"], phone)  # one entry per number: the first spelling's type
+        rec["phones"] = [typed[n] for n in sorted(typed)]
     if "owner" in body:
         owner = body["owner"]
         if owner is not None:
@@ -264,4 +340,18 @@ def merge_contact(org: dict[str, Any], contact_id: str, body: Any, stored: dict[
         rec["owner"] = owner
     if "marketing" in body:
         rec["marketing"] = _bool(body, "marketing")
+    if "fields" in body:
+        rec["fields"] = _fields(body["fields"], rec["fields"])
     return rec
+
+
+def contact_matches(rec: dict[str, Any], q: str) -> bool:
+    """``q`` (case-insensitive) is a substring of the contact's name, company, an email or a phone."""
+    needle = q.casefold()
+    hay = [
+        rec.get("name") or "",
+        rec.get("company") or "",
+        *rec.get("emails", []),
+        *phone_numbers(rec.get("phones", [])),
+    ]
+    return any(needle in str(h).casefold() for h in hay)

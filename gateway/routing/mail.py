@@ -53,6 +53,7 @@ class MailRouter:
         self._notifications = services.notifications
         self._reports = services.reports
         self._activity = services.activity
+        self._suppressions = services.suppressions
 
     async def handle(self, event: Event, org: Record) -> None:
         f = facts(event.data)
@@ -103,6 +104,9 @@ class MailRouter:
                 return
             tz = org.get("timezone", "UTC")
             await self._reports.count_notification(org_id, tz, nid, sent.get("template"), "bounced", event.at_ms)
+            if bounce_kind(f) == "hard" and sent.get("recipient"):  # a DSN 5.x.x: no more mail to it
+                reason = f"dsn_{(f.report or {}).get('status') or '5.0.0'}"
+                await self._suppressions.add(org_id, str(sent["recipient"]), reason, iso_utc(event.at_ms))
         elif sent.get("status") in FINAL:
             return  # a late "still retrying" notice about mail whose fate is known
         contact = await self._contact_of(org_id, sent)

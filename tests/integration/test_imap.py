@@ -269,6 +269,40 @@ async def test_dsn_hard_and_soft_bounce_the_notification(
     await feed.ws.close()
 
 
+async def test_dsn_hard_bounce_suppresses_the_address(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+    aredis: Redis,
+) -> None:
+    """A final 5.x.x DSN puts the address the mail went to on the org's suppression list; a 4.x.x does not."""
+    user = dovecot.add_user()
+    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    notes = Notifications(aredis, load_scripts(aredis))
+    ids = {}
+    for nid, address in (("n_sup_hard", "gone@client.example.jp"), ("n_sup_soft", "full@client.example.jp")):
+        ids[nid] = await sent_notification(aredis, org.id, nid, user="u1")
+        await aredis.hset(keys.notification(org.id, nid), "recipient", address)  # as the email worker records it
+    await listening(sync_redis, dovecot, user, org.id)
+    await dovecot.adeliver(user, dsn(ids["n_sup_soft"], status="4.2.2", action="failed"), sender="")
+    await dovecot.adeliver(user, dsn(ids["n_sup_hard"], status="5.1.1", action="failed"), sender="")
+
+    async def suppressed() -> list[dict[str, str]] | None:
+        r = await client.get(f"/api/v1/orgs/{org.id}/suppressions", headers=gateway.admin)
+        entries: list[dict[str, str]] = r.json()["suppressions"]
+        return entries or None
+
+    [entry] = await wait_for(suppressed, timeout=15)
+    assert (entry["address"], entry["reason"]) == ("gone@client.example.jp", "dsn_5.1.1")
+    await wait_for(lambda: sync_redis.hget(keys.notification(org.id, "n_sup_soft"), "status") == "bounced", timeout=10)
+    assert [e["address"] for e in await suppressed() or []] == ["gone@client.example.jp"]
+    assert (await notes.get(org.id, "n_sup_hard") or {})["status"] == "bounced"
+
+
 async def test_malformed_mail_never_stops_the_listener(
     dovecot: Dovecot,
     org: OrgCtx,

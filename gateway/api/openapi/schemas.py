@@ -233,14 +233,36 @@ TOKEN_LIST = _obj(
     ("tokens",),
 )
 
+_PHONE_TYPE: Schema = {"type": "string", "enum": ["mobile", "work", "home", "other"]}
+_CONTACT_PHONE_IN: Schema = {
+    "oneOf": [
+        _PHONE,
+        _obj({"number": _PHONE, "type": _PHONE_TYPE}, ("number",), closed=True),
+    ]
+}
+_FIELD_VALUE: Schema = {"type": ["string", "number", "boolean"]}
+_FIELD_NAME = {"pattern": anchored(tenancy.FIELD_NAME)}
 CONTACT_INPUT = _obj(
     {
         "kind": {"type": "string", "enum": ["lead", "contact"]},
         "name": _str(),
+        "company": {"type": ["string", "null"], "maxLength": 200},
         "emails": {"type": "array", "maxItems": 50, "items": _EMAIL},
-        "phones": {"type": "array", "maxItems": 50, "items": _PHONE},
+        "phones": {
+            "type": "array",
+            "maxItems": 50,
+            "items": _CONTACT_PHONE_IN,
+            "description": "E.164 strings (typed mobile or other from the numbering plan) or {number, type}",
+        },
         "owner": {"type": ["string", "null"], "pattern": anchored(tenancy.RECORD_ID), "description": "a user id"},
         "marketing": _BOOL,
+        "fields": {
+            "type": "object",
+            "maxProperties": tenancy.MAX_FIELDS,
+            "propertyNames": _FIELD_NAME,
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+            "description": "custom fields merged into the stored ones; null removes one",
+        },
     },
     closed=True,
 )
@@ -249,17 +271,113 @@ CONTACT = _obj(
         "id": id_schema("contact"),
         "kind": {"type": "string", "enum": ["lead", "contact"]},
         "name": {"type": "string"},
+        "company": _NULLABLE_STR,
         "emails": {"type": "array", "items": {"type": "string"}},
-        "phones": {"type": "array", "items": {"type": "string"}},
+        "phones": {"type": "array", "items": _obj({"number": {"type": "string"}, "type": _PHONE_TYPE}, ("number",))},
         "owner": _NULLABLE_STR,
         "marketing": _BOOL,
+        "fields": {"type": "object", "additionalProperties": _FIELD_VALUE},
     },
     ("id", "kind", "name", "emails", "phones", "owner", "marketing"),
+)
+_CURSOR: Schema = {"type": ["string", "null"], "description": "the next page's cursor; null on the last page"}
+CONTACT_PAGE = _obj({"contacts": {"type": "array", "items": ref("Contact")}, "cursor": _CURSOR}, ("contacts", "cursor"))
+CONTACT_IMPORT = _obj(
+    {
+        "contacts": {
+            "type": "array",
+            "maxItems": 10000,
+            "items": {"type": "object", "description": "id plus the fields of ContactInput"},
+        }
+    },
+    ("contacts",),
+    closed=True,
+)
+IMPORT_RESULT = _obj(
+    {
+        "results": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "row": {"type": "integer"},
+                    "id": _NULLABLE_STR,
+                    "status": {"type": "string", "enum": ["created", "updated", "error"]},
+                    "reason": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+                ("row", "id", "status"),
+            ),
+        },
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "errors": {"type": "integer"},
+    },
+    ("results", "created", "updated", "errors"),
+)
+SUPPRESSION_PAGE = _obj(
+    {
+        "suppressions": {
+            "type": "array",
+            "items": _obj(
+                {"address": {"type": "string"}, "reason": {"type": "string"}, "at": _DATE_TIME},
+                ("address", "reason", "at"),
+            ),
+        },
+        "cursor": _CURSOR,
+    },
+    ("suppressions", "cursor"),
+)
+SEGMENT_INPUT = _obj(
+    {
+        "name": _str(),
+        "match": {
+            "type": "object",
+            "maxProperties": 20,
+            "description": "equalities that must all hold: kind, owner, company, marketing, fields.<name>",
+        },
+    },
+    ("match",),
+    closed=True,
+)
+SEGMENT = _obj(
+    {"id": id_schema("segment"), "name": {"type": "string"}, "match": {"type": "object"}}, ("id", "name", "match")
+)
+SEGMENT_LIST = _obj({"segments": {"type": "array", "items": ref("Segment")}}, ("segments",))
+FANOUT = _obj(
+    {
+        "id": {"type": "string", "description": "the segment send's id (GET .../fanouts/{id})"},
+        "segment": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "done"]},
+        "total": {"type": "integer", "description": "members found so far (final once done)"},
+        "enqueued": {"type": "integer", "description": "member notifications made"},
+        "done": {"type": "integer", "description": "member notifications with an outcome"},
+        "idempotency_key": {"type": "string"},
+        "created_at": _DATE_TIME,
+        "reason": {"type": "string"},
+    },
+    ("id", "segment", "status", "total", "enqueued", "done"),
+)
+CALL = _obj(
+    {
+        "sid": {"type": "string"},
+        "direction": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "status": {"type": "string"},
+        "duration": {"type": ["integer", "null"]},
+        "started_at": _DATE_TIME,
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
 )
 
 
 def _target(kind: str) -> Schema:
-    value = id_schema(kind) if kind in ("contact", "user") else {"type": "string", "minLength": 1, "maxLength": 254}
+    value = (
+        id_schema(kind)
+        if kind in ("contact", "user", "segment")
+        else {"type": "string", "minLength": 1, "maxLength": 254}
+    )
     return _obj({kind: value}, (kind,), closed=True)
 
 
@@ -267,7 +385,10 @@ NOTIFICATION_INPUT = _obj(
     {
         "channel": {"type": "string", "enum": ["sms", "email"]},
         "template": {"type": "string", "pattern": anchored(tenancy.RECORD_ID), "description": "a template id"},
-        "to": {"oneOf": [_target(kind) for kind in send_request.TARGETS]},
+        "to": {
+            "oneOf": [*(_target(kind) for kind in send_request.TARGETS), _target("segment")],
+            "description": "{segment}: email of kind mass to every member (answers a Fanout)",
+        },
         "data": {"type": "object", "description": "merge fields"},
         "kind": {"type": "string", "enum": list(send_request.KINDS), "default": "individual"},
         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": send_request.MAX_KEY},
@@ -705,6 +826,15 @@ COMPONENTS: dict[str, Schema] = {
     "TokenList": TOKEN_LIST,
     "ContactInput": CONTACT_INPUT,
     "Contact": CONTACT,
+    "ContactPage": CONTACT_PAGE,
+    "ContactImport": CONTACT_IMPORT,
+    "ImportResult": IMPORT_RESULT,
+    "SuppressionPage": SUPPRESSION_PAGE,
+    "SegmentInput": SEGMENT_INPUT,
+    "Segment": SEGMENT,
+    "SegmentList": SEGMENT_LIST,
+    "Fanout": FANOUT,
+    "Call": CALL,
     "Mailbox": MAILBOX,
     "MailboxList": MAILBOX_LIST,
     "NotificationInput": NOTIFICATION_INPUT,
