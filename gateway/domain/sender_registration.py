@@ -5,8 +5,10 @@ The regulator's ledger (DLT) knows a sender by its header (``sender_id``: capita
 digits), the principal entity's 19-digit registration number (``entity_id``, the PEID), the
 entity's name, the sender's unique ID on the ledger and the telecom operator it registered with;
 the entity itself by its legal name, brand (trade) name and address (``profile``). SMS from an
-org in IN goes out only when all of it is on record (:func:`missing`); anything less is refused
-with ``sender_not_registered`` at send time, and ``GET /api/v1/orgs/{org}`` lists what is missing.
+org in IN goes out once the registration SPEC names is on record — header, entity id and operator
+(:func:`registered`); without it a send is refused with ``sender_not_registered``. The rest of the
+regulator's list is collected and validated too, and ``GET /api/v1/orgs/{org}`` lists what is still
+missing of it (:func:`missing`) so the admin can complete it; it does not block sending.
 
 ``sender`` is one registration: a PUT replaces it whole (header, entity id and operator are
 required; name and unique ID may follow). ``profile`` merges field by field, like the org itself.
@@ -113,4 +115,9 @@ def missing(org: dict[str, Any]) -> list[str]:
 
 
 def registered(org: dict[str, Any]) -> bool:
-    return not missing(org)
+    """Whether an org may send SMS as far as registration goes: outside IN always; in IN once its
+    ``sender`` has SPEC's header, entity id and operator."""
+    if org.get("country") != "IN":
+        return True
+    have = org.get("sender") or {}
+    return all(have.get(k) for k in SENDER_REQUIRED)

@@ -81,7 +81,7 @@ def test_profile_merges_and_null_removes() -> None:
 
 
 def test_missing_lists_what_an_indian_org_lacks() -> None:
-    """Only IN orgs need it; the three fields the API requires are not enough to send."""
+    """Only IN orgs need it; the three fields SPEC names are enough to send, the rest stays listed."""
     assert missing({"country": "JP"}) == [] and registered({"country": "JP"})
     partial = {"country": "IN", "sender": {k: SENDER[k] for k in ("sender_id", "entity_id", "operator")}}
     assert missing(partial) == [
@@ -89,7 +89,8 @@ def test_missing_lists_what_an_indian_org_lacks() -> None:
         "sender.sender_unique_id",
         *(f"profile.{k}" for k in PROFILE),
     ]
-    assert not registered(partial)
+    assert registered(partial)
+    assert not registered({"country": "IN", "sender": {"sender_id": "SGATE", "operator": "Jio"}})
 
 
 def test_org_put_validates_and_echoes_registration() -> None:
