@@ -37,6 +37,7 @@ from gateway.api import (
     segments,
     sms_notifications,
     suppressions,
+    template_dlt,
     templates,
 )
 from gateway.api import call_flows as call_flows_api
@@ -238,6 +239,7 @@ def create_app(
         *reminders.routes,
         *sms_notifications.routes,
         *templates.routes,
+        *template_dlt.routes,
         *account.routes,
         *activity.routes,
         *contacts.routes,

@@ -110,7 +110,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         tz=org["timezone"],
         now=now,
         message_id=new_id,
-        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""},
+        # subject: opens, clicks and bounces name the mail (gateway.routing.mail_signals)
+        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or "", "subject": subject},
     )
     if counted.outcome == "cancelled":
         return {"status": "cancelled"}

@@ -18,6 +18,9 @@ from gateway.domain.errors import BadRequest
 from gateway.domain.links import check_record_url_template
 from gateway.domain.phones import InvalidPhone, to_e164
 from gateway.domain.quota import MASS_BY_PLAN, MAX_MASS_ADDON
+from gateway.domain.sender_registration import missing as registration_missing
+from gateway.domain.sender_registration import profile as registration_profile
+from gateway.domain.sender_registration import sender as registration_sender
 
 # Patterns are applied with fullmatch (`$` alone would accept a trailing newline) and ASCII only.
 ORG_ID = re.compile(r"[a-z0-9-]{1,40}")
@@ -106,26 +109,6 @@ def _twilio(value: Any, stored: dict[str, Any], region: str) -> dict[str, Any]:
     return out
 
 
-def _sender(value: Any) -> dict[str, Any]:
-    """India DLT sender registration: header, 19-digit entity (PEID) id, operator."""
-    if not isinstance(value, dict):
-        raise BadRequest("'sender' must be an object", code="invalid_field")
-    _reject_unknown(value, {"sender_id", "entity_id", "entity_name", "operator"}, "sender")
-    for key in ("sender_id", "entity_id", "operator"):
-        if key not in value:
-            raise BadRequest(f"'sender.{key}' is required", code="invalid_field")
-    sender_id = _str(value, "sender_id", max_len=11)
-    if not re.fullmatch(r"[A-Z0-9]{1,11}", sender_id):
-        raise BadRequest("'sender.sender_id' must be capital letters or digits", code="invalid_field")
-    entity_id = _str(value, "entity_id", max_len=19)
-    if not re.fullmatch(r"[0-9]{19}", entity_id):
-        raise BadRequest("'sender.entity_id' must be 19 digits", code="invalid_field")
-    out = {"sender_id": sender_id, "entity_id": entity_id, "operator": _str(value, "operator", max_len=80)}
-    if "entity_name" in value:
-        out["entity_name"] = _str(value, "entity_name")
-    return out
-
-
 ORG_DEFAULTS: dict[str, Any] = {
     "plan": "free",
     "timezone": "UTC",
@@ -135,7 +118,12 @@ ORG_DEFAULTS: dict[str, Any] = {
     "tracking": True,
     "reminders": True,
     "allow_lead_creation": False,
+    # What the BCC dropbox makes of an unknown recipient when allow_lead_creation is on.
+    "dropbox_create": "lead",
 }
+DROPBOX_CREATE = ("lead", "contact")
+# Addresses besides the user's own that the BCC dropbox accepts mail from (the source's limit).
+MAX_EXTRA_SENDERS = 5
 
 
 def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -143,7 +131,7 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     check_id("org", org_id, ORG_ID)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    allowed = {"name", "twilio", "webhook_secret", "sender", "record_url_template", *ORG_DEFAULTS}
+    allowed = {"name", "twilio", "webhook_secret", "sender", "profile", "record_url_template", *ORG_DEFAULTS}
     _reject_unknown(body, allowed, "org")
     rec: dict[str, Any] = {"id": org_id, "name": org_id, **ORG_DEFAULTS, **(stored or {})}
     if "name" in body:
@@ -157,7 +145,13 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     if "webhook_secret" in body:
         rec["webhook_secret"] = _webhook_secret(body["webhook_secret"])
     if "sender" in body:
-        rec["sender"] = _sender(body["sender"])
+        rec["sender"] = registration_sender(body["sender"])
+    if "profile" in body:
+        rec["profile"] = registration_profile(body["profile"], rec.get("profile"), rec["country"])
+    if "dropbox_create" in body:
+        if body["dropbox_create"] not in DROPBOX_CREATE:
+            raise BadRequest("'dropbox_create' must be lead or contact", code="invalid_field")
+        rec["dropbox_create"] = body["dropbox_create"]
     if "record_url_template" in body:
         template = check_record_url_template(body["record_url_template"])
         if template is None:
@@ -196,6 +190,8 @@ def public_org(rec: dict[str, Any]) -> dict[str, Any]:
     tw = rec.get("twilio", {})
     out["twilio"] = {k: v for k, v in tw.items() if k != "auth_token"} | {"auth_token_set": "auth_token" in tw}
     out["webhook_secret_set"] = "webhook_secret" in rec
+    if rec.get("country") == "IN":  # what SMS still waits for (sender_not_registered until empty)
+        out["sender_registration"] = {"missing": registration_missing(rec)}
     return out
 
 
@@ -203,7 +199,7 @@ def merge_user(org: dict[str, Any], user_id: str, body: Any, stored: dict[str, A
     check_id("user", user_id)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    _reject_unknown(body, {"name", "email", "phone", "role", "reminders"}, "user")
+    _reject_unknown(body, {"name", "email", "phone", "role", "reminders", "extra_senders"}, "user")
     rec: dict[str, Any] = {"id": user_id, "name": user_id, "role": "member", "reminders": True, **(stored or {})}
     if "name" in body:
         rec["name"] = _str(body, "name")
@@ -217,7 +213,19 @@ def merge_user(org: dict[str, Any], user_id: str, body: Any, stored: dict[str, A
         rec["role"] = body["role"]
     if "reminders" in body:
         rec["reminders"] = _bool(body, "reminders")
+    if "extra_senders" in body:
+        rec["extra_senders"] = _extra_senders(body["extra_senders"])
     return rec
+
+
+def _extra_senders(value: Any) -> list[str]:
+    """The user's aliases the BCC dropbox accepts mail from: at most 5 addresses, lower-cased,
+    without repeats, in the order given."""
+    if not isinstance(value, list) or len(value) > MAX_EXTRA_SENDERS:
+        raise BadRequest(
+            f"'extra_senders' must be a list of at most {MAX_EXTRA_SENDERS} email addresses", code="invalid_field"
+        )
+    return list(dict.fromkeys(_email(e, "extra_senders") for e in value))
 
 
 def _list(body: dict[str, Any], key: str) -> list[Any]:

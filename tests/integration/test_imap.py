@@ -631,6 +631,58 @@ async def test_dropbox_attaches_activity_and_creates_leads(
     assert await email_signals(client, org, "u1") == [] and await email_signals(client, org, "u2") == []
 
 
+async def test_dropbox_takes_extra_senders_and_creates_contacts_per_org(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+    aredis: Redis,
+) -> None:
+    """A rep's alias (one of at most 5 extra_senders, stored lower-case) is the rep: the copy is attached
+    to the contact as theirs; with dropbox_create "contact" an unknown recipient becomes a contact; an
+    address that is nobody's alias is refused; a sixth alias is refused by the API."""
+    admin = gateway.admin
+    aliases = ["Sato.Hanako@Alias.example", "s.h@home.example"]
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}/users/u1", json={"email": "sato@example.test", "extra_senders": aliases}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["extra_senders"] == ["sato.hanako@alias.example", "s.h@home.example"]
+    six = [f"a{i}@alias.example" for i in range(6)]
+    r = await client.put(f"/api/v1/orgs/{org.id}/users/u1", json={"extra_senders": six}, headers=admin)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_field")
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}", json={"allow_lead_creation": True, "dropbox_create": "contact"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["dropbox_create"] == "contact", r.text
+    user = dovecot.add_user()
+    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
+    await listening(sync_redis, dovecot, user, org.id)
+    copy = mail(
+        "お見積りの件",
+        sender="sato.hanako@alias.example",
+        name="佐藤 花子",
+        to="山田様 <yamada@client.example.jp>, 新井 <arai@prospect.example.org>",
+    )
+    await dovecot.adeliver(user, copy, sender="sato.hanako@alias.example")
+    store = Tenancy(aredis, load_scripts(aredis))
+    await wait_for(lambda: store.contact_by_email(org.id, "arai@prospect.example.org"), timeout=10)
+    created = await store.contact_by_email(org.id, "arai@prospect.example.org")
+    assert created is not None and (created["kind"], created["owner"], created["name"]) == ("contact", "u1", "新井")
+    activity = Activity(aredis)
+    for cid in ("c-yamada", created["id"]):
+        await wait_for(lambda: sync_redis.zcard(keys.activity(org.id, cid)), timeout=10)  # noqa: B023
+        [entry] = await activity.newest(org.id, cid, 10)
+        assert (entry["subject"], entry["user"], entry["from"]) == ("お見積りの件", "u1", "sato.hanako@alias.example")
+    await dovecot.adeliver(user, mail("alias?", sender="sato.other@alias.example", to="kato@prospect.example.org"))
+    await wait_for(lambda: sync_redis.hget(keys.stats(org.id), "dropbox_refused:imap.mail") == "1", timeout=10)
+    assert await store.contact_by_email(org.id, "kato@prospect.example.org") is None
+    assert await email_signals(client, org, "u1") == []
+
+
 # --- latency -----------------------------------------------------------------------------------------
 
 

@@ -377,6 +377,22 @@ def _templates() -> dict[Key, Schema]:
     }
 
 
+def _template_dlt() -> dict[Key, Schema]:
+    return {
+        (f"{ORG}/templates/{{template}}/dlt", "GET"): operation(
+            "The DLT copy of an SMS template for the regulator's portal in India: the body with each"
+            " {{ … }} (a field, filters, any expression) as {#var#}, and the DLT template id once approved",
+            _ok("200", "the DLT copy", "DltCopy"),
+            security=ORG_ADMIN,
+            extra_errors={
+                "404": "unknown org or template (`template_not_found`)",
+                "409": "an email template, or a body with control blocks ({% if %}, {% for %} …) that a DLT"
+                " template cannot express (`not_dlt_compatible`, the detail names the block)",
+            },
+        ),
+    }
+
+
 def _account() -> dict[Key, Schema]:
     date = {"type": "string", "format": "date"}
     return {
@@ -700,6 +716,7 @@ def operations() -> dict[Key, Schema]:
         **_management(),
         **_sending(),
         **_templates(),
+        **_template_dlt(),
         **_account(),
         **_me(),
         **telephony.operations(),

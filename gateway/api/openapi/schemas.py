@@ -18,6 +18,7 @@ from gateway.domain import (
     quota,
     reminders,
     send_request,
+    sender_registration,
     signals,
     sms_notifications,
     templates,
@@ -65,6 +66,47 @@ _PHONE: Schema = {
 _NULLABLE_STR: Schema = {"type": ["string", "null"]}
 _DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 
+_REGISTRATION_TEXT = {k: _text(n) for k, n in sender_registration.TEXT_LENGTHS.items()}
+SENDER_REGISTRATION = _obj(
+    {
+        "sender_id": {"type": "string", "pattern": anchored(sender_registration.SENDER_ID)},
+        "entity_id": {
+            "type": "string",
+            "pattern": anchored(sender_registration.ENTITY_ID),
+            "description": "the DLT entity ID (PEID), 19 digits",
+        },
+        "entity_name": _REGISTRATION_TEXT["entity_name"],
+        "sender_unique_id": {"type": "string", "pattern": anchored(sender_registration.SENDER_UNIQUE_ID)},
+        "operator": _REGISTRATION_TEXT["operator"],
+    },
+    sender_registration.SENDER_REQUIRED,
+    closed=True,
+)
+_NULLABLE_TEXT = {k: {**v, "type": ["string", "null"]} for k, v in _REGISTRATION_TEXT.items()}
+ORG_PROFILE_INPUT = {
+    **_obj(
+        {
+            "legal_name": _NULLABLE_TEXT["legal_name"],
+            "brand_name": _NULLABLE_TEXT["brand_name"],
+            "city": _NULLABLE_TEXT["city"],
+            "state": _NULLABLE_TEXT["state"],
+            "postal_code": {
+                "type": ["string", "null"],
+                "pattern": anchored(sender_registration.POSTAL_CODE),
+                "description": "for an org in IN a 6-digit PIN code",
+            },
+        },
+        closed=True,
+    ),
+    "description": "merged field by field; null removes a field",
+}
+_EXTRA_SENDERS: Schema = {
+    "type": "array",
+    "items": _EMAIL,
+    "maxItems": tenancy.MAX_EXTRA_SENDERS,
+    "description": "addresses besides the user's own that the BCC dropbox accepts mail from (stored lower-case)",
+}
+
 ORG_INPUT = _obj(
     {
         "name": _str(),
@@ -97,16 +139,13 @@ ORG_INPUT = _obj(
             "description": "whsec_ + base64 of at least 16 bytes (Standard Webhooks)",
             "writeOnly": True,
         },
-        "sender": _obj(
-            {
-                "sender_id": {"type": "string", "pattern": "^[A-Z0-9]{1,11}$"},
-                "entity_id": {"type": "string", "pattern": "^[0-9]{19}$"},
-                "entity_name": _str(),
-                "operator": _str(80),
-            },
-            ("sender_id", "entity_id", "operator"),
-            closed=True,
-        ),
+        "sender": ref("SenderRegistration"),
+        "profile": ref("OrgProfileInput"),
+        "dropbox_create": {
+            "type": "string",
+            "enum": list(tenancy.DROPBOX_CREATE),
+            "description": "what the BCC dropbox makes of an unknown recipient when allow_lead_creation is on",
+        },
     },
     closed=True,
 )
@@ -133,7 +172,19 @@ ORG = _obj(
             ("auth_token_set",),
         ),
         "webhook_secret_set": _BOOL,
-        "sender": {"type": "object"},
+        "sender": ref("SenderRegistration"),
+        "profile": _obj({k: {"type": "string"} for k in sender_registration.PROFILE_FIELDS}),
+        "sender_registration": _obj(
+            {
+                "missing": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "what SMS still waits for (`sender.<field>`, `profile.<field>`); empty = registered",
+                }
+            },
+            ("missing",),
+        ),
+        "dropbox_create": {"type": "string", "enum": list(tenancy.DROPBOX_CREATE)},
         "record_url_template": {"type": ["string", "null"]},
     },
     ("id", "name", "plan", "timezone", "country", "twilio", "webhook_secret_set"),
@@ -147,6 +198,7 @@ USER_INPUT = _obj(
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
         "telephony": ref("TelephonyInput"),
+        "extra_senders": _EXTRA_SENDERS,
     },
     closed=True,
 )
@@ -159,6 +211,7 @@ USER = _obj(
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
         "telephony": ref("Telephony"),
+        "extra_senders": {"type": "array", "items": {"type": "string"}},
     },
     ("id", "name", "role"),
 )
@@ -875,6 +928,14 @@ MAILBOX = _obj(
     ("id", "user", "host", "port", "tls", "username", "folder", "mode", "state", "last_error", "last_uid"),
 )
 MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
+DLT_COPY = _obj(
+    {
+        "text": {"type": "string", "description": "the body with each {{ … }} as {#var#}"},
+        "variables": {"type": "integer", "minimum": 0},
+        "dlt_template_id": {"type": "string", "description": "once approved with one"},
+    },
+    ("text", "variables"),
+)
 
 COMPONENTS: dict[str, Schema] = {
     **CALL_FLOW_SCHEMAS,
@@ -882,6 +943,9 @@ COMPONENTS: dict[str, Schema] = {
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
     "Org": ORG,
+    "SenderRegistration": SENDER_REGISTRATION,
+    "OrgProfileInput": ORG_PROFILE_INPUT,
+    "DltCopy": DLT_COPY,
     "UserInput": USER_INPUT,
     "User": USER,
     "UserPage": USER_PAGE,
