@@ -318,7 +318,8 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
     else if (focus.what === 'error') el = root.current.querySelector('#flow-error');
     if (el) {
       el.focus();
-      el.scrollIntoView?.({ block: 'nearest' });
+      // centred: not under the page's sticky header; a moved step stays where the eye is
+      el.scrollIntoView?.({ block: focus.what === 'up' || focus.what === 'down' ? 'nearest' : 'center' });
     }
     setFocus(null);
   }, [focus]);

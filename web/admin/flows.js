@@ -10,7 +10,7 @@ function FlowRow({ api, me, lang, flow, onOpen, onChanged }) {
   const t = (k, v) => tr(lang, k, v);
   return html`<tr data-flow=${flow.id} data-enabled=${String(flow.enabled)}>
     <th scope="row">
-      <button type="button" class="link-button" data-action="open" onClick=${() => onOpen(flow.id)}
+      <button type="button" class="admin-link-button" data-action="open" onClick=${() => onOpen(flow.id)}
         aria-label=${t('admin.flows.openOne', { name: flow.name })}>${flow.name}</button>
       ${flow.description && html`<span class="admin-small admin-muted">${flow.description}</span>`}
     </th>

@@ -26,6 +26,10 @@ export const TELEPHONY_STRINGS = {
     'admin.error.twilio_unavailable': 'Twilioに接続できません。しばらくしてからもう一度お試しください。',
     'admin.error.twilio_not_found': 'Twilioに見つかりませんでした。',
 
+    'admin.calls.missed': '不在着信',
+    'admin.calls.missedYes': '不在',
+    'admin.calls.flow': '着信フロー',
+
     'admin.numbers.title': '電話番号',
     'admin.numbers.owned': '組織の番号',
     'admin.numbers.caption': '組織の電話番号',
@@ -212,6 +216,10 @@ export const TELEPHONY_STRINGS = {
     'admin.error.twilio_auth_failed': 'Twilio did not accept the org’s credentials. Check the org’s Twilio settings.',
     'admin.error.twilio_unavailable': 'Twilio cannot be reached. Please try again later.',
     'admin.error.twilio_not_found': 'Twilio does not know it.',
+
+    'admin.calls.missed': 'Missed',
+    'admin.calls.missedYes': 'Missed',
+    'admin.calls.flow': 'Call flow',
 
     'admin.numbers.title': 'Phone numbers',
     'admin.numbers.owned': 'The org’s numbers',
