@@ -218,7 +218,7 @@ async def test_admin_buys_a_number_and_builds_a_call_flow(browser: Browser, tel:
     assert await page.locator("li.flow-step.is-invalid").count() == 1
     assert await page.evaluate("() => document.activeElement.closest('li')?.dataset.step") == "steps[2]"
     assert (await tel.get("/call-flows"))["flows"] == []
-    await check_view(page, "admin-flow-editor", lang)  # with the error on its step
+    await check_view(page, "admin-flow-editor-error", lang)  # with the error on its step
 
     r = await tel.client.put(tel.path(f"/groups/{group_id}"), json={"name": text["group"], "members": ["u1", "u2"]},
                              headers=tel.gw.admin)  # fmt: skip
@@ -254,6 +254,7 @@ async def test_admin_buys_a_number_and_builds_a_call_flow(browser: Browser, tel:
     assert text["welcome"] + "!" in await changed.inner_text()
     assert await page.locator("#flow-compare-table tr[data-row='step-2']").get_attribute("data-change") == "same"
     assert text["differs"] in await page.locator("#flow-live").inner_text()
+    await check_view(page, "admin-flow-editor", lang)  # live switch, draft vs published with a difference
     await page.locator("#flow-back").click()
     row = page.locator(f"#flows-table tr[data-flow='{flow['id']}']")
     await row.wait_for()

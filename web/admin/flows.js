@@ -14,7 +14,7 @@ function FlowRow({ api, me, lang, flow, onOpen, onChanged }) {
         aria-label=${t('admin.flows.openOne', { name: flow.name })}>${flow.name}</button>
       ${flow.description && html`<span class="admin-small admin-muted">${flow.description}</span>`}
     </th>
-    <td class="admin-mono">${flow.number}</td>
+    <td class="admin-nowrap">${flow.number}</td>
     <td><${FlowSwitch} api=${api} me=${me} lang=${lang} flow=${flow} idBase=${`flow-${flow.id}`} onChanged=${onChanged} /></td>
     <td class="num">${flow.version ? `v${flow.version}` : t('admin.flows.unpublished')}</td>
     <td>${flow.draft_differs && html`<span class="admin-chip chip-pending" data-badge="draft-differs">${t('admin.flows.draftDiffers')}</span>`}</td>
