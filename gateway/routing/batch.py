@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.events import Event
+from gateway.routing.automation import Automation, rules_for
 from gateway.routing.batch_rules import (
     NOTIFICATION_STATUS,
     StatusUpdate,
@@ -69,6 +70,7 @@ class BatchRouter:
     def __init__(self, services: Services) -> None:
         self._svc = services
         self._m = services.metrics
+        self._automation = Automation(services)
 
     async def route(self, events: list[Event], orgs: dict[str, Record | None]) -> None:
         """Route a run of events of sources in ``BATCHED`` (events of unknown orgs are skipped)."""
@@ -149,14 +151,22 @@ class BatchRouter:
                 results.append((part, svc.feed.queue_writes(third, org, [w for _, w in part])))
         await third.run()
         out: dict[tuple[str, str], int] = {}  # signals written, by type and kind: counted once a batch
+        created: list[tuple[_Item, FeedWrite, str, bool]] = []  # new signals whose type has rules
         for part, slot in results:
             for (it, w), result in zip(part, slot.value, strict=True):
                 if result.status == "no_user":
                     unmatched.append(it)
                 elif result.status in ("new", "grouped"):
                     out[w.signal_type, result.status] = out.get((w.signal_type, result.status), 0) + 1
+                if result.status in ("new", "duplicate") and rules_for(it.org, w.signal_type):
+                    created.append((it, w, result.signal_id, result.status == "duplicate"))
         for (signal_type, kind), n in out.items():
             self._m.signals_out.labels(signal_type, kind).inc(n)
+        # Automation rules on the new signals (idempotent per rule and signal; a replayed event
+        # fires again, harmlessly, so a router that died right after the write loses nothing).
+        for it, w, sid, replay in created:
+            title = str(w.body.get("title") or "")
+            await self._automation.on_signal(it.org, w.user, sid, w.signal_type, it.contact, title, replay=replay)
         await self._count_unmatched(unmatched)
 
     def _queue_side_effects(self, batch: Round, it: _Item) -> None:

@@ -8,7 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
-from gateway.api.openapi import telephony
+from gateway.api.openapi import automation, telephony
 from gateway.api.openapi.build import (
     ADMIN,
     ORG_ADMIN,
@@ -529,4 +529,5 @@ def operations() -> dict[Key, Schema]:
         **_me(),
         **telephony.operations(),
         **call_flow_operations(ORG),
+        **automation.operations(),
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.notifications import ACTIVITIES
-from gateway.api.openapi import telephony
+from gateway.api.openapi import automation, telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import actions, links, quota, send_request, signals, templates, tenancy
@@ -681,4 +681,5 @@ COMPONENTS: dict[str, Schema] = {
     "TwilioVoice": TWILIO_VOICE,
     "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
     **telephony.SCHEMAS,
+    **automation.SCHEMAS,
 }
