@@ -56,7 +56,9 @@ async def _missed_call(client: httpx.AsyncClient, org: SendOrg, caller: str = YA
 
 async def _signal(client: httpx.AsyncClient, org: SendOrg, user: str) -> dict[str, Any]:
     async def found() -> dict[str, Any] | None:
-        signals = [s for s in (await signals_of(client, org.ctx, user, view="all"))["signals"] if s["type"] == "call.missed"]
+        signals = [
+            s for s in (await signals_of(client, org.ctx, user, view="all"))["signals"] if s["type"] == "call.missed"
+        ]
         return signals[0] if signals else None
 
     result: dict[str, Any] = await wait_for(found, timeout=10)
