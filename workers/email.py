@@ -26,7 +26,7 @@ from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
 from workers.providers.smtp import MailError, SmtpTarget
 from workers.sms import backoff_seconds
-from workers.templating import rejection_reason
+from workers.templating import rejection_reason, rendered_version
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
@@ -91,7 +91,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         tz=org["timezone"],
         now=now,
         message_id=new_id,
-        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""},
+        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""}
+        | rendered_version(opened),
     )
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])

@@ -20,7 +20,7 @@ from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS, send_job_id
 
 _PUBLIC = (
     "id", "channel", "template", "to", "kind", "status", "reason", "sender", "idempotency_key", "send_at",
-    "provider_sid", "message_id", "segments", "charged", "recipient",
+    "provider_sid", "message_id", "segments", "charged", "recipient", "template_version",
 )  # fmt: skip
 ACTIVITIES = ("task", "event", "call")
 

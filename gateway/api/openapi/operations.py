@@ -193,7 +193,8 @@ def _templates() -> dict[Key, Schema]:
         ),
         (one, "GET"): operation("Read a template", _ok("200", "the template", "Template"), security=ORG_ADMIN),
         (one, "PUT"): operation(
-            "Edit a template (changed SMS text goes back to draft; module and channel are fixed)",
+            "Edit a template (the text of an approved SMS template becomes a new draft version, `submit` submits it;"
+            " the approved version keeps serving until the new one is approved; module and channel are fixed)",
             _ok("200", "edited", "Template"),
             security=ORG_ADMIN,
             body=json_body(ref("TemplateEdit")),

@@ -235,6 +235,7 @@ NOTIFICATION = _obj(
         "status": {"type": "string"},
         "reason": {"type": ["string", "null"]},
         "idempotency_key": {"type": "string"},
+        "template_version": {"type": "integer", "description": "the template version it was rendered from"},
         "created_at": _DATE_TIME,
         "updated_at": _DATE_TIME,
         "history": {
@@ -290,8 +291,18 @@ TEMPLATE_EDIT = _obj(
         "channel": {"type": "string", "description": "must equal the stored channel"},
         "body": _TEMPLATE_COMMON["body"],
         "subject": {**_text(500), "description": "email templates only"},
+        "submit": {"type": "boolean", "description": "submit the edited version for approval at once (SMS)"},
     },
     closed=True,
+)
+_CANDIDATE = _obj(
+    {
+        "version": {"type": "integer"},
+        "body": {"type": "string"},
+        "status": {"type": "string", "enum": ["draft", "pending", "rejected"]},
+        "reject_reason": {"type": "string"},
+    },
+    ("version", "body", "status"),
 )
 TEMPLATE = _obj(
     {
@@ -307,6 +318,8 @@ TEMPLATE = _obj(
         "reject_reason": {"type": "string"},
         "created_ms": {"type": "integer"},
         "updated_ms": {"type": "integer"},
+        "draft": {**_CANDIDATE, "description": "a new version not yet submitted (or rejected); the live one serves"},
+        "pending": {**_CANDIDATE, "description": "a new version awaiting approval; the live one serves"},
     },
     ("id", "channel", "name", "module", "body", "status", "version"),
 )
@@ -387,6 +400,16 @@ EMAIL_REPORT = _obj(
         "templates": {
             "type": "array",
             "items": {"allOf": [_REPORT_ROW, _obj({"template": {"type": "string"}}, ("template",))]},
+        },
+        "versions": {
+            "type": "array",
+            "description": "per template and version (sent from, opened and clicked of mail rendered from it)",
+            "items": {
+                "allOf": [
+                    _REPORT_ROW,
+                    _obj({"template": {"type": "string"}, "version": {"type": "integer"}}, ("template", "version")),
+                ]
+            },
         },
     },
     ("from", "to", "group", "timezone", "rows", "total", "templates"),
