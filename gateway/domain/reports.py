@@ -40,10 +40,10 @@ def summarise(per_day: dict[date, dict[str, str]], group: str) -> dict[str, Any]
                     row = templates.setdefault(tid, dict.fromkeys(FIELDS, 0))
                     row[fname] += int(value)
             elif name.startswith("v:"):
-                tid, number, fname = name[2:].rsplit(":", 2)
-                if fname in FIELDS and number.isdigit():
-                    vrow = versions.setdefault((tid, int(number)), dict.fromkeys(FIELDS, 0))
-                    vrow[fname] += int(value)
+                parts = name[2:].rsplit(":", 2)
+                if len(parts) == 3 and parts[2] in FIELDS and parts[1].isdigit():
+                    vrow = versions.setdefault((parts[0], int(parts[1])), dict.fromkeys(FIELDS, 0))
+                    vrow[parts[2]] += int(value)
             elif name in FIELDS:
                 bucket[name] += int(value)
     total = {f: sum(b[f] for b in buckets.values()) for f in FIELDS}
