@@ -7,17 +7,21 @@ import uuid
 from typing import Any
 
 import httpx
+import redis as redis_sync
 
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.automation import idempotency_key
 from gateway.domain.notifications import notification_id
+from tests.integration.test_imap import dovecot, listening, start_imap, sync_redis  # noqa: F401 - fixtures
 from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway, call_params, post_twilio, signals_of
+from tests.support.imap import Dovecot, imap_env, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
     buy,
+    email_template,
     provision_sending_org,
     settled,
     sms_template,
@@ -180,3 +184,37 @@ async def test_rule_api_validates_and_checks_the_template(
     assert member.status_code == 403
     assert (await client.delete(f"{base}/r1", headers=gateway.admin)).status_code == 204
     assert (await client.delete(f"{base}/r1", headers=gateway.admin)).status_code == 404
+
+
+async def test_an_email_rule_fires_on_mail_routed_from_imap(
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    redis_server: RedisServer,
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+    dovecot: Dovecot,  # noqa: F811 - the fixture imported above
+    sync_redis: redis_sync.Redis,  # noqa: F811
+) -> None:
+    """Mail signals are routed apart from the batch (gateway/routing/mail.py): an email.received rule
+    mails the contact's owner once, with the mail's subject as the title; a grouped repeat sends nothing."""
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    org = await provision_sending_org(client, gateway, twilio_api)
+    tid = await email_template(client, org, "{{ contact_name }}: {{ title }}", "<p>{{ contact_name }}様からメール</p>")
+    action = {"channel": "email", "template": tid, "to": "owner"}
+    await _rule(client, org, "mail-owner", {"on": "email.received", "action": action})
+    box = dovecot.add_user()
+    start_imap(procs, redis_server.url, imap_env(dovecot, box, org.id, "u1"))
+    await listening(sync_redis, dovecot, box, org.id)
+    await dovecot.adeliver(box, mail("お見積もりのご依頼"))
+    await wait_for(lambda: smtp_server.recorder.to("sato@sales.example.jp"), timeout=15)
+    await dovecot.adeliver(box, mail("再送"))  # a repeat within the window: grouped, no new signal
+
+    async def grouped() -> bool:
+        signals = (await signals_of(client, org.ctx, "u1"))["signals"]
+        return [(x["type"], x["count"]) for x in signals] == [("email.received", 2)]
+
+    await wait_for(grouped, timeout=15)
+    await sleep_scaled(2)
+    [sent] = smtp_server.recorder.to("sato@sales.example.jp")
+    assert sent["Subject"] == "山田 太郎: お見積もりのご依頼"
