@@ -4,7 +4,7 @@ and :mod:`gateway.routing.rules`).
 One run costs a fixed number of Redis round trips, however many events it holds:
 
 1. every contact reference of the run (one ``find_contacts`` script call per org), the SMS status
-   moves of status callbacks and the notifications tracking hits are about;
+   moves of status callbacks and the notifications tracking hits and bounces are about;
 2. only when SMS status callbacks moved something: the notifications those messages belong to;
 3. every write: notification links and moves, the call log, report counts, and the feed writes
    of each org in one ``apply_signal`` call, in stream order (which is each feed's order);
@@ -35,7 +35,8 @@ from gateway.routing.batch_rules import (
     sms_recipient,
     sms_update,
 )
-from gateway.routing.rules import Draft, contact_ref, draft, signal_body
+from gateway.routing.mail_signals import about_mail
+from gateway.routing.rules import Draft, contact_ref, draft, group_on, signal_body
 from gateway.services import Services
 from gateway.store.feed import FeedWrite, WriteResult
 from gateway.store.pipeline import Round, Slot
@@ -43,6 +44,8 @@ from gateway.store.pipeline import Round, Slot
 # Signals per apply_signal call: bounds how long one script holds Redis (each signal costs it about
 # 20-40 µs; 64 keep a call near 2 ms, so other clients — ingest, WebSocket hellos — barely wait).
 MAX_WRITES_PER_CALL = 64
+# Events about a mail we sent: its notification is read with the contacts (round 1).
+MAIL_SOURCES = frozenset({"track.open", "track.click", "send.email_bounced"})
 
 Record = dict[str, Any]
 
@@ -100,10 +103,10 @@ class BatchRouter:
                     it.draft = draft(ev, None, country=it.org.get("country"))
                     if it.draft is None and ev.source != "twilio.voice_status":
                         continue
-                    if ev.source in ("track.open", "track.click") and ev.data.get("notification"):
+                    if ev.source in MAIL_SOURCES and ev.data.get("notification"):
+                        # The mail an open, click or bounce is about (its kind and subject: mail_signals).
                         it.notification = svc.notifications.queue_get(first, org, str(ev.data["notification"]))
-                    else:
-                        it.preferred = named_user(ev)
+                    it.preferred = named_user(ev)
                 if it.draft is None and it.sms is None:
                     continue  # a call status that makes no signal: only the call log moves
                 lookup = contact_ref(ev)
@@ -142,32 +145,39 @@ class BatchRouter:
             if user is None:
                 unmatched.append(it)
                 continue
+            if ev.source in MAIL_SOURCES:
+                it.draft = about_mail(it.draft, it.notification.value if it.notification is not None else None)
             body = signal_body(it.org, user, contact, it.draft, ev.at_ms)
-            group_on = contact["id"] if contact else None
-            writes.append((it, FeedWrite(user, ev.key, it.draft.type, group_on, body)))
+            writes.append((it, FeedWrite(user, ev.key, it.draft.type, group_on(it.draft, contact), body)))
         results: list[tuple[list[tuple[_Item, FeedWrite]], Slot[list[WriteResult]]]] = []
         for org, group in by_org(writes, lambda w: w[0].event.org).items():
             for part in chunks(group, MAX_WRITES_PER_CALL):
                 results.append((part, svc.feed.queue_writes(third, org, [w for _, w in part])))
         await third.run()
         out: dict[tuple[str, str], int] = {}  # signals written, by type and kind: counted once a batch
-        created: list[tuple[_Item, FeedWrite, str, bool]] = []  # new signals whose type has rules
         for part, slot in results:
             for (it, w), result in zip(part, slot.value, strict=True):
                 if result.status == "no_user":
                     unmatched.append(it)
                 elif result.status in ("new", "grouped"):
                     out[w.signal_type, result.status] = out.get((w.signal_type, result.status), 0) + 1
-                if result.status in ("new", "duplicate") and rules_for(it.org, w.signal_type):
-                    created.append((it, w, result.signal_id, result.status == "duplicate"))
         for (signal_type, kind), n in out.items():
             self._m.signals_out.labels(signal_type, kind).inc(n)
-        # Automation rules on the new signals (idempotent per rule and signal; a replayed event
-        # fires again, harmlessly, so a router that died right after the write loses nothing).
-        for it, w, sid, replay in created:
-            title = str(w.body.get("title") or "")
-            await self._automation.on_signal(it.org, w.user, sid, w.signal_type, it.contact, title, replay=replay)
+        await self._fire_rules(results)
         await self._count_unmatched(unmatched)
+
+    async def _fire_rules(self, results: list[tuple[list[tuple[_Item, FeedWrite]], Slot[list[WriteResult]]]]) -> None:
+        """Automation rules on the new signals (idempotent per rule and signal; a replayed event —
+        ``duplicate`` — fires again, harmlessly, so a router that died right after the write loses
+        nothing). Nothing to do, and no I/O, for orgs without rules on these types."""
+        for part, slot in results:
+            for (it, w), result in zip(part, slot.value, strict=True):
+                if result.status in ("new", "duplicate") and rules_for(it.org, w.signal_type):
+                    title = str(w.body.get("title") or "")
+                    replay = result.status == "duplicate"
+                    await self._automation.on_signal(
+                        it.org, w.user, result.signal_id, w.signal_type, it.contact, title, replay=replay
+                    )
 
     def _queue_side_effects(self, batch: Round, it: _Item) -> None:
         """What an event changes besides a feed: the call log, SMS and notification statuses,
