@@ -24,6 +24,7 @@ from gateway.api import (
     account,
     actions,
     activity,
+    automation,
     calls,
     contacts,
     groups,
@@ -252,6 +253,7 @@ def create_app(
         *me_calls.routes,
         *call_flows_api.routes,
         *mailboxes.routes,
+        *automation.routes,
         Mount("/web", WebFiles(directory=WEB_DIR, check_dir=False), name="web"),
     ]
     app = Starlette(

@@ -32,7 +32,7 @@ from workers.email_message import TrackingPlan, build_email, make_message_id
 from workers.outcome import prepare, reject
 from workers.providers.smtp import MailError, SmtpTarget
 from workers.sms import backoff_seconds
-from workers.templating import rejection_reason
+from workers.templating import rejection_reason, rendered_version
 
 log = logging.getLogger("signalgate.email")
 LIMIT_REASON = {"individual": "daily_email_limit", "mass": "mass_email_limit"}
@@ -111,7 +111,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         now=now,
         message_id=new_id,
         # subject: opens, clicks and bounces name the mail (gateway.routing.mail_signals)
-        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or "", "subject": subject},
+        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or "", "subject": subject}
+        | rendered_version(opened),
     )
     if counted.outcome == "cancelled":
         return {"status": "cancelled"}

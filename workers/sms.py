@@ -30,7 +30,7 @@ from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
 from workers.sms_credits import tell_admins_low
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
-from workers.templating import rejection_reason
+from workers.templating import rejection_reason, rendered_version
 
 log = logging.getLogger("signalgate.sms")
 # Clock skew allowed between us and the provider when looking for an earlier attempt's message.
@@ -108,7 +108,8 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened
         org_id,
         nid,
         segments.segments,
-        {"recipient": who.address, "text": text, "segments": segments.segments, "contact": who.contact or ""},
+        {"recipient": who.address, "text": text, "segments": segments.segments, "contact": who.contact or ""}
+        | rendered_version(opened),
         stale_ms=deps.attempt_stale_ms,
         token=token,
         day=local_day(datetime.now(tz=UTC), org["timezone"]),

@@ -25,6 +25,7 @@ from typing import Any
 
 from gateway.domain.rendering import Compiled, TemplateError, compile_template, header_value, render_compiled
 from gateway.domain.template_budget import MAX_SECONDS, Budget
+from gateway.store.sending import Opened
 
 RENDER_TIMEOUT_SECONDS = MAX_SECONDS + 1.0
 # Template parts kept compiled per worker process (an org's few templates × subject/body).
@@ -108,3 +109,10 @@ class TemplateCache:
 def rejection_reason(exc: TemplateError) -> str:
     """``template_limit`` for a template over its time or work budget, else ``template_error``."""
     return "template_limit" if exc.limit else "template_error"
+
+
+def rendered_version(opened: Opened | None) -> dict[str, int]:
+    """``{"template_version": n}`` of the template a job read with its notification (and renders):
+    stored on the notification, so reports count per version (``report_once.lua``)."""
+    template = opened.template if opened is not None else None
+    return {"template_version": int(template.get("version", 1))} if template else {}

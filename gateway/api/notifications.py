@@ -17,7 +17,7 @@ from gateway.store import submission
 
 _PUBLIC = (
     "id", "channel", "template", "to", "kind", "status", "reason", "sender", "idempotency_key", "send_at",
-    "provider_sid", "message_id", "segments", "charged", "recipient",
+    "provider_sid", "message_id", "segments", "charged", "recipient", "template_version",
 )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The email report: per-day counters summed into day/week/month rows with rates. Pure.
 
 Counters are kept per org and local day: ``sent``, ``bounced``, ``opened``, ``clicked``,
-``received``, ``replied``, and per template ``t:<template id>:<field>``. Rates are percentages of
+``received``, ``replied``, per template ``t:<template id>:<field>`` and per template version
+``v:<template id>:<version>:<field>`` (counted for notifications that recorded their version). Rates are percentages of
 ``sent`` (one decimal; 0 when nothing was sent).
 """
 
@@ -28,6 +29,7 @@ def summarise(per_day: dict[date, dict[str, str]], group: str) -> dict[str, Any]
     """``rows`` per ``group`` bucket (day, week, month), ``total`` and per-``templates`` totals."""
     buckets: dict[str, dict[str, int]] = {}
     templates: dict[str, dict[str, int]] = {}
+    versions: dict[tuple[str, int], dict[str, int]] = {}
     for d, counters in per_day.items():
         noon = datetime(d.year, d.month, d.day, 12, tzinfo=UTC)
         bucket = buckets.setdefault(report_bucket(noon, "UTC", group), dict.fromkeys(FIELDS, 0))
@@ -37,6 +39,11 @@ def summarise(per_day: dict[date, dict[str, str]], group: str) -> dict[str, Any]
                 if fname in FIELDS:
                     row = templates.setdefault(tid, dict.fromkeys(FIELDS, 0))
                     row[fname] += int(value)
+            elif name.startswith("v:"):
+                parts = name[2:].rsplit(":", 2)
+                if len(parts) == 3 and parts[2] in FIELDS and parts[1].isdigit():
+                    vrow = versions.setdefault((parts[0], int(parts[1])), dict.fromkeys(FIELDS, 0))
+                    vrow[parts[2]] += int(value)
             elif name in FIELDS:
                 bucket[name] += int(value)
     total = {f: sum(b[f] for b in buckets.values()) for f in FIELDS}
@@ -44,4 +51,5 @@ def summarise(per_day: dict[date, dict[str, str]], group: str) -> dict[str, Any]
         "rows": [{"period": k, **with_rates(v)} for k, v in sorted(buckets.items())],
         "total": with_rates(total),
         "templates": [{"template": k, **with_rates(v)} for k, v in sorted(templates.items())],
+        "versions": [{"template": t, "version": n, **with_rates(v)} for (t, n), v in sorted(versions.items())],
     }

@@ -1,15 +1,15 @@
 """SMS template approval lifecycle and template payload validation. Pure.
 
 SMS templates move ``draft → pending → approved | rejected`` (submit, approve, reject); editing
-an approved, pending or rejected template's text puts it back to ``draft`` (it must be approved
-again). Email templates need no approval: they are ``approved`` from creation. ``module`` is
-fixed at creation.
+the text of an approved one makes a new version that needs approval while the approved one keeps
+serving (:mod:`gateway.domain.template_versions`). Email templates need no approval: they are
+``approved`` from creation. ``module`` is fixed at creation.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.domain.errors import ApiError, BadRequest
 
@@ -76,35 +76,35 @@ def new_template(tid: str, body: Any) -> dict[str, Any]:
     return rec
 
 
-def edit_template(stored: dict[str, Any], body: Any) -> dict[str, Any]:
-    """Apply an edit; a changed text sends an SMS template back to ``draft``."""
+class Edit(NamedTuple):
+    """A checked ``PUT .../templates/{id}`` body: the texts given, a new name, submit at once."""
+
+    texts: dict[str, str]
+    name: str | None
+    submit: bool
+
+
+def parse_edit(stored: dict[str, Any], body: Any) -> Edit:
+    """Check an edit (what it does: :func:`gateway.domain.template_versions.edit`)."""
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    unknown = sorted(set(body) - {"name", "module", "body", "subject", "channel"})
+    unknown = sorted(set(body) - {"name", "module", "body", "subject", "channel", "submit"})
     if unknown:
         raise BadRequest(f"unknown template field(s): {', '.join(unknown)}", code="unknown_field")
     if "module" in body and body["module"] != stored["module"]:
         raise BadRequest("'module' cannot change after creation", code="module_immutable")
     if "channel" in body and body["channel"] != stored["channel"]:
         raise BadRequest("'channel' cannot change after creation", code="invalid_field")
-    rec = dict(stored)
-    if "name" in body:
-        rec["name"] = _text(body, "name", 200)
-    changed = False
+    submit = body.get("submit", False)
+    if not isinstance(submit, bool):
+        raise BadRequest("'submit' must be true or false", code="invalid_field")
+    texts: dict[str, str] = {}
     for key in _TEXT_FIELDS:
         if key in body:
             if key == "subject" and stored["channel"] != "email":
                 raise BadRequest("SMS templates have no subject", code="invalid_field")
-            value = _text(body, key, MAX_BODY if key == "body" else 500)
-            changed |= value != stored.get(key)
-            rec[key] = value
-    if changed:
-        rec["version"] = int(stored.get("version", 1)) + 1
-        if stored["channel"] == "sms":
-            rec["status"] = "draft"
-            rec.pop("dlt_template_id", None)
-            rec.pop("reject_reason", None)
-    return rec
+            texts[key] = _text(body, key, MAX_BODY if key == "body" else 500)
+    return Edit(texts, _text(body, "name", 200) if "name" in body else None, submit)
 
 
 def dlt_template_id(value: Any) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.events import Event
+from gateway.routing.automation import Automation, rules_for
 from gateway.routing.batch_rules import (
     NOTIFICATION_STATUS,
     StatusUpdate,
@@ -72,6 +73,7 @@ class BatchRouter:
     def __init__(self, services: Services) -> None:
         self._svc = services
         self._m = services.metrics
+        self._automation = Automation(services)
 
     async def route(self, events: list[Event], orgs: dict[str, Record | None]) -> None:
         """Route a run of events of sources in ``BATCHED`` (events of unknown orgs are skipped)."""
@@ -161,7 +163,21 @@ class BatchRouter:
                     out[w.signal_type, result.status] = out.get((w.signal_type, result.status), 0) + 1
         for (signal_type, kind), n in out.items():
             self._m.signals_out.labels(signal_type, kind).inc(n)
+        await self._fire_rules(results)
         await self._count_unmatched(unmatched)
+
+    async def _fire_rules(self, results: list[tuple[list[tuple[_Item, FeedWrite]], Slot[list[WriteResult]]]]) -> None:
+        """Automation rules on the new signals (idempotent per rule and signal; a replayed event —
+        ``duplicate`` — fires again, harmlessly, so a router that died right after the write loses
+        nothing). Nothing to do, and no I/O, for orgs without rules on these types."""
+        for part, slot in results:
+            for (it, w), result in zip(part, slot.value, strict=True):
+                if result.status in ("new", "duplicate") and rules_for(it.org, w.signal_type):
+                    title = str(w.body.get("title") or "")
+                    replay = result.status == "duplicate"
+                    await self._automation.on_signal(
+                        it.org, w.user, result.signal_id, w.signal_type, it.contact, title, replay=replay
+                    )
 
     def _queue_side_effects(self, batch: Round, it: _Item) -> None:
         """What an event changes besides a feed: the call log, SMS and notification statuses,

@@ -16,6 +16,7 @@ from gateway.domain.events import Event
 from gateway.domain.notifications import FINAL
 from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import merge_contact
+from gateway.routing.automation import Automation, rules_for
 from gateway.routing.mail_rules import (
     MailFacts,
     Party,
@@ -53,6 +54,7 @@ class MailRouter:
         self._notifications = services.notifications
         self._reports = services.reports
         self._activity = services.activity
+        self._automation = Automation(services)
         self._suppressions = services.suppressions
 
     async def handle(self, event: Event, org: Record) -> None:
@@ -165,6 +167,10 @@ class MailRouter:
         result = await self._feed.write(event.org, user, event.key, d.type, contact["id"] if contact else None, body)
         if result.status in ("new", "grouped"):
             self._m.signals_out.labels(d.type, result.status).inc()
+        if result.status in ("new", "duplicate") and rules_for(org, d.type):  # automation rules
+            title = str(body.get("title") or "")
+            replay = result.status == "duplicate"
+            await self._automation.on_signal(org, user, result.signal_id, d.type, contact, title, replay=replay)
 
     async def _count(self, event: Event, what: str) -> None:
         """Count an event that made no signal, once (``sg:{org}:stats`` field ``<what>:imap.mail``)."""

@@ -16,6 +16,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from gateway.domain.automation import TIMER_KIND
+from gateway.routing.automation import Automation
 from gateway.services import Services
 from gateway.store.due import DueEntry, DueSet
 from gateway.store.feed import SNOOZE
@@ -31,7 +33,10 @@ class Waker:
         self._due = DueSet(services.redis)
         self._interval = interval
         feed = services.feed
-        self.handlers: dict[str, Handler] = {SNOOZE: lambda e: feed.wake(e.org, e.user, e.at_ms)}
+        self.handlers: dict[str, Handler] = {
+            SNOOZE: lambda e: feed.wake(e.org, e.user, e.at_ms),
+            TIMER_KIND: Automation(services).on_timer,  # an automation rule's unread_for
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop``; a Redis error ends the run (the supervisor retries it)."""

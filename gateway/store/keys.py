@@ -431,3 +431,13 @@ def call_flow_retired(org_id: str) -> str:
 def call_flow_seq(org_id: str) -> str:
     """Hash flow id -> its last revision number; never reset (a re-created flow never reuses one)."""
     return f"sg:{{{org_id}}}:call-flow-seq"
+
+
+def automation_rules(org_id: str) -> str:
+    """Hash rule id -> JSON of the org's automation rules (read with the org by the router)."""
+    return f"sg:{{{org_id}}}:rules"
+
+
+def template_versions(org_id: str, template: str) -> str:
+    """Hash version number -> JSON of a template's versions (text, status, times)."""
+    return f"sg:{{{org_id}}}:template-versions:{template}"

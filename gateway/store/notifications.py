@@ -28,7 +28,7 @@ def _decode(raw: dict[str, str]) -> dict[str, Any]:
     for name in _JSON_FIELDS:
         if name in rec:
             rec[name] = orjson.loads(rec[name])
-    for name in ("rank", "charged", "segments", "created_ms", "updated_ms"):
+    for name in ("rank", "charged", "segments", "created_ms", "updated_ms", "template_version"):
         if name in rec and rec[name].lstrip("-").isdigit():
             rec[name] = int(rec[name])
     return rec

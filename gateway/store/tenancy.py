@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import orjson
 from redis.asyncio import Redis
 
+from gateway.domain.automation import index_rules
 from gateway.domain.tenancy import ORG_ID, RECORD_ID, contact_matches, phone_numbers
 from gateway.store import keys
 from gateway.store.live import revocation
@@ -87,6 +88,20 @@ def _load(raw: str | None) -> dict[str, Any] | None:
     return None if raw is None else dict(orjson.loads(raw))
 
 
+# The key under which a cached org carries its enabled automation rules by signal type (present
+# only when it has some): read in the same round trip as the org, so an org without rules costs
+# the router nothing more. Never stored, never shown (the API reads orgs uncached).
+AUTOMATION = "_automation"
+
+
+def _with_rules(rec: dict[str, Any] | None, rules: dict[str, str] | None) -> dict[str, Any] | None:
+    if rec is not None and rules:
+        index = index_rules(rules)
+        if index:
+            rec[AUTOMATION] = index
+    return rec
+
+
 class Tenancy:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
@@ -115,7 +130,11 @@ class Tenancy:
 
     async def _load_org(self, org: str, generation: int) -> dict[str, Any] | None:
         try:
-            rec = await self.get_org(org)
+            async with self._r.pipeline(transaction=False) as pipe:  # one slot: the org's tag
+                pipe.get(keys.org(org))
+                pipe.hgetall(keys.automation_rules(org))
+                raw, rules = await pipe.execute()
+            rec = _with_rules(_load(raw), rules)
         finally:
             if self._org_loads.get(org) is asyncio.current_task():
                 del self._org_loads[org]
@@ -141,14 +160,19 @@ class Tenancy:
             async with self._r.pipeline(transaction=False) as pipe:
                 for org in missing:  # one GET each: org keys are in different Cluster slots
                     pipe.get(keys.org(org))
+                    pipe.hgetall(keys.automation_rules(org))  # the org's rules, same slot
                 raw = await pipe.execute()
             if len(self._org_cache) + len(missing) > ORG_CACHE_MAX:
                 self._org_cache.clear()
-            for org, value in zip(missing, raw, strict=True):
-                found[org] = rec = _load(value)
+            for org, value, rules in zip(missing, raw[::2], raw[1::2], strict=True):
+                found[org] = rec = _with_rules(_load(value), rules)
                 if generation == self._org_generation:  # no PUT/DELETE of an org meanwhile
                     self._org_cache[org] = (now + ORG_CACHE_SECONDS, rec)
         return found
+
+    def forget_org(self, org: str) -> None:
+        """Drop the org from this process's cache (its rules changed)."""
+        self._forget_org(org)
 
     def _forget_org(self, org: str) -> None:
         self._org_generation += 1

@@ -10,7 +10,8 @@ from tests.support.api import Gateway, OrgCtx
 
 
 async def test_sms_template_lifecycle(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
-    """draft → pending → approved; editing the text → draft; reject needs pending; module is fixed."""
+    """draft → pending → approved; editing the approved text → a new draft version while the approved
+    one stays live; reject needs pending; a rejected new version leaves the approved one; module is fixed."""
     base = f"/api/v1/orgs/{org.id}/templates"
     body = {"channel": "sms", "name": "確認", "module": "deals", "body": "{{ name }}様 ご確認ください"}
     r = await client.post(base, json=body, headers=gateway.admin)
@@ -22,12 +23,15 @@ async def test_sms_template_lifecycle(client: httpx.AsyncClient, gateway: Gatewa
     r = await client.put(f"{base}/{tid}", json={"name": "確認（新）"}, headers=gateway.admin)
     assert r.json()["status"] == "approved"  # a rename is not a text change
     r = await client.put(f"{base}/{tid}", json={"body": "{{ name }}様 再確認"}, headers=gateway.admin)
-    assert r.json()["status"] == "draft" and r.json()["version"] == 2
+    assert r.json()["status"] == "approved" and r.json()["version"] == 1
+    assert r.json()["body"] == body["body"]
+    assert r.json()["draft"] == {"version": 2, "body": "{{ name }}様 再確認", "status": "draft"}
     r = await client.put(f"{base}/{tid}", json={"module": "leads"}, headers=gateway.admin)
     assert r.status_code == 400 and r.json()["error"] == "module_immutable"
     await client.post(f"{base}/{tid}/submit", headers=gateway.admin)
     r = await client.post(f"{base}/{tid}/reject", json={"reason": "DLT: 文言不一致"}, headers=gateway.admin)
-    assert r.json()["status"] == "rejected" and r.json()["reject_reason"] == "DLT: 文言不一致"
+    assert r.json()["status"] == "approved" and r.json()["version"] == 1
+    assert r.json()["draft"]["status"] == "rejected" and r.json()["draft"]["reject_reason"] == "DLT: 文言不一致"
     listed = (await client.get(base, headers=gateway.admin)).json()["templates"]
     assert [t["id"] for t in listed] == [tid]
 

@@ -8,7 +8,7 @@ parameters here. ``tests/unit/api/test_openapi.py`` checks this table against th
 from __future__ import annotations
 
 from gateway.api.activity import DEFAULT_LIMIT as ACTIVITY_LIMIT
-from gateway.api.openapi import telephony
+from gateway.api.openapi import automation, telephony
 from gateway.api.openapi.build import (
     ADMIN,
     ORG_ADMIN,
@@ -348,7 +348,8 @@ def _templates() -> dict[Key, Schema]:
         ),
         (one, "GET"): operation("Read a template", _ok("200", "the template", "Template"), security=ORG_ADMIN),
         (one, "PUT"): operation(
-            "Edit a template (changed SMS text goes back to draft; module and channel are fixed)",
+            "Edit a template (the text of an approved SMS template becomes a new draft version, `submit` submits it;"
+            " the approved version keeps serving until the new one is approved; module and channel are fixed)",
             _ok("200", "edited", "Template"),
             security=ORG_ADMIN,
             body=json_body(ref("TemplateEdit")),
@@ -721,4 +722,5 @@ def operations() -> dict[Key, Schema]:
         **_me(),
         **telephony.operations(),
         **call_flow_operations(ORG),
+        **automation.operations(),
     }

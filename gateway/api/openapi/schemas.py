@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.account import MAX_PURCHASE
-from gateway.api.openapi import telephony
+from gateway.api.openapi import automation, telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import (
@@ -424,6 +424,7 @@ NOTIFICATION = _obj(
         "status": {"type": "string"},
         "reason": {"type": ["string", "null"]},
         "idempotency_key": {"type": "string"},
+        "template_version": {"type": "integer", "description": "the template version it was rendered from"},
         "created_at": _DATE_TIME,
         "updated_at": _DATE_TIME,
         "history": {
@@ -495,8 +496,18 @@ TEMPLATE_EDIT = _obj(
         "channel": {"type": "string", "description": "must equal the stored channel"},
         "body": _TEMPLATE_COMMON["body"],
         "subject": {**_text(500), "description": "email templates only"},
+        "submit": {"type": "boolean", "description": "submit the edited version for approval at once (SMS)"},
     },
     closed=True,
+)
+_CANDIDATE = _obj(
+    {
+        "version": {"type": "integer"},
+        "body": {"type": "string"},
+        "status": {"type": "string", "enum": ["draft", "pending", "rejected"]},
+        "reject_reason": {"type": "string"},
+    },
+    ("version", "body", "status"),
 )
 TEMPLATE = _obj(
     {
@@ -512,6 +523,8 @@ TEMPLATE = _obj(
         "reject_reason": {"type": "string"},
         "created_ms": {"type": "integer"},
         "updated_ms": {"type": "integer"},
+        "draft": {**_CANDIDATE, "description": "a new version not yet submitted (or rejected); the live one serves"},
+        "pending": {**_CANDIDATE, "description": "a new version awaiting approval; the live one serves"},
     },
     ("id", "channel", "name", "module", "body", "status", "version"),
 )
@@ -683,6 +696,16 @@ EMAIL_REPORT = _obj(
         "templates": {
             "type": "array",
             "items": {"allOf": [_REPORT_ROW, _obj({"template": {"type": "string"}}, ("template",))]},
+        },
+        "versions": {
+            "type": "array",
+            "description": "per template and version (sent from, opened and clicked of mail rendered from it)",
+            "items": {
+                "allOf": [
+                    _REPORT_ROW,
+                    _obj({"template": {"type": "string"}, "version": {"type": "integer"}}, ("template", "version")),
+                ]
+            },
         },
     },
     ("from", "to", "group", "timezone", "rows", "total", "templates"),
@@ -1010,4 +1033,5 @@ COMPONENTS: dict[str, Schema] = {
     "TwilioVoice": TWILIO_VOICE,
     "TwilioVoiceStatus": TWILIO_VOICE_STATUS,
     **telephony.SCHEMAS,
+    **automation.SCHEMAS,
 }

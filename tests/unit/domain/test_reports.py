@@ -61,3 +61,16 @@ def test_templates_are_summed_over_the_range() -> None:
     assert by_id["t_a"] == {"template": "t_a", **with_rates(_counts(sent=2, opened=1))}
     assert by_id["t_b"]["bounced_rate"] == 100.0
     assert by_id["t:with:colons"]["sent"] == 4
+
+
+def test_versions_are_rows_per_template_and_version() -> None:
+    """``v:<template>:<version>:<field>`` counters become one row per template and version."""
+    per_day = {
+        date(2026, 11, 29): {"v:t_a:1:sent": "2", "v:t_a:1:opened": "1", "v:t_a:2:sent": "1", "v:t_a:x:sent": "9"},
+        date(2026, 11, 30): {"v:t_a:2:sent": "3", "v:t_b:1:clicked": "1", "v:t_a:2:unknown": "4", "v:bad": "1"},
+    }
+    rows = {(r["template"], r["version"]): r for r in summarise(per_day, "day")["versions"]}
+    assert list(rows) == [("t_a", 1), ("t_a", 2), ("t_b", 1)]
+    assert rows["t_a", 1]["sent"] == 2 and rows["t_a", 1]["opened_rate"] == 50.0
+    assert rows["t_a", 2]["sent"] == 4 and rows["t_b", 1]["clicked"] == 1
+    assert summarise({}, "day")["versions"] == []
