@@ -90,10 +90,6 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         return await reject(deps, org_id, nid, content)
     subject, html = content
     marketing = rec["kind"] != "individual"
-    # Consent and suppression before the cap: a refused mail counts nothing.
-    refusal = await deps.services.suppressions.refusal(org_id, who.address, who.contact, marketing)
-    if refusal is not None:
-        return await reject(deps, org_id, nid, refusal)
     caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
@@ -101,7 +97,7 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     sender = deps.services.config.smtp.from_address
     # A Message-ID fixed before the first attempt: a rerun sends the same one.
     new_id = None if rec.get("message_id") else make_message_id(_domain(sender))
-    # One step: the daily cap, the Message-ID (and its index) and `sending`.
+    # One step: consent, the daily cap, the Message-ID (and its index) and `sending`.
     counted = await deps.services.sending.email_begin(
         org_id,
         nid,
@@ -113,9 +109,15 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         # subject: opens, clicks and bounces name the mail (gateway.routing.mail_signals)
         fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or "", "subject": subject}
         | rendered_version(opened),
+        # Consent and suppression in the same step, before the cap: a refused mail counts nothing.
+        address=who.address,
+        contact=who.contact,
+        marketing=marketing,
     )
     if counted.outcome == "cancelled":
         return {"status": "cancelled"}
+    if counted.outcome in ("suppressed", "not_marketing"):
+        return await reject(deps, org_id, nid, counted.outcome)
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
     message_id = rec.get("message_id") or new_id

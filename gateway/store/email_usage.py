@@ -17,11 +17,11 @@ TTL_MARGIN_SECONDS = 2 * 86400
 
 @dataclass(frozen=True)
 class EmailReservation:
-    outcome: str  # "counted" | "already_counted" | "limit"
+    outcome: str  # "counted" | "already_counted" | "limit" | "cancelled" | "suppressed" | "not_marketing"
     used: int
 
 
-RESERVE_OUTCOMES = {1: "counted", 2: "already_counted", 0: "limit", 3: "cancelled"}
+RESERVE_OUTCOMES = {1: "counted", 2: "already_counted", 0: "limit", 3: "cancelled", 4: "suppressed", 5: "not_marketing"}
 
 
 class EmailUsage:

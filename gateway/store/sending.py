@@ -151,8 +151,13 @@ class Sending:
         now: datetime,
         message_id: str | None,
         fields: dict[str, Any],
+        address: str,
+        contact: str | None,
+        marketing: bool,
     ) -> EmailReservation:
-        """Count the email in today's cap, record its Message-ID (when given) and ``fields``, advance to ``sending``."""
+        """Consent (suppression; ``marketing`` consent of ``contact``) before the first count, then
+        count the email in today's cap, record its Message-ID (when given) and ``fields``, advance
+        to ``sending`` — one step (``email_begin.lua``)."""
         day = local_day(now, tz)
         code, used = await self._s.email_begin(
             keys=[
@@ -160,6 +165,8 @@ class Sending:
                 keys.notification(org, nid),
                 keys.notification_history(org, nid),
                 keys.message_id(org, (message_id or "-").strip("<>")),
+                keys.suppressions(org),
+                keys.contacts(org),
             ],
             args=[
                 bucket,
@@ -171,6 +178,9 @@ class Sending:
                 f"{nid}:sending",
                 RETENTION_SECONDS,
                 nid if message_id else "",
+                address.strip().lower(),
+                contact or "",
+                "1" if marketing else "0",
                 *_flat(dict(fields, message_id=message_id) if message_id else {}),
             ],
         )

@@ -1,4 +1,4 @@
-"""Per-org suppression list and the consent check a marketing email passes before it is counted.
+"""Per-org suppression list (the consent check itself is part of ``email_begin.lua``).
 
 An address lands here when mail to it hard-bounced (SMTP 5xx at send, a DSN 5.x.x) or when a
 recipient without a contact record used the one-click unsubscribe; mail to it is then rejected
@@ -42,19 +42,3 @@ class Suppressions:
         ]
         more = start + limit < len(addresses)
         return out, (chosen[-1] if more and chosen else None)
-
-    async def refusal(self, org: str, address: str, contact: str | None, marketing: bool) -> str | None:
-        """Why an email to ``address`` (``contact``) must not go, else None; one round trip.
-
-        ``suppressed`` for a suppressed address; for a ``marketing`` send (mass, auto, scheduled,
-        macro) ``not_marketing`` when the contact's ``marketing`` is false."""
-        async with self._r.pipeline(transaction=False) as pipe:
-            pipe.hexists(keys.suppressions(org), address.strip().lower())
-            if marketing and contact:
-                pipe.hget(keys.contacts(org), contact)
-            replies = await pipe.execute()
-        if replies[0]:
-            return "suppressed"
-        if len(replies) > 1 and replies[1] is not None and not orjson.loads(replies[1]).get("marketing", False):
-            return "not_marketing"
-        return None

@@ -184,6 +184,9 @@ async def test_email_begin_never_exceeds_the_cap_and_counts_each_notification_on
                 now=now,
                 message_id=f"<{nid}.{run}@x.jp>",
                 fields={"recipient": "a@b.jp"},
+                address="a@b.jp",
+                contact=None,
+                marketing=False,
             )
             for nid in nids
             for run in (1, 2)
