@@ -23,8 +23,9 @@ from gateway.domain.tracking import TrackingClaim, sign
 from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
+from workers.identity import add_reply_to, sender_identity, smtp_target
 from workers.outcome import prepare, reject
-from workers.providers.smtp import MailError, SmtpTarget
+from workers.providers.smtp import MailError
 from workers.sms import backoff_seconds
 from workers.templating import rejection_reason
 
@@ -79,7 +80,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
     now = datetime.now(tz=UTC)
-    sender = deps.services.config.smtp.from_address
+    identity = await sender_identity(deps, org, rec)
+    sender = identity.from_addr
     # A Message-ID fixed before the first attempt: a rerun sends the same one.
     new_id = None if rec.get("message_id") else make_message_id(_domain(sender))
     # One step: the daily cap, the Message-ID (and its index) and `sending`.
@@ -101,8 +103,9 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     message = build_email(
         from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
     )
+    add_reply_to(message, identity)
     try:
-        via = SmtpTarget.of(deps.services.config.smtp, org["smtp"]) if org.get("smtp") else None
+        via = smtp_target(deps, org)
         await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address, via=via)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)

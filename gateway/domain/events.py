@@ -25,6 +25,7 @@ SOURCES = (
     "track.click",
     "send.email_bounced",
     "imap.mail",
+    "imap.alert",  # a mailbox's own trouble (a refused LOGIN): mailbox.auth_failed to its owner
 )
 
 

@@ -34,6 +34,7 @@ SIGNAL_TYPES: tuple[str, ...] = (
     "event.checked_in",
     "event.ticket_cancelled",
     "webinar.registered",
+    "mailbox.auth_failed",  # a mailbox's LOGIN is refused (to its owner, once per episode)
 )
 SIGNAL_TYPE_SET = frozenset(SIGNAL_TYPES)
 

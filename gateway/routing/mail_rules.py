@@ -20,6 +20,9 @@ Replies and received mail both count ``received`` in the report (once per messag
 Dropbox mode (BCC copies of mail a rep sent): only mail *from* an org user's address is taken.
 Each To/Cc recipient that is not an org user becomes an activity entry on its contact; an unknown
 recipient becomes a lead (owned by the sending user) when the org allows lead creation. No signal.
+
+Sent mode (the mailbox owner's Sent folder): each To/Cc recipient that is a known contact gets the
+mail as an outbound activity entry by the mailbox owner. No lead is created, no signal is made.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ MAX_DROPBOX_RECIPIENTS = 50
 # Message-IDs looked up per reply: In-Reply-To first, then References from the newest.
 MAX_REPLY_LOOKUPS = 10
 
-Kind = Literal["dropbox", "bounce", "report", "auto", "mail"]
+Kind = Literal["dropbox", "sent", "bounce", "report", "auto", "mail"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ def facts(data: dict[str, Any]) -> MailFacts:
 def classify(f: MailFacts) -> Kind:
     if f.mode == "dropbox":
         return "dropbox"
+    if f.mode == "sent":
+        return "sent"
     if f.report is not None:
         return "bounce" if f.report.get("bounce") in ("hard", "soft") else "report"
     if f.auto_reply:

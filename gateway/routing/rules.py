@@ -122,6 +122,8 @@ def draft(
             {"bounce": d.get("bounce", "hard"), "notification": d.get("notification"), "reason": d.get("reason")},
             headline=f"Email to {WHO} bounced",
         )
+    if src == "imap.alert":
+        return _mailbox_alert(d)
     if src == "track.open":
         return Draft(
             "email.opened", "", "", {"notification": d.get("notification")}, headline=f"{WHO} opened your email"
@@ -208,3 +210,16 @@ def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, 
     if links is not None:
         body["links"] = links
     return body
+
+
+def _mailbox_alert(d: dict[str, Any]) -> Draft | None:
+    """A mailbox's LOGIN was refused: its owner must fix the password (``mailbox.auth_failed``)."""
+    if d.get("kind") != "auth_failed":
+        return None
+    where = f"{d.get('username') or ''} on {d.get('host') or ''}".strip()
+    return Draft(
+        "mailbox.auth_failed",
+        f"Mailbox login failed: {where}",
+        snippet(str(d.get("error") or "")),
+        {"mailbox": d.get("mailbox"), "host": d.get("host"), "username": d.get("username")},
+    )

@@ -41,8 +41,8 @@ def test_iso_utc_known_value() -> None:
 
 
 def test_there_are_21_signal_types() -> None:
-    """SIGNAL_TYPES lists the 21 signal types without duplicates."""
-    assert len(SIGNAL_TYPES) == 21
+    """SIGNAL_TYPES lists the 22 signal types without duplicates."""
+    assert len(SIGNAL_TYPES) == 22
     assert len(set(SIGNAL_TYPES)) == len(SIGNAL_TYPES)
     assert frozenset(SIGNAL_TYPES) == SIGNAL_TYPE_SET
 
