@@ -145,16 +145,17 @@ def _smtp(value: Any, stored: Any) -> dict[str, Any] | None:
         out["host"] = str(value["host"]).lower()
     if "host" not in out:
         raise BadRequest("'smtp.host' is required", code="invalid_field")
+    named = {f"smtp.{k}": v for k, v in value.items()}  # errors name the key as "smtp.port"
     if "port" in value:
-        out["port"] = _int(value, "port", 1, 65535)
+        out["port"] = _int(named, "smtp.port", 1, 65535)
     for key, limit in (("username", 254), ("password", 256)):
         if key in value:
-            text = _str(value, key, max_len=limit)
+            text = _str(named, f"smtp.{key}", max_len=limit)
             if any(ord(c) < 32 or ord(c) == 127 for c in text):
                 raise BadRequest(f"'smtp.{key}' cannot contain control characters", code="invalid_field")
             out[key] = text
     if "starttls" in value:
-        out["starttls"] = _bool(value, "starttls")
+        out["starttls"] = _bool(named, "smtp.starttls")
     return out
 
 
