@@ -25,6 +25,7 @@ from gateway.api import (
     actions,
     activity,
     calls,
+    contacts,
     groups,
     mailboxes,
     me,
@@ -32,6 +33,9 @@ from gateway.api import (
     notifications,
     numbers,
     orgs,
+    segments,
+    suppressions,
+    template_dlt,
     templates,
 )
 from gateway.api import call_flows as call_flows_api
@@ -45,7 +49,7 @@ from gateway.edge.hot import HotRoutes
 from gateway.edge.metrics import metrics_response, serve_metrics
 from gateway.http import BodyLimit, JSONResponse, State, error_response, services
 from gateway.ingest import call_flows as call_flow_hooks
-from gateway.ingest import tracking, twilio, twilio_outbound, webhooks
+from gateway.ingest import tracking, twilio, twilio_outbound, unsubscribe, webhooks
 from gateway.live.endpoint import LiveShortcut, LiveState, websocket_endpoint
 from gateway.live.gcpace import CollectPacer
 from gateway.live.hub import Hub
@@ -231,8 +235,13 @@ def create_app(
         *actions.routes,
         *notifications.routes,
         *templates.routes,
+        *template_dlt.routes,
         *account.routes,
         *activity.routes,
+        *contacts.routes,
+        *segments.routes,
+        *suppressions.routes,
+        *unsubscribe.routes,
         *numbers.routes,
         *groups.routes,
         *calls.routes,
@@ -258,5 +267,8 @@ def create_app(
     edge: ASGIApp = LiveShortcut(HotRoutes(SecurityHeaders(app), app, [*tracking.hot_routes, *twilio.routes]))
     if config.gateway.access_log:
         edge = AccessLog(edge)
-    gateway = GatewayApp(edge, config.gateway.max_body_bytes)
+    # A bulk contact import may be larger than any other request body.
+    gateway = GatewayApp(
+        edge, config.gateway.max_body_bytes, large=("/contacts:import", config.gateway.import_max_bytes)
+    )
     return gateway

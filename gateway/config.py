@@ -32,6 +32,8 @@ class GatewayConfig:
     admin_token: str = ""
     secret_key: str = ""
     max_body_bytes: int = 65536
+    # POST .../contacts:import (up to 10,000 contacts) may send this much.
+    import_max_bytes: int = 8_388_608
     hello_timeout: float = 10.0
     # Frames buffered per WebSocket before the client counts as a slow consumer (closed 1013).
     ws_queue_size: int = 1024
@@ -287,6 +289,10 @@ def _validate_gateway(gw: GatewayConfig) -> None:
         raise ConfigError(f"config: gateway.public_url must be an http(s) URL, got {gw.public_url!r}")
     if gw.max_body_bytes < 1024:
         raise ConfigError(f"config: gateway.max_body_bytes must be at least 1024, got {gw.max_body_bytes}")
+    if gw.import_max_bytes < gw.max_body_bytes:
+        raise ConfigError(
+            f"config: gateway.import_max_bytes must be at least max_body_bytes, got {gw.import_max_bytes}"
+        )
     _positive("gateway", gw, ("ws_queue_size", "hello_timeout", "ws_ping_interval", "ws_ping_timeout"))
     if not 1 <= gw.failover_seconds <= 600:
         raise ConfigError(f"config: gateway.failover_seconds must be 1-600, got {gw.failover_seconds}")

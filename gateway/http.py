@@ -132,10 +132,16 @@ def path_id(request: Request[State], name: str) -> str:
     return check_id(name, request.path_params[name], ORG_ID if name == "org" else RECORD_ID)
 
 
+# Path parameters that are not record ids (an email address in ``.../suppressions/{address}``).
+NOT_IDS = frozenset({"address"})
+
+
 def check_path_ids(request: Request[State]) -> None:
-    """Every path parameter of the request checked by :func:`path_id` (400 on the first bad one)."""
+    """Every path parameter of the request checked by :func:`path_id` (400 on the first bad one),
+    except those in :data:`NOT_IDS`, which their endpoint checks itself."""
     for name in request.path_params:
-        path_id(request, name)
+        if name not in NOT_IDS:
+            path_id(request, name)
 
 
 async def org_access(request: Request[State], *, operator_only: bool = False) -> OrgAccess:
@@ -192,17 +198,22 @@ async def require_user(request: Request[State]) -> tuple[Services, str, str]:
 class BodyLimit:
     """Pure-ASGI guard: a request body over ``limit`` bytes gets 413 before it is buffered."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, *, large: tuple[str, int] | None = None) -> None:
+        """``large``: (path suffix, limit) of the one kind of request allowed a larger body."""
         self.app = app
         self.limit = limit
+        self.large = large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
+        if self.large is not None and scope.get("path", "").endswith(self.large[0]):
+            limit = self.large[1]
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await error_response(self._too_large())(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await error_response(self._too_large(limit))(scope, receive, send)
                 return
         seen = 0
 
@@ -211,12 +222,13 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     # Raised inside the endpoint's body read; the ApiError handler renders it.
-                    raise self._too_large()
+                    raise self._too_large(limit)
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"request body is larger than {self.limit} bytes")
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"request body is larger than {limit} bytes")

@@ -33,8 +33,10 @@ from gateway.store.notifications import Notifications
 from gateway.store.reminders import Reminders
 from gateway.store.reports import Reports
 from gateway.store.scripts import load_scripts
+from gateway.store.segments import Segments
 from gateway.store.sending import Sending
 from gateway.store.stats import Stats
+from gateway.store.suppressions import Suppressions
 from gateway.store.telephony import Groups, Numbers
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
@@ -68,6 +70,8 @@ class Services:
     twilio: TwilioRest  # numbers and calls (telephony); its HTTP session opens on first use
     call_flows: CallFlows
     actions: SignalActions
+    suppressions: Suppressions
+    segments: Segments
 
     @property
     def admin_token(self) -> str:
@@ -136,6 +140,8 @@ async def open_services(
             twilio=twilio,
             call_flows=CallFlows(redis, scripts),
             actions=SignalActions(redis, scripts),
+            suppressions=Suppressions(redis),
+            segments=Segments(redis),
         )
     finally:
         await twilio.aclose()

@@ -5,7 +5,10 @@ not counted twice); a refused send (cap reached, unknown template, missing merge
 nothing. The Message-ID is fixed and stored before the first attempt, so replies and bounces find
 the notification, and a resend after an interrupted attempt carries the same Message-ID (mail
 systems can recognise it). SMTP 4xx and network errors are retried with backoff; 5xx means
-``bounced`` and an ``email.bounced`` signal (hard) to the contact's owner.
+``bounced`` and an ``email.bounced`` signal (hard) to the contact's owner, and the address is
+suppressed. Before anything is counted: a suppressed address is rejected ``suppressed``, and a
+``mass|auto|scheduled|macro`` mail to a contact with ``marketing: false`` ``not_marketing``;
+those mails carry the RFC 8058 one-click unsubscribe headers.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from typing import Any
 
 from arq import Retry
 
+from gateway.domain import unsubscribe
 from gateway.domain.quota import email_caps, kind_bucket
 from gateway.domain.rendering import TemplateError
+from gateway.domain.signals import iso_utc
 from gateway.domain.tracking import TrackingClaim, sign
+from gateway.domain.unsubscribe import UnsubscribeClaim
 from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
@@ -42,6 +48,14 @@ def tracking_plan(deps: Deps, org: str, nid: str, contact: str | None) -> Tracki
         return f"{base}/t/c/{sign(key, TrackingClaim(org, nid, contact, url))}"
 
     return TrackingPlan(pixel_url=pixel, link=link)
+
+
+def unsubscribe_headers(deps: Deps, org: str, contact: str | None, address: str) -> dict[str, str]:
+    """RFC 8058 ``List-Unsubscribe`` (a signed URL under ``public_url``) and ``List-Unsubscribe-Post``."""
+    claim = UnsubscribeClaim(org, contact, address)
+    return unsubscribe.headers(
+        unsubscribe.url(deps.services.config.gateway.public_url, deps.services.secret_key, claim)
+    )
 
 
 def _domain(address: str) -> str:
@@ -76,6 +90,11 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     if isinstance(content, str):
         return await reject(deps, org_id, nid, content)
     subject, html = content
+    marketing = rec["kind"] != "individual"
+    # Consent and suppression before the cap: a refused mail counts nothing.
+    refusal = await deps.services.suppressions.refusal(org_id, who.address, who.contact, marketing)
+    if refusal is not None:
+        return await reject(deps, org_id, nid, refusal)
     caps = email_caps(org["plan"], int(org.get("active_users", 0)), int(org.get("mass_email_addon", 0)))
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
@@ -93,7 +112,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         tz=org["timezone"],
         now=now,
         message_id=new_id,
-        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or ""},
+        # subject: opens, clicks and bounces name the mail (gateway.routing.mail_signals)
+        fields={"recipient": who.address, "contact": who.contact or "", "user": who.user or "", "subject": subject},
     )
     if counted.outcome == "limit":
         return await reject(deps, org_id, nid, LIMIT_REASON[bucket])
@@ -101,14 +121,20 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     assert message_id is not None  # noqa: S101 - one of the two is set
     plan = tracking_plan(deps, org_id, nid, who.contact) if org.get("tracking") else None
     message = build_email(
-        from_addr=sender, to_addr=who.address, subject=subject, html=html, message_id=message_id, tracking=plan
+        from_addr=sender,
+        to_addr=who.address,
+        subject=subject,
+        html=html,
+        message_id=message_id,
+        tracking=plan,
+        extra_headers=unsubscribe_headers(deps, org_id, who.contact, who.address) if marketing else None,
     )
     add_reply_to(message, identity)
     try:
         via = smtp_target(deps, org)
         await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address, via=via)
     except MailError as exc:
-        return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try)
+        return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try, who.address)
     # Counted first, advanced last: counting is idempotent, and a rerun after a crash in between
     # must still find the notification unfinished, so that it counts it.
     await deps.services.sending.email_sent(org_id, nid, tz=org["timezone"], template=rec["template"], at_ms=_ms(now))
@@ -127,6 +153,7 @@ async def _mail_failed(
     user: str | None,
     exc: MailError,
     job_try: int,
+    address: str,
 ) -> dict[str, Any]:
     org_id, nid = org["id"], rec["id"]
     if not exc.permanent:
@@ -140,6 +167,8 @@ async def _mail_failed(
     reason = f"smtp_{exc.code}"
     # Counted and signalled first (both once per notification), advanced last: see send_email.
     now = _ms(datetime.now(tz=UTC))
+    # A hard bounce: later mail to the address is rejected `suppressed` until an admin removes it.
+    await deps.services.suppressions.add(org_id, address, f"smtp_{exc.code}", iso_utc(now))
     await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "sent", now)
     await deps.services.reports.count_notification(org_id, org["timezone"], nid, rec["template"], "bounced", now)
     await deps.services.events.append(

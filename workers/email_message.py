@@ -83,6 +83,7 @@ def build_email(
     tracking: TrackingPlan | None,
     charset: str = "utf-8",
     date: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     """The complete message: headers, a text part from the original HTML, the (tracked) HTML.
 
@@ -95,6 +96,10 @@ def build_email(
     msg.set_raw("Date", format_datetime(date or datetime.now(UTC)))
     _set_header(msg, "Message-ID", message_id, _PLAIN_MESSAGE_ID)
     msg.set_raw("MIME-Version", "1.0")
+    for name, value in (extra_headers or {}).items():  # our own values (e.g. List-Unsubscribe): ASCII
+        if not value.isascii() or any(c in value for c in "\r\n"):
+            raise ValueError(f"header {name} must be one line of ASCII")
+        msg.set_raw(name, value)
     # multipart/alternative with its boundary chosen now (random, so no part can contain it):
     # what make_alternative() and the generator would do, with one header parse instead of four.
     msg["Content-Type"] = f'multipart/alternative; boundary="{_boundary()}"'

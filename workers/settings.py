@@ -14,8 +14,16 @@ from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.services import open_services
 from gateway.store.connect import queue_url
-from gateway.store.jobs import QUEUE_NAME, SEND_EMAIL, SEND_REMINDER, SEND_SMS, deserialize, serialize
-from workers import jobs
+from gateway.store.jobs import (
+    QUEUE_NAME,
+    SEGMENT_FANOUT,
+    SEND_EMAIL,
+    SEND_REMINDER,
+    SEND_SMS,
+    deserialize,
+    serialize,
+)
+from workers import fanout, jobs
 from workers.deps import Deps
 from workers.providers.smtp import SmtpMailSender
 from workers.providers.twilio_sms import TwilioSmsProvider
@@ -71,6 +79,7 @@ def make_worker(
             func(jobs.send_sms, name=SEND_SMS, max_tries=tries, timeout=timeout),
             func(jobs.send_email, name=SEND_EMAIL, max_tries=tries, timeout=timeout),
             func(jobs.send_reminder, name=SEND_REMINDER, max_tries=tries, timeout=timeout),
+            func(fanout.segment_fanout, name=SEGMENT_FANOUT, max_tries=tries, timeout=timeout),
         ],
         queue_name=QUEUE_NAME,
         # No connection retries of arq's own (5 x 1 s, each a warning line): the supervisor retries

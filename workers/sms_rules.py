@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gateway.domain.sender_registration import registered
+
 _INDIA_MOBILE = re.compile(r"\+91[0-9]{10}")
 
 
@@ -18,13 +20,14 @@ def template_reason(template: dict[str, Any] | None) -> str | None:
 
 
 def sender_reason(org: dict[str, Any], phone: str) -> str | None:
-    """India (DLT): +91 with 10 digits, and a registered sender (sender ID, 19-digit entity, operator)."""
+    """India (DLT): +91 with 10 digits, and a complete sender registration (the sender's header,
+    19-digit entity ID, entity name, unique ID and operator; the org's legal and brand name and
+    address: :mod:`gateway.domain.sender_registration`)."""
     if org.get("country") != "IN":
         return None
     if not _INDIA_MOBILE.fullmatch(phone):
         return "invalid_phone"
-    sender = org.get("sender") or {}
-    if not (sender.get("sender_id") and sender.get("entity_id") and sender.get("operator")):
+    if not registered(org):
         return "sender_not_registered"
     return None
 

@@ -10,13 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.api.segments import is_segment_send, send_to_segment
 from gateway.domain.errors import BadRequest, NotFound
-from gateway.domain.send_request import parse_send_at, send_record
+from gateway.domain.send_request import parse_send_at
 from gateway.domain.signals import iso_utc
 from gateway.domain.tenancy import check_id
 from gateway.http import JSONResponse, State, admin_org, json_object, path_id
 from gateway.services import Services
-from gateway.store.jobs import SEND_EMAIL, SEND_REMINDER, SEND_SMS, send_job_id
+from gateway.store import submission
+from gateway.store.jobs import SEND_REMINDER
 
 _PUBLIC = (
     "id", "channel", "template", "to", "kind", "status", "reason", "sender", "idempotency_key", "send_at",
@@ -38,29 +40,16 @@ def public_notification(rec: dict[str, Any], history: list[dict[str, Any]]) -> d
 
 async def submit(svc: Services, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Create (or find, by idempotency key) a notification and queue its send: the one path of
-    every send, ``POST .../notifications`` and a user's action on a signal alike. The stored record."""
-    rec = send_record(org_id, body.get("channel"), body, fallback_key=None)
-    if rec["idempotency_key"] is None:
-        rec["idempotency_key"] = rec["id"]
-    # Created (atomically) before it is enqueued, so the job always finds its record. A repeated
-    # request for a notification still queued enqueues again: if we died between the two steps,
-    # that repeat sends it; otherwise arq refuses the job id it already holds.
-    existing, _ = await svc.notifications.create(org_id, rec)
-    if existing["status"] == "queued":
-        job_kwargs = {k: v for k, v in body.items() if v is not None} | {"org": org_id, "notification": rec["id"]}
-        job_kwargs.setdefault("idempotency_key", rec["idempotency_key"])
-        await svc.jobs.enqueue(
-            SEND_SMS if rec["channel"] == "sms" else SEND_EMAIL,
-            send_job_id(org_id, rec["idempotency_key"]),
-            parse_send_at(body.get("send_at")),
-            **job_kwargs,
-        )
-    return existing
+    every send (:func:`gateway.store.submission.submit`). The stored record."""
+    return await submission.submit(svc.notifications, svc.jobs, org_id, body)
 
 
 async def create_notification(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    existing = await submit(svc, org["id"], await json_object(request))
+    body = await json_object(request)
+    if is_segment_send(body):  # to: {segment}: one notification per member, by a worker job
+        return await send_to_segment(svc, org["id"], body)
+    existing = await submit(svc, org["id"], body)
     history = await svc.notifications.history(org["id"], existing["id"])
     return JSONResponse(public_notification(existing, history), status_code=202)
 

@@ -7,9 +7,12 @@ their stored value, so a CRM can replay a sync without re-sending secrets.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 from gateway.domain.errors import BadRequest
 from gateway.domain.hosts import is_host
@@ -17,6 +20,9 @@ from gateway.domain.identity import MAX_SENDERS, PLAIN_ADDRESS
 from gateway.domain.links import check_record_url_template
 from gateway.domain.phones import InvalidPhone, to_e164
 from gateway.domain.quota import MASS_BY_PLAN, MAX_MASS_ADDON
+from gateway.domain.sender_registration import missing as registration_missing
+from gateway.domain.sender_registration import profile as registration_profile
+from gateway.domain.sender_registration import sender as registration_sender
 
 # Patterns are applied with fullmatch (`$` alone would accept a trailing newline) and ASCII only.
 ORG_ID = re.compile(r"[a-z0-9-]{1,40}")
@@ -105,26 +111,6 @@ def _twilio(value: Any, stored: dict[str, Any], region: str) -> dict[str, Any]:
     return out
 
 
-def _sender(value: Any) -> dict[str, Any]:
-    """India DLT sender registration: header, 19-digit entity (PEID) id, operator."""
-    if not isinstance(value, dict):
-        raise BadRequest("'sender' must be an object", code="invalid_field")
-    _reject_unknown(value, {"sender_id", "entity_id", "entity_name", "operator"}, "sender")
-    for key in ("sender_id", "entity_id", "operator"):
-        if key not in value:
-            raise BadRequest(f"'sender.{key}' is required", code="invalid_field")
-    sender_id = _str(value, "sender_id", max_len=11)
-    if not re.fullmatch(r"[A-Z0-9]{1,11}", sender_id):
-        raise BadRequest("'sender.sender_id' must be capital letters or digits", code="invalid_field")
-    entity_id = _str(value, "entity_id", max_len=19)
-    if not re.fullmatch(r"[0-9]{19}", entity_id):
-        raise BadRequest("'sender.entity_id' must be 19 digits", code="invalid_field")
-    out = {"sender_id": sender_id, "entity_id": entity_id, "operator": _str(value, "operator", max_len=80)}
-    if "entity_name" in value:
-        out["entity_name"] = _str(value, "entity_name")
-    return out
-
-
 def _smtp(value: Any, stored: Any) -> dict[str, Any] | None:
     """The org's own SMTP server (sending identity); ``null`` removes it. The password is kept
     when absent (a sync need not re-send it) and never shown (:func:`public_org`)."""
@@ -182,7 +168,12 @@ ORG_DEFAULTS: dict[str, Any] = {
     "tracking": True,
     "reminders": True,
     "allow_lead_creation": False,
+    # What the BCC dropbox makes of an unknown recipient when allow_lead_creation is on.
+    "dropbox_create": "lead",
 }
+DROPBOX_CREATE = ("lead", "contact")
+# Addresses besides the user's own that the BCC dropbox accepts mail from (the source's limit).
+MAX_EXTRA_SENDERS = 5
 
 
 def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -190,7 +181,7 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     check_id("org", org_id, ORG_ID)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    allowed = {"name", "twilio", "webhook_secret", "sender", "record_url_template", *ORG_DEFAULTS}
+    allowed = {"name", "twilio", "webhook_secret", "sender", "profile", "record_url_template", *ORG_DEFAULTS}
     allowed |= {"smtp", "senders", "user_from"}
     _reject_unknown(body, allowed, "org")
     rec: dict[str, Any] = {"id": org_id, "name": org_id, **ORG_DEFAULTS, **(stored or {})}
@@ -205,7 +196,13 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     if "webhook_secret" in body:
         rec["webhook_secret"] = _webhook_secret(body["webhook_secret"])
     if "sender" in body:
-        rec["sender"] = _sender(body["sender"])
+        rec["sender"] = registration_sender(body["sender"])
+    if "profile" in body:
+        rec["profile"] = registration_profile(body["profile"], rec.get("profile"), rec["country"])
+    if "dropbox_create" in body:
+        if body["dropbox_create"] not in DROPBOX_CREATE:
+            raise BadRequest("'dropbox_create' must be lead or contact", code="invalid_field")
+        rec["dropbox_create"] = body["dropbox_create"]
     _merge_identity(body, rec)
     if "record_url_template" in body:
         template = check_record_url_template(body["record_url_template"])
@@ -262,6 +259,8 @@ def public_org(rec: dict[str, Any]) -> dict[str, Any]:
     if isinstance(rec.get("smtp"), dict):
         smtp = rec["smtp"]
         out["smtp"] = {k: v for k, v in smtp.items() if k != "password"} | {"password_set": bool(smtp.get("password"))}
+    if rec.get("country") == "IN":  # what SMS still waits for (sender_not_registered until empty)
+        out["sender_registration"] = {"missing": registration_missing(rec)}
     return out
 
 
@@ -269,7 +268,7 @@ def merge_user(org: dict[str, Any], user_id: str, body: Any, stored: dict[str, A
     check_id("user", user_id)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    _reject_unknown(body, {"name", "email", "phone", "role", "reminders"}, "user")
+    _reject_unknown(body, {"name", "email", "phone", "role", "reminders", "extra_senders"}, "user")
     rec: dict[str, Any] = {"id": user_id, "name": user_id, "role": "member", "reminders": True, **(stored or {})}
     if "name" in body:
         rec["name"] = _str(body, "name")
@@ -283,7 +282,19 @@ def merge_user(org: dict[str, Any], user_id: str, body: Any, stored: dict[str, A
         rec["role"] = body["role"]
     if "reminders" in body:
         rec["reminders"] = _bool(body, "reminders")
+    if "extra_senders" in body:
+        rec["extra_senders"] = _extra_senders(body["extra_senders"])
     return rec
+
+
+def _extra_senders(value: Any) -> list[str]:
+    """The user's aliases the BCC dropbox accepts mail from: at most 5 addresses, lower-cased,
+    without repeats, in the order given."""
+    if not isinstance(value, list) or len(value) > MAX_EXTRA_SENDERS:
+        raise BadRequest(
+            f"'extra_senders' must be a list of at most {MAX_EXTRA_SENDERS} email addresses", code="invalid_field"
+        )
+    return list(dict.fromkeys(_email(e, "extra_senders") for e in value))
 
 
 def _list(body: dict[str, Any], key: str) -> list[Any]:
@@ -293,31 +304,104 @@ def _list(body: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
+PHONE_TYPES = ("mobile", "work", "home", "other")
+MAX_FIELDS = 50
+MAX_FIELD_TEXT = 1000
+FIELD_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CONTACT_KEYS = {"kind", "name", "company", "emails", "phones", "owner", "marketing", "fields"}
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _phone_type(number: str) -> str:
+    """The type of a phone given as a bare string: ``mobile`` when the numbering plan says so."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:  # pragma: no cover - already valid E.164
+        return "other"
+    return "mobile" if kind in _MOBILE_TYPES else "other"
+
+
+def contact_phone(value: Any, key: str, region: str | None) -> dict[str, str]:
+    """One contact phone as stored: ``{"number": E.164, "type": mobile|work|home|other}``.
+
+    A bare string is typed from its numbering plan (``mobile`` or ``other``)."""
+    if isinstance(value, dict):
+        _reject_unknown(value, {"number", "type"}, f"{key} item")
+        kind = value.get("type", None)
+        if kind is not None and kind not in PHONE_TYPES:
+            raise BadRequest(f"'{key}' type must be one of {', '.join(PHONE_TYPES)}", code="invalid_field")
+        number = _phone(value.get("number"), key, region)
+        return {"number": number, "type": kind or _phone_type(number)}
+    number = _phone(value, key, region)
+    return {"number": number, "type": _phone_type(number)}
+
+
+def phone_numbers(phones: list[Any]) -> list[str]:
+    """The E.164 numbers of a stored contact's phones (objects, or strings stored before typing)."""
+    return [str(p["number"]) if isinstance(p, dict) else str(p) for p in phones]
+
+
+def _fields(value: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    """Custom fields, merged into the stored ones; ``null`` removes a field."""
+    if not isinstance(value, dict):
+        raise BadRequest("'fields' must be an object of name -> string|number|bool", code="invalid_field")
+    out = dict(stored)
+    for name, item in value.items():
+        if not FIELD_NAME.fullmatch(name):
+            raise BadRequest(f"field name {name!r} must match {FIELD_NAME.pattern}", code="invalid_field")
+        if item is None:
+            out.pop(name, None)
+        elif isinstance(item, str):
+            if len(item) > MAX_FIELD_TEXT:
+                raise BadRequest(f"field {name!r} is longer than {MAX_FIELD_TEXT} characters", code="invalid_field")
+            out[name] = item
+        elif isinstance(item, bool) or (isinstance(item, int) and abs(item) < 2**53):
+            out[name] = item
+        elif isinstance(item, float) and math.isfinite(item):
+            out[name] = item
+        else:
+            raise BadRequest(f"field {name!r} must be a string, a number or a bool", code="invalid_field")
+    if len(out) > MAX_FIELDS:
+        raise BadRequest(f"a contact has at most {MAX_FIELDS} custom fields", code="invalid_field")
+    return out
+
+
 def merge_contact(org: dict[str, Any], contact_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str, Any]:
     check_id("contact", contact_id)
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
-    _reject_unknown(body, {"kind", "name", "emails", "phones", "owner", "marketing"}, "contact")
+    _reject_unknown(body, CONTACT_KEYS, "contact")
     rec: dict[str, Any] = {
         "id": contact_id,
         "kind": "contact",
         "name": contact_id,
+        "company": None,
         "emails": [],
         "phones": [],
         "owner": None,
         "marketing": False,
+        "fields": {},
         **(stored or {}),
     }
+    region = org.get("country")
+    # Records stored before phones were typed hold bare strings: typed on their next write.
+    rec["phones"] = [contact_phone(p, "phones", None) if not isinstance(p, dict) else p for p in rec["phones"]]
     if "kind" in body:
         if body["kind"] not in ("lead", "contact"):
             raise BadRequest("'kind' must be lead or contact", code="invalid_field")
         rec["kind"] = body["kind"]
     if "name" in body:
         rec["name"] = _str(body, "name")
+    if "company" in body:
+        rec["company"] = None if body["company"] is None else _str(body, "company")
     if "emails" in body:
         rec["emails"] = sorted({_email(e, "emails") for e in _list(body, "emails")})
     if "phones" in body:
-        rec["phones"] = sorted({_phone(p, "phones", org.get("country")) for p in _list(body, "phones")})
+        typed: dict[str, dict[str, str]] = {}
+        for p in _list(body, "phones"):
+            phone = contact_phone(p, "phones", region)
+            typed.setdefault(phone["number"], phone)  # one entry per number: the first spelling's type
+        rec["phones"] = [typed[n] for n in sorted(typed)]
     if "owner" in body:
         owner = body["owner"]
         if owner is not None:
@@ -325,4 +409,18 @@ def merge_contact(org: dict[str, Any], contact_id: str, body: Any, stored: dict[
         rec["owner"] = owner
     if "marketing" in body:
         rec["marketing"] = _bool(body, "marketing")
+    if "fields" in body:
+        rec["fields"] = _fields(body["fields"], rec["fields"])
     return rec
+
+
+def contact_matches(rec: dict[str, Any], q: str) -> bool:
+    """``q`` (case-insensitive) is a substring of the contact's name, company, an email or a phone."""
+    needle = q.casefold()
+    hay = [
+        rec.get("name") or "",
+        rec.get("company") or "",
+        *rec.get("emails", []),
+        *phone_numbers(rec.get("phones", [])),
+    ]
+    return any(needle in str(h).casefold() for h in hay)

@@ -14,7 +14,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("signalgate.access")
-_SECRET_TAILS = ("/t/o/", "/t/c/")
+_SECRET_TAILS = ("/t/o/", "/t/c/", "/u/")
 
 
 def loggable_path(path: str) -> str:

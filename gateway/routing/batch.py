@@ -4,7 +4,7 @@ and :mod:`gateway.routing.rules`).
 One run costs a fixed number of Redis round trips, however many events it holds:
 
 1. every contact reference of the run (one ``find_contacts`` script call per org), the SMS status
-   moves of status callbacks and the notifications tracking hits are about;
+   moves of status callbacks and the notifications tracking hits and bounces are about;
 2. only when SMS status callbacks moved something: the notifications those messages belong to;
 3. every write: notification links and moves, the call log, report counts, and the feed writes
    of each org in one ``apply_signal`` call, in stream order (which is each feed's order);
@@ -34,7 +34,8 @@ from gateway.routing.batch_rules import (
     sms_recipient,
     sms_update,
 )
-from gateway.routing.rules import Draft, contact_ref, draft, signal_body
+from gateway.routing.mail_signals import about_mail
+from gateway.routing.rules import Draft, contact_ref, draft, group_on, signal_body
 from gateway.services import Services
 from gateway.store.feed import FeedWrite, WriteResult
 from gateway.store.pipeline import Round, Slot
@@ -42,6 +43,8 @@ from gateway.store.pipeline import Round, Slot
 # Signals per apply_signal call: bounds how long one script holds Redis (each signal costs it about
 # 20-40 µs; 64 keep a call near 2 ms, so other clients — ingest, WebSocket hellos — barely wait).
 MAX_WRITES_PER_CALL = 64
+# Events about a mail we sent: its notification is read with the contacts (round 1).
+MAIL_SOURCES = frozenset({"track.open", "track.click", "send.email_bounced"})
 
 Record = dict[str, Any]
 
@@ -98,10 +101,10 @@ class BatchRouter:
                     it.draft = draft(ev, None, country=it.org.get("country"))
                     if it.draft is None and ev.source != "twilio.voice_status":
                         continue
-                    if ev.source in ("track.open", "track.click") and ev.data.get("notification"):
+                    if ev.source in MAIL_SOURCES and ev.data.get("notification"):
+                        # The mail an open, click or bounce is about (its kind and subject: mail_signals).
                         it.notification = svc.notifications.queue_get(first, org, str(ev.data["notification"]))
-                    else:
-                        it.preferred = named_user(ev)
+                    it.preferred = named_user(ev)
                 if it.draft is None and it.sms is None:
                     continue  # a call status that makes no signal: only the call log moves
                 lookup = contact_ref(ev)
@@ -140,9 +143,10 @@ class BatchRouter:
             if user is None:
                 unmatched.append(it)
                 continue
+            if ev.source in MAIL_SOURCES:
+                it.draft = about_mail(it.draft, it.notification.value if it.notification is not None else None)
             body = signal_body(it.org, user, contact, it.draft, ev.at_ms)
-            group_on = contact["id"] if contact else None
-            writes.append((it, FeedWrite(user, ev.key, it.draft.type, group_on, body)))
+            writes.append((it, FeedWrite(user, ev.key, it.draft.type, group_on(it.draft, contact), body)))
         results: list[tuple[list[tuple[_Item, FeedWrite]], Slot[list[WriteResult]]]] = []
         for org, group in by_org(writes, lambda w: w[0].event.org).items():
             for part in chunks(group, MAX_WRITES_PER_CALL):

@@ -26,14 +26,17 @@ from gateway.routing.mail_rules import (
     bounce_reason,
     bounced_draft,
     classify,
+    created_body,
+    created_id,
+    creation_kind,
     dropbox_recipients,
     facts,
-    lead_body,
-    lead_id,
     received_draft,
     replied_draft,
     reply_ids,
+    sender_addresses,
 )
+from gateway.routing.mail_signals import about_mail
 from gateway.routing.rules import Draft, signal_body
 from gateway.services import Services
 
@@ -50,6 +53,7 @@ class MailRouter:
         self._notifications = services.notifications
         self._reports = services.reports
         self._activity = services.activity
+        self._suppressions = services.suppressions
 
     async def handle(self, event: Event, org: Record) -> None:
         f = facts(event.data)
@@ -102,11 +106,14 @@ class MailRouter:
                 return
             tz = org.get("timezone", "UTC")
             await self._reports.count_notification(org_id, tz, nid, sent.get("template"), "bounced", event.at_ms)
+            if bounce_kind(f) == "hard" and sent.get("recipient"):  # a DSN 5.x.x: no more mail to it
+                reason = f"dsn_{(f.report or {}).get('status') or '5.0.0'}"
+                await self._suppressions.add(org_id, str(sent["recipient"]), reason, iso_utc(event.at_ms))
         elif sent.get("status") in FINAL:
             return  # a late "still retrying" notice about mail whose fate is known
         contact = await self._contact_of(org_id, sent)
         user = sent.get("sender") or sent.get("user") or (contact or {}).get("owner")
-        await self._signal(event, org, user, contact, bounced_draft(f, nid))
+        await self._signal(event, org, user, contact, about_mail(bounced_draft(f, nid), sent))
 
     async def _sent(self, org_id: str, ids: list[str]) -> Record | None:
         """The email notification one of ``ids`` was sent as, if any."""
@@ -123,20 +130,20 @@ class MailRouter:
     # -- dropbox --------------------------------------------------------------------------------
     async def _dropbox(self, event: Event, org: Record, f: MailFacts) -> None:
         org_id = event.org
-        users = await self._tenancy.list_users(org_id)
-        by_email = {str(u["email"]).lower(): u["id"] for u in users if u.get("email")}
-        sender = by_email.get(f.sender.email) if f.sender else None
+        senders = sender_addresses(await self._tenancy.list_users(org_id))
+        sender = senders.get(f.sender.email) if f.sender else None
         if sender is None:  # only mail a rep sent is captured; anything else could plant leads
             await self._count(event, "dropbox_refused")
             return
         entry = activity_entry(event.key, iso_utc(event.at_ms), f, "outbound", sender)
-        for party in dropbox_recipients(f, set(by_email)):
+        create = creation_kind(org)
+        for party in dropbox_recipients(f, set(senders)):
             contact = await self._tenancy.contact_by_email(org_id, party.email)
             if contact is None:
-                if not org.get("allow_lead_creation"):
+                if create is None:
                     await self._count(event, "dropbox_unknown")
                     continue
-                contact = await self._create_lead(org, party, sender)
+                contact = await self._create_contact(org, party, sender, create)
                 if contact is None:
                     continue
             await self._activity.add(org_id, contact["id"], entry, event.at_ms)
@@ -155,14 +162,14 @@ class MailRouter:
         if not attached:
             await self._count(event, "sent_unmatched")
 
-    async def _create_lead(self, org: Record, party: Party, owner: str) -> Record | None:
+    async def _create_contact(self, org: Record, party: Party, owner: str, kind: str) -> Record | None:
         try:
-            rec = merge_contact(org, lead_id(party.email), lead_body(party, owner), None)
+            rec = merge_contact(org, created_id(party.email, kind), created_body(party, owner, kind), None)
         except ApiError as exc:  # an address the contact model refuses
-            log.info("dropbox: no lead for %r: %s", party.email, exc.detail)
+            log.info("dropbox: no %s for %r: %s", kind, party.email, exc.detail)
             return None
         await self._tenancy.put_contact(org["id"], rec)
-        log.info("dropbox: lead %s created for org %s", rec["id"], org["id"])
+        log.info("dropbox: %s %s created for org %s", kind, rec["id"], org["id"])
         return rec
 
     # -- output ---------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ Inbox mode, in this order:
 
 Replies and received mail both count ``received`` in the report (once per message).
 
-Dropbox mode (BCC copies of mail a rep sent): only mail *from* an org user's address is taken.
-Each To/Cc recipient that is not an org user becomes an activity entry on its contact; an unknown
-recipient becomes a lead (owned by the sending user) when the org allows lead creation. No signal.
+Dropbox mode (BCC copies of mail a rep sent): only mail *from* an org user's address, or one of
+the (at most 5) ``extra_senders`` of a user, is taken, as that user's. Each To/Cc recipient that is
+not an org user becomes an activity entry on its contact; an unknown recipient becomes a lead or a
+contact (the org's ``dropbox_create``, owned by the sending user) when the org allows creation
+(``allow_lead_creation``). No signal.
 
 Sent mode (the mailbox owner's Sent folder): each To/Cc recipient that is a known contact gets the
 mail as an outbound activity entry by the mailbox owner. No lead is created, no signal is made.
@@ -201,14 +203,36 @@ def dropbox_recipients(f: MailFacts, exclude: set[str]) -> list[Party]:
     return out[:MAX_DROPBOX_RECIPIENTS]
 
 
-def lead_id(email: str) -> str:
-    """Deterministic, so a replayed event finds the lead it created instead of making another."""
-    return "lead-" + hashlib.sha256(email.encode()).hexdigest()[:16]
+def sender_addresses(users: list[dict[str, Any]]) -> dict[str, str]:
+    """Address -> user for the addresses the dropbox accepts mail from: each user's own address
+    and their ``extra_senders`` (at most 5). A user's own address wins over another's alias."""
+    out: dict[str, str] = {}
+    for u in users:
+        for alias in u.get("extra_senders") or ():
+            out.setdefault(str(alias).lower(), u["id"])
+    for u in users:
+        if u.get("email"):
+            out[str(u["email"]).lower()] = u["id"]
+    return out
 
 
-def lead_body(p: Party, owner: str | None) -> dict[str, Any]:
-    """The PUT-contact body for a lead made from a dropbox recipient (validated by merge_contact)."""
-    return {"kind": "lead", "name": (p.name or p.email)[:200], "emails": [p.email], "owner": owner}
+def creation_kind(org: dict[str, Any]) -> str | None:
+    """What an unknown dropbox recipient becomes: the org's ``dropbox_create`` (``lead`` or
+    ``contact``) when it allows creation (``allow_lead_creation``), else None (nothing)."""
+    if not org.get("allow_lead_creation"):
+        return None
+    return "contact" if org.get("dropbox_create") == "contact" else "lead"
+
+
+def created_id(email: str, kind: str = "lead") -> str:
+    """Deterministic, so a replayed event finds the record it created instead of making another."""
+    return f"{kind}-" + hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def created_body(p: Party, owner: str | None, kind: str = "lead") -> dict[str, Any]:
+    """The PUT-contact body for a lead (or contact) made from a dropbox recipient (validated by
+    merge_contact)."""
+    return {"kind": kind, "name": (p.name or p.email)[:200], "emails": [p.email], "owner": owner}
 
 
 def activity_entry(event_key: str, at: str, f: MailFacts, direction: str, user: str | None) -> dict[str, Any]:

@@ -34,13 +34,15 @@ class ContactLookup:
 class Draft:
     """A signal before its contact is known. ``title`` is the title when no contact name is known;
     ``headline`` (e.g. ``"SMS from {who}"``), when set, makes the title once the contact's name is
-    (:func:`title_for`)."""
+    (:func:`title_for`). ``about`` names what a repeat must also share to be grouped besides type
+    and contact (the mail an open or click is about: :func:`group_on`)."""
 
     type: str
     title: str
     body: str
     data: dict[str, Any] = field(default_factory=dict)
     headline: str | None = None
+    about: str | None = None
 
 
 WHO = "{who}"
@@ -52,6 +54,14 @@ def title_for(d: Draft, contact: dict[str, Any] | None) -> str:
     if d.headline is None or not name:
         return d.title
     return d.headline.replace(WHO, name, 1)
+
+
+def group_on(d: Draft, contact: dict[str, Any] | None) -> str | None:
+    """What repeats of the draft's type group on: its contact (and what it is ``about``); None
+    (never grouped) without a contact."""
+    if contact is None:
+        return None
+    return str(contact["id"]) if d.about is None else f"{contact['id']}|{d.about}"
 
 
 def _said(headline: str, who: str, fallback: str = "") -> str:
@@ -125,17 +135,24 @@ def draft(
     if src == "imap.alert":
         return _mailbox_alert(d)
     if src == "track.open":
+        nid = d.get("notification")
         return Draft(
-            "email.opened", "", "", {"notification": d.get("notification")}, headline=f"{WHO} opened your email"
+            "email.opened",
+            "",
+            "",
+            {"notification": nid},
+            headline=f"{WHO} opened your email",
+            about=str(nid or ""),
         )
     if src == "track.click":
-        url = str(d.get("url", ""))
+        url, nid = str(d.get("url", "")), d.get("notification")
         return Draft(
             "email.clicked",
             snippet(url, 120),
             snippet(url, 120),
-            {"notification": d.get("notification"), "url": url},
+            {"notification": nid, "url": url},
             headline=f"{WHO} clicked a link in your email",
+            about=str(nid or ""),
         )
     return None
 

@@ -27,6 +27,7 @@ QUEUE_NAME = "signalgate:queue"
 SEND_SMS = "send_sms"
 SEND_EMAIL = "send_email"
 SEND_REMINDER = "send_reminder"
+SEGMENT_FANOUT = "segment_fanout"
 
 
 def send_job_id(org: str, idempotency_key: str) -> str:
@@ -34,6 +35,11 @@ def send_job_id(org: str, idempotency_key: str) -> str:
     using the same idempotency key never refuse each other's job (the worker is idempotent by the
     org's notification, so a direct client's job for the same send is a no-op, not a second send)."""
     return f"send:{org}:{idempotency_key}"
+
+
+def fanout_job_id(org: str, batch: str, step: int) -> str:
+    """One job per chunk of a segment send: step ``n`` walks the n-th chunk of the org's contacts."""
+    return f"fanout:{org}:{batch}:{step}"
 
 
 def serialize(job: dict[str, Any]) -> bytes:

@@ -366,6 +366,27 @@ def signal_acted(org_id: str, user: str) -> str:
     return f"sg:{{{org_id}}}:acted:{user}"
 
 
+# -- consent, suppressions, segments (issue 14) -------------------------------------------------
+def suppressions(org_id: str) -> str:
+    """Hash address (lower-case) -> JSON ``{"reason", "at"}``: mail to it is rejected ``suppressed``."""
+    return f"sg:{{{org_id}}}:suppressed"
+
+
+def segments(org_id: str) -> str:
+    """Hash segment id -> JSON ``{"id", "name", "match"}``."""
+    return f"sg:{{{org_id}}}:segments"
+
+
+def fanout(org_id: str, batch: str) -> str:
+    """Hash: one segment send's progress (segment, request body, cursor, step, total, enqueued, status)."""
+    return f"sg:{{{org_id}}}:fanout:{batch}"
+
+
+def fanout_members(org_id: str, batch: str) -> str:
+    """Set of the notification ids one segment send made (one per member)."""
+    return f"sg:{{{org_id}}}:fanout:{batch}:members"
+
+
 # -- telephony (numbers, groups) -------------------------------------------------------------
 def numbers(org_id: str) -> str:
     """Hash E.164 -> JSON of one of the org's Twilio numbers (sid, phone_number, friendly_name,

@@ -7,15 +7,17 @@ kept exact by the ``upsert_contact`` script.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
 from redis.asyncio import Redis
 
-from gateway.domain.tenancy import ORG_ID, RECORD_ID
+from gateway.domain.tenancy import ORG_ID, RECORD_ID, contact_matches, phone_numbers
 from gateway.store import keys
 from gateway.store.live import revocation
 from gateway.store.pipeline import Round, Slot
@@ -28,6 +30,9 @@ TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
 # cache at once; other processes see the change within this long.
 ORG_CACHE_SECONDS = 1.0
 ORG_CACHE_MAX = 10_000
+# Contacts listed or matched per call, read CONTACT_CHUNK at a time (see page_contacts).
+CONTACT_SCAN_MAX = 5000
+CONTACT_CHUNK = 500
 
 
 class TokenOwner(NamedTuple):
@@ -218,12 +223,62 @@ class Tenancy:
         return bool(await self._write_contact(org, contact, None))
 
     async def _write_contact(self, org: str, contact: str, rec: dict[str, Any] | None) -> Any:
+        keys_, args = self._contact_call(org, contact, rec)
+        return await self._s.upsert_contact(keys=keys_, args=args)
+
+    @staticmethod
+    def _contact_call(org: str, contact: str, rec: dict[str, Any] | None) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of ``upsert_contact.lua`` (indexes by every email and phone number)."""
         emails: list[str] = rec["emails"] if rec else []
-        phones: list[str] = rec["phones"] if rec else []
-        return await self._s.upsert_contact(
-            keys=[keys.contacts(org), keys.contact_by_email(org), keys.contact_by_phone(org)],
-            args=[contact, orjson.dumps(rec) if rec else "", len(emails), *emails, *phones],
+        phones = phone_numbers(rec["phones"]) if rec else []
+        return (
+            [keys.contacts(org), keys.contact_by_email(org), keys.contact_by_phone(org)],
+            [contact, orjson.dumps(rec) if rec else "", len(emails), *emails, *phones],
         )
+
+    async def get_contacts(self, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored contacts among ``ids`` (one HMGET), by id."""
+        if not ids:
+            return {}
+        raws = await self._r.hmget(keys.contacts(org), ids)
+        return {cid: rec for cid, raw in zip(ids, raws, strict=True) if (rec := _load(raw)) is not None}
+
+    async def put_contacts(self, org: str, recs: list[dict[str, Any]]) -> None:
+        """Many :meth:`put_contact` in one round trip; each contact is still its own atomic script."""
+        batch = Round(self._r)
+        for rec in recs:
+            batch.script(self._s.upsert_contact, *self._contact_call(org, rec["id"], rec))
+        await batch.run()
+
+    async def page_contacts(
+        self, org: str, after: str | None, limit: int, keep: Callable[[dict[str, Any]], bool] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Contacts ordered by id after ``after`` that ``keep``, at most ``limit``, and the cursor
+        of the next page (the last id examined; None when none is left). At most
+        ``CONTACT_SCAN_MAX`` contacts are examined per call, so a filter matching little still
+        answers quickly (a page may then be short or empty with a cursor: follow it).
+
+        Ordered by id, so every contact present for the whole listing is returned exactly once."""
+        ids = sorted(await self._r.hkeys(keys.contacts(org)))
+        i = start = bisect.bisect_right(ids, after) if after is not None else 0
+        out: list[dict[str, Any]] = []
+        while i < len(ids) and len(out) < limit and i - start < CONTACT_SCAN_MAX:
+            chunk = ids[i : i + CONTACT_CHUNK]
+            raws = await self._r.hmget(keys.contacts(org), chunk)
+            for raw in raws:
+                i += 1
+                rec = _load(raw)
+                if rec is not None and (keep is None or keep(rec)):
+                    out.append(rec)
+                    if len(out) == limit:
+                        break
+        return out, (ids[i - 1] if i < len(ids) else None)
+
+    async def search_contacts(
+        self, org: str, after: str | None, limit: int, q: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """:meth:`page_contacts` keeping those ``q`` matches (:func:`contact_matches`)."""
+        return await self.page_contacts(org, after, limit, None if not q else lambda rec: contact_matches(rec, q))
 
     async def contact_by_email(self, org: str, email: str) -> dict[str, Any] | None:
         cid = await self._r.hget(keys.contact_by_email(org), email.strip().lower())

@@ -331,6 +331,7 @@ async def test_item_menu_by_keyboard(
     await page.locator("[role=menu]").wait_for(state="detached")
     assert await button.evaluate("b => b === document.activeElement")
     await page.keyboard.press("Enter")
+    await page.locator("[role=menu] [data-action='read']:focus").wait_for()
     await page.keyboard.press("Enter")
     await page.locator("li.signal[data-read='true']", has_text="キーボードで").wait_for()
 

@@ -177,7 +177,7 @@ async def _pending_within(aredis: Redis, streams: list[str], consumer: str, seco
 def _refs(org: OrgCtx, contact: str) -> list[tuple[str, str]]:
     """A contact named by id, by its first email and by its first phone."""
     rec = org.contacts[contact]
-    return [("id", contact), ("email", rec["emails"][0]), ("phone", rec["phones"][0])]
+    return [("id", contact), ("email", rec["emails"][0]), ("phone", rec["phones"][0]["number"])]
 
 
 async def _pending_in(r: Redis, streams: list[str], consumer: str) -> int:

@@ -269,6 +269,40 @@ async def test_dsn_hard_and_soft_bounce_the_notification(
     await feed.ws.close()
 
 
+async def test_dsn_hard_bounce_suppresses_the_address(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+    aredis: Redis,
+) -> None:
+    """A final 5.x.x DSN puts the address the mail went to on the org's suppression list; a 4.x.x does not."""
+    user = dovecot.add_user()
+    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    notes = Notifications(aredis, load_scripts(aredis))
+    ids = {}
+    for nid, address in (("n_sup_hard", "gone@client.example.jp"), ("n_sup_soft", "full@client.example.jp")):
+        ids[nid] = await sent_notification(aredis, org.id, nid, user="u1")
+        await aredis.hset(keys.notification(org.id, nid), "recipient", address)  # as the email worker records it
+    await listening(sync_redis, dovecot, user, org.id)
+    await dovecot.adeliver(user, dsn(ids["n_sup_soft"], status="4.2.2", action="failed"), sender="")
+    await dovecot.adeliver(user, dsn(ids["n_sup_hard"], status="5.1.1", action="failed"), sender="")
+
+    async def suppressed() -> list[dict[str, str]] | None:
+        r = await client.get(f"/api/v1/orgs/{org.id}/suppressions", headers=gateway.admin)
+        entries: list[dict[str, str]] = r.json()["suppressions"]
+        return entries or None
+
+    [entry] = await wait_for(suppressed, timeout=15)
+    assert (entry["address"], entry["reason"]) == ("gone@client.example.jp", "dsn_5.1.1")
+    await wait_for(lambda: sync_redis.hget(keys.notification(org.id, "n_sup_soft"), "status") == "bounced", timeout=10)
+    assert [e["address"] for e in await suppressed() or []] == ["gone@client.example.jp"]
+    assert (await notes.get(org.id, "n_sup_hard") or {})["status"] == "bounced"
+
+
 async def test_malformed_mail_never_stops_the_listener(
     dovecot: Dovecot,
     org: OrgCtx,
@@ -595,6 +629,58 @@ async def test_dropbox_attaches_activity_and_creates_leads(
     assert await store.contact_by_email(org.id, "nobody@prospect.example.org") is None
     assert await store.contact_by_email(org.id, "victim@prospect.example.org") is None
     assert await email_signals(client, org, "u1") == [] and await email_signals(client, org, "u2") == []
+
+
+async def test_dropbox_takes_extra_senders_and_creates_contacts_per_org(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+    aredis: Redis,
+) -> None:
+    """A rep's alias (one of at most 5 extra_senders, stored lower-case) is the rep: the copy is attached
+    to the contact as theirs; with dropbox_create "contact" an unknown recipient becomes a contact; an
+    address that is nobody's alias is refused; a sixth alias is refused by the API."""
+    admin = gateway.admin
+    aliases = ["Sato.Hanako@Alias.example", "s.h@home.example"]
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}/users/u1", json={"email": "sato@example.test", "extra_senders": aliases}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["extra_senders"] == ["sato.hanako@alias.example", "s.h@home.example"]
+    six = [f"a{i}@alias.example" for i in range(6)]
+    r = await client.put(f"/api/v1/orgs/{org.id}/users/u1", json={"extra_senders": six}, headers=admin)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_field")
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}", json={"allow_lead_creation": True, "dropbox_create": "contact"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["dropbox_create"] == "contact", r.text
+    user = dovecot.add_user()
+    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
+    await listening(sync_redis, dovecot, user, org.id)
+    copy = mail(
+        "お見積りの件",
+        sender="sato.hanako@alias.example",
+        name="佐藤 花子",
+        to="山田様 <yamada@client.example.jp>, 新井 <arai@prospect.example.org>",
+    )
+    await dovecot.adeliver(user, copy, sender="sato.hanako@alias.example")
+    store = Tenancy(aredis, load_scripts(aredis))
+    await wait_for(lambda: store.contact_by_email(org.id, "arai@prospect.example.org"), timeout=10)
+    created = await store.contact_by_email(org.id, "arai@prospect.example.org")
+    assert created is not None and (created["kind"], created["owner"], created["name"]) == ("contact", "u1", "新井")
+    activity = Activity(aredis)
+    for cid in ("c-yamada", created["id"]):
+        await wait_for(lambda: sync_redis.zcard(keys.activity(org.id, cid)), timeout=10)  # noqa: B023
+        [entry] = await activity.newest(org.id, cid, 10)
+        assert (entry["subject"], entry["user"], entry["from"]) == ("お見積りの件", "u1", "sato.hanako@alias.example")
+    await dovecot.adeliver(user, mail("alias?", sender="sato.other@alias.example", to="kato@prospect.example.org"))
+    await wait_for(lambda: sync_redis.hget(keys.stats(org.id), "dropbox_refused:imap.mail") == "1", timeout=10)
+    assert await store.contact_by_email(org.id, "kato@prospect.example.org") is None
+    assert await email_signals(client, org, "u1") == []
 
 
 # --- latency -----------------------------------------------------------------------------------------

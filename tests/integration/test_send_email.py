@@ -51,6 +51,14 @@ async def _org(client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioAp
     return org, await email_template(client, org, SUBJECT, HTML)
 
 
+async def _consent(client: httpx.AsyncClient, org: SendOrg) -> None:
+    """c-yamada agrees to marketing mail: mass/auto/scheduled/macro mail to it is counted and sent."""
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}/contacts/c-yamada", json={"marketing": True}, headers=org.ctx.gateway.admin
+    )
+    assert r.status_code == 200, r.text
+
+
 def _html_part(msg: Any) -> str:
     return str(msg.get_body(preferencelist=("html",)).get_content())
 
@@ -154,6 +162,7 @@ async def test_daily_cap_is_exact_under_concurrency(
     usage = (await client.get(f"/api/v1/orgs/{org.id}/usage", headers=gateway.admin)).json()["email"]
     assert usage["individual"] == {"used": 50, "limit": 50}
     assert usage["day"] == local_day(datetime.now(tz=UTC), "Asia/Tokyo")
+    await _consent(client, org)
     free_mass = await settled(client, org, (await notify(client, org, mail(tid, kind="mass")))["id"])
     assert (free_mass["status"], free_mass["reason"]) == ("rejected", "mass_email_limit")
 
@@ -173,6 +182,7 @@ async def test_mass_cap_is_exact_under_concurrency(
     day = local_day(datetime.now(tz=UTC), "Asia/Tokyo")
     await redis.hset(keys.email_usage(org.id, day), "mass", 240)  # earlier sends of the same local day
     await redis.aclose()
+    await _consent(client, org)
     kinds = ["mass", "auto", "scheduled", "macro"] * 5
     created = await asyncio.gather(*(notify(client, org, mail(tid, kind=k)) for k in kinds))
     outcomes = await asyncio.gather(*(settled(client, org, n["id"], timeout=60) for n in created))

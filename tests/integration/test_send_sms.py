@@ -164,7 +164,9 @@ async def test_india_requires_registered_sender_and_indian_numbers(
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
-    """An IN org: no registered sender → sender_not_registered; non +91 number → invalid_phone; registered → sent."""
+    """An IN org: no registered sender → sender_not_registered; non +91 number → invalid_phone; the
+    registration SPEC names (header, entity id, operator) → sent, while the org still lists the rest of
+    the regulator's list as missing until it is complete."""
     start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api, country="IN")
     tid = await sms_template(client, org, "Your OTP is {{ code }}", dlt="1107161234567890123")
@@ -173,15 +175,21 @@ async def test_india_requires_registered_sender_and_indian_numbers(
     first = await settled(client, org, (await notify(client, org, body))["id"])
     assert (first["status"], first["reason"]) == ("rejected", "sender_not_registered")
     sender = {"sender_id": "SGATE", "entity_id": "1201160000000000001", "operator": "Jio"}
-    assert (
-        await client.put(f"/api/v1/orgs/{org.id}", json={"sender": sender}, headers=gateway.admin)
-    ).status_code == 200
+    r = await client.put(f"/api/v1/orgs/{org.id}", json={"sender": sender}, headers=gateway.admin)
+    assert r.status_code == 200 and "profile.legal_name" in r.json()["sender_registration"]["missing"], r.text
     foreign = await settled(client, org, (await notify(client, org, {**body, "to": {"phone": SMITH_PHONE}}))["id"])
     assert (foreign["status"], foreign["reason"]) == ("rejected", "invalid_phone")
     ok = await settled(client, org, (await notify(client, org, body))["id"])
     assert ok["status"] == "sent"
     assert [m["to"] for m in twilio_api.created] == ["+919876543210"]
     assert (await credits_of(client, org))["balance"] == 9
+    complete = {
+        "sender": {**sender, "entity_name": "Signal Gate Pvt Ltd", "sender_unique_id": "1305161234567890"},
+        "profile": {"legal_name": "Signal Gate Private Limited", "brand_name": "SignalGate", "city": "Bengaluru",
+                    "state": "Karnataka", "postal_code": "560001"},
+    }  # fmt: skip
+    r = await client.put(f"/api/v1/orgs/{org.id}", json=complete, headers=gateway.admin)
+    assert r.status_code == 200 and r.json()["sender_registration"] == {"missing": []}, r.text
 
 
 async def test_provider_429_retried_and_400_refunded(

@@ -51,7 +51,7 @@ async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
     r = await client.put(
         f"/api/v1/orgs/{org.id}/contacts/c-yamada", json={"phones": [LANDLINE, YAMADA_PHONE]}, headers=gateway.admin
     )
-    assert r.status_code == 200 and r.json()["phones"][0] == "+81612345678", r.text
+    assert r.status_code == 200 and r.json()["phones"][0]["number"] == "+81612345678", r.text
     tid = await sms_template(client, org, REPLY)
     draft_tid = await sms_template(client, org, "未承認 {{ x }}", approve=False)
     await buy(client, org, 10)

@@ -129,9 +129,10 @@ export function CallsView({ api, me, lang }) {
           <th scope="col">${t('admin.calls.caller')}</th><th scope="col">${t('admin.calls.callee')}</th>
           <th scope="col">${t('admin.calls.contact')}</th><th scope="col">${t('admin.calls.user')}</th>
           <th scope="col">${t('admin.calls.status')}</th><th scope="col" class="num">${t('admin.calls.duration')}</th>
+          <th scope="col">${t('admin.calls.missed')}</th><th scope="col">${t('admin.calls.flow')}</th>
           <th scope="col">${t('admin.calls.recording')}</th>
         </tr></thead>
-        <tbody>${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid}>
+        <tbody>${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid} class=${c.missed ? 'is-missed' : ''}>
           <td>${formatInZone(Date.parse(c.started_at), tz, lang)}</td>
           <td>${c.direction ? t(`admin.calls.${c.direction}`) : ''}</td>
           <td>${c.from}</td><td>${c.to}</td>
@@ -139,6 +140,8 @@ export function CallsView({ api, me, lang }) {
           <td>${c.user ? names[c.user] || c.user : ''}</td>
           <td>${c.status ? t(`admin.calls.status.${c.status}`) : ''}</td>
           <td class="num">${formatDuration(c.duration)}</td>
+          <td data-missed=${String(Boolean(c.missed))}>${c.missed ? t('admin.calls.missedYes') : ''}</td>
+          <td>${c.flow || ''}</td>
           <td>${c.recording_url ? html`<a href=${c.recording_url} rel="noopener noreferrer" target="_blank">${t('admin.calls.recording')}</a>` : ''}</td>
         </tr>`)}</tbody>
       </table>

@@ -6,8 +6,11 @@
 // is GET /api/v1/me. Strings live in ./strings.js ({ja: {...}, en: {...}}), merged into i18n's t().
 import { CallsView } from './calls.js';
 import { CreditsView } from './credits.js';
+import { FlowsView } from './flows.js';
 import { MailboxesView } from './mailboxes.js';
+import { NumbersView } from './numbers.js';
 import { ReportView } from './report.js';
+import { TelephonyUsersView } from './telephony_users.js';
 import { TemplatesView } from './templates.js';
 import { UsageView } from './usage.js';
 
@@ -29,6 +32,9 @@ export const adminViews = [
   { id: 'credits', label: 'admin.credits', Component: CreditsView },
   { id: 'templates', label: 'admin.templates', Component: TemplatesView },
   { id: 'report', label: 'admin.report', Component: ReportView },
+  { id: 'numbers', label: 'admin.numbers', Component: NumbersView },
+  { id: 'telephony-users', label: 'admin.telephonyUsers', Component: TelephonyUsersView },
+  { id: 'call-flows', label: 'admin.callFlows', Component: FlowsView },
   { id: 'calls', label: 'admin.calls', Component: CallsView },
   { id: 'mailboxes', label: 'admin.mailboxes', Component: MailboxesView },
 ];

@@ -125,7 +125,11 @@ const KNOWN_CODES = new Set([
 /** A user-facing sentence for an ApiError-like `{status, code, detail}` in `lang`. */
 export function errorMessage(err, lang) {
   const code = err?.code || 'error';
-  if (KNOWN_CODES.has(code)) return tr(lang, `admin.error.${code}`);
+  // ... and any other code the strings name (admin.error.<code>), e.g. the telephony views' codes
+  const named = /^[a-z_]+$/.test(code) && !['generic', 'server', 'field'].includes(code) && `admin.error.${code}` in ADMIN_STRINGS.en;
+  if (KNOWN_CODES.has(code) || named) {
+    return tr(lang, `admin.error.${code}`);
+  }
   if (err?.status === 401) return tr(lang, 'admin.error.unauthorized');
   if (err?.status === 403) return tr(lang, 'admin.error.forbidden');
   if (err?.status === 404) return tr(lang, 'admin.error.not_found');

@@ -1,5 +1,7 @@
 // UI strings of the admin console, per language; web/i18n.js merges them into t().
 // Keys are prefixed "admin." so they never collide with the page's own strings.
+import { TELEPHONY_STRINGS } from './telephony_strings.js';
+
 export const ADMIN_STRINGS = {
   ja: {
     'admin.nav': '管理',
@@ -364,3 +366,6 @@ export const ADMIN_STRINGS = {
     'admin.mailboxes.mode.sent': 'Sent',
   },
 };
+
+// The telephony views' strings live in their own file (./telephony_strings.js), merged here.
+for (const lang of Object.keys(TELEPHONY_STRINGS)) Object.assign(ADMIN_STRINGS[lang], TELEPHONY_STRINGS[lang]);

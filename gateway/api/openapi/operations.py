@@ -26,6 +26,7 @@ from gateway.api.openapi.build import (
 from gateway.api.openapi.call_flows import operations as call_flow_operations
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
+from gateway.api.segments import PAGE, PAGE_MAX
 from gateway.domain.feed_view import VIEWS
 from gateway.domain.mailbox import MAX_API_MAILBOXES
 from gateway.domain.signals import SIGNAL_TYPES
@@ -42,6 +43,7 @@ def _ok(code: str, description: str, schema_name: str) -> dict[str, Schema]:
     return {code: json_response(description, ref(schema_name))}
 
 
+_HTML: Schema = {"schema": {"type": "string"}}
 _NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
 _TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 _TWILIO_HEADERS = (
@@ -69,6 +71,10 @@ def _twilio(summary: str, ok: dict[str, Schema], form: str, *params: Schema) -> 
         extra_errors=_TWILIO_ERRORS,
     )
     return op
+
+
+def _cursor() -> Schema:
+    return query("cursor", {"type": "string", "minLength": 1, "maxLength": 200}, "the cursor of the previous page")
 
 
 def _management() -> dict[Key, Schema]:
@@ -127,6 +133,71 @@ def _management() -> dict[Key, Schema]:
         ),
         (contact, "GET"): operation("Read a contact", _ok("200", "the contact", "Contact"), security=ORG_ADMIN),
         (contact, "DELETE"): operation("Delete a contact", _NO_CONTENT, security=ORG_ADMIN),
+        (f"{ORG}/contacts", "GET"): operation(
+            "Contacts ordered by id, paged; q: case-insensitive substring of name, company, an email or a phone",
+            _ok("200", "one page and the next cursor", "ContactPage"),
+            security=ORG_ADMIN,
+            params=(limit(PAGE, PAGE_MAX), _cursor(), query("q", {"type": "string", "maxLength": 100}, "search")),
+        ),
+        (f"{ORG}/contacts:import", "POST"): operation(
+            "Import up to 10,000 contacts (JSON or CSV with or without BOM): per-row results, all or nothing per row",
+            _ok("200", "one result per row", "ImportResult"),
+            security=ORG_ADMIN,
+            body={
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ref("ContactImport")},
+                    "text/csv": {
+                        "schema": {
+                            "type": "string",
+                            "description": "UTF-8; header of id, kind, name, company, email, phone, owner, marketing",
+                        }
+                    },
+                },
+            },
+            extra_errors={"413": "the body is larger than [gateway] import_max_bytes"},
+        ),
+        (f"{ORG}/suppressions", "GET"): operation(
+            "Suppressed addresses (hard bounces, unsubscribes without a contact), paged by address",
+            _ok("200", "one page and the next cursor", "SuppressionPage"),
+            security=ORG_ADMIN,
+            params=(limit(PAGE, PAGE_MAX), _cursor()),
+        ),
+        (f"{ORG}/suppressions/{{address}}", "DELETE"): operation(
+            "Remove an address from the suppression list: mail to it goes again",
+            _NO_CONTENT,
+            security=ORG_ADMIN,
+            params=(
+                {
+                    "name": "address",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 254},
+                    "description": "the email address (URL-encoded)",
+                },
+            ),
+            extra_errors={"400": "not an email address (`invalid_email`)", "404": "the address is not suppressed"},
+        ),
+        (f"{ORG}/segments", "GET"): operation(
+            "Every segment of the org", _ok("200", "the segments", "SegmentList"), security=ORG_ADMIN
+        ),
+        (f"{ORG}/segments/{{segment}}", "PUT"): operation(
+            "Create or replace a segment: equalities on kind, owner, company, marketing, fields.<name>",
+            {**_ok("200", "replaced", "Segment"), **_ok("201", "created", "Segment")},
+            security=ORG_ADMIN,
+            body=json_body(ref("SegmentInput")),
+            extra_errors={"400": "invalid segment; an unknown match key (`unknown_field`) is named"},
+        ),
+        (f"{ORG}/segments/{{segment}}", "GET"): operation(
+            "Read a segment", _ok("200", "the segment", "Segment"), security=ORG_ADMIN
+        ),
+        (f"{ORG}/segments/{{segment}}", "DELETE"): operation("Delete a segment", _NO_CONTENT, security=ORG_ADMIN),
+        (f"{ORG}/segments/{{segment}}/contacts", "GET"): operation(
+            "The segment's members (evaluated now), ordered by id, paged",
+            _ok("200", "one page and the next cursor", "ContactPage"),
+            security=ORG_ADMIN,
+            params=(limit(PAGE, PAGE_MAX), _cursor()),
+        ),
         (f"{contact}/activity", "GET"): operation(
             "A contact's activity, newest first: mail from its inbox or BCC'd to a dropbox",
             _ok("200", "the newest entries and the total", "Activity"),
@@ -172,9 +243,20 @@ def _sending() -> dict[Key, Schema]:
     return {
         (f"{ORG}/notifications", "POST"): operation(
             "Send an SMS or email: 202 and the notification; the same idempotency_key answers the same one",
-            _ok("202", "queued (or the existing notification)", "Notification"),
+            {
+                "202": json_response(
+                    "queued (or the existing notification); to a segment: the segment send (Fanout)",
+                    {"oneOf": [ref("Notification"), ref("Fanout")]},
+                )
+            },
             security=ORG_ADMIN,
             body=json_body(ref("NotificationInput")),
+            extra_errors={"400": "invalid body; to a segment: not email/mass (`invalid_field`), `unknown_segment`"},
+        ),
+        (f"{ORG}/fanouts/{{fanout}}", "GET"): operation(
+            "Progress of a segment send: total members, notifications enqueued and done",
+            _ok("200", "the segment send", "Fanout"),
+            security=ORG_ADMIN,
         ),
         (f"{ORG}/notifications/{{notification}}", "GET"): operation(
             "Status, reason and history of a notification",
@@ -245,6 +327,22 @@ def _templates() -> dict[Key, Schema]:
             security=ORG_ADMIN,
             body=json_body(ref("RejectInput"), required=False),
             extra_errors=conflict,
+        ),
+    }
+
+
+def _template_dlt() -> dict[Key, Schema]:
+    return {
+        (f"{ORG}/templates/{{template}}/dlt", "GET"): operation(
+            "The DLT copy of an SMS template for the regulator's portal in India: the body with each"
+            " {{ … }} (a field, filters, any expression) as {#var#}, and the DLT template id once approved",
+            _ok("200", "the DLT copy", "DltCopy"),
+            security=ORG_ADMIN,
+            extra_errors={
+                "404": "unknown org or template (`template_not_found`)",
+                "409": "an email template, or a body with control blocks ({% if %}, {% for %} …) that a DLT"
+                " template cannot express (`not_dlt_compatible`, the detail names the block)",
+            },
         ),
     }
 
@@ -464,6 +562,25 @@ def _ingest() -> dict[Key, Schema]:
                 "404": "unknown org",
             },
         ),
+        ("/u/{token}", "GET"): {
+            "summary": "Unsubscribe confirmation page (the org's language: ja for JP, else en); changes nothing",
+            "parameters": [{**token, "description": "the signed token of the mail's List-Unsubscribe URL"}],
+            "security": [],
+            "responses": {
+                "200": {"description": "the page, with a button that POSTs", "content": {"text/html": _HTML}},
+                "404": error("a forged or altered link (`unknown_link`)"),
+            },
+        },
+        ("/u/{token}", "POST"): {
+            "summary": "RFC 8058 one-click unsubscribe: the contact's marketing becomes false (idempotent)",
+            "parameters": [{**token, "description": "the signed token of the mail's List-Unsubscribe URL"}],
+            "description": "The body (`List-Unsubscribe=One-Click`, any content type, or none) is not read.",
+            "security": [],
+            "responses": {
+                "200": {"description": "a small confirmation page", "content": {"text/html": _HTML}},
+                "404": error("a forged or altered link (`unknown_link`)"),
+            },
+        },
         ("/t/o/{token}", "GET"): {
             "summary": "Open pixel: always a 1×1 GIF, no-store (a valid token records an open)",
             "parameters": [token],
@@ -552,6 +669,7 @@ def operations() -> dict[Key, Schema]:
         **_management(),
         **_sending(),
         **_templates(),
+        **_template_dlt(),
         **_account(),
         **_me(),
         **telephony.operations(),

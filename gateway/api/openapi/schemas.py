@@ -13,7 +13,19 @@ from gateway.api.notifications import ACTIVITIES
 from gateway.api.openapi import telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
-from gateway.domain import actions, hosts, identity, links, mailbox, quota, send_request, signals, templates, tenancy
+from gateway.domain import (
+    actions,
+    hosts,
+    identity,
+    links,
+    mailbox,
+    quota,
+    send_request,
+    sender_registration,
+    signals,
+    templates,
+    tenancy,
+)
 from gateway.domain.signals import SIGNAL_TYPES
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
@@ -49,6 +61,47 @@ _PHONE: Schema = {
 }
 _NULLABLE_STR: Schema = {"type": ["string", "null"]}
 _DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+
+_REGISTRATION_TEXT = {k: _text(n) for k, n in sender_registration.TEXT_LENGTHS.items()}
+SENDER_REGISTRATION = _obj(
+    {
+        "sender_id": {"type": "string", "pattern": anchored(sender_registration.SENDER_ID)},
+        "entity_id": {
+            "type": "string",
+            "pattern": anchored(sender_registration.ENTITY_ID),
+            "description": "the DLT entity ID (PEID), 19 digits",
+        },
+        "entity_name": _REGISTRATION_TEXT["entity_name"],
+        "sender_unique_id": {"type": "string", "pattern": anchored(sender_registration.SENDER_UNIQUE_ID)},
+        "operator": _REGISTRATION_TEXT["operator"],
+    },
+    sender_registration.SENDER_REQUIRED,
+    closed=True,
+)
+_NULLABLE_TEXT = {k: {**v, "type": ["string", "null"]} for k, v in _REGISTRATION_TEXT.items()}
+ORG_PROFILE_INPUT = {
+    **_obj(
+        {
+            "legal_name": _NULLABLE_TEXT["legal_name"],
+            "brand_name": _NULLABLE_TEXT["brand_name"],
+            "city": _NULLABLE_TEXT["city"],
+            "state": _NULLABLE_TEXT["state"],
+            "postal_code": {
+                "type": ["string", "null"],
+                "pattern": anchored(sender_registration.POSTAL_CODE),
+                "description": "for an org in IN a 6-digit PIN code",
+            },
+        },
+        closed=True,
+    ),
+    "description": "merged field by field; null removes a field",
+}
+_EXTRA_SENDERS: Schema = {
+    "type": "array",
+    "items": _EMAIL,
+    "maxItems": tenancy.MAX_EXTRA_SENDERS,
+    "description": "addresses besides the user's own that the BCC dropbox accepts mail from (stored lower-case)",
+}
 
 ORG_INPUT = _obj(
     {
@@ -109,16 +162,13 @@ ORG_INPUT = _obj(
             "type": "boolean",
             "description": "with its own smtp: mail goes out From the user's address when it is on a senders domain",
         },
-        "sender": _obj(
-            {
-                "sender_id": {"type": "string", "pattern": "^[A-Z0-9]{1,11}$"},
-                "entity_id": {"type": "string", "pattern": "^[0-9]{19}$"},
-                "entity_name": _str(),
-                "operator": _str(80),
-            },
-            ("sender_id", "entity_id", "operator"),
-            closed=True,
-        ),
+        "sender": ref("SenderRegistration"),
+        "profile": ref("OrgProfileInput"),
+        "dropbox_create": {
+            "type": "string",
+            "enum": list(tenancy.DROPBOX_CREATE),
+            "description": "what the BCC dropbox makes of an unknown recipient when allow_lead_creation is on",
+        },
     },
     closed=True,
 )
@@ -157,7 +207,19 @@ ORG = _obj(
         ),
         "senders": {"type": "array", "items": {"type": "string"}},
         "user_from": _BOOL,
-        "sender": {"type": "object"},
+        "sender": ref("SenderRegistration"),
+        "profile": _obj({k: {"type": "string"} for k in sender_registration.PROFILE_FIELDS}),
+        "sender_registration": _obj(
+            {
+                "missing": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "what SMS still waits for (`sender.<field>`, `profile.<field>`); empty = registered",
+                }
+            },
+            ("missing",),
+        ),
+        "dropbox_create": {"type": "string", "enum": list(tenancy.DROPBOX_CREATE)},
         "record_url_template": {"type": ["string", "null"]},
     },
     ("id", "name", "plan", "timezone", "country", "twilio", "webhook_secret_set"),
@@ -171,6 +233,7 @@ USER_INPUT = _obj(
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
         "telephony": ref("TelephonyInput"),
+        "extra_senders": _EXTRA_SENDERS,
     },
     closed=True,
 )
@@ -183,6 +246,7 @@ USER = _obj(
         "role": {"type": "string", "enum": ["admin", "member"]},
         "reminders": _BOOL,
         "telephony": ref("Telephony"),
+        "extra_senders": {"type": "array", "items": {"type": "string"}},
     },
     ("id", "name", "role"),
 )
@@ -220,14 +284,36 @@ TOKEN_LIST = _obj(
     ("tokens",),
 )
 
+_PHONE_TYPE: Schema = {"type": "string", "enum": ["mobile", "work", "home", "other"]}
+_CONTACT_PHONE_IN: Schema = {
+    "oneOf": [
+        _PHONE,
+        _obj({"number": _PHONE, "type": _PHONE_TYPE}, ("number",), closed=True),
+    ]
+}
+_FIELD_VALUE: Schema = {"type": ["string", "number", "boolean"]}
+_FIELD_NAME = {"pattern": anchored(tenancy.FIELD_NAME)}
 CONTACT_INPUT = _obj(
     {
         "kind": {"type": "string", "enum": ["lead", "contact"]},
         "name": _str(),
+        "company": {"type": ["string", "null"], "maxLength": 200},
         "emails": {"type": "array", "maxItems": 50, "items": _EMAIL},
-        "phones": {"type": "array", "maxItems": 50, "items": _PHONE},
+        "phones": {
+            "type": "array",
+            "maxItems": 50,
+            "items": _CONTACT_PHONE_IN,
+            "description": "E.164 strings (typed mobile or other from the numbering plan) or {number, type}",
+        },
         "owner": {"type": ["string", "null"], "pattern": anchored(tenancy.RECORD_ID), "description": "a user id"},
         "marketing": _BOOL,
+        "fields": {
+            "type": "object",
+            "maxProperties": tenancy.MAX_FIELDS,
+            "propertyNames": _FIELD_NAME,
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+            "description": "custom fields merged into the stored ones; null removes one",
+        },
     },
     closed=True,
 )
@@ -236,17 +322,113 @@ CONTACT = _obj(
         "id": id_schema("contact"),
         "kind": {"type": "string", "enum": ["lead", "contact"]},
         "name": {"type": "string"},
+        "company": _NULLABLE_STR,
         "emails": {"type": "array", "items": {"type": "string"}},
-        "phones": {"type": "array", "items": {"type": "string"}},
+        "phones": {"type": "array", "items": _obj({"number": {"type": "string"}, "type": _PHONE_TYPE}, ("number",))},
         "owner": _NULLABLE_STR,
         "marketing": _BOOL,
+        "fields": {"type": "object", "additionalProperties": _FIELD_VALUE},
     },
     ("id", "kind", "name", "emails", "phones", "owner", "marketing"),
+)
+_CURSOR: Schema = {"type": ["string", "null"], "description": "the next page's cursor; null on the last page"}
+CONTACT_PAGE = _obj({"contacts": {"type": "array", "items": ref("Contact")}, "cursor": _CURSOR}, ("contacts", "cursor"))
+CONTACT_IMPORT = _obj(
+    {
+        "contacts": {
+            "type": "array",
+            "maxItems": 10000,
+            "items": {"type": "object", "description": "id plus the fields of ContactInput"},
+        }
+    },
+    ("contacts",),
+    closed=True,
+)
+IMPORT_RESULT = _obj(
+    {
+        "results": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "row": {"type": "integer"},
+                    "id": _NULLABLE_STR,
+                    "status": {"type": "string", "enum": ["created", "updated", "error"]},
+                    "reason": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+                ("row", "id", "status"),
+            ),
+        },
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "errors": {"type": "integer"},
+    },
+    ("results", "created", "updated", "errors"),
+)
+SUPPRESSION_PAGE = _obj(
+    {
+        "suppressions": {
+            "type": "array",
+            "items": _obj(
+                {"address": {"type": "string"}, "reason": {"type": "string"}, "at": _DATE_TIME},
+                ("address", "reason", "at"),
+            ),
+        },
+        "cursor": _CURSOR,
+    },
+    ("suppressions", "cursor"),
+)
+SEGMENT_INPUT = _obj(
+    {
+        "name": _str(),
+        "match": {
+            "type": "object",
+            "maxProperties": 20,
+            "description": "equalities that must all hold: kind, owner, company, marketing, fields.<name>",
+        },
+    },
+    ("match",),
+    closed=True,
+)
+SEGMENT = _obj(
+    {"id": id_schema("segment"), "name": {"type": "string"}, "match": {"type": "object"}}, ("id", "name", "match")
+)
+SEGMENT_LIST = _obj({"segments": {"type": "array", "items": ref("Segment")}}, ("segments",))
+FANOUT = _obj(
+    {
+        "id": {"type": "string", "description": "the segment send's id (GET .../fanouts/{id})"},
+        "segment": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "done"]},
+        "total": {"type": "integer", "description": "members found so far (final once done)"},
+        "enqueued": {"type": "integer", "description": "member notifications made"},
+        "done": {"type": "integer", "description": "member notifications with an outcome"},
+        "idempotency_key": {"type": "string"},
+        "created_at": _DATE_TIME,
+        "reason": {"type": "string"},
+    },
+    ("id", "segment", "status", "total", "enqueued", "done"),
+)
+CALL = _obj(
+    {
+        "sid": {"type": "string"},
+        "direction": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "status": {"type": "string"},
+        "duration": {"type": ["integer", "null"]},
+        "started_at": _DATE_TIME,
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ("sid", "direction", "from", "to", "status", "duration", "started_at", "updated_at"),
 )
 
 
 def _target(kind: str) -> Schema:
-    value = id_schema(kind) if kind in ("contact", "user") else {"type": "string", "minLength": 1, "maxLength": 254}
+    value = (
+        id_schema(kind)
+        if kind in ("contact", "user", "segment")
+        else {"type": "string", "minLength": 1, "maxLength": 254}
+    )
     return _obj({kind: value}, (kind,), closed=True)
 
 
@@ -254,7 +436,10 @@ NOTIFICATION_INPUT = _obj(
     {
         "channel": {"type": "string", "enum": ["sms", "email"]},
         "template": {"type": "string", "pattern": anchored(tenancy.RECORD_ID), "description": "a template id"},
-        "to": {"oneOf": [_target(kind) for kind in send_request.TARGETS]},
+        "to": {
+            "oneOf": [*(_target(kind) for kind in send_request.TARGETS), _target("segment")],
+            "description": "{segment}: email of kind mass to every member (answers a Fanout)",
+        },
         "data": {"type": "object", "description": "merge fields"},
         "kind": {"type": "string", "enum": list(send_request.KINDS), "default": "individual"},
         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": send_request.MAX_KEY},
@@ -698,6 +883,14 @@ MAILBOX_INPUT = _obj(
     closed=True,
 )
 MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
+DLT_COPY = _obj(
+    {
+        "text": {"type": "string", "description": "the body with each {{ … }} as {#var#}"},
+        "variables": {"type": "integer", "minimum": 0},
+        "dlt_template_id": {"type": "string", "description": "once approved with one"},
+    },
+    ("text", "variables"),
+)
 
 COMPONENTS: dict[str, Schema] = {
     **CALL_FLOW_SCHEMAS,
@@ -705,6 +898,9 @@ COMPONENTS: dict[str, Schema] = {
     "Health": HEALTH,
     "OrgInput": ORG_INPUT,
     "Org": ORG,
+    "SenderRegistration": SENDER_REGISTRATION,
+    "OrgProfileInput": ORG_PROFILE_INPUT,
+    "DltCopy": DLT_COPY,
     "UserInput": USER_INPUT,
     "User": USER,
     "UserPage": USER_PAGE,
@@ -712,6 +908,15 @@ COMPONENTS: dict[str, Schema] = {
     "TokenList": TOKEN_LIST,
     "ContactInput": CONTACT_INPUT,
     "Contact": CONTACT,
+    "ContactPage": CONTACT_PAGE,
+    "ContactImport": CONTACT_IMPORT,
+    "ImportResult": IMPORT_RESULT,
+    "SuppressionPage": SUPPRESSION_PAGE,
+    "SegmentInput": SEGMENT_INPUT,
+    "Segment": SEGMENT,
+    "SegmentList": SEGMENT_LIST,
+    "Fanout": FANOUT,
+    "Call": CALL,
     "Mailbox": MAILBOX,
     "MailboxList": MAILBOX_LIST,
     "MailboxInput": MAILBOX_INPUT,

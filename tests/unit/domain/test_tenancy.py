@@ -382,10 +382,12 @@ def test_new_contact_defaults() -> None:
         "id": "c1",
         "kind": "contact",
         "name": "c1",
+        "company": None,
         "emails": [],
         "phones": [],
         "owner": None,
         "marketing": False,
+        "fields": {},
     }
 
 
@@ -400,7 +402,7 @@ def test_contact_emails_lower_cased_and_deduplicated() -> None:
 def test_contact_phones_normalised_and_deduplicated() -> None:
     """National and international spellings of one number collapse to one E.164 entry."""
     rec = merge_contact(JP_ORG, "c1", {"phones": ["090-1234-5678", "+81 90 1234 5678", "03-1234-5678"]}, None)
-    assert rec["phones"] == ["+81312345678", "+819012345678"]
+    assert rec["phones"] == [{"number": "+81312345678", "type": "other"}, {"number": "+819012345678", "type": "mobile"}]
 
 
 @pytest.mark.parametrize(
@@ -418,7 +420,8 @@ def test_contact_phones_normalised_and_deduplicated() -> None:
         ({"owner": "bad owner"}, "invalid_id"),
         ({"owner": 5}, "invalid_id"),
         ({"owner": True}, "invalid_id"),
-        ({"company": "Acme"}, "unknown_field"),
+        ({"company": 5}, "invalid_field"),
+        ({"region": "関西"}, "unknown_field"),
     ],
     ids=repr,
 )

@@ -20,13 +20,15 @@ from gateway.routing.mail_rules import (
     bounce_reason,
     bounced_draft,
     classify,
+    created_body,
+    created_id,
+    creation_kind,
     dropbox_recipients,
     facts,
-    lead_body,
-    lead_id,
     received_draft,
     replied_draft,
     reply_ids,
+    sender_addresses,
 )
 from gateway.routing.rules import title_for
 
@@ -130,9 +132,42 @@ def test_dropbox_recipients() -> None:
 def test_lead_is_deterministic_and_valid() -> None:
     """A lead's id depends only on the address; its body passes contact validation."""
     p = Party("new.lead@prospect.example.org", "新規 顧客")
-    assert lead_id(p.email) == lead_id(p.email) != lead_id("other@prospect.example.org")
-    rec = merge_contact({"country": "JP"}, lead_id(p.email), lead_body(p, "u1"), None)
+    assert created_id(p.email) == created_id(p.email) != created_id("other@prospect.example.org")
+    rec = merge_contact({"country": "JP"}, created_id(p.email), created_body(p, "u1"), None)
     assert rec["kind"] == "lead" and rec["emails"] == [p.email] and rec["owner"] == "u1" and rec["name"] == "新規 顧客"
+    as_contact = merge_contact(
+        {"country": "JP"}, created_id(p.email, "contact"), created_body(p, "u1", "contact"), None
+    )
+    assert as_contact["kind"] == "contact" and as_contact["id"] != rec["id"] and as_contact["id"].startswith("contact-")
+
+
+@pytest.mark.parametrize(
+    ("org", "kind"),
+    [
+        ({}, None),
+        ({"allow_lead_creation": False, "dropbox_create": "contact"}, None),
+        ({"allow_lead_creation": True}, "lead"),
+        ({"allow_lead_creation": True, "dropbox_create": "lead"}, "lead"),
+        ({"allow_lead_creation": True, "dropbox_create": "contact"}, "contact"),
+    ],
+)
+def test_creation_kind_follows_the_org(org: dict[str, Any], kind: str | None) -> None:
+    """An unknown recipient becomes nothing, a lead or a contact as the org says."""
+    assert creation_kind(org) == kind
+
+
+def test_sender_addresses_take_each_users_own_address_and_aliases() -> None:
+    """Own addresses and extra senders map to their user; an own address beats another user's alias."""
+    users: list[dict[str, Any]] = [
+        {"id": "u1", "email": "Sato@Example.test", "extra_senders": ["sato.h@alias.example", "tanaka@example.test"]},
+        {"id": "u2", "email": "tanaka@example.test"},
+        {"id": "u3"},
+    ]
+    assert sender_addresses(users) == {
+        "sato@example.test": "u1",
+        "sato.h@alias.example": "u1",
+        "tanaka@example.test": "u2",
+    }
 
 
 def test_activity_entry_is_a_function_of_the_event() -> None:

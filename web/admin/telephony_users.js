@@ -1,0 +1,208 @@
+// Telephony users and groups: each user's telephony settings (enabled, outbound, record outbound,
+// caller ID from the org's numbers) edited in the row and saved with the user's other fields as
+// GET gives them; groups (name, members picked from the users) created, edited and deleted.
+import { html, useEffect, useState } from '../ui.js';
+import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { tr } from './logic.js';
+import { idFrom, telephonyOf, userPutBody } from './telephony_logic.js';
+
+const FLAGS = ['enabled', 'outbound', 'record_outbound'];
+
+function UserRow({ api, me, lang, user, numbers }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [form, setForm] = useState(() => telephonyOf(user));
+  const [error, setError] = useState(null);
+  const [saved, setSaved] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setForm(telephonyOf(user)), [user]);
+  const uid = user.id;
+  const base = `tel-${uid.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const name = user.name || uid;
+
+  async function save() {
+    setBusy(true);
+    setSaved('');
+    try {
+      // GET first: the PUT carries the user's fields as they are now, with the new settings.
+      const current = await api.request('GET', orgPath(me, `/users/${encodeURIComponent(uid)}`));
+      const rec = await api.request('PUT', orgPath(me, `/users/${encodeURIComponent(uid)}`), userPutBody(current, form));
+      setForm(telephonyOf(rec));
+      setError(null);
+      setSaved(t('admin.tel.savedUser', { name }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const flag = (key) => html`<td class="admin-center">
+    <input type="checkbox" id=${`${base}-${key}`} data-flag=${key} checked=${form[key]}
+      aria-label=${t(`admin.tel.${key}For`, { name })}
+      onChange=${(e) => setForm({ ...form, [key]: e.currentTarget.checked })} /></td>`;
+  const callerKnown = !form.caller_id || numbers.some((n) => n.phone_number === form.caller_id);
+  return html`<tr data-user=${uid}>
+    <th scope="row">${name}<span class="admin-small admin-muted">${user.phone || t('admin.tel.noPhone')}</span></th>
+    ${FLAGS.map(flag)}
+    <td>
+      <select id=${`${base}-caller`} data-field="caller_id" value=${form.caller_id}
+        aria-label=${t('admin.tel.callerIdFor', { name })}
+        onChange=${(e) => setForm({ ...form, caller_id: e.currentTarget.value })}>
+        <option value="">${t('admin.tel.noCallerId')}</option>
+        ${numbers.map((n) => html`<option value=${n.phone_number}>${n.phone_number}</option>`)}
+        ${!callerKnown && html`<option value=${form.caller_id}>${form.caller_id}</option>`}
+      </select>
+    </td>
+    <td class="admin-row-actions">
+      <button type="button" class="small-button is-primary" data-action="save-user" disabled=${busy}
+        aria-label=${t('admin.tel.saveFor', { name })} aria-describedby=${error ? `${base}-error` : undefined}
+        onClick=${save}>${t('admin.save')}</button>
+    </td>
+  </tr>
+  <tr class="admin-row-message" data-user-message=${uid}>
+    <td colspan="6">
+      <span role="status" class="admin-ok">${saved}</span>
+      <${ErrorNote} error=${error} lang=${lang} id=${`${base}-error`} />
+    </td>
+  </tr>`;
+}
+
+function GroupForm({ api, me, lang, users, editing, onDone, onCancel }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [name, setName] = useState(editing?.name || '');
+  const [members, setMembers] = useState(editing?.members || []);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const isNew = !editing;
+
+  async function save(ev) {
+    ev.preventDefault();
+    setBusy(true);
+    try {
+      const id = editing?.id || idFrom(name, 'group');
+      const rec = await api.request('PUT', orgPath(me, `/groups/${encodeURIComponent(id)}`), { name, members });
+      setError(null);
+      onDone(rec);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const toggle = (uid, on) => setMembers(on ? [...members.filter((m) => m !== uid), uid] : members.filter((m) => m !== uid));
+  return html`<form class="admin-form admin-card" id="group-form" novalidate onSubmit=${save} aria-labelledby="group-form-title">
+    <h3 id="group-form-title">${isNew ? t('admin.groups.new') : t('admin.groups.editing', { name: editing.name })}</h3>
+    <div class="admin-field">
+      <label for="group-name">${t('admin.groups.name')}</label>
+      <input id="group-name" value=${name} autocomplete="off" onInput=${(e) => setName(e.currentTarget.value)} />
+    </div>
+    <fieldset class="admin-checks">
+      <legend>${t('admin.groups.members')}</legend>
+      ${users.map((u) => html`<label class="admin-check" key=${u.id}>
+        <input type="checkbox" value=${u.id} data-member=${u.id} checked=${members.includes(u.id)}
+          onChange=${(e) => toggle(u.id, e.currentTarget.checked)} />
+        <span>${u.name || u.id}</span>
+      </label>`)}
+    </fieldset>
+    <${ErrorNote} error=${error} lang=${lang} id="group-form-error" />
+    <div class="admin-actions">
+      <button type="submit" class="primary-button" disabled=${busy}>${isNew ? t('admin.groups.create') : t('admin.save')}</button>
+      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
+    </div>
+  </form>`;
+}
+
+function GroupRow({ api, me, lang, group, names, onEdit, onDeleted }) {
+  const t = (k, v) => tr(lang, k, v);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState(null);
+  const errId = `group-${group.id}-error`;
+  async function remove() {
+    try {
+      await api.request('DELETE', orgPath(me, `/groups/${encodeURIComponent(group.id)}`));
+      onDeleted(group);
+    } catch (err) {
+      setError(err);
+      setConfirming(false);
+    }
+  }
+  return html`<tr data-group=${group.id}>
+    <th scope="row">${group.name}</th>
+    <td>${(group.members || []).map((m) => names[m] || m).join('、')}</td>
+    <td class="admin-row-actions">
+      <button type="button" class="text-button" data-action="edit-group" aria-label=${`${t('admin.edit')}: ${group.name}`}
+        onClick=${() => onEdit(group)}>${t('admin.edit')}</button>
+      ${!confirming && html`<button type="button" class="small-button" data-action="delete-group"
+        aria-label=${`${t('admin.delete')}: ${group.name}`} aria-describedby=${error ? errId : undefined}
+        onClick=${() => setConfirming(true)}>${t('admin.delete')}</button>`}
+      ${confirming && html`<span class="admin-confirm" role="group" aria-label=${t('admin.groups.deleteAsk', { name: group.name })}>
+        <span>${t('admin.groups.deleteAsk', { name: group.name })}</span>
+        <button type="button" class="small-button is-danger" data-action="confirm-delete"
+          ref=${(el) => el && !el.dataset.focused && ((el.dataset.focused = '1'), el.focus())}
+          onClick=${remove}>${t('admin.delete')}</button>
+        <button type="button" class="small-button" onClick=${() => setConfirming(false)}>${t('admin.cancel')}</button>
+      </span>`}
+    </td>
+  </tr>
+  <tr class="admin-row-message"><td colspan="3"><${ErrorNote} error=${error} lang=${lang} id=${errId} /></td></tr>`;
+}
+
+function Groups({ api, me, lang, users }) {
+  const t = (k, v) => tr(lang, k, v);
+  const { data, error, loading, reload } = useLoad(() => api.request('GET', orgPath(me, '/groups')), [me.org]);
+  const [editing, setEditing] = useState(undefined); // undefined: no form; null: new; a group: edit
+  const [done, setDone] = useState('');
+  const groups = data?.groups || [];
+  const names = Object.fromEntries(users.map((u) => [u.id, u.name || u.id]));
+  return html`<div class="admin-block" id="groups">
+    <div class="admin-panel-head">
+      <h3 id="groups-title">${t('admin.groups.title')}</h3>
+      <button type="button" class="primary-button" id="group-new" onClick=${() => setEditing(null)}>${t('admin.groups.new')}</button>
+    </div>
+    ${editing !== undefined && html`<${GroupForm} key=${editing?.id || 'new'} api=${api} me=${me} lang=${lang} users=${users}
+      editing=${editing} onCancel=${() => setEditing(undefined)}
+      onDone=${(rec) => { setEditing(undefined); setDone(t('admin.groups.saved', { name: rec.name })); reload(); }} />`}
+    <p role="status" class="admin-ok" id="groups-done">${done}</p>
+    ${loading && !data && html`<${Loading} lang=${lang} />`}
+    <${ErrorNote} error=${error} lang=${lang} id="groups-error" />
+    ${data && !groups.length && html`<p class="admin-muted">${t('admin.groups.none')}</p>`}
+    ${groups.length > 0 && html`<${TableScroll} label=${t('admin.groups.caption')}>
+      <table class="admin-table" id="groups-table">
+        <caption>${t('admin.groups.caption')}</caption>
+        <thead><tr><th scope="col">${t('admin.groups.name')}</th><th scope="col">${t('admin.groups.members')}</th>
+          <th scope="col">${t('admin.numbers.actions')}</th></tr></thead>
+        <tbody>${groups.map((g) => html`<${GroupRow} key=${g.id} api=${api} me=${me} lang=${lang} group=${g} names=${names}
+          onEdit=${setEditing} onDeleted=${(x) => { setDone(t('admin.groups.deleted', { name: x.name })); reload(); }} />`)}</tbody>
+      </table>
+    <//>`}
+  </div>`;
+}
+
+export function TelephonyUsersView({ api, me, lang }) {
+  const t = (k, v) => tr(lang, k, v);
+  const users = useLoad(() => api.request('GET', orgPath(me, '/users?limit=1000')), [me.org]);
+  const numbers = useLoad(() => api.request('GET', orgPath(me, '/numbers?limit=1000')), [me.org]);
+  const list = users.data?.users || [];
+  const owned = numbers.data?.numbers || [];
+  return html`<${ViewFrame} id="telephony-users" title=${t('admin.tel.title')}>
+    <h3 id="tel-users-title">${t('admin.tel.users')}</h3>
+    ${(users.loading || numbers.loading) && !users.data && html`<${Loading} lang=${lang} />`}
+    <${ErrorNote} error=${users.error || numbers.error} lang=${lang} id="tel-users-error" />
+    ${numbers.data && !owned.length && html`<p class="admin-hint">${t('admin.tel.noNumbers')}
+      <a href="#/admin/numbers">${t('admin.numbers.title')}</a></p>`}
+    ${list.length > 0 && html`<${TableScroll} label=${t('admin.tel.caption')}>
+      <table class="admin-table" id="tel-users-table">
+        <caption>${t('admin.tel.caption')}</caption>
+        <thead><tr>
+          <th scope="col">${t('admin.tel.user')}</th>
+          <th scope="col">${t('admin.tel.enabled')}</th><th scope="col">${t('admin.tel.outbound')}</th>
+          <th scope="col">${t('admin.tel.record_outbound')}</th><th scope="col">${t('admin.tel.callerId')}</th>
+          <th scope="col">${t('admin.numbers.actions')}</th>
+        </tr></thead>
+        <tbody>${list.map((u) => html`<${UserRow} key=${u.id} api=${api} me=${me} lang=${lang} user=${u} numbers=${owned} />`)}</tbody>
+      </table>
+    <//>`}
+    ${users.data && html`<${Groups} api=${api} me=${me} lang=${lang} users=${list} />`}
+  <//>`;
+}
