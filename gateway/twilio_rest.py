@@ -2,8 +2,7 @@
 
 Everything goes through the real ``twilio`` library, asynchronously (``*_async`` methods on an
 ``AsyncTwilioHttpClient``), pointed at ``[twilio] api_base`` by the library's documented extension
-point — a custom HTTP client rewriting ``https://*.twilio.com`` — exactly as the SMS worker does
-(``workers/providers/twilio_sms.py``, which the gateway may not import: the layers). The aiohttp
+point — :class:`gateway.twilio_http.RewritingHttpClient`, shared with the SMS worker. The aiohttp
 session opens on first use, inside the gateway's event loop, and closes with the services.
 
 Failures become :class:`TwilioFailure` (Twilio's HTTP status and error code when it answered);
@@ -16,13 +15,12 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
+
+from gateway.twilio_http import RewritingHttpClient, int_or_none
 
 log = logging.getLogger("signalgate.twilio_rest")
 MAX_CACHED_CLIENTS = 256
@@ -48,52 +46,13 @@ class PlacedCall:
     status: str
 
 
-def rewrite_url(url: str, api_base: str) -> str:
-    """A ``https://*.twilio.com`` URL sent to ``api_base`` instead, path and query kept."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
-        return url
-    base = urlsplit(api_base)
-    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, parts.fragment))
-
-
-class _RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
-    def __init__(self, api_base: str, timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        self.api_base = api_base
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109  # the library's signature
-        allow_redirects: bool = False,
-    ) -> Response:
-        # The library passes timeout=None, which aiohttp reads as "none at all": ours instead.
-        return await super().request(
-            method,
-            rewrite_url(url, self.api_base),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout if timeout is not None else self.timeout,
-            allow_redirects=allow_redirects,
-        )
-
-
 class TwilioRest:
     """Numbers and calls of one Twilio account at a time (the org's ``account_sid``/``auth_token``)."""
 
     def __init__(self, api_base: str, timeout: float) -> None:
         self.api_base = api_base
         self.timeout = timeout
-        self._http: _RewritingHttpClient | None = None
+        self._http: RewritingHttpClient | None = None
         self._clients: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
     async def aclose(self) -> None:
@@ -105,7 +64,7 @@ class TwilioRest:
     def _account(self, account_sid: str, auth_token: str) -> Any:
         """The library's Account resource (``client.api.v2010.accounts(sid)``), client cached."""
         if self._http is None:  # opened here, in the running loop (aiohttp needs one)
-            self._http = _RewritingHttpClient(self.api_base, self.timeout)
+            self._http = RewritingHttpClient(self.api_base, self.timeout)
         key = (account_sid, auth_token)
         client = self._clients.get(key)
         if client is None:
@@ -206,17 +165,8 @@ async def _call(request: Any) -> Any:
     try:
         return await request
     except TwilioRestException as exc:
-        raise TwilioFailure(str(exc.msg), status=int(exc.status), code=_int_or_none(exc.code)) from exc
+        raise TwilioFailure(str(exc.msg), status=int(exc.status), code=int_or_none(exc.code)) from exc
     except TwilioException as exc:
         raise TwilioFailure(f"Twilio request failed: {exc}") from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise TwilioFailure(f"cannot reach Twilio: {type(exc).__name__}: {exc}") from exc
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None

@@ -19,15 +19,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from gateway.devtools.twilio_api import InLoopServer, TwilioApi
+from gateway.twilio_http import RewritingHttpClient, rewrite_url
 from tests.support.timing import FACTOR
 from workers.providers.twilio_sms import (
     ProviderError,
-    RewritingHttpClient,
     SentMessage,
     SmsProvider,
     TwilioSmsProvider,
     provider_error,
-    rewrite_url,
 )
 
 SID = "AC" + "1" * 32

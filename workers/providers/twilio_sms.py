@@ -1,7 +1,7 @@
 """Sending SMS through Twilio with the real ``twilio`` library, asynchronously.
 
 The library is pointed at ``[twilio] api_base`` through its documented extension point, a custom
-HTTP client (:class:`RewritingHttpClient`), so tests and staging talk to a local Twilio API while
+HTTP client (:class:`gateway.twilio_http.RewritingHttpClient`), so tests and staging talk to a local Twilio API while
 production talks to ``https://api.twilio.com``. One aiohttp session serves every org; a
 ``twilio.rest.Client`` (cheap, credential-bound) is cached per account.
 
@@ -23,20 +23,20 @@ look with :meth:`TwilioSmsProvider.find_sent` before sending again.
 from __future__ import annotations
 
 import json
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, Self
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import aiohttp
 import orjson
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
+
+from gateway.twilio_http import RewritingHttpClient, int_or_none, rewrite_url
 
 TWILIO_API_BASE = "https://api.twilio.com"
 # One Client per (account, token) in use; an org rotating its token leaves an entry behind, so
@@ -113,72 +113,6 @@ class SmsProvider(Protocol):
     async def find_sent(self, *, account_sid: str, auth_token: str, to: str, since: datetime) -> list[SentMessage]: ...
 
     async def aclose(self) -> None: ...
-
-
-def rewrite_url(url: str, api_base: str) -> str:
-    """Send a ``https://*.twilio.com`` URL to ``api_base`` instead, keeping path and query."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
-        return url
-    base = urlsplit(api_base)
-    return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, parts.fragment))
-
-
-class RewritingHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
-    """Twilio's aiohttp client, sending every request to ``api_base`` with a default timeout.
-
-    Construct it inside a running event loop (it opens an aiohttp session) and ``close()`` it.
-    """
-
-    def __init__(self, api_base: str, timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        self.api_base = api_base
-        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
-
-    def log_request(self, kwargs: dict[str, Any]) -> None:
-        # The library formats every line of its request log before asking whether INFO is on.
-        if self.logger.isEnabledFor(logging.INFO):
-            super().log_request(kwargs)
-
-    def log_response(self, status_code: int, response: Any) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
-            super().log_response(status_code, response)
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109  # the library's signature; passed on to aiohttp
-        allow_redirects: bool = False,
-    ) -> Response:
-        # The library passes timeout=None on every call, which aiohttp reads as "no timeout at
-        # all": fall back to ours so a silent Twilio edge cannot hold a worker forever.
-        return await super().request(
-            method,
-            rewrite_url(url, self.api_base),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout if timeout is not None else self.timeout,
-            allow_redirects=allow_redirects,
-        )
-
-    async def post_form(self, url: str, form: str, headers: dict[str, str]) -> Response:
-        """POST an already encoded form to an already rewritten ``url`` on the shared session."""
-        if self.logger.isEnabledFor(logging.INFO):
-            self.log_request({"method": "POST", "url": url, "params": None, "data": form, "headers": headers})
-        async with self.session.post(
-            url, data=form.encode(), headers=headers, timeout=self._client_timeout, allow_redirects=False
-        ) as response:
-            text = await response.text()
-        self.log_response(response.status, response)
-        return Response(response.status, text, response.headers)
 
 
 @dataclass(frozen=True)
@@ -295,7 +229,7 @@ def provider_error(exc: BaseException, *, creates: bool) -> ProviderError:
     """Classify a twilio/aiohttp failure. ``creates``: the request would have made a message."""
     if isinstance(exc, TwilioRestException | TwilioServiceException):
         detail = exc.msg if isinstance(exc, TwilioRestException) else exc.detail or exc.title
-        return _from_status(int(exc.status), _int_or_none(exc.code), str(detail), creates=creates)
+        return _from_status(int(exc.status), int_or_none(exc.code), str(detail), creates=creates)
     if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
         # A list page that did not answer 200 arrives as a bare TwilioException(msg, response).
         response = exc.args[1]
@@ -331,16 +265,7 @@ def _error_body(text: str) -> tuple[int | None, str]:
         return None, text[:200]
     if not isinstance(payload, dict):
         return None, text[:200]
-    return _int_or_none(payload.get("code")), str(payload.get("message", ""))
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    return int_or_none(payload.get("code")), str(payload.get("message", ""))
 
 
 def _sent_message(message: Any) -> SentMessage:
@@ -351,6 +276,6 @@ def _sent_message(message: Any) -> SentMessage:
         to=str(message.to),
         body=str(message.body or ""),
         # Twilio reports 0 segments until a Messaging Service has chosen a sender: unknown, not 0.
-        segments=_int_or_none(message.num_segments) or None,
+        segments=int_or_none(message.num_segments) or None,
         date_created=created if isinstance(created, datetime) else None,
     )
