@@ -3,35 +3,31 @@
 
 from __future__ import annotations
 
-from gateway.api.openapi.build import ORG_ADMIN, Schema, id_schema, json_body, json_response, operation, ref
+from gateway.api.openapi.build import (
+    NO_CONTENT,
+    ORG_ADMIN,
+    Schema,
+    id_schema,
+    json_body,
+    obj,
+    ok,
+    operation,
+    ref,
+)
 from gateway.domain import automation
 from gateway.domain.signals import SIGNAL_TYPES
 
 ORG = "/api/v1/orgs/{org}"
-_NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
-
-
-def _obj(props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False) -> Schema:
-    out: Schema = {"type": "object", "properties": props}
-    if required:
-        out["required"] = list(required)
-    if closed:
-        out["additionalProperties"] = False
-    return out
-
-
-def _ok(code: str, description: str, name: str) -> dict[str, Schema]:
-    return {code: json_response(description, ref(name))}
 
 
 _TO: Schema = {
     "oneOf": [
         {"type": "string", "enum": list(automation.TARGETS)},
-        _obj({"user": id_schema("user")}, ("user",), closed=True),
+        obj({"user": id_schema("user")}, ("user",), closed=True),
     ],
     "description": "`contact`: the signal's contact (its mobile for SMS); `owner`: the contact's owner; a user",
 }
-_ACTION = _obj(
+_ACTION = obj(
     {
         "channel": {"type": "string", "enum": list(automation.CHANNELS)},
         "template": id_schema("template"),
@@ -52,8 +48,8 @@ _RULE_PROPS: dict[str, Schema] = {
     "enabled": {"type": "boolean", "default": True},
     "name": {"type": "string", "maxLength": 200},
 }
-RULE_INPUT = _obj(_RULE_PROPS, ("on", "action"), closed=True)
-RULE = _obj(
+RULE_INPUT = obj(_RULE_PROPS, ("on", "action"), closed=True)
+RULE = obj(
     {
         "id": id_schema("rule"),
         **_RULE_PROPS,
@@ -62,9 +58,9 @@ RULE = _obj(
     },
     ("id", "on", "action", "enabled", "created_at", "updated_at"),
 )
-RULE_LIST = _obj({"rules": {"type": "array", "items": ref("Rule")}}, ("rules",))
+RULE_LIST = obj({"rules": {"type": "array", "items": ref("Rule")}}, ("rules",))
 
-TEMPLATE_VERSION = _obj(
+TEMPLATE_VERSION = obj(
     {
         "version": {"type": "integer", "minimum": 1},
         "status": {
@@ -82,7 +78,7 @@ TEMPLATE_VERSION = _obj(
     },
     ("version", "status", "body", "live"),
 )
-TEMPLATE_VERSIONS = _obj(
+TEMPLATE_VERSIONS = obj(
     {"template": {"type": "string"}, "versions": {"type": "array", "items": ref("TemplateVersion")}},
     ("template", "versions"),
 )
@@ -100,11 +96,11 @@ def operations() -> dict[tuple[str, str], Schema]:
     one = f"{ORG}/rules/{{rule}}"
     return {
         (f"{ORG}/rules", "GET"): operation(
-            "The org's automation rules", _ok("200", "the rules", "RuleList"), security=ORG_ADMIN
+            "The org's automation rules", ok("200", "the rules", "RuleList"), security=ORG_ADMIN
         ),
         (one, "PUT"): operation(
             "Create or replace an automation rule (send once per signal when one is created, or stays unread)",
-            {**_ok("200", "replaced", "Rule"), **_ok("201", "created", "Rule")},
+            {**ok("200", "replaced", "Rule"), **ok("201", "created", "Rule")},
             security=ORG_ADMIN,
             body=json_body(ref("RuleInput")),
             extra_errors={
@@ -112,13 +108,13 @@ def operations() -> dict[tuple[str, str], Schema]:
                 "exist (`template_not_found`), or the org has too many rules (`too_many_rules`)"
             },
         ),
-        (one, "GET"): operation("One automation rule", _ok("200", "the rule", "Rule"), security=ORG_ADMIN),
+        (one, "GET"): operation("One automation rule", ok("200", "the rule", "Rule"), security=ORG_ADMIN),
         (one, "DELETE"): operation(
-            "Delete a rule (its pending unread_for timers send nothing)", _NO_CONTENT, security=ORG_ADMIN
+            "Delete a rule (its pending unread_for timers send nothing)", NO_CONTENT, security=ORG_ADMIN
         ),
         (f"{ORG}/templates/{{template}}/versions", "GET"): operation(
             "A template's versions, oldest first (the live one marked `live`)",
-            _ok("200", "the versions", "TemplateVersions"),
+            ok("200", "the versions", "TemplateVersions"),
             security=ORG_ADMIN,
         ),
     }

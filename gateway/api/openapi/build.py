@@ -71,6 +71,28 @@ def error(description: str) -> Schema:
     return json_response(description, ref("Error"))
 
 
+def ok(code: str, description: str, schema_name: str) -> dict[str, Schema]:
+    """A response ``code`` whose JSON body is the named component schema."""
+    return {code: json_response(description, ref(schema_name))}
+
+
+NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
+
+
+def obj(
+    props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False, min_properties: int = 0
+) -> Schema:
+    """An object schema: ``required`` keys, ``closed`` to refuse other keys, at least ``min_properties``."""
+    out: Schema = {"type": "object", "properties": props}
+    if required:
+        out["required"] = list(required)
+    if closed:
+        out["additionalProperties"] = False
+    if min_properties:
+        out["minProperties"] = min_properties
+    return out
+
+
 # The errors every operation of a kind can answer, beside its own.
 ERRORS: dict[str, str] = {
     "400": "invalid id, parameter or body (`invalid_id`, `invalid_parameter`, `invalid_body`, `invalid_field`, ...)",

@@ -23,6 +23,8 @@ from gateway.api.openapi.build import (
     query,
     ref,
 )
+from gateway.api.openapi.build import NO_CONTENT as _NO_CONTENT
+from gateway.api.openapi.build import ok as _ok
 from gateway.api.openapi.call_flows import operations as call_flow_operations
 from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
@@ -40,12 +42,7 @@ Key = tuple[str, str]
 ORG = "/api/v1/orgs/{org}"
 
 
-def _ok(code: str, description: str, schema_name: str) -> dict[str, Schema]:
-    return {code: json_response(description, ref(schema_name))}
-
-
 _HTML: Schema = {"schema": {"type": "string"}}
-_NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
 _TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 _TWILIO_HEADERS = (
     header("X-Twilio-Signature", "Twilio's HMAC-SHA1 of the public URL and the form parameters"),

@@ -11,6 +11,7 @@ from typing import Any
 from gateway.api.account import MAX_PURCHASE
 from gateway.api.openapi import automation, telephony
 from gateway.api.openapi.build import Schema, anchored, id_schema, ref
+from gateway.api.openapi.build import obj as _obj
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import (
     actions,
@@ -33,19 +34,6 @@ from gateway.store.credits import MAX_PER_DAY
 
 STREAM_ID = r"^[0-9]{1,15}-[0-9]{1,10}$"  # gateway.domain.streamid._ID
 NON_BLANK = r"\S"  # a string that is not only white space
-
-
-def _obj(
-    props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False, min_properties: int = 0
-) -> Schema:
-    out: Schema = {"type": "object", "properties": props}
-    if required:
-        out["required"] = list(required)
-    if closed:
-        out["additionalProperties"] = False
-    if min_properties:
-        out["minProperties"] = min_properties
-    return out
 
 
 def _str(max_len: int = 200, **extra: Any) -> Schema:

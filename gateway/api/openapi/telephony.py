@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from gateway.api.numbers import NUMBERS_PAGE
 from gateway.api.openapi.build import (
+    NO_CONTENT,
     ORG_ADMIN,
     USER,
     Schema,
     header,
     id_schema,
     json_body,
-    json_response,
     limit,
+    obj,
+    ok,
     operation,
     query,
     ref,
@@ -24,7 +26,6 @@ ORG = "/api/v1/orgs/{org}"
 _E164: Schema = {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "description": "E.164, e.g. +815012345678"}
 _BOOL: Schema = {"type": "boolean"}
 _NULLABLE_STR: Schema = {"type": ["string", "null"]}
-_NO_CONTENT: dict[str, Schema] = {"204": {"description": "done; no body"}}
 _TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 _TWILIO = {
     "409": "the org has no Twilio credentials (`twilio_not_configured`)",
@@ -32,21 +33,8 @@ _TWILIO = {
 }
 
 
-def _obj(props: dict[str, Schema], required: tuple[str, ...] = (), *, closed: bool = False) -> Schema:
-    out: Schema = {"type": "object", "properties": props}
-    if required:
-        out["required"] = list(required)
-    if closed:
-        out["additionalProperties"] = False
-    return out
-
-
-def _ok(code: str, description: str, name: str) -> dict[str, Schema]:
-    return {code: json_response(description, ref(name))}
-
-
-CAPABILITIES = _obj({k: _BOOL for k in ("voice", "sms", "mms", "fax")})
-NUMBER = _obj(
+CAPABILITIES = obj({k: _BOOL for k in ("voice", "sms", "mms", "fax")})
+NUMBER = obj(
     {
         "sid": {"type": "string", "description": "Twilio's IncomingPhoneNumber sid (PN…)"},
         "phone_number": _E164,
@@ -56,18 +44,18 @@ NUMBER = _obj(
     },
     ("sid", "phone_number", "friendly_name", "capabilities", "bought_at"),
 )
-NUMBER_PAGE = _obj(
+NUMBER_PAGE = obj(
     {
         "numbers": {"type": "array", "items": ref("PhoneNumber")},
         "cursor": {**_NULLABLE_STR, "description": "pass as `cursor` for the next page; null on the last"},
     },
     ("numbers", "cursor"),
 )
-AVAILABLE = _obj(
+AVAILABLE = obj(
     {
         "numbers": {
             "type": "array",
-            "items": _obj(
+            "items": obj(
                 {
                     "phone_number": _E164,
                     "friendly_name": _NULLABLE_STR,
@@ -83,32 +71,32 @@ AVAILABLE = _obj(
 )
 NUMBER_INPUT: Schema = {
     "oneOf": [
-        _obj({"phone_number": _E164}, ("phone_number",), closed=True),
-        _obj({"sid": {"type": "string", "pattern": "^PN[0-9a-fA-F]{32}$"}}, ("sid",), closed=True),
+        obj({"phone_number": _E164}, ("phone_number",), closed=True),
+        obj({"sid": {"type": "string", "pattern": "^PN[0-9a-fA-F]{32}$"}}, ("sid",), closed=True),
     ],
     "description": "`phone_number` buys the number; `sid` adopts one the Twilio account already owns",
 }
-TELEPHONY_INPUT = _obj(
+TELEPHONY_INPUT = obj(
     {"enabled": _BOOL, "outbound": _BOOL, "record_outbound": _BOOL, "caller_id": {"type": ["string", "null"]}},
     closed=True,
 )
-TELEPHONY = _obj(
+TELEPHONY = obj(
     {"enabled": _BOOL, "outbound": _BOOL, "record_outbound": _BOOL, "caller_id": {"type": ["string", "null"]}},
     tuple(telephony.TELEPHONY_DEFAULTS),
 )
-GROUP_INPUT = _obj(
+GROUP_INPUT = obj(
     {
         "name": {"type": "string", "minLength": 1, "maxLength": telephony.MAX_NAME},
         "members": {"type": "array", "items": id_schema("user"), "maxItems": telephony.MAX_GROUP_MEMBERS},
     },
     closed=True,
 )
-GROUP = _obj(
+GROUP = obj(
     {"id": id_schema("group"), "name": {"type": "string"}, "members": {"type": "array", "items": {"type": "string"}}},
     ("id", "name", "members"),
 )
-GROUP_LIST = _obj({"groups": {"type": "array", "items": ref("Group")}}, ("groups",))
-CALL = _obj(
+GROUP_LIST = obj({"groups": {"type": "array", "items": ref("Group")}}, ("groups",))
+CALL = obj(
     {
         "sid": {"type": "string"},
         "direction": {"type": "string", "enum": list(telephony_calls.DIRECTIONS)},
@@ -126,12 +114,12 @@ CALL = _obj(
     },
     telephony_calls.CALL_COLUMNS,
 )
-CALL_INPUT = _obj(
-    {"to": {"oneOf": [_E164, _obj({"contact": id_schema("contact")}, ("contact",), closed=True)]}},
+CALL_INPUT = obj(
+    {"to": {"oneOf": [_E164, obj({"contact": id_schema("contact")}, ("contact",), closed=True)]}},
     ("to",),
     closed=True,
 )
-PLACED_CALL = _obj({"sid": {"type": "string"}, "status": {"type": "string"}}, ("sid", "status"))
+PLACED_CALL = obj({"sid": {"type": "string"}, "status": {"type": "string"}}, ("sid", "status"))
 
 SCHEMAS: dict[str, Schema] = {
     "PhoneNumber": NUMBER,
@@ -162,7 +150,7 @@ def _numbers() -> dict[tuple[str, str], Schema]:
     return {
         (numbers, "GET"): operation(
             "The org's numbers, ordered by number",
-            _ok("200", "one page of numbers", "PhoneNumberPage"),
+            ok("200", "one page of numbers", "PhoneNumberPage"),
             security=ORG_ADMIN,
             params=(
                 limit(NUMBERS_PAGE, 1000),
@@ -171,14 +159,14 @@ def _numbers() -> dict[tuple[str, str], Schema]:
         ),
         (numbers, "POST"): operation(
             "Buy a number (or adopt one the Twilio account owns); its voice URL and status callback point here",
-            {**_ok("201", "the org's new number", "PhoneNumber"), **_ok("200", "adopted again", "PhoneNumber")},
+            {**ok("201", "the org's new number", "PhoneNumber"), **ok("200", "adopted again", "PhoneNumber")},
             security=ORG_ADMIN,
             body=json_body(ref("PhoneNumberInput")),
             extra_errors={**_TWILIO, "409": "already the org's number (`number_exists`) or no Twilio credentials"},
         ),
         (f"{numbers}/available", "GET"): operation(
             "Numbers Twilio offers (AvailablePhoneNumbers)",
-            _ok("200", "the numbers on offer", "AvailableNumbers"),
+            ok("200", "the numbers on offer", "AvailableNumbers"),
             security=ORG_ADMIN,
             params=(
                 query("country", {"type": "string", "pattern": "^[A-Z]{2}$"}, "ISO 3166 alpha-2 (default the org's)"),
@@ -189,13 +177,13 @@ def _numbers() -> dict[tuple[str, str], Schema]:
         ),
         (f"{numbers}/{{number}}", "GET"): operation(
             "One of the org's numbers",
-            _ok("200", "the number", "PhoneNumber"),
+            ok("200", "the number", "PhoneNumber"),
             security=ORG_ADMIN,
             params=(_NUMBER_PARAM,),
         ),
         (f"{numbers}/{{number}}", "DELETE"): operation(
             "Release a number back to Twilio",
-            _NO_CONTENT,
+            NO_CONTENT,
             security=ORG_ADMIN,
             params=(_NUMBER_PARAM,),
             extra_errors={
@@ -211,16 +199,16 @@ def _groups() -> dict[tuple[str, str], Schema]:
     group = f"{ORG}/groups/{{group}}"
     return {
         (f"{ORG}/groups", "GET"): operation(
-            "The org's groups", _ok("200", "the groups", "GroupList"), security=ORG_ADMIN
+            "The org's groups", ok("200", "the groups", "GroupList"), security=ORG_ADMIN
         ),
         (group, "PUT"): operation(
             "Create or update a group (members must be users of the org: 400 naming `members[i]`)",
-            {**_ok("200", "updated", "Group"), **_ok("201", "created", "Group")},
+            {**ok("200", "updated", "Group"), **ok("201", "created", "Group")},
             security=ORG_ADMIN,
             body=json_body(ref("GroupInput")),
         ),
-        (group, "GET"): operation("Read a group", _ok("200", "the group", "Group"), security=ORG_ADMIN),
-        (group, "DELETE"): operation("Delete a group", _NO_CONTENT, security=ORG_ADMIN),
+        (group, "GET"): operation("Read a group", ok("200", "the group", "Group"), security=ORG_ADMIN),
+        (group, "DELETE"): operation("Delete a group", NO_CONTENT, security=ORG_ADMIN),
     }
 
 
@@ -234,7 +222,7 @@ def _calls() -> dict[tuple[str, str], Schema]:
                     "description": "one page of calls (JSON), or every matching call as CSV (BOM, header, CRLF)",
                     "content": {
                         "application/json": {
-                            "schema": _obj(
+                            "schema": obj(
                                 {"calls": {"type": "array", "items": ref("Call")}, "cursor": _NULLABLE_STR},
                                 ("calls", "cursor"),
                             )
@@ -257,7 +245,7 @@ def _calls() -> dict[tuple[str, str], Schema]:
         ),
         ("/api/v1/me/calls", "POST"): operation(
             "Click-to-call: Twilio rings your phone, then the callee with your caller ID",
-            _ok("202", "the call Twilio placed to your phone", "PlacedCall"),
+            ok("202", "the call Twilio placed to your phone", "PlacedCall"),
             security=USER,
             body=json_body(ref("CallInput")),
             extra_errors={
