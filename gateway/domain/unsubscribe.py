@@ -13,19 +13,13 @@ that POSTs ``List-Unsubscribe=One-Click`` back to the same URL.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from dataclasses import dataclass
 from html import escape
 
-import orjson
-
+from gateway.domain import signed_token
 from gateway.domain.tracking import BadToken
 
 _DOMAIN = b"signalgate/unsubscribe/v1\n"
-_MAC_BYTES = 16
 MAX_TOKEN_LENGTH = 1024
 ONE_CLICK = "List-Unsubscribe=One-Click"
 PAGE_CSP = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -38,32 +32,13 @@ class UnsubscribeClaim:
     address: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _mac(secret: bytes, payload: str) -> bytes:
-    return base64.urlsafe_b64encode(
-        hmac.digest(secret, _DOMAIN + payload.encode(), hashlib.sha256)[:_MAC_BYTES]
-    ).rstrip(b"=")
-
-
 def sign(secret: bytes, claim: UnsubscribeClaim) -> str:
     body = {"o": claim.org, "a": claim.address} | ({"c": claim.contact} if claim.contact is not None else {})
-    payload = _b64(orjson.dumps(body))
-    return f"{payload}.{_mac(secret, payload).decode()}"
+    return signed_token.seal(secret, _DOMAIN, body)
 
 
 def verify(secret: bytes, token: str) -> UnsubscribeClaim:
-    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
-        raise BadToken("malformed token")
-    payload, mac = token.split(".")
-    if not hmac.compare_digest(mac.encode(), _mac(secret, payload)):
-        raise BadToken("bad signature")
-    try:
-        body = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise BadToken("undecodable payload") from None
+    body = signed_token.unseal(secret, _DOMAIN, token, max_length=MAX_TOKEN_LENGTH, error=BadToken)
     if not isinstance(body, dict) or not isinstance(body.get("o"), str) or not isinstance(body.get("a"), str):
         raise BadToken("incomplete payload")
     contact = body.get("c")
