@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+import redis as redis_sync
 
 from tests.support.api import Gateway, OrgCtx, provision_org
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR
 
-pytest_plugins = ["tests.support.sending", "tests.support.redis_cluster"]
+pytest_plugins = ["tests.support.sending", "tests.support.redis_cluster", "tests.support.imap"]
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +51,14 @@ def procs() -> Iterator[Processes]:
     p = Processes()
     yield p
     p.close()
+
+
+@pytest.fixture
+def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
+    """A blocking client of the session's Redis (for wait_for lambdas), strings decoded."""
+    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
 
 
 @pytest.fixture

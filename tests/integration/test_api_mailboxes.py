@@ -11,12 +11,10 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import redis as redis_sync
 
 from gateway.domain.hosts import PRIVATE_HOST_ERROR
@@ -33,20 +31,6 @@ SLACK_SECONDS = 1.5 * FACTOR
 # What "within seconds" means here: the watch interval (1 s) + a login + SELECT, with headroom.
 LISTENING_SECONDS = 5.0 * FACTOR
 OTHER_SENDER = "jane@acme.example.com"  # c-smith, owned by u2
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
-    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    client.close()
 
 
 def mailbox_env(**knobs: str) -> dict[str, str]:
@@ -66,7 +50,7 @@ def mailbox_env(**knobs: str) -> dict[str, str]:
 
 def start_imap(procs: Processes, redis_url: str, **knobs: str) -> subprocess.Popen[bytes]:
     """A `signalgate imap` process with no [[imap]] entry: API mailboxes only."""
-    return procs._spawn(["imap"], procs.base_env(redis_url, **mailbox_env(**knobs)), "imap")
+    return procs.imap(redis_url, **mailbox_env(**knobs))
 
 
 def box_body(server: Dovecot, user: MailUser, owner: str = "u1", **extra: Any) -> dict[str, Any]:

@@ -12,9 +12,8 @@ import redis as redis_sync
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.automation import idempotency_key
 from gateway.domain.notifications import notification_id
-from tests.integration.test_imap import dovecot, listening, start_imap, sync_redis  # noqa: F401 - fixtures
 from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway, call_params, post_twilio, signals_of
-from tests.support.imap import Dovecot, imap_env, mail
+from tests.support.imap import Dovecot, imap_env, listening, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
@@ -193,8 +192,8 @@ async def test_an_email_rule_fires_on_mail_routed_from_imap(
     procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
-    dovecot: Dovecot,  # noqa: F811 - the fixture imported above
-    sync_redis: redis_sync.Redis,  # noqa: F811
+    dovecot: Dovecot,
+    sync_redis: redis_sync.Redis,
 ) -> None:
     """Mail signals are routed apart from the batch (gateway/routing/mail.py): an email.received rule
     mails the contact's owner once, with the mail's subject as the title; a grouped repeat sends nothing."""
@@ -204,7 +203,7 @@ async def test_an_email_rule_fires_on_mail_routed_from_imap(
     action = {"channel": "email", "template": tid, "to": "owner"}
     await _rule(client, org, "mail-owner", {"on": "email.received", "action": action})
     box = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, box, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, box, org.id, "u1"))
     await listening(sync_redis, dovecot, box, org.id)
     await dovecot.adeliver(box, mail("お見積もりのご依頼"))
     await wait_for(lambda: smtp_server.recorder.to("sato@sales.example.jp"), timeout=15)

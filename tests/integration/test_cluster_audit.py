@@ -82,9 +82,7 @@ async def test_full_scenario_on_a_cluster_raises_no_crossslot_and_no_unexplained
         org = await provision_sending_org(client, a, twilio_api, org_id="au-" + uuid.uuid4().hex[:10])
         ctx = org.ctx
         user = dovecot.add_user()
-        procs._spawn(
-            ["imap"], procs.base_env(redis_cluster.url, **cluster_env, **imap_env(dovecot, user, org.id, "u1")), "imap"
-        )
+        procs.imap(redis_cluster.url, **cluster_env, **imap_env(dovecot, user, org.id, "u1"))
         await buy(client, org, 5)
         sms_tid = await sms_template(client, org, "{{ name }}様、ご予約ありがとうございます。")
         mail_tid = await email_template(

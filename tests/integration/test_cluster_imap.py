@@ -49,13 +49,13 @@ async def test_imap_listener_on_a_cluster_checkpoints_and_hands_the_lease_over(
         org = await provision_org(client, a, "im-" + uuid.uuid4().hex[:10])
     user = dovecot.add_user()
     env = {**cluster_env, **imap_env(dovecot, user, org.id, "u1")}
-    first = procs._spawn(["imap"], procs.base_env(redis_cluster.url, **env), "imap")
+    first = procs.imap(redis_cluster.url, **env)
     mid = mailbox_id(org.id, "127.0.0.1", dovecot.port, user.address, "INBOX")
     lease, checkpoint = keys.imap_lease(org.id, mid), keys.imap_checkpoint(org.id, mid)
     await wait_for(lambda: _cluster_get(redis_cluster, checkpoint, "uidvalidity"), timeout=20, interval=0.1)
     holder = _cluster_get(redis_cluster, lease)
     assert holder
-    procs._spawn(["imap"], procs.base_env(redis_cluster.url, **env), "imap")  # waits for the lease
+    procs.imap(redis_cluster.url, **env)  # waits for the lease
 
     feed = await live_feed(b, org.tokens["u1"])
     await dovecot.adeliver(user, mail("お見積もりのご依頼"))

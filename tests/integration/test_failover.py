@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -287,24 +287,6 @@ async def test_only_a_dead_holders_lease_is_taken_and_by_one_standby(aredis: Red
 # --- IMAP ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
-    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    client.close()
-
-
-def start_imap(procs: Processes, redis_url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return procs._spawn(["imap"], procs.base_env(redis_url, **env), "imap")
-
-
 def shipped_lease_env(dovecot: Dovecot, user: MailUser, org: str) -> dict[str, str]:
     # imap_env shortens the lease to 2 s for other tests; here it is the shipped 30 s.
     return imap_env(dovecot, user, org, "u1", lease_seconds="30")
@@ -333,9 +315,9 @@ async def test_imap_holder_sigkilled_peer_resumes_the_mailbox_within_seconds(
     takes the mailbox over and routes that mail within failover_seconds of the death, once."""
     user = dovecot.add_user()
     env = shipped_lease_env(dovecot, user, org.id)
-    first = start_imap(procs, redis_server.url, env)
+    first = procs.imap(redis_server.url, **env)
     await wait_listening(sync_redis, dovecot, user, org.id, first.pid)
-    second = start_imap(procs, redis_server.url, env)
+    second = procs.imap(redis_server.url, **env)
     feed = await live_feed(gateway, org.tokens["u1"])
     await dovecot.adeliver(user, mail("before the crash"))
     assert (await feed.signal("email.received", timeout=10))["title"] == "before the crash"
@@ -367,7 +349,7 @@ async def test_imap_process_sigkilled_and_restarted_resumes_within_seconds(
     incarnation takes its predecessor's lease (no heartbeat) and routes the mail within seconds."""
     user = dovecot.add_user()
     env = shipped_lease_env(dovecot, user, org.id)
-    first = start_imap(procs, redis_server.url, env)
+    first = procs.imap(redis_server.url, **env)
     await wait_listening(sync_redis, dovecot, user, org.id, first.pid)
     feed = await live_feed(gateway, org.tokens["u1"])
     await dovecot.adeliver(user, mail("before the crash"))
@@ -376,7 +358,7 @@ async def test_imap_process_sigkilled_and_restarted_resumes_within_seconds(
     await asyncio.to_thread(first.wait)
     await dovecot.adeliver(user, mail("while it was down", sender=OTHER_SENDER, name="Jane Smith"))
     restarted = time.monotonic()
-    start_imap(procs, redis_server.url, env)
+    procs.imap(redis_server.url, **env)
     sig = await feed.signal("email.received", timeout=40)
     took = time.monotonic() - restarted
     print(f"\nmail that arrived while down was routed {took:.2f} s after the restart began")

@@ -9,7 +9,6 @@ import random
 import re
 import signal
 import statistics
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,7 +39,7 @@ from gateway.store.notifications import Notifications
 from gateway.store.scripts import load_scripts
 from gateway.store.tenancy import Tenancy
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
-from tests.support.imap import Dovecot, MailUser, dsn, imap_env, mail
+from tests.support.imap import Dovecot, box_id, dsn, imap_env, listening, mail
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
@@ -49,14 +48,6 @@ from tests.support.ws import Feed, live_feed
 # Dovecot pushes EXISTS ~0.5 s after delivery (its notify delay), so 1 s end to end is asserted
 # with headroom (shared/TESTING.md): the measured values are printed.
 LIVE_SECONDS = 1.5
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """One Dovecot for the tests that do not disturb it (each uses its own mailbox)."""
-    server = Dovecot()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -69,34 +60,10 @@ def own_dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
-    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 async def aredis(redis_server: RedisServer) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_server.url, decode_responses=True)
     yield client
     await client.aclose()
-
-
-def start_imap(procs: Processes, redis_url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A `signalgate imap` process (the separate process kind)."""
-    return procs._spawn(["imap"], procs.base_env(redis_url, **env), "imap")
-
-
-def box_id(server: Dovecot, user: MailUser, org: str) -> str:
-    return mailbox_id(org, "127.0.0.1", server.port, user.address, "INBOX")
-
-
-async def listening(r: redis_sync.Redis, server: Dovecot, user: MailUser, org: str) -> None:
-    """Wait until a listener has checkpointed the mailbox and holds an IMAP connection."""
-    mid = box_id(server, user, org)
-    await wait_for(
-        lambda: r.exists(keys.imap_checkpoint(org, mid)) and server.connections(user) >= 1, timeout=20, interval=0.1
-    )
 
 
 async def timed_signal(feed: Feed, signal_type: str, started: float) -> tuple[dict[str, Any], float]:
@@ -150,7 +117,7 @@ async def test_known_contact_mail_is_live_and_unknown_sender_is_counted(
     """Mail from a known contact reaches the mailbox owner's WebSocket within ~1 s; an unknown sender
     makes no signal but is counted; mail is fetched with BODY.PEEK (never marked \\Seen)."""
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1"))
     await listening(sync_redis, dovecot, user, org.id)
     feed = await live_feed(gateway, org.tokens["u1"])
     latencies = []
@@ -198,7 +165,7 @@ async def test_reply_is_replied_once_and_out_of_office_is_not(
     """A reply to a sent mail → email.replied to the sender of the notification (not the mailbox owner),
     counted once per notification; an out-of-office answer to it is not a reply and makes no signal."""
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1"))
     message_id = await sent_notification(aredis, org.id, "n_reply1", user="u2")
     await listening(sync_redis, dovecot, user, org.id)
     feed = await live_feed(gateway, org.tokens["u2"])
@@ -240,7 +207,7 @@ async def test_dsn_hard_and_soft_bounce_the_notification(
     """DSNs about sent mail: 5.x.x → email.bounced hard, 4.x.x failed → soft, both status bounced and
     counted; a 4.x.x 'delayed' warning signals soft but leaves the status; a DSN about unknown mail is counted."""
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1"))
     hard = await sent_notification(aredis, org.id, "n_hard", user="u1")
     soft = await sent_notification(aredis, org.id, "n_soft", user="u1")
     delayed = await sent_notification(aredis, org.id, "n_delay", user="u1")
@@ -281,7 +248,7 @@ async def test_dsn_hard_bounce_suppresses_the_address(
 ) -> None:
     """A final 5.x.x DSN puts the address the mail went to on the org's suppression list; a 4.x.x does not."""
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1"))
     notes = Notifications(aredis, load_scripts(aredis))
     ids = {}
     for nid, address in (("n_sup_hard", "gone@client.example.jp"), ("n_sup_soft", "full@client.example.jp")):
@@ -314,7 +281,7 @@ async def test_malformed_mail_never_stops_the_listener(
     """Garbage without headers, broken MIME and charsets, a 3 MiB message: each is handled or skipped,
     and later mail is still processed."""
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1"))
     await listening(sync_redis, dovecot, user, org.id)
     feed = await live_feed(gateway, org.tokens["u1"])
     imap = aioimaplib.IMAP4("127.0.0.1", dovecot.port, timeout=5)  # APPEND stores bytes as they are
@@ -398,7 +365,7 @@ async def test_dovecot_restarted_mid_idle_reconnects_and_catches_up(
     Maildir, as an MTA does); after the restart the listener reconnects and delivers it, then live mail."""
     server = own_dovecot
     user = server.add_user()
-    start_imap(procs, redis_server.url, imap_env(server, user, org.id, "u1"))
+    procs.imap(redis_server.url, **imap_env(server, user, org.id, "u1"))
     await listening(sync_redis, server, user, org.id)
     feed = await live_feed(gateway, org.tokens["u1"])
     await server.adeliver(user, mail("before restart"))
@@ -474,7 +441,7 @@ async def test_uidvalidity_change_does_not_flood(
     for i in range(3):
         dovecot.deliver(user, mail(f"old {i}"))
     env = imap_env(dovecot, user, org.id, "u1")
-    listener = start_imap(procs, redis_server.url, env)
+    listener = procs.imap(redis_server.url, **env)
     await listening(sync_redis, dovecot, user, org.id)
     feed = await live_feed(gateway, org.tokens["u1"])
     await dovecot.adeliver(user, mail("A"))
@@ -489,7 +456,7 @@ async def test_uidvalidity_change_does_not_flood(
     await asyncio.sleep(1.1)
     await dovecot.adeliver(user, mail("C while down", sender="jane@acme.example.com", name="Jane Smith"))
     dovecot.set_uidvalidity(user, 2000 + int(time.time()) % 100000)
-    start_imap(procs, redis_server.url, env)
+    procs.imap(redis_server.url, **env)
     assert (await feed.signal("email.received", timeout=15))["title"] == "C while down"
     await asyncio.sleep(1.5 * FACTOR)
     # One contact per mail, so a replayed old mail would show up as a count above 1.
@@ -513,9 +480,9 @@ async def test_two_listener_processes_one_listens_the_other_takes_over(
     user = dovecot.add_user(password)
     env = {**imap_env(dovecot, user, org.id, "u1"), "SIGNALGATE_GATEWAY_LOG_LEVEL": "debug"}
     lease_key = keys.imap_lease(org.id, box_id(dovecot, user, org.id))
-    first = start_imap(procs, redis_server.url, env)
+    first = procs.imap(redis_server.url, **env)
     await listening(sync_redis, dovecot, user, org.id)
-    second = start_imap(procs, redis_server.url, env)
+    second = procs.imap(redis_server.url, **env)
     assert f":{first.pid}:" in (sync_redis.get(lease_key) or "")
     await asyncio.sleep(2.5 * FACTOR)  # more than a lease length: the standby never connects
     assert f":{first.pid}:" in (sync_redis.get(lease_key) or "")
@@ -553,7 +520,7 @@ async def test_implicit_tls_and_starttls_with_verified_certificates(
             **imap_env(server, starttls, org.id, "u1", 1, tls="starttls", ca_file=server.ca_file),
             **imap_env(server, untrusted, org.id, "u1", 2, tls="implicit", port=str(server.tls_port)),
         }
-        start_imap(procs, redis_server.url, env)
+        procs.imap(redis_server.url, **env)
         feed = await live_feed(gateway, org.tokens["u1"])
         for user, sender, name in (
             (implicit, "Yamada@Client.example.jp", "山田"),
@@ -595,7 +562,7 @@ async def test_dropbox_attaches_activity_and_creates_leads(
     r = await client.put(f"/api/v1/orgs/{org.id}", json={"allow_lead_creation": True}, headers=admin)
     assert r.status_code == 200, r.text
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
     await listening(sync_redis, dovecot, user, org.id)
     copy = mail(
         "ご提案資料の送付",
@@ -659,7 +626,7 @@ async def test_dropbox_takes_extra_senders_and_creates_contacts_per_org(
     )
     assert r.status_code == 200 and r.json()["dropbox_create"] == "contact", r.text
     user = dovecot.add_user()
-    start_imap(procs, redis_server.url, imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
+    procs.imap(redis_server.url, **imap_env(dovecot, user, org.id, "u1", mode="dropbox"))
     await listening(sync_redis, dovecot, user, org.id)
     copy = mail(
         "お見積りの件",

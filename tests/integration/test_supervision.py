@@ -220,7 +220,7 @@ async def test_imap_process_serves_healthz_and_metrics(fresh_redis: RedisServer,
         user = dovecot.add_user()
         port = free_port()
         env = {**imap_env(dovecot, user, "sv-imap", "u1"), "SIGNALGATE_GATEWAY_HEALTH_PORT": str(port)}
-        procs._spawn(["imap"], procs.base_env(fresh_redis.url, **env), "imap")
+        procs.imap(fresh_redis.url, **env)
         base = f"http://127.0.0.1:{port}"
         assert await _health_is(base, 200) == {"status": "ok", "parts": {"redis": "ok", "imap": "ok"}}
         mailbox = mailbox_id("sv-imap", "127.0.0.1", dovecot.port, user.address, "INBOX")

@@ -5,6 +5,9 @@ Each :class:`Dovecot` is a throw-away instance: a config in a ``tempfile.mkdtemp
 port, passwd-file users with plaintext passwords, Maildir storage, its own ``base_dir`` and
 ``instance_name`` (so its processes can be found by pid). Stopped by pid, never by name.
 With ``CI=true`` a missing dovecot binary fails the test instead of skipping it.
+
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): it declares the ``dovecot`` fixture,
+one Dovecot per test module (a module wanting one per test declares its own).
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
+import redis as redis_sync
 
 from gateway.devtools.net import free_port
-from tests.support.timing import FACTOR, block_until
+from gateway.ingest.imap.rules import mailbox_id
+from gateway.store import keys
+from tests.support.timing import FACTOR, block_until, wait_for
 
 DOVECOT = "/usr/sbin/dovecot"
 LDA = "/usr/lib/dovecot/dovecot-lda"
@@ -357,3 +364,24 @@ def imap_env(dovecot: Dovecot, user: MailUser, org: str, owner: str, index: int 
         **knobs,
     }
     return {f"SIGNALGATE_IMAP_{index}_{k.upper()}": v for k, v in values.items()}
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    """One Dovecot for a module's tests (each uses its own mailbox)."""
+    server = Dovecot()
+    yield server
+    server.close()
+
+
+def box_id(server: Dovecot, user: MailUser, org: str) -> str:
+    """The id of an [[imap]] mailbox on ``server`` (INBOX of ``user``)."""
+    return mailbox_id(org, "127.0.0.1", server.port, user.address, "INBOX")
+
+
+async def listening(r: redis_sync.Redis, server: Dovecot, user: MailUser, org: str) -> None:
+    """Wait until a listener has checkpointed the mailbox and holds an IMAP connection."""
+    mid = box_id(server, user, org)
+    await wait_for(
+        lambda: r.exists(keys.imap_checkpoint(org, mid)) and server.connections(user) >= 1, timeout=20, interval=0.1
+    )

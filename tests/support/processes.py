@@ -77,6 +77,10 @@ class Processes:
     def worker(self, redis_url: str, **extra: str) -> subprocess.Popen[bytes]:
         return self._spawn(["worker"], self.base_env(redis_url, **extra), "worker")
 
+    def imap(self, redis_url: str, **extra: str) -> subprocess.Popen[bytes]:
+        """A `signalgate imap` process (the separate process kind)."""
+        return self._spawn(["imap"], self.base_env(redis_url, **extra), "imap")
+
     def close(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
