@@ -10,20 +10,18 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from gateway.devtools.net import free_port
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpRecorder,
     SmtpServer,
     email_template,
     notify,
     provision_sending_org,
+    running_smtp,
     settled,
     start_workers,
 )
@@ -35,12 +33,8 @@ CONFIG_FROM = "sales@signalgate.example.jp"  # tests.support.sending.worker_env
 @pytest.fixture
 def org_smtp() -> Iterator[SmtpServer]:
     """The org's own SMTP server: a second aiosmtpd."""
-    recorder = SmtpRecorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield SmtpServer("127.0.0.1", port, recorder)
-    controller.stop()
+    with running_smtp() as server:
+        yield server
 
 
 async def put_org(client: httpx.AsyncClient, gw: Gateway, org: SendOrg, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import email.policy
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -76,14 +77,21 @@ class SmtpServer:
     recorder: SmtpRecorder
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """An aiosmtpd on a free loopback port, recording what it is sent; stopped on exit."""
     recorder = SmtpRecorder()
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
     yield SmtpServer("127.0.0.1", port, recorder)
     controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture
