@@ -100,7 +100,7 @@ async def _serve(config: Config, *, with_router: bool, demo: bool = False, with_
         health = Health(metrics)
         app = create_app(config, url, metrics=metrics, with_router=with_router, with_worker=with_router, health=health)
         server = GracefulServer(uvicorn_config(app, config.gateway, nofile=raise_nofile_limit()), app)
-        with_imap = with_imap and bool(config.imap)
+        with_imap = with_imap and (bool(config.imap) or config.mailboxes.listen)
         if not demo and not with_imap:
             await server.serve()
             return
@@ -182,8 +182,8 @@ def _imap_part(svc: Services, supervisor: Supervisor) -> Runner:
 
 def _check_imap(config: Config, *, required: bool) -> None:
     """Refuse a mailbox that cannot be listened to before anything starts (ConfigError)."""
-    if required and not config.imap:
-        raise ConfigError("config: no [[imap]] mailboxes to listen to")
+    if required and not config.imap and not config.mailboxes.listen:
+        raise ConfigError("config: no [[imap]] mailboxes to listen to (and mailboxes.listen is false)")
     mailboxes(config)
 
 

@@ -154,6 +154,22 @@ class ImapConfig:
 
 
 @dataclass(frozen=True)
+class MailboxesConfig:
+    """Mailboxes added through the API (``POST /api/v1/orgs/{org}/mailboxes``): how processes that
+    run IMAP listeners (``up``, ``imap``) find them, and the timings their listeners use."""
+
+    listen: bool = True  # this process also listens to API mailboxes (with its [[imap]] ones)
+    watch_seconds: float = 1.0  # how often the list's version is checked (a new mailbox starts within it)
+    resync_seconds: float = 30.0  # a full re-read of the list even when the version did not move
+    idle_renew_seconds: float = 1740.0
+    heartbeat_seconds: float = 60.0
+    timeout_seconds: float = 15.0
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+    lease_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
@@ -164,6 +180,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     imap: tuple[ImapConfig, ...] = ()
+    mailboxes: MailboxesConfig = field(default_factory=MailboxesConfig)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -175,6 +192,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "twilio": TwilioConfig,
     "worker": WorkerConfig,
     "smtp": SmtpConfig,
+    "mailboxes": MailboxesConfig,
 }
 _ENV_PREFIX = "SIGNALGATE_"
 # Read when no --config is given; unlike a path given on the command line, it may be absent.
@@ -326,6 +344,7 @@ def _validate(cfg: Config) -> None:
     _positive("worker", cfg.worker, ("job_timeout", "max_jobs", "max_tries"))
     _positive("twilio", cfg.twilio, ("timeout",))
     _positive("smtp", cfg.smtp, ("timeout",))
+    _validate_mailboxes(cfg.mailboxes)
     s = cfg.signals
     if s.group_window_seconds < 0:  # 0 is meaningful: every event is a signal of its own
         raise ConfigError(f"config: signals.group_window_seconds must be 0 or more, got {s.group_window_seconds}")
@@ -363,13 +382,21 @@ _IMAP_POSITIVE = (
 )
 
 
+def _validate_mailboxes(m: MailboxesConfig) -> None:
+    _positive("mailboxes", m, ("watch_seconds", "resync_seconds", *_IMAP_POSITIVE))
+    if m.idle_renew_seconds > 1740:
+        raise ConfigError("config: mailboxes.idle_renew_seconds must be at most 1740 (29 minutes, RFC 2177)")
+    if m.backoff_max_seconds < m.backoff_initial_seconds:
+        raise ConfigError("config: mailboxes.backoff_max_seconds must be >= mailboxes.backoff_initial_seconds")
+
+
 def _validate_imap(boxes: tuple[ImapConfig, ...]) -> None:
     seen: set[tuple[str, ...]] = set()
     for i, box in enumerate(boxes):
         if box.tls not in ("implicit", "starttls", "none"):
             raise ConfigError(f"config: imap[{i}].tls must be implicit|starttls|none, got {box.tls!r}")
-        if box.mode not in ("inbox", "dropbox"):
-            raise ConfigError(f"config: imap[{i}].mode must be inbox|dropbox, got {box.mode!r}")
+        if box.mode not in ("inbox", "sent", "dropbox"):
+            raise ConfigError(f"config: imap[{i}].mode must be inbox|sent|dropbox, got {box.mode!r}")
         _port(f"imap[{i}].port", box.port)
         _positive(f"imap[{i}]", box, _IMAP_POSITIVE)
         if box.idle_renew_seconds > 1740:

@@ -33,6 +33,7 @@ export const TYPE_LABELS = {
     'call.voicemail': '留守番電話',
     'credits.low': 'SMSクレジット残高不足',
     'web.visited': 'Webサイト訪問',
+    'mailbox.auth_failed': 'メールボックスのログイン失敗',
   },
   en: {
     'email.received': 'Email received',
@@ -59,6 +60,7 @@ export const TYPE_LABELS = {
     'call.voicemail': 'Voicemail',
     'credits.low': 'SMS credits low',
     'web.visited': 'Website visit',
+    'mailbox.auth_failed': 'Mailbox login failed',
   },
 };
 

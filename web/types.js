@@ -30,6 +30,7 @@ const P = {
   voicemail: '<circle cx="6.5" cy="12" r="3.5"/><circle cx="17.5" cy="12" r="3.5"/><path d="M6.5 15.5h11"/>',
   coins: '<ellipse cx="12" cy="6" rx="7" ry="3"/><path d="M5 6v6c0 1.7 3.1 3 7 3s7-1.3 7-3V6"/><path d="M5 12v6c0 1.7 3.1 3 7 3s7-1.3 7-3v-6"/>',
   globe: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18"/>',
+  mailLock: '<rect x="3" y="5" width="13" height="11" rx="2"/><path d="M3 7l6.5 4.5L16 7"/><rect x="15" y="15" width="7" height="6" rx="1"/><path d="M16.5 15v-1.5a2 2 0 0 1 4 0V15"/>',
   more: '<circle cx="5" cy="12" r="1.5"/><circle cx="12" cy="12" r="1.5"/><circle cx="19" cy="12" r="1.5"/>',
   archive: '<rect x="3" y="4" width="18" height="4" rx="1"/><path d="M5 8v11h14V8M10 12h4"/>',
   clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
@@ -64,6 +65,7 @@ export const SIGNAL_TYPES = [
   ['webinar.registered', 'video'],
   ['credits.low', 'coins'],
   ['web.visited', 'globe'],
+  ['mailbox.auth_failed', 'mailLock'],
 ].map(([type, icon]) => ({ type, icon }));
 
 const BY_TYPE = new Map(SIGNAL_TYPES.map((d) => [d.type, d]));

@@ -29,8 +29,9 @@ from gateway.domain.unsubscribe import UnsubscribeClaim
 from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.email_message import TrackingPlan, build_email, make_message_id
+from workers.identity import add_reply_to, sender_identity, smtp_target
 from workers.outcome import prepare, reject
-from workers.providers.smtp import MailError, SmtpTarget
+from workers.providers.smtp import MailError
 from workers.sms import backoff_seconds
 from workers.templating import rejection_reason, rendered_version
 
@@ -94,7 +95,8 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
     bucket = kind_bucket(rec["kind"])
     cap = caps.individual if bucket == "individual" else caps.mass
     now = datetime.now(tz=UTC)
-    sender = deps.services.config.smtp.from_address
+    identity = await sender_identity(deps, org, rec)
+    sender = identity.from_addr
     # A Message-ID fixed before the first attempt: a rerun sends the same one.
     new_id = None if rec.get("message_id") else make_message_id(_domain(sender))
     # One step: consent, the daily cap, the Message-ID (and its index) and `sending`.
@@ -132,8 +134,9 @@ async def send_email(deps: Deps, rec: dict[str, Any], job_try: int, opened: Open
         tracking=plan,
         extra_headers=unsubscribe_headers(deps, org_id, who.contact, who.address) if marketing else None,
     )
+    add_reply_to(message, identity)
     try:
-        via = SmtpTarget.of(deps.services.config.smtp, org["smtp"]) if org.get("smtp") else None
+        via = smtp_target(deps, org)
         await deps.mail.send(message, sender=parseaddr(sender)[1], recipient=who.address, via=via)
     except MailError as exc:
         return await _mail_failed(deps, org, rec, who.contact, who.user, exc, job_try, who.address)

@@ -26,6 +26,7 @@ SOURCES = (
     "send.email_bounced",
     "imap.mail",
     "send.credits_low",
+    "imap.alert",  # a mailbox's own trouble (a refused LOGIN): mailbox.auth_failed to its owner
 )
 
 

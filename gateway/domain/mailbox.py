@@ -7,9 +7,14 @@ mailbox (:mod:`gateway.store.mailboxes`).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from gateway.domain.errors import BadRequest
+from gateway.domain.hosts import is_host
+from gateway.domain.tenancy import RECORD_ID
 
 
 @dataclass(frozen=True)
@@ -54,4 +59,93 @@ def mailbox_status(state: Mapping[str, str], checkpoint: Mapping[str, str]) -> d
         "last_error_ms": _int_or_none(state.get("error_ms")),
         "last_uid": _int_or_none(checkpoint.get("uid")),
         "uidvalidity": _int_or_none(checkpoint.get("uidvalidity")),
+    }
+
+
+# -- mailboxes added through the API (SPEC "Mailboxes") ------------------------------------------
+MODES = ("inbox", "sent", "dropbox")
+TLS_MODES = ("implicit", "starttls", "none")
+DEFAULT_PORT = {"implicit": 993, "starttls": 143, "none": 143}
+# Mailboxes one org may add through the API (each is a connection held open by some process).
+MAX_API_MAILBOXES = 20
+_MAILBOX_FIELDS = {"user", "host", "port", "tls", "username", "password", "folder", "mode"}
+# A folder name sent in SELECT as a quoted string: printable ASCII without quote or backslash.
+_FOLDER = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,200}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def new_mailbox_id(random_hex: str) -> str:
+    """Id of a mailbox added through the API (``mbx-``: never one of the ``mb-`` config ids)."""
+    return "mbx-" + random_hex[:16]
+
+
+def _text(body: Mapping[str, Any], key: str, max_len: int) -> str:
+    value = body[key]
+    if not isinstance(value, str) or not value or len(value) > max_len or _CONTROL.search(value):
+        raise BadRequest(
+            f"'{key}' must be a string of 1-{max_len} characters without control characters", code="invalid_field"
+        )
+    return value
+
+
+def validate_mailbox(org: str, mailbox: str, body: Any, created_ms: int) -> dict[str, Any]:
+    """A ``POST .../mailboxes`` body as the stored record (with its password; see :func:`public_mailbox`).
+
+    Only the shape is checked (host name or IP literal, port, TLS mode, mode, folder): nothing is
+    connected to here. The listener that takes the mailbox connects, and a host that does not
+    answer leaves it in ``backoff``. ``user`` must be checked to exist by the caller."""
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object", code="invalid_body")
+    unknown = sorted(set(body) - _MAILBOX_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown mailbox field(s): {', '.join(unknown)}", code="unknown_field")
+    for key in ("user", "host", "username", "password"):
+        if key not in body:
+            raise BadRequest(f"'{key}' is required", code="invalid_field")
+    user = body["user"]
+    if not isinstance(user, str) or not RECORD_ID.fullmatch(user):
+        raise BadRequest(f"'user' must be a user id matching {RECORD_ID.pattern}", code="invalid_field")
+    if not is_host(body["host"]):
+        raise BadRequest("'host' must be a host name or an IP address", code="invalid_field")
+    tls = body.get("tls", "implicit")
+    if tls not in TLS_MODES:
+        raise BadRequest(f"'tls' must be one of {', '.join(TLS_MODES)}", code="invalid_field")
+    port = body.get("port", DEFAULT_PORT[tls])
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise BadRequest("'port' must be an integer from 1 to 65535", code="invalid_field")
+    mode = body.get("mode", "inbox")
+    if mode not in MODES:
+        raise BadRequest(f"'mode' must be one of {', '.join(MODES)}", code="invalid_field")
+    folder = body.get("folder", "INBOX")
+    if not isinstance(folder, str) or not _FOLDER.fullmatch(folder):
+        raise BadRequest(
+            "'folder' must be 1-200 printable ASCII characters without quotes or backslashes", code="invalid_field"
+        )
+    return {
+        "id": mailbox,
+        "org": org,
+        "user": user,
+        "host": str(body["host"]).lower(),
+        "port": port,
+        "tls": tls,
+        "username": _text(body, "username", 254),
+        "password": _text(body, "password", 256),
+        "folder": folder,
+        "mode": mode,
+        "created_ms": created_ms,
+    }
+
+
+def public_mailbox(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """What an org admin sees of a stored API mailbox: never its password."""
+    return {
+        "id": rec["id"],
+        "user": rec["user"],
+        "host": rec["host"],
+        "port": rec["port"],
+        "tls": rec["tls"],
+        "username": rec["username"],
+        "folder": rec["folder"],
+        "mode": rec["mode"],
+        "source": "api",
     }

@@ -35,6 +35,7 @@ SIGNAL_TYPES: tuple[str, ...] = (
     "event.ticket_cancelled",
     "webinar.registered",
     "credits.low",
+    "mailbox.auth_failed",  # a mailbox's LOGIN is refused (to its owner, once per episode)
 )
 SIGNAL_TYPE_SET = frozenset(SIGNAL_TYPES)
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from gateway.domain.errors import BadRequest
+from gateway.domain.hosts import is_host
+from gateway.domain.identity import MAX_SENDERS, PLAIN_ADDRESS
 from gateway.domain.links import check_record_url_template
 from gateway.domain.phones import InvalidPhone, to_e164
 from gateway.domain.quota import MASS_BY_PLAN, MAX_MASS_ADDON
@@ -109,6 +111,54 @@ def _twilio(value: Any, stored: dict[str, Any], region: str) -> dict[str, Any]:
     return out
 
 
+def _smtp(value: Any, stored: Any) -> dict[str, Any] | None:
+    """The org's own SMTP server (sending identity); ``null`` removes it. The password is kept
+    when absent (a sync need not re-send it) and never shown (:func:`public_org`)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("'smtp' must be an object or null", code="invalid_field")
+    _reject_unknown(value, {"host", "port", "username", "password", "starttls"}, "smtp")
+    out: dict[str, Any] = {
+        "port": 587,
+        "username": "",
+        "starttls": True,
+        **(stored if isinstance(stored, dict) else {}),
+    }
+    if "host" in value:
+        if not is_host(value["host"]):
+            raise BadRequest("'smtp.host' must be a host name or an IP address", code="invalid_field")
+        out["host"] = str(value["host"]).lower()
+    if "host" not in out:
+        raise BadRequest("'smtp.host' is required", code="invalid_field")
+    named = {f"smtp.{k}": v for k, v in value.items()}  # errors name the key as "smtp.port"
+    if "port" in value:
+        out["port"] = _int(named, "smtp.port", 1, 65535)
+    for key, limit in (("username", 254), ("password", 256)):
+        if key in value:
+            text = _str(named, f"smtp.{key}", max_len=limit)
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise BadRequest(f"'smtp.{key}' cannot contain control characters", code="invalid_field")
+            out[key] = text
+    if "starttls" in value:
+        out["starttls"] = _bool(named, "smtp.starttls")
+    return out
+
+
+def _senders(value: Any) -> list[str]:
+    """Addresses the org may send from (the first is its default ``From``); order kept, no repeats."""
+    if not isinstance(value, list) or len(value) > MAX_SENDERS:
+        raise BadRequest(f"'senders' must be a list of at most {MAX_SENDERS} addresses", code="invalid_field")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or len(item) > 254 or not PLAIN_ADDRESS.fullmatch(item.strip()):
+            raise BadRequest(f"'senders' has an invalid address: {item!r}", code="invalid_field")
+        address = item.strip().lower()
+        if address not in out:
+            out.append(address)
+    return out
+
+
 ORG_DEFAULTS: dict[str, Any] = {
     "plan": "free",
     "timezone": "UTC",
@@ -132,6 +182,7 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
     allowed = {"name", "twilio", "webhook_secret", "sender", "profile", "record_url_template", *ORG_DEFAULTS}
+    allowed |= {"smtp", "senders", "user_from"}
     _reject_unknown(body, allowed, "org")
     rec: dict[str, Any] = {"id": org_id, "name": org_id, **ORG_DEFAULTS, **(stored or {})}
     if "name" in body:
@@ -152,6 +203,7 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
         if body["dropbox_create"] not in DROPBOX_CREATE:
             raise BadRequest("'dropbox_create' must be lead or contact", code="invalid_field")
         rec["dropbox_create"] = body["dropbox_create"]
+    _merge_identity(body, rec)
     if "record_url_template" in body:
         template = check_record_url_template(body["record_url_template"])
         if template is None:
@@ -159,6 +211,20 @@ def merge_org(org_id: str, body: Any, stored: dict[str, Any] | None) -> dict[str
         else:
             rec["record_url_template"] = template
     return rec
+
+
+def _merge_identity(body: dict[str, Any], rec: dict[str, Any]) -> None:
+    """Sending identity: ``smtp`` (null removes), ``senders``, ``user_from`` (gateway.domain.identity)."""
+    if "smtp" in body:
+        smtp = _smtp(body["smtp"], rec.get("smtp"))
+        if smtp is None:
+            rec.pop("smtp", None)
+        else:
+            rec["smtp"] = smtp
+    if "senders" in body:
+        rec["senders"] = _senders(body["senders"])
+    if "user_from" in body:
+        rec["user_from"] = _bool(body, "user_from")
 
 
 def _merge_org_profile(body: dict[str, Any], rec: dict[str, Any]) -> None:
@@ -190,6 +256,9 @@ def public_org(rec: dict[str, Any]) -> dict[str, Any]:
     tw = rec.get("twilio", {})
     out["twilio"] = {k: v for k, v in tw.items() if k != "auth_token"} | {"auth_token_set": "auth_token" in tw}
     out["webhook_secret_set"] = "webhook_secret" in rec
+    if isinstance(rec.get("smtp"), dict):
+        smtp = rec["smtp"]
+        out["smtp"] = {k: v for k, v in smtp.items() if k != "password"} | {"password_set": bool(smtp.get("password"))}
     if rec.get("country") == "IN":  # what SMS still waits for (sender_not_registered until empty)
         out["sender_registration"] = {"missing": registration_missing(rec)}
     return out

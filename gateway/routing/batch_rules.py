@@ -123,4 +123,6 @@ def named_user(event: Event) -> str | None:
         return event.data.get("user") or None
     if event.source == "twilio.recording":
         return event.data.get("_user") or None
+    if event.source == "imap.alert":  # the mailbox's owner
+        return event.data.get("user") or None
     return None

@@ -62,6 +62,8 @@ class MailRouter:
         kind = classify(f)
         if kind == "dropbox":
             await self._dropbox(event, org, f)
+        elif kind == "sent":
+            await self._sent_mail(event, f)
         elif kind == "bounce":
             await self._bounce(event, org, f)
         elif kind == "auto":
@@ -147,6 +149,20 @@ class MailRouter:
                 if contact is None:
                     continue
             await self._activity.add(org_id, contact["id"], entry, event.at_ms)
+
+    # -- sent -----------------------------------------------------------------------------------
+    async def _sent_mail(self, event: Event, f: MailFacts) -> None:
+        """Mail in the owner's Sent folder: on the activity of every recipient that is a contact."""
+        org_id = event.org
+        entry = activity_entry(event.key, iso_utc(event.at_ms), f, "outbound", f.mailbox_user or None)
+        attached = 0
+        for party in dropbox_recipients(f, set()):
+            contact = await self._tenancy.contact_by_email(org_id, party.email)
+            if contact is not None:
+                await self._activity.add(org_id, contact["id"], entry, event.at_ms)
+                attached += 1
+        if not attached:
+            await self._count(event, "sent_unmatched")
 
     async def _create_contact(self, org: Record, party: Party, owner: str, kind: str) -> Record | None:
         try:

@@ -22,6 +22,9 @@ the (at most 5) ``extra_senders`` of a user, is taken, as that user's. Each To/C
 not an org user becomes an activity entry on its contact; an unknown recipient becomes a lead or a
 contact (the org's ``dropbox_create``, owned by the sending user) when the org allows creation
 (``allow_lead_creation``). No signal.
+
+Sent mode (the mailbox owner's Sent folder): each To/Cc recipient that is a known contact gets the
+mail as an outbound activity entry by the mailbox owner. No lead is created, no signal is made.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ MAX_DROPBOX_RECIPIENTS = 50
 # Message-IDs looked up per reply: In-Reply-To first, then References from the newest.
 MAX_REPLY_LOOKUPS = 10
 
-Kind = Literal["dropbox", "bounce", "report", "auto", "mail"]
+Kind = Literal["dropbox", "sent", "bounce", "report", "auto", "mail"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def facts(data: dict[str, Any]) -> MailFacts:
 def classify(f: MailFacts) -> Kind:
     if f.mode == "dropbox":
         return "dropbox"
+    if f.mode == "sent":
+        return "sent"
     if f.report is not None:
         return "bounce" if f.report.get("bounce") in ("hard", "soft") else "report"
     if f.auto_reply:

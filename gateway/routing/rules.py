@@ -140,6 +140,8 @@ def draft(
             f"The balance fell below the auto-recharge threshold ({d.get('threshold')}).",
             {"balance": left, "threshold": d.get("threshold"), "reason": d.get("reason")},
         )
+    if src == "imap.alert":
+        return _mailbox_alert(d)
     if src == "track.open":
         nid = d.get("notification")
         return Draft(
@@ -233,3 +235,16 @@ def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, 
     if links is not None:
         body["links"] = links
     return body
+
+
+def _mailbox_alert(d: dict[str, Any]) -> Draft | None:
+    """A mailbox's LOGIN was refused: its owner must fix the password (``mailbox.auth_failed``)."""
+    if d.get("kind") != "auth_failed":
+        return None
+    where = f"{d.get('username') or ''} on {d.get('host') or ''}".strip()
+    return Draft(
+        "mailbox.auth_failed",
+        f"Mailbox login failed: {where}",
+        snippet(str(d.get("error") or "")),
+        {"mailbox": d.get("mailbox"), "host": d.get("host"), "username": d.get("username")},
+    )

@@ -348,6 +348,17 @@ def imap_checkpoint(org_id: str, mailbox: str) -> str:
     return f"sg:{{{org_id}}}:imap:{mailbox}:checkpoint"
 
 
+def api_mailboxes(org_id: str) -> str:
+    """Hash: mailbox id -> JSON record (with its password) of the mailboxes the org added by API."""
+    return f"sg:{{{org_id}}}:mailboxes"
+
+
+# Set of orgs that have (or had) API mailboxes, and a counter bumped on every add or delete: the
+# IMAP processes poll the counter and re-read the list when it moved (gateway.ingest.imap.service).
+API_MAILBOX_ORGS = "sg:mailboxes:orgs"
+API_MAILBOX_VERSION = "sg:mailboxes:version"
+
+
 def activity(org_id: str, contact: str) -> str:
     """Sorted set of a contact's activity entries (JSON, e.g. mail from the dropbox), by time (ms)."""
     return f"sg:{{{org_id}}}:activity:{contact}"

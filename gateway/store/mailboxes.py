@@ -13,7 +13,14 @@ lease moves the checkpoint, and only forward. The rules that read it are in
 :mod:`gateway.ingest.imap.rules`.
 
 **State**: what the listener holding the lease is doing (``idle``, ``connecting``, ``auth_failed``,
-``tls_failed``, ``backoff``) and its last error, for ``GET /api/v1/orgs/{org}/mailboxes``.
+``tls_failed``, ``backoff``) and its last error, for ``GET /api/v1/orgs/{org}/mailboxes``. Its
+``alerted`` field marks that the owner was told of a refused LOGIN (once per failure episode: it is
+cleared when the mailbox is ``idle`` again).
+
+**API mailboxes**: the records of mailboxes added by ``POST /api/v1/orgs/{org}/mailboxes`` (one
+hash per org, passwords included — never answered), the set of orgs that have any, and a version
+counter bumped after every add and delete, which every IMAP process polls to start and stop
+listeners without a restart.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ from __future__ import annotations
 import os
 import socket
 import time
+from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from gateway.domain.mailbox import MAX_ERROR_CHARS, Checkpoint
@@ -174,3 +183,65 @@ class Mailboxes:
                 pipe.hgetall(keys.imap_checkpoint(org, mailbox))
             found = await pipe.execute()
         return [(found[i], found[i + 1]) for i in range(0, len(found), 2)]
+
+    async def set_steady(self, org: str, mailbox: str) -> None:
+        """The listener is caught up and in IDLE: ``idle``, and a later refused LOGIN alerts again."""
+        await self.set_state(org, mailbox, "idle")
+        await self._r.hdel(keys.imap_state(org, mailbox), "alerted")
+
+    async def claim_alert(self, org: str, mailbox: str) -> bool:
+        """True exactly once per failure episode, whichever process asks (HSETNX)."""
+        return bool(await self._r.hsetnx(keys.imap_state(org, mailbox), "alerted", str(int(time.time() * 1000))))
+
+    # -- mailboxes added through the API ---------------------------------------------------------
+    async def add_api(self, rec: dict[str, Any], limit: int) -> bool:
+        """Store a new API mailbox; False (nothing stored) when the org already has ``limit``."""
+        org, key = rec["org"], keys.api_mailboxes(rec["org"])
+        if await self._r.hlen(key) >= limit:
+            return False
+        await self._r.hset(key, rec["id"], orjson.dumps(rec))
+        if await self._r.hlen(key) > limit:  # a concurrent add went in too: undo ours
+            await self._r.hdel(key, rec["id"])
+            return False
+        await self._r.sadd(keys.API_MAILBOX_ORGS, org)
+        await self._r.incr(keys.API_MAILBOX_VERSION)
+        return True
+
+    async def get_api(self, org: str, mailbox: str) -> dict[str, Any] | None:
+        raw = await self._r.hget(keys.api_mailboxes(org), mailbox)
+        return dict(orjson.loads(raw)) if raw else None
+
+    async def api_records(self, org: str) -> list[dict[str, Any]]:
+        """The org's API mailboxes, oldest first."""
+        raw = await self._r.hvals(keys.api_mailboxes(org))
+        return sorted((dict(orjson.loads(r)) for r in raw), key=lambda r: (r.get("created_ms", 0), r["id"]))
+
+    async def remove_api(self, org: str, mailbox: str) -> bool:
+        """Delete an API mailbox and its state and checkpoint; its listener stops within the watch
+        interval (and releases its lease). False when there was no such mailbox."""
+        if not await self._r.hdel(keys.api_mailboxes(org), mailbox):
+            return False
+        await self._r.delete(keys.imap_state(org, mailbox), keys.imap_checkpoint(org, mailbox))
+        await self._r.incr(keys.API_MAILBOX_VERSION)
+        return True
+
+    async def purge(self, org: str, mailbox: str) -> None:
+        """Drop a deleted mailbox's state and checkpoint (again: its listener may have written
+        after the delete); only for a mailbox that no longer exists."""
+        if not await self._r.hexists(keys.api_mailboxes(org), mailbox):
+            await self._r.delete(keys.imap_state(org, mailbox), keys.imap_checkpoint(org, mailbox))
+
+    async def api_version(self) -> int:
+        raw = await self._r.get(keys.API_MAILBOX_VERSION)
+        return int(raw) if raw else 0
+
+    async def all_api_records(self) -> list[dict[str, Any]]:
+        """Every org's API mailboxes (what the IMAP processes should listen to)."""
+        orgs = sorted(await self._r.smembers(keys.API_MAILBOX_ORGS))
+        if not orgs:
+            return []
+        async with self._r.pipeline(transaction=False) as pipe:
+            for org in orgs:
+                pipe.hvals(keys.api_mailboxes(org))
+            found = await pipe.execute()
+        return [dict(orjson.loads(raw)) for values in found for raw in values]

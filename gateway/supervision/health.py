@@ -27,6 +27,13 @@ class Health:
         if self._m is not None:
             self._m.part_up.labels(part).set(1 if part_state(units) == OK else 0)
 
+    def forget(self, part: str, unit: str) -> None:
+        """Drop a unit that is gone for good (an IMAP mailbox deleted through the API)."""
+        units = self._units.get(part, {})
+        units.pop(unit, None)
+        if self._m is not None and part in self._units:
+            self._m.part_up.labels(part).set(1 if part_state(units) == OK else 0)
+
     def state(self, part: str) -> str:
         return part_state(self._units.get(part, {}))
 

@@ -15,6 +15,7 @@ from gateway.config import (
     ConfigError,
     GatewayConfig,
     ImapConfig,
+    MailboxesConfig,
     QueueConfig,
     RedisConfig,
     RouterConfig,
@@ -365,6 +366,7 @@ _SECTION_CLASSES: dict[str, Any] = {
     "twilio": TwilioConfig,
     "worker": WorkerConfig,
     "smtp": SmtpConfig,
+    "mailboxes": MailboxesConfig,
 }
 
 

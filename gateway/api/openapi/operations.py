@@ -28,6 +28,7 @@ from gateway.api.openapi.schemas import STREAM_ID
 from gateway.api.orgs import USERS_MAX, USERS_PAGE
 from gateway.api.segments import PAGE, PAGE_MAX
 from gateway.domain.feed_view import VIEWS
+from gateway.domain.mailbox import MAX_API_MAILBOXES
 from gateway.domain.reminders import STATUSES as REMINDER_STATUSES
 from gateway.domain.signals import SIGNAL_TYPES
 from gateway.store.activity import MAX_ENTRIES as ACTIVITY_MAX
@@ -205,10 +206,36 @@ def _management() -> dict[Key, Schema]:
             params=(limit(ACTIVITY_LIMIT, ACTIVITY_MAX),),
         ),
         (f"{ORG}/mailboxes", "GET"): operation(
-            "The org's IMAP mailboxes ([[imap]] in config) with each listener's state, last error and last UID"
-            " (passwords are never shown)",
+            "The org's IMAP mailboxes ([[imap]] in config and those added through the API) with each"
+            " listener's state, last error and last UID (passwords are never shown)",
             _ok("200", "the mailboxes", "MailboxList"),
             security=ORG_ADMIN,
+        ),
+        (f"{ORG}/mailboxes", "POST"): operation(
+            "Add a mailbox: a listener starts within seconds, without a restart (nothing is connected to"
+            " while the request is answered: an unreachable host shows as `backoff`)",
+            _ok("201", "the new mailbox (its password is never shown)", "Mailbox"),
+            security=ORG_ADMIN,
+            body=json_body(ref("MailboxInput")),
+            extra_errors={
+                "400": "an invalid or unknown field, or a user not in the org (`unknown_user`)",
+                "409": f"the org already has {MAX_API_MAILBOXES} mailboxes (`mailbox_limit`)",
+            },
+        ),
+        (f"{ORG}/mailboxes/{{mailbox}}", "GET"): operation(
+            "One mailbox with its listener's state",
+            _ok("200", "the mailbox", "Mailbox"),
+            security=ORG_ADMIN,
+            extra_errors={"404": "unknown org or mailbox (`mailbox_not_found`)"},
+        ),
+        (f"{ORG}/mailboxes/{{mailbox}}", "DELETE"): operation(
+            "Remove a mailbox added through the API: its listener stops within seconds",
+            _NO_CONTENT,
+            security=ORG_ADMIN,
+            extra_errors={
+                "404": "unknown org or mailbox (`mailbox_not_found`)",
+                "409": "a mailbox of the config cannot be deleted through the API (`config_mailbox`)",
+            },
         ),
     }
 

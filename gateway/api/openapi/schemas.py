@@ -14,7 +14,10 @@ from gateway.api.openapi.build import Schema, anchored, id_schema, ref
 from gateway.api.openapi.call_flows import SCHEMAS as CALL_FLOW_SCHEMAS
 from gateway.domain import (
     actions,
+    hosts,
+    identity,
     links,
+    mailbox,
     quota,
     reminders,
     send_request,
@@ -139,6 +142,33 @@ ORG_INPUT = _obj(
             "description": "whsec_ + base64 of at least 16 bytes (Standard Webhooks)",
             "writeOnly": True,
         },
+        "smtp": {
+            "type": ["object", "null"],
+            "description": "the org's own SMTP server for its mail (null removes it); the password is never shown",
+            "properties": {
+                "host": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": hosts.MAX_HOST,
+                    "pattern": r"^[A-Za-z0-9.:-]+$",
+                },
+                "port": _int(1, 65535),
+                "username": _str(254),
+                "password": _str(256, writeOnly=True),
+                "starttls": _BOOL,
+            },
+            "additionalProperties": False,
+        },
+        "senders": {
+            "type": "array",
+            "maxItems": identity.MAX_SENDERS,
+            "items": {"type": "string", "pattern": anchored(identity.PLAIN_ADDRESS), "maxLength": 254},
+            "description": "addresses the org may send from; the first is its default From",
+        },
+        "user_from": {
+            "type": "boolean",
+            "description": "with its own smtp: mail goes out From the user's address when it is on a senders domain",
+        },
         "sender": ref("SenderRegistration"),
         "profile": ref("OrgProfileInput"),
         "dropbox_create": {
@@ -172,6 +202,18 @@ ORG = _obj(
             ("auth_token_set",),
         ),
         "webhook_secret_set": _BOOL,
+        "smtp": _obj(
+            {
+                "host": {"type": "string"},
+                "port": {"type": "integer"},
+                "username": {"type": "string"},
+                "starttls": _BOOL,
+                "password_set": _BOOL,
+            },
+            ("host", "port", "password_set"),
+        ),
+        "senders": {"type": "array", "items": {"type": "string"}},
+        "user_from": _BOOL,
         "sender": ref("SenderRegistration"),
         "profile": _obj({k: {"type": "string"} for k in sender_registration.PROFILE_FIELDS}),
         "sender_registration": _obj(
@@ -939,8 +981,8 @@ MAILBOX = _obj(
         "tls": {"type": "string", "enum": ["implicit", "starttls", "none"]},
         "username": {"type": "string"},
         "folder": {"type": "string"},
-        "mode": {"type": "string"},
-        "source": {"type": "string", "enum": ["config"]},
+        "mode": {"type": "string", "enum": list(mailbox.MODES)},
+        "source": {"type": "string", "enum": ["config", "api"]},
         "state": {"type": "string", "enum": ["idle", "connecting", "auth_failed", "tls_failed", "backoff"]},
         "state_since": {"type": ["string", "null"], "format": "date-time"},
         "last_error": _NULL_STR,
@@ -949,6 +991,37 @@ MAILBOX = _obj(
         "uidvalidity": _NULL_INT,
     },
     ("id", "user", "host", "port", "tls", "username", "folder", "mode", "state", "last_error", "last_uid"),
+)
+MAILBOX_INPUT = _obj(
+    {
+        "user": {**id_schema("user"), "description": "the mailbox owner (a user of the org)"},
+        "host": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": hosts.MAX_HOST,
+            "pattern": r"^[A-Za-z0-9.:-]+$",
+            "description": "IMAP server: a host name or an IP address",
+        },
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "default 993 (implicit), else 143"},
+        "tls": {"type": "string", "enum": list(mailbox.TLS_MODES), "default": "implicit"},
+        "username": {"type": "string", "minLength": 1, "maxLength": 254, "pattern": r"^[^\x00-\x1f\x7f]+$"},
+        "password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256,
+            "pattern": r"^[^\x00-\x1f\x7f]+$",
+            "writeOnly": True,
+        },
+        "folder": {"type": "string", "pattern": r"^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,200}$", "default": "INBOX"},
+        "mode": {
+            "type": "string",
+            "enum": list(mailbox.MODES),
+            "default": "inbox",
+            "description": "inbox: signals; sent: the owner's sent mail into contact activity; dropbox: BCC copies",
+        },
+    },
+    ("user", "host", "username", "password"),
+    closed=True,
 )
 MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
 DLT_COPY = _obj(
@@ -987,6 +1060,7 @@ COMPONENTS: dict[str, Schema] = {
     "Call": CALL,
     "Mailbox": MAILBOX,
     "MailboxList": MAILBOX_LIST,
+    "MailboxInput": MAILBOX_INPUT,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,

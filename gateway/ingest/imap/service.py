@@ -26,6 +26,7 @@ from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError, Imap
 from gateway.ingest.imap.listener import Listener, Mailbox
 from gateway.ingest.imap.metrics import ImapMetrics
 from gateway.ingest.imap.rules import backoff_delay, mailbox_id
+from gateway.ingest.imap.watch import ApiMailboxWatcher
 from gateway.services import Services
 from gateway.store.errors import StoreError
 from gateway.store.event_log import EventLog
@@ -37,6 +38,10 @@ from gateway.supervision.supervisor import Supervisor
 log = logging.getLogger("signalgate.imap")
 # Bound on a clean stop: end IDLE, LOGOUT, release the lease.
 STOP_GRACE_SECONDS = 4.0
+# A refused LOGIN waits backoff_delay(AUTH_HEAD_START + n): 16x the initial delay first, doubling.
+AUTH_HEAD_START = 4
+# Events about a mailbox itself (a refused LOGIN) for the router: gateway.domain.events.SOURCES.
+ALERT_SOURCE = "imap.alert"
 
 
 def mailboxes(config: Config) -> list[Mailbox]:
@@ -194,12 +199,13 @@ class MailboxService:
         """Sessions one after another, with backoff between failures, until ``halt``."""
         box = self._box
         checkpoints = self._mailboxes.checkpoints(box.org, box.id, lease)
-        attempt = 0
+        attempt = refused = 0
 
         async def steady() -> None:
-            nonlocal attempt
-            attempt = 0
-            await self._state("idle")
+            nonlocal attempt, refused
+            attempt = refused = 0
+            with contextlib.suppress(StoreError, OSError):
+                await self._mailboxes.set_steady(box.org, box.id)
 
         while not halt.is_set():
             await self._state("connecting")
@@ -211,10 +217,15 @@ class MailboxService:
                 log.warning("mailbox %s: lease lost while writing the checkpoint; stopping", box.id)
                 return
             except ImapAuthFailed as exc:
+                # A refused LOGIN is retried slowly (starting at 16x the initial delay, doubling up
+                # to the cap): fast retries only risk locking the account. The owner hears once.
+                delay = self._delay(refused + AUTH_HEAD_START)
+                refused += 1
                 self._m.reconnects.labels(box.id).inc()
-                log.error("mailbox %s: %s; retrying in %.1fs", box.id, exc, box.backoff_max_seconds)
+                log.error("mailbox %s: %s; retrying in %.1fs", box.id, exc, delay)
                 await self._state("auth_failed", str(exc))
-                await _pause(halt, box.backoff_max_seconds)
+                await self._alert_owner(str(exc))
+                await _pause(halt, delay)
                 continue
             except (ImapError, ValidityChanged, StoreError, OSError) as exc:
                 delay = self._delay(attempt)
@@ -224,6 +235,20 @@ class MailboxService:
                 tls = isinstance(exc, ImapTlsFailed)
                 await self._state("tls_failed" if tls else "backoff", f"{type(exc).__name__}: {exc}")
                 await _pause(halt, delay)
+
+    async def _alert_owner(self, error: str) -> None:
+        """Tell the mailbox's owner its LOGIN is refused: a ``mailbox.auth_failed`` signal, once per
+        failure episode across every process (the state's ``alerted`` flag; cleared when ``idle``).
+        Best effort: Redis may be what is failing."""
+        box = self._box
+        try:
+            if not await self._mailboxes.claim_alert(box.org, box.id):
+                return
+            data = {"mailbox": box.id, "user": box.user, "host": box.endpoint.host, "error": error}
+            data["username"] = box.endpoint.username
+            await self._events.append(box.org, ALERT_SOURCE, {"kind": "auth_failed", **data})
+        except (StoreError, OSError) as exc:
+            log.warning("mailbox %s: could not alert its owner (%s)", box.id, exc)
 
     async def _state(self, state: str, error: str | None = None) -> None:
         """Record the listener's state for the mailboxes API; best effort (Redis may be what failed)."""
@@ -237,26 +262,30 @@ async def run_mailboxes(
     metrics: ImapMetrics | None = None,
     supervisor: Supervisor | None = None,
 ) -> None:
-    """One supervised service per configured mailbox (part ``imap``, unit = mailbox id), until ``stop``.
+    """One supervised service per mailbox (part ``imap``, unit = mailbox id), until ``stop``: each
+    configured ``[[imap]]`` mailbox, and (``[mailboxes] listen``) each mailbox added through the
+    API, followed by :class:`~gateway.ingest.imap.watch.ApiMailboxWatcher` as they come and go.
 
     ``metrics``: made once per process (a registry takes each metric once), on ``services.metrics``'
     registry (the gateway's ``/metrics`` in ``signalgate up``) when not given.
     """
     boxes = mailboxes(services.config)
+    api = services.config.mailboxes
     # aioimaplib logs every command and response at DEBUG (mail contents; its LOGIN scrubbing
     # misses passwords that need quoting), so it stays at WARNING whatever the gateway's level.
     logging.getLogger("aioimaplib").setLevel(logging.WARNING)
     metrics = metrics or ImapMetrics(services.metrics.registry)
     supervisor = supervisor or Supervisor(Health(services.metrics), services.metrics)
-    log.info("imap: %d mailbox(es)", len(boxes))
-    if not boxes:
+    log.info("imap: %d configured mailbox(es)%s", len(boxes), "; following API mailboxes" if api.listen else "")
+    if not boxes and not api.listen:
         return
     # One heartbeat for the process; its member is the token of every lease it holds, so a peer
     # (or this process's restart, with a new token) takes them over once the heartbeat is gone.
     timing = FailoverTiming(services.config.gateway.failover_seconds)
     heartbeat = Heartbeat(services.mailboxes.heartbeats, holder_token(), timing)
     async with heartbeat.kept(), asyncio.TaskGroup() as tg:
-        for box in boxes:
+
+        def start(box: Mailbox, box_stop: asyncio.Event) -> asyncio.Task[None]:
             service = MailboxService(
                 box,
                 services.mailboxes,
@@ -265,7 +294,19 @@ async def run_mailboxes(
                 token=heartbeat.member,
                 check_seconds=timing.check_seconds,
             )
-            tg.create_task(supervisor.run("imap", service.run, stop, unit=box.id), name=f"imap-{box.id}")
+            return tg.create_task(supervisor.run("imap", service.run, box_stop, unit=box.id), name=f"imap-{box.id}")
+
+        for box in boxes:
+            start(box, stop)
+        if api.listen:
+            watcher = ApiMailboxWatcher(
+                services.mailboxes,
+                api,
+                start,
+                reserved=frozenset(box.id for box in boxes),
+                on_stopped=lambda unit: supervisor.health.forget("imap", unit),
+            )
+            tg.create_task(supervisor.run("imap", watcher.run, stop, unit="api-watch"), name="imap-api-watch")
 
 
 async def stop_within(task: asyncio.Task[None], stop: asyncio.Event) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.domain.mailbox import mailbox_id, mailbox_status
+import pytest
+
+from gateway.domain.errors import BadRequest
+from gateway.domain.mailbox import mailbox_id, mailbox_status, public_mailbox, validate_mailbox
 from gateway.ingest.imap.rules import mailbox_id as rules_mailbox_id
 
 
@@ -40,3 +43,53 @@ def test_mailbox_id_is_stable_and_still_importable_from_the_rules() -> None:
     assert a == mailbox_id("acme", "imap.example.jp", 993, "sales@example.jp", "INBOX")
     assert a.startswith("mb-") and len(a) == 19
     assert rules_mailbox_id is mailbox_id
+
+
+# -- mailboxes added through the API -------------------------------------------------------------
+def _body(**extra: object) -> dict[str, object]:
+    return {"user": "u1", "host": "imap.example.jp", "username": "sato@example.jp", "password": "pw", **extra}
+
+
+def test_a_minimal_mailbox_gets_the_defaults() -> None:
+    rec = validate_mailbox("acme", "mbx-1", _body(), 5)
+    assert rec == {
+        "id": "mbx-1",
+        "org": "acme",
+        "user": "u1",
+        "host": "imap.example.jp",
+        "port": 993,
+        "tls": "implicit",
+        "username": "sato@example.jp",
+        "password": "pw",
+        "folder": "INBOX",
+        "mode": "inbox",
+        "created_ms": 5,
+    }
+    assert validate_mailbox("acme", "mbx-1", _body(tls="starttls"), 5)["port"] == 143
+    shown = public_mailbox(validate_mailbox("acme", "mbx-1", _body(mode="sent", folder="Sent Items"), 5))
+    assert "password" not in str(shown) and shown["source"] == "api" and shown["mode"] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (_body(host="bad host"), "host"),
+        (_body(host="169.254.169.254/latest"), "host"),
+        (_body(port=0), "port"),
+        (_body(port="993"), "port"),
+        (_body(tls="ssl"), "tls"),
+        (_body(mode="outbox"), "mode"),
+        (_body(folder='IN"BOX'), "folder"),
+        (_body(folder="受信箱"), "folder"),
+        (_body(password="a\r\nb"), "password"),
+        (_body(username=""), "username"),
+        (_body(user="a b"), "user"),
+        ({"user": "u1", "host": "x.example.jp", "username": "u"}, "password"),
+        (_body(extra=1), "extra"),
+    ],
+)
+def test_bad_mailbox_is_400_naming_the_key(body: dict[str, object], key: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_mailbox("acme", "mbx-1", body, 5)
+    assert key in caught.value.detail
+    assert "pw" not in caught.value.detail

@@ -40,9 +40,9 @@ def test_iso_utc_known_value() -> None:
     assert iso_utc(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
 
 
-def test_there_are_22_signal_types() -> None:
-    """SIGNAL_TYPES lists the 22 signal types (credits.low the latest) without duplicates."""
-    assert len(SIGNAL_TYPES) == 22 and "credits.low" in SIGNAL_TYPES
+def test_there_are_23_signal_types() -> None:
+    """SIGNAL_TYPES lists the 23 signal types (credits.low, mailbox.auth_failed the latest) without duplicates."""
+    assert len(SIGNAL_TYPES) == 23 and {"credits.low", "mailbox.auth_failed"} <= set(SIGNAL_TYPES)
     assert len(set(SIGNAL_TYPES)) == len(SIGNAL_TYPES)
     assert frozenset(SIGNAL_TYPES) == SIGNAL_TYPE_SET
 

@@ -54,6 +54,8 @@ def _data(name: str, mode: str = "inbox") -> dict[str, Any]:
         ("dsn_success.eml", "inbox", "report"),
         ("many_recipients.eml", "dropbox", "dropbox"),
         ("dsn_hard_headers.eml", "dropbox", "dropbox"),
+        ("plain_utf8_ja.eml", "sent", "sent"),
+        ("ooo_auto_submitted.eml", "sent", "sent"),
     ],
 )
 def test_classify(name: str, mode: str, kind: str) -> None:

@@ -1,0 +1,359 @@
+"""Mailboxes added through the API against a real Dovecot, real `signalgate imap` processes and the
+session's gateway and router: listening within seconds without a restart, stopped by DELETE,
+exactly one listener across processes (and a takeover when it dies), `sent` mode into contact
+activity, and a refused LOGIN told to the owner once while the listener backs off. Passwords never
+appear in an answer or a log."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+
+from gateway.store import keys
+from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
+from tests.support.imap import Dovecot, MailUser, mail
+from tests.support.processes import Processes
+from tests.support.redis import RedisServer
+from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import live_feed
+
+FAILOVER_SECONDS = 5.0  # the default of [gateway] failover_seconds
+SLACK_SECONDS = 1.5 * FACTOR
+# What "within seconds" means here: the watch interval (1 s) + a login + SELECT, with headroom.
+LISTENING_SECONDS = 5.0 * FACTOR
+OTHER_SENDER = "jane@acme.example.com"  # c-smith, owned by u2
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[Dovecot]:
+    server = Dovecot()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
+    client = redis_sync.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+def mailbox_env(**knobs: str) -> dict[str, str]:
+    """Short timings for API mailboxes (SIGNALGATE_MAILBOXES_*), as imap_env does for [[imap]]."""
+    values = {
+        "heartbeat_seconds": "1",
+        "timeout_seconds": str(2 * FACTOR),
+        "backoff_initial_seconds": "0.1",
+        "backoff_max_seconds": "0.5",
+        "lease_seconds": "2",
+        **knobs,
+    }
+    return {f"SIGNALGATE_MAILBOXES_{k.upper()}": v for k, v in values.items()}
+
+
+def start_imap(procs: Processes, redis_url: str, **knobs: str) -> subprocess.Popen[bytes]:
+    """A `signalgate imap` process with no [[imap]] entry: API mailboxes only."""
+    return procs._spawn(["imap"], procs.base_env(redis_url, **mailbox_env(**knobs)), "imap")
+
+
+def box_body(server: Dovecot, user: MailUser, owner: str = "u1", **extra: Any) -> dict[str, Any]:
+    return {
+        "user": owner,
+        "host": "127.0.0.1",
+        "port": server.port,
+        "tls": "none",
+        "username": user.address,
+        "password": user.password,
+        **extra,
+    }
+
+
+async def add_box(client: httpx.AsyncClient, org: OrgCtx, body: dict[str, Any]) -> dict[str, Any]:
+    r = await client.post(f"/api/v1/orgs/{org.id}/mailboxes", json=body, headers=org.gateway.admin)
+    assert r.status_code == 201, r.text
+    assert body["password"] not in r.text and "password" not in r.json()
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def box_state(client: httpx.AsyncClient, org: OrgCtx, mid: str) -> dict[str, Any]:
+    r = await client.get(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=org.gateway.admin)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def until_state(client: httpx.AsyncClient, org: OrgCtx, mid: str, state: str, timeout: float) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        box = await box_state(client, org, mid)
+        return box if box["state"] == state else None
+
+    found: dict[str, Any] = await wait_for(check, timeout=timeout, interval=0.1)
+    return found
+
+
+async def titles(client: httpx.AsyncClient, org: OrgCtx, prefix: str, user: str = "u1") -> list[tuple[str, int]]:
+    signals = (await signals_of(client, org, user, limit=500))["signals"]
+    return sorted((s["title"], s["count"]) for s in signals if s["type"].startswith(prefix))
+
+
+def logs_of(procs: Processes) -> str:
+    return "".join(p.read_text(errors="replace") for p in Path(procs.logdir).glob("*.log"))
+
+
+async def test_api_mailbox_listens_within_seconds_and_delete_stops_it(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+) -> None:
+    """POST a mailbox to a running `signalgate imap` (no restart): idle within seconds, mail from a
+    known contact → email.received on the owner's WebSocket; GET shows it (source api) without its
+    password; members and other orgs get 403; DELETE stops it (new mail makes no signal, the IMAP
+    connection closes) and the id is gone; the password is in no log."""
+    start_imap(procs, redis_server.url)
+    user = dovecot.add_user()
+    await asyncio.sleep(1.0)  # the process is up and watching (nothing to restart afterwards)
+    added_at = time.monotonic()
+    box = await add_box(client, org, box_body(dovecot, user))
+    mid = box["id"]
+    assert box["source"] == "api" and box["mode"] == "inbox" and box["folder"] == "INBOX"
+    assert mid.startswith("mbx-")
+    idle = await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    print(f"\nAPI mailbox idle {time.monotonic() - added_at:.2f} s after POST")
+    assert idle["last_uid"] == 0 and idle["last_error"] is None
+
+    feed = await live_feed(gateway, org.tokens["u1"])
+    await dovecot.adeliver(user, mail("API で追加したメールボックス"))
+    sig = await feed.signal("email.received", timeout=10)
+    assert sig["title"] == "API で追加したメールボックス" and sig["contact"]["id"] == "c-yamada"
+    assert sig["data"]["mailbox"] == mid
+
+    r = await client.get(f"/api/v1/orgs/{org.id}/mailboxes", headers=gateway.admin)
+    assert r.status_code == 200, r.text
+    listed = {b["id"]: b for b in r.json()["mailboxes"]}
+    assert listed[mid]["source"] == "api" and listed[mid]["username"] == user.address
+    assert user.password not in r.text and "password" not in r.text
+
+    # Only the org's admins: not a member, not another org's user; another org does not see it.
+    other = await provision_org(client, gateway, "o-" + org.id[2:])
+    for method, path in (
+        ("GET", f"/api/v1/orgs/{org.id}/mailboxes"),
+        ("GET", f"/api/v1/orgs/{org.id}/mailboxes/{mid}"),
+        ("DELETE", f"/api/v1/orgs/{org.id}/mailboxes/{mid}"),
+        ("POST", f"/api/v1/orgs/{org.id}/mailboxes"),
+    ):
+        body = box_body(dovecot, user) if method == "POST" else None
+        for headers in (org.user_headers("u2"), other.user_headers("u1")):
+            r = await client.request(method, path, json=body, headers=headers)
+            assert r.status_code == 403, (method, path, r.text)
+    assert (await client.get(f"/api/v1/orgs/{other.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 404
+
+    r = await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)
+    assert r.status_code == 204, r.text
+    await wait_for(lambda: dovecot.connections(user) == 0, timeout=LISTENING_SECONDS, interval=0.1)
+    await dovecot.adeliver(user, mail("削除した後のメール"))
+    await asyncio.sleep(2.0 * FACTOR)
+    assert await titles(client, org, "email.") == [("API で追加したメールボックス", 1)]
+    gone = await client.get(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)
+    assert gone.status_code == 404 and gone.json()["error"] == "mailbox_not_found"
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 404
+    r = await client.get(f"/api/v1/orgs/{org.id}/mailboxes", headers=gateway.admin)
+    assert mid not in r.text
+    assert user.password not in logs_of(procs)
+    await feed.ws.close()
+
+
+async def test_bad_mailboxes_are_400_and_nothing_is_connected_to(
+    org: OrgCtx, gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """Shape errors name the key; an unknown owner is 400; a well-formed host that does not exist is
+    accepted (201) — nothing is connected to while answering — and its listener backs off."""
+    base = {"user": "u1", "host": "imap.invalid", "username": "x@example.jp", "password": "secret-pw"}
+    for bad, key in (
+        ({**base, "host": "bad host"}, "host"),
+        ({**base, "port": 0}, "port"),
+        ({**base, "tls": "ssl"}, "tls"),
+        ({**base, "mode": "outbox"}, "mode"),
+        ({**base, "user": "nobody"}, "nobody"),
+        ({k: v for k, v in base.items() if k != "password"}, "password"),
+    ):
+        r = await client.post(f"/api/v1/orgs/{org.id}/mailboxes", json=bad, headers=gateway.admin)
+        assert r.status_code == 400, r.text
+        assert key in r.json()["detail"] and "secret-pw" not in r.text
+    started = time.monotonic()
+    r = await client.post(f"/api/v1/orgs/{org.id}/mailboxes", json={**base, "port": 9}, headers=gateway.admin)
+    assert r.status_code == 201, r.text
+    assert time.monotonic() - started < 1.0
+    mid = r.json()["id"]
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 204
+
+
+async def test_two_imap_processes_listen_once_and_a_peer_takes_over(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """Two `signalgate imap` processes (lease 30 s) see the same API mailbox: one listens (one IMAP
+    connection, one signal per mail); SIGKILL it and the other takes over within failover_seconds."""
+    first = start_imap(procs, redis_server.url, lease_seconds="30")
+    second = start_imap(procs, redis_server.url, lease_seconds="30")
+    user = dovecot.add_user()
+    mid = (await add_box(client, org, box_body(dovecot, user)))["id"]
+    lease = keys.imap_lease(org.id, mid)
+    await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    holder = first if f":{first.pid}:" in (sync_redis.get(lease) or "") else second
+    standby = second if holder is first else first
+    assert f":{holder.pid}:" in (sync_redis.get(lease) or "")
+    await asyncio.sleep(1.0 * FACTOR)  # both have synced; still one connection
+    assert dovecot.connections(user) == 1
+
+    feed = await live_feed(gateway, org.tokens["u1"])
+    await dovecot.adeliver(user, mail("before the crash"))
+    assert (await feed.signal("email.received", timeout=10))["title"] == "before the crash"
+    holder.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    await asyncio.to_thread(holder.wait)
+    await dovecot.adeliver(user, mail("while the holder is dead", sender=OTHER_SENDER, name="Jane Smith"))
+    sig = await feed.signal("email.received", timeout=30)
+    took = time.monotonic() - killed
+    print(f"\nAPI mailbox taken over {took:.2f} s after SIGKILL")
+    assert sig["title"] == "while the holder is dead"
+    assert took <= FAILOVER_SECONDS + SLACK_SECONDS
+    assert f":{standby.pid}:" in (sync_redis.get(lease) or "")
+    await asyncio.sleep(1.0 * FACTOR)
+    assert await titles(client, org, "email.") == [("before the crash", 1), ("while the holder is dead", 1)]
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 204
+    await feed.ws.close()
+
+
+async def test_sent_mode_puts_the_owners_mail_into_contact_activity(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+) -> None:
+    """A `sent` mailbox: the owner's mail to a contact lands in that contact's activity (outbound, by
+    the owner); mail to an unknown address creates nothing; no signal either way."""
+    start_imap(procs, redis_server.url)
+    user = dovecot.add_user()
+    mid = (await add_box(client, org, box_body(dovecot, user, mode="sent")))["id"]
+    await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    sent = mail("お見積りの件", sender="sato@example.test", name="佐藤", to="Yamada@Client.example.jp")
+    await dovecot.adeliver(user, sent)
+    await dovecot.adeliver(user, mail("知らない宛先", sender="sato@example.test", name="佐藤", to="who@else.example"))
+
+    async def activity() -> list[dict[str, Any]] | None:
+        r = await client.get(f"/api/v1/orgs/{org.id}/contacts/c-yamada/activity", headers=gateway.admin)
+        assert r.status_code == 200, r.text
+        entries: list[dict[str, Any]] = r.json()["activity"]
+        return entries or None
+
+    [entry] = await wait_for(activity, timeout=10, interval=0.2)
+    assert entry["subject"] == "お見積りの件" and entry["direction"] == "outbound"
+    assert entry["user"] == "u1" and entry["mailbox"] == mid
+    await asyncio.sleep(1.0 * FACTOR)
+    assert await titles(client, org, "email.") == []
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 204
+
+
+class RefusingImap:
+    """A minimal IMAP server that refuses every LOGIN at once (Dovecot delays refusals by seconds:
+    its own penalty would hide the listener's backoff); it notes when each connection came."""
+
+    def __init__(self) -> None:
+        self.logins: list[float] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RefusingImap:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n")
+        try:
+            while line := await reader.readline():
+                tag, _, rest = line.strip().partition(b" ")
+                command = rest.split(b" ", 1)[0].upper()
+                if command == b"CAPABILITY":
+                    writer.write(b"* CAPABILITY IMAP4rev1 IDLE\r\n" + tag + b" OK done\r\n")
+                elif command == b"LOGIN":
+                    self.logins.append(time.monotonic())
+                    writer.write(tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
+                elif command == b"LOGOUT":
+                    writer.write(b"* BYE\r\n" + tag + b" OK bye\r\n")
+                    break
+                else:
+                    writer.write(tag + b" BAD unexpected\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+async def test_refused_login_signals_the_owner_once_and_backs_off(
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+) -> None:
+    """A refused LOGIN: state auth_failed with the error, exactly one mailbox.auth_failed signal to
+    the mailbox's owner (u2) however often the listener retries, and the retries spaced out
+    exponentially from 16x the initial backoff (not one per initial delay)."""
+    start_imap(procs, redis_server.url, backoff_initial_seconds="0.05", backoff_max_seconds="5")
+    feed = await live_feed(gateway, org.tokens["u2"])
+    async with RefusingImap() as server:
+        body = {
+            "user": "u2",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "tls": "none",
+            "username": "sato@example.test",
+            "password": "not-the-password",
+        }
+        mid = (await add_box(client, org, body))["id"]
+        failed = await until_state(client, org, mid, "auth_failed", LISTENING_SECONDS)
+        assert "LOGIN refused" in failed["last_error"]
+        sig = await feed.signal("mailbox.auth_failed", timeout=10)
+        assert sig["user"] == "u2" and sig["data"]["mailbox"] == mid and sig["contact"] is None
+        assert "sato@example.test" in sig["title"] and "not-the-password" not in str(sig)
+        await asyncio.sleep(6.0)
+        gaps = [round(b - a, 2) for a, b in zip(server.logins, server.logins[1:], strict=False)]
+        print(f"\n{len(server.logins)} refused LOGINs, gaps {gaps}")
+        # Delays 0.4-0.8, 0.8-1.6, 1.6-3.2, 2.5-5 s: a few LOGINs, each wait at least as long as the
+        # one before (with the initial 0.05 s delay, flat, it would be a hundred).
+        assert 3 <= len(server.logins) <= 7
+        assert gaps[0] < 1.2 and gaps[2] > gaps[0] and gaps[2] >= 1.4
+        signals = (await signals_of(client, org, "u2", limit=500))["signals"]
+        alerts = [s for s in signals if s["type"] == "mailbox.auth_failed"]
+        assert len(alerts) == 1 and alerts[0]["count"] == 1, alerts
+        assert (await box_state(client, org, mid))["state"] == "auth_failed"
+        assert "not-the-password" not in logs_of(procs)
+        r = await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)
+        assert r.status_code == 204
+    await feed.ws.close()
