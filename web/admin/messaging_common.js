@@ -54,11 +54,11 @@ export async function rawRequest(api, method, path, body, contentType) {
 }
 
 /** A button that asks once more before acting ("Remove" → "Remove x? [Yes] [No]"). */
-export function ConfirmButton({ lang, label, question, onConfirm, busy, id, describedBy }) {
+export function ConfirmButton({ lang, label, question, onConfirm, busy, id, describedBy, action = 'delete' }) {
   const t = (k, v) => tr(lang, k, v);
   const [asking, setAsking] = useState(false);
   if (!asking) {
-    return html`<button type="button" class="small-button" id=${id} disabled=${busy} aria-describedby=${describedBy}
+    return html`<button type="button" class="small-button" id=${id} data-action=${action} disabled=${busy} aria-describedby=${describedBy}
       onClick=${() => setAsking(true)}>${label}</button>`;
   }
   return html`<span class="admin-confirm" role="group" aria-label=${question}>

@@ -57,7 +57,7 @@ function Row({ api, me, lang, rem, tz, users, onChanged }) {
       ${rem.reason && html` <span class="admin-muted admin-small">${rem.reason}</span>`}</td>
     <td class="admin-row-actions">
       ${rem.status === 'scheduled' && html`<${Reschedule} api=${api} me=${me} lang=${lang} rem=${rem} tz=${tz} onChanged=${onChanged} />
-        <${ConfirmButton} lang=${lang} label=${t('admin.reminders.cancel')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
+        <${ConfirmButton} lang=${lang} action="cancel" label=${t('admin.reminders.cancel')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
           question=${t('admin.reminders.cancelQ', { title: rem.title })}
           onConfirm=${async () => {
             const out = await act.run(() => api.request('DELETE', orgPath(me, `/reminders/${encodeURIComponent(rem.id)}`)));

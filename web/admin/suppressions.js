@@ -15,7 +15,7 @@ function Row({ api, me, lang, s, onRemoved }) {
     <td>${s.reason}</td>
     <td>${Number.isFinite(at) ? formatInZone(at, me.timezone || 'UTC', lang) : ''}</td>
     <td class="admin-row-actions">
-      <${ConfirmButton} lang=${lang} label=${t('admin.suppressions.remove')} busy=${act.busy}
+      <${ConfirmButton} lang=${lang} action="remove" label=${t('admin.suppressions.remove')} busy=${act.busy}
         describedBy=${act.error ? errId : undefined} question=${t('admin.suppressions.removeQ', { address: s.address })}
         onConfirm=${async () => {
           const out = await act.run(() => api.request('DELETE', orgPath(me, `/suppressions/${encodeURIComponent(s.address)}`)));
