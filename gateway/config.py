@@ -167,6 +167,10 @@ class MailboxesConfig:
     backoff_initial_seconds: float = 1.0
     backoff_max_seconds: float = 300.0
     lease_seconds: float = 30.0
+    # false: an API mailbox never connects to a non-public address (loopback, private, link-local,
+    # shared, reserved): refused at POST for an IP literal, and when its name resolves to one. Set it
+    # only where every org admin is trusted with the internal network (tests: a loopback Dovecot).
+    allow_private_hosts: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ def session_procs() -> Iterator[Processes]:
 
 @pytest.fixture(scope="session")
 def gateway(redis_server: RedisServer, session_procs: Processes) -> Gateway:
-    """One `serve` process and one `router` process shared by the session."""
-    gw, _ = session_procs.serve(redis_server.url)
+    """One `serve` process and one `router` process shared by the session. Its API accepts mailboxes
+    on loopback addresses ([mailboxes] allow_private_hosts): the tests' IMAP servers listen there."""
+    gw, _ = session_procs.serve(redis_server.url, SIGNALGATE_MAILBOXES_ALLOW_PRIVATE_HOSTS="true")
     session_procs.router(redis_server.url)
     return gw
 

@@ -5,8 +5,10 @@ through the API — and what their listeners do.
   the listener holding each one records in Redis (:mod:`gateway.store.mailboxes`): ``idle``,
   ``connecting``, ``auth_failed``, ``tls_failed`` or ``backoff``, the last error and the last UID.
 - ``POST .../mailboxes`` adds one (201 with its id). Only its shape is checked here; nothing is
-  connected to while the request is answered. Every IMAP process follows the list
-  (:mod:`gateway.ingest.imap.watch`) and one of them starts listening within seconds.
+  connected to while the request is answered. A host that is a non-public address is 400 unless
+  ``[mailboxes] allow_private_hosts``; a name is checked by the listener when it resolves it. Every
+  IMAP process follows the list (:mod:`gateway.ingest.imap.watch`) and one of them starts listening
+  within seconds.
 - ``GET .../mailboxes/{id}`` one of them; ``DELETE .../mailboxes/{id}`` stops an API mailbox (204); a
   config mailbox cannot be deleted here (409 ``config_mailbox``).
 
@@ -95,7 +97,9 @@ async def list_mailboxes(request: Request[State]) -> Response:
 
 async def add_mailbox(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    rec = validate_mailbox(org["id"], new_mailbox_id(os.urandom(8).hex()), await read_json(request), _now_ms())
+    body = await read_json(request)
+    allow_private = svc.config.mailboxes.allow_private_hosts
+    rec = validate_mailbox(org["id"], new_mailbox_id(os.urandom(8).hex()), body, _now_ms(), allow_private=allow_private)
     if await svc.tenancy.get_user(org["id"], rec["user"]) is None:
         raise BadRequest(f"'user' {rec['user']!r} is not a user of the org", code="unknown_user")
     if not await svc.mailboxes.add_api(rec, MAX_API_MAILBOXES):

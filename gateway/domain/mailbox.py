@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.errors import BadRequest
-from gateway.domain.hosts import is_host
+from gateway.domain.hosts import is_host, is_public_address, literal_address
 from gateway.domain.tenancy import RECORD_ID
 
 
@@ -32,8 +32,17 @@ class Checkpoint:
 # up, waiting in IDLE), ``auth_failed`` (LOGIN refused), ``tls_failed`` (the TLS handshake or
 # certificate check failed), ``backoff`` (any other failure; reconnecting after a delay).
 MAILBOX_STATES = ("idle", "connecting", "auth_failed", "tls_failed", "backoff")
-# Longest error text kept: server answers are echoed into it, and nothing bigger needs showing.
-MAX_ERROR_CHARS = 300
+# Longest error text kept and shown: server answers are echoed into it, so it is an excerpt only.
+MAX_ERROR_CHARS = 200
+# Anything but printable text: C0/C1 controls, line and paragraph separators, format characters.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+
+
+def error_excerpt(text: str) -> str:
+    """``text`` (an error that may quote what a server said) as a short, printable, single line:
+    control characters become spaces, runs of spaces one, at most :data:`MAX_ERROR_CHARS`."""
+    line = " ".join(_UNPRINTABLE.sub(" ", text).split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
 
 
 def mailbox_id(org: str, host: str, port: int, username: str, folder: str) -> str:
@@ -55,7 +64,7 @@ def mailbox_status(state: Mapping[str, str], checkpoint: Mapping[str, str]) -> d
     return {
         "state": name if name in MAILBOX_STATES else "connecting",
         "state_since_ms": _int_or_none(state.get("since_ms")),
-        "last_error": state.get("error") or None,
+        "last_error": error_excerpt(state.get("error") or "") or None,
         "last_error_ms": _int_or_none(state.get("error_ms")),
         "last_uid": _int_or_none(checkpoint.get("uid")),
         "uidvalidity": _int_or_none(checkpoint.get("uidvalidity")),
@@ -88,12 +97,18 @@ def _text(body: Mapping[str, Any], key: str, max_len: int) -> str:
     return value
 
 
-def validate_mailbox(org: str, mailbox: str, body: Any, created_ms: int) -> dict[str, Any]:
+def validate_mailbox(
+    org: str, mailbox: str, body: Any, created_ms: int, *, allow_private: bool = False
+) -> dict[str, Any]:
     """A ``POST .../mailboxes`` body as the stored record (with its password; see :func:`public_mailbox`).
 
     Only the shape is checked (host name or IP literal, port, TLS mode, mode, folder): nothing is
     connected to here. The listener that takes the mailbox connects, and a host that does not
-    answer leaves it in ``backoff``. ``user`` must be checked to exist by the caller."""
+    answer leaves it in ``backoff``. ``user`` must be checked to exist by the caller.
+
+    Unless ``allow_private`` (``[mailboxes] allow_private_hosts``), a host that is an address
+    (IP literal or an old numeric IPv4 form) must be a public one
+    (:func:`gateway.domain.hosts.is_public_address`); a name is checked when the listener resolves it."""
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
     unknown = sorted(set(body) - _MAILBOX_FIELDS)
@@ -107,6 +122,13 @@ def validate_mailbox(org: str, mailbox: str, body: Any, created_ms: int) -> dict
         raise BadRequest(f"'user' must be a user id matching {RECORD_ID.pattern}", code="invalid_field")
     if not is_host(body["host"]):
         raise BadRequest("'host' must be a host name or an IP address", code="invalid_field")
+    literal = literal_address(body["host"])
+    if not allow_private and literal is not None and not is_public_address(literal):
+        raise BadRequest(
+            f"'host' {body['host']} is not a public address (loopback, private, link-local, shared or reserved "
+            "addresses are refused; the operator may allow them with [mailboxes] allow_private_hosts)",
+            code="invalid_field",
+        )
     tls = body.get("tls", "implicit")
     if tls not in TLS_MODES:
         raise BadRequest(f"'tls' must be one of {', '.join(TLS_MODES)}", code="invalid_field")

@@ -7,6 +7,7 @@ appear in an answer or a log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import time
@@ -18,6 +19,7 @@ import httpx
 import pytest
 import redis as redis_sync
 
+from gateway.domain.hosts import PRIVATE_HOST_ERROR
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
 from tests.support.imap import Dovecot, MailUser, mail
@@ -48,8 +50,10 @@ def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
 
 
 def mailbox_env(**knobs: str) -> dict[str, str]:
-    """Short timings for API mailboxes (SIGNALGATE_MAILBOXES_*), as imap_env does for [[imap]]."""
+    """Short timings for API mailboxes (SIGNALGATE_MAILBOXES_*), as imap_env does for [[imap]]; the
+    tests' IMAP servers listen on loopback, so private hosts are allowed unless a test says otherwise."""
     values = {
+        "allow_private_hosts": "true",
         "heartbeat_seconds": "1",
         "timeout_seconds": str(2 * FACTOR),
         "backoff_initial_seconds": "0.1",
@@ -357,3 +361,60 @@ async def test_refused_login_signals_the_owner_once_and_backs_off(
         r = await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)
         assert r.status_code == 204
     await feed.ws.close()
+
+
+class Recorder:
+    """A TCP listener that only notes the connections it accepts (and says nothing)."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Recorder:
+        self._server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        with contextlib.suppress(ConnectionError):
+            await reader.read()
+        writer.close()
+
+
+async def test_private_hosts_are_refused_unless_the_operator_allows_them(
+    org: OrgCtx, client: httpx.AsyncClient, procs: Processes, redis_server: RedisServer
+) -> None:
+    """With [mailboxes] allow_private_hosts false (the default): a non-public IP literal is 400 naming
+    `host` and the key; a name that resolves to loopback (`localhost`) is accepted, but its listener
+    never connects (a listener on that port accepts nothing) and the state says why. An IMAP process
+    with the key true connects to the same mailbox."""
+    gw, _ = procs.serve(redis_server.url)  # the shipped default
+    refusing = start_imap(procs, redis_server.url, allow_private_hosts="false")
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as api, Recorder() as server:
+        base = {"user": "u1", "port": server.port, "tls": "none", "username": "x@example.jp", "password": "secret-pw"}
+        path = f"/api/v1/orgs/{org.id}/mailboxes"
+        for host in ("127.0.0.1", "::1", "169.254.169.254", "10.0.0.1", "100.64.0.1", "fd00::1", "2130706433"):
+            r = await api.post(path, json={**base, "host": host}, headers=gw.admin)
+            assert r.status_code == 400, (host, r.text)
+            assert r.json()["error"] == "invalid_field", r.text
+            assert "'host'" in r.json()["detail"] and "allow_private_hosts" in r.json()["detail"]
+        r = await api.post(path, json={**base, "host": "localhost"}, headers=gw.admin)
+        assert r.status_code == 201, r.text
+        mid = r.json()["id"]
+        refused = await until_state(client, org, mid, "backoff", LISTENING_SECONDS)
+        assert refused["last_error"] == PRIVATE_HOST_ERROR
+        await asyncio.sleep(2.0 * FACTOR)  # several retries (backoff 0.1-0.5 s): still nothing
+        assert server.accepted == 0
+        assert (await box_state(client, org, mid))["last_error"] == PRIVATE_HOST_ERROR
+
+        refusing.terminate()
+        await asyncio.to_thread(refusing.wait)
+        start_imap(procs, redis_server.url, allow_private_hosts="true", lease_seconds="1")
+        await wait_for(lambda: server.accepted > 0, timeout=FAILOVER_SECONDS + LISTENING_SECONDS, interval=0.1)
+        assert (await api.delete(f"{path}/{mid}", headers=gw.admin)).status_code == 204

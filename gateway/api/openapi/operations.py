@@ -213,12 +213,15 @@ def _management() -> dict[Key, Schema]:
         ),
         (f"{ORG}/mailboxes", "POST"): operation(
             "Add a mailbox: a listener starts within seconds, without a restart (nothing is connected to"
-            " while the request is answered: an unreachable host shows as `backoff`)",
+            " while the request is answered: an unreachable host shows as `backoff`). Only public hosts"
+            " unless the operator sets `[mailboxes] allow_private_hosts`: a name that resolves to a"
+            " non-public address is never connected to (state `backoff` with that error)",
             _ok("201", "the new mailbox (its password is never shown)", "Mailbox"),
             security=ORG_ADMIN,
             body=json_body(ref("MailboxInput")),
             extra_errors={
-                "400": "an invalid or unknown field, or a user not in the org (`unknown_user`)",
+                "400": "an invalid or unknown field, a user not in the org (`unknown_user`), or a `host` that"
+                " is a non-public IP address (loopback, private, link-local, shared, reserved; `invalid_field`)",
                 "409": f"the org already has {MAX_API_MAILBOXES} mailboxes (`mailbox_limit`)",
             },
         ),

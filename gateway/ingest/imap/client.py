@@ -5,6 +5,12 @@ the socket dies, and drops untagged ``EXISTS`` that arrive while a non-IDLE comm
 adapter turns all of that into :class:`ImapError` exceptions and a "new mail was announced" flag,
 so the listener can treat every failure the same way: close, back off, reconnect.
 
+An endpoint marked ``public_only`` (an API mailbox, unless ``[mailboxes] allow_private_hosts``) is
+resolved first, without blocking (``loop.getaddrinfo``); when any answer is not a public address
+(:func:`gateway.domain.hosts.is_public_address`) nothing is connected to (:class:`ImapHostRefused`).
+Otherwise the socket is opened to those checked addresses, not to the name again (a second lookup
+could answer differently: DNS rebinding), while TLS still verifies the certificate against the name.
+
 The password is sent with LOGIN only; it is not kept in any exception or log line (aioimaplib's
 own debug log of commands is raised to WARNING by the service for the same reason).
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import socket
 import ssl
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 import aioimaplib
 
+from gateway.domain.hosts import PRIVATE_HOST_ERROR, non_public
 from gateway.ingest.imap import wire
 from gateway.ingest.imap.rules import uid_set
 
@@ -38,6 +46,10 @@ class ImapConnectionLost(ImapError, ConnectionError):
 
 class ImapTlsFailed(ImapConnectionLost):
     """The TLS handshake failed (certificate not trusted, wrong host name, no common protocol)."""
+
+
+class ImapHostRefused(ImapError):
+    """The host resolves to a non-public address and the endpoint may only reach public ones."""
 
 
 class ImapTimeout(ImapError, TimeoutError):
@@ -61,6 +73,7 @@ class Endpoint:
     password: str = field(repr=False)
     ca_file: str = ""
     timeout: float = 15.0
+    public_only: bool = False  # connect only when every address of host is public (API mailboxes)
 
 
 class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]  # untyped library
@@ -75,6 +88,13 @@ class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]  # untype
 
 
 class _IMAP4(aioimaplib.IMAP4):  # type: ignore[misc]  # untyped library
+    """``addresses``: connect to these (in order) instead of resolving ``host``, which then only
+    names the server for TLS (SNI and the certificate check)."""
+
+    def __init__(self, *args: Any, addresses: Sequence[str] = (), **kwargs: Any) -> None:
+        self._addresses = tuple(addresses)  # before super(): its __init__ calls create_client
+        super().__init__(*args, **kwargs)
+
     def create_client(
         self,
         host: str,
@@ -85,9 +105,26 @@ class _IMAP4(aioimaplib.IMAP4):  # type: ignore[misc]  # untyped library
     ) -> None:
         local_loop = loop if loop is not None else asyncio.get_running_loop()
         self.protocol = _Protocol(local_loop, conn_lost_cb)
-        self._client_task = local_loop.create_task(
-            local_loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context)
-        )
+        self._client_task = local_loop.create_task(self._connect(local_loop, host, port, ssl_context))
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, host: str, port: int, ssl_context: ssl.SSLContext | None
+    ) -> Any:
+        if not self._addresses:
+            return await loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context)
+        server_hostname = host if ssl_context is not None else None
+        failure: OSError | None = None
+        for address in self._addresses:
+            try:
+                return await loop.create_connection(
+                    lambda: self.protocol, address, port, ssl=ssl_context, server_hostname=server_hostname
+                )
+            except ssl.SSLError:
+                raise  # the server answered: another address of it would not verify better
+            except OSError as exc:
+                failure = exc
+        assert failure is not None  # noqa: S101 - addresses is not empty
+        raise failure
 
 
 @functools.lru_cache(maxsize=32)
@@ -152,8 +189,16 @@ class ImapConnection:
                 self._tls = await asyncio.to_thread(tls_context, ep.ca_file)
             except (OSError, ssl.SSLError) as exc:
                 raise ImapError(f"cannot load ca_file {ep.ca_file!r}: {exc}") from None
+        addresses = await self._checked_addresses() if ep.public_only else ()
         implicit = self._tls if ep.tls == "implicit" else None
-        self._imap = _IMAP4(ep.host, ep.port, timeout=ep.timeout, conn_lost_cb=self._on_lost, ssl_context=implicit)
+        self._imap = _IMAP4(
+            ep.host,
+            ep.port,
+            timeout=ep.timeout,
+            conn_lost_cb=self._on_lost,
+            ssl_context=implicit,
+            addresses=addresses,
+        )
         await self._call(self._imap.wait_hello_from_server())
         if self._ep.tls == "starttls":
             await self._starttls()
@@ -163,6 +208,15 @@ class ImapConnection:
         await self._call(self._imap.protocol.capability())
         if not self._imap.has_capability("IDLE"):
             raise ImapRefused("the IMAP server does not support IDLE (RFC 2177)")
+
+    async def _checked_addresses(self) -> list[str]:
+        """The host's addresses, each one public, or :class:`ImapHostRefused` (nothing connected to)."""
+        ep = self._ep
+        found = await self._call(self._loop.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        if not addresses or non_public(addresses):
+            raise ImapHostRefused(PRIVATE_HOST_ERROR)
+        return addresses
 
     async def _starttls(self) -> None:
         proto = self._imap.protocol

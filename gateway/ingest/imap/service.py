@@ -20,9 +20,10 @@ from collections.abc import Callable
 
 from gateway.config import Config, ConfigError
 from gateway.domain.failover import FailoverTiming
+from gateway.domain.mailbox import error_excerpt
 from gateway.domain.supervision import describe
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
-from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError, ImapTlsFailed
+from gateway.ingest.imap.client import Endpoint, ImapAuthFailed, ImapError, ImapHostRefused, ImapTlsFailed
 from gateway.ingest.imap.listener import Listener, Mailbox
 from gateway.ingest.imap.metrics import ImapMetrics
 from gateway.ingest.imap.rules import backoff_delay, mailbox_id
@@ -233,7 +234,9 @@ class MailboxService:
                 self._m.reconnects.labels(box.id).inc()
                 log.warning("mailbox %s: %s: %s; reconnecting in %.1fs", box.id, type(exc).__name__, exc, delay)
                 tls = isinstance(exc, ImapTlsFailed)
-                await self._state("tls_failed" if tls else "backoff", f"{type(exc).__name__}: {exc}")
+                # A refused host shows the rule alone (the admin can act on it; nothing was contacted).
+                error = str(exc) if isinstance(exc, ImapHostRefused) else f"{type(exc).__name__}: {exc}"
+                await self._state("tls_failed" if tls else "backoff", error)
                 await _pause(halt, delay)
 
     async def _alert_owner(self, error: str) -> None:
@@ -251,9 +254,12 @@ class MailboxService:
             log.warning("mailbox %s: could not alert its owner (%s)", box.id, exc)
 
     async def _state(self, state: str, error: str | None = None) -> None:
-        """Record the listener's state for the mailboxes API; best effort (Redis may be what failed)."""
+        """Record the listener's state for the mailboxes API; best effort (Redis may be what failed).
+        The error may quote the server: only a short printable single-line excerpt of it is kept."""
         with contextlib.suppress(StoreError, OSError):
-            await self._mailboxes.set_state(self._box.org, self._box.id, state, error)
+            await self._mailboxes.set_state(
+                self._box.org, self._box.id, state, None if error is None else error_excerpt(error)
+            )
 
 
 async def run_mailboxes(

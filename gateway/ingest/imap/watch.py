@@ -41,6 +41,7 @@ def api_mailbox(rec: Mapping[str, Any], cfg: MailboxesConfig) -> Mailbox | None:
             str(rec["password"]),
             "",
             cfg.timeout_seconds,
+            public_only=not cfg.allow_private_hosts,  # a tenant's host: never an internal address
         )
         return Mailbox(
             id=str(rec["id"]),

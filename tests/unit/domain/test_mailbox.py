@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.errors import BadRequest
-from gateway.domain.mailbox import mailbox_id, mailbox_status, public_mailbox, validate_mailbox
+from gateway.domain.mailbox import (
+    MAX_ERROR_CHARS,
+    error_excerpt,
+    mailbox_id,
+    mailbox_status,
+    public_mailbox,
+    validate_mailbox,
+)
 from gateway.ingest.imap.rules import mailbox_id as rules_mailbox_id
 
 
@@ -93,3 +100,30 @@ def test_bad_mailbox_is_400_naming_the_key(body: dict[str, object], key: str) ->
         validate_mailbox("acme", "mbx-1", body, 5)
     assert key in caught.value.detail
     assert "pw" not in caught.value.detail
+
+
+# -- only public hosts for a tenant's mailbox ------------------------------------------------------
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "::1", "10.0.0.8", "192.168.1.20", "169.254.169.254", "100.64.1.1", "fd00::5", "2130706433"]
+)
+def test_a_non_public_address_is_400_naming_host_and_the_key(host: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_mailbox("acme", "mbx-1", _body(host=host), 5)
+    assert caught.value.code == "invalid_field"
+    assert "'host'" in caught.value.detail and "allow_private_hosts" in caught.value.detail
+
+
+def test_allow_private_lets_addresses_through_and_names_are_left_to_the_listener() -> None:
+    assert validate_mailbox("acme", "mbx-1", _body(host="127.0.0.1"), 5, allow_private=True)["host"] == "127.0.0.1"
+    assert validate_mailbox("acme", "mbx-1", _body(host="localhost"), 5)["host"] == "localhost"
+    assert validate_mailbox("acme", "mbx-1", _body(host="93.184.216.34"), 5)["host"] == "93.184.216.34"
+
+
+def test_last_error_is_a_short_printable_single_line() -> None:
+    banner = "-ERR wrong protocol\r\n+OK redis 7.0\x1b[31m\x00" + "x" * 500
+    shown = mailbox_status({"state": "backoff", "error": banner}, {})["last_error"]
+    assert shown is not None and len(shown) <= MAX_ERROR_CHARS and shown.endswith("…")
+    assert shown.startswith("-ERR wrong protocol +OK redis 7.0 [31m x")
+    assert shown.isprintable()
+    assert error_excerpt("a\u2028b\tc\x85d") == "a b c d"
+    assert mailbox_status({"state": "backoff", "error": "\r\n"}, {})["last_error"] is None
