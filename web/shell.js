@@ -108,6 +108,21 @@ function SignIn({ error, onSignIn }) {
   `;
 }
 
+/** On a phone the admin views are a menu (a select, grouped by each view's `group`), shown by
+ *  web/admin/admin.css at narrow widths instead of the list of links. */
+function AdminNavSelect({ current }) {
+  const groups = [...new Set(adminViews.map((v) => v.group || 'other'))];
+  return html`<div class="admin-nav-select">
+    <label for="admin-nav-select">${t('nav.adminViews')}</label>
+    <select id="admin-nav-select" value=${current}
+      onChange=${(e) => { location.hash = hrefOf({ name: 'admin', id: e.currentTarget.value }); }}>
+      ${groups.map((g) => html`<optgroup label=${t(`admin.group.${g}`)}>
+        ${adminViews.filter((v) => (v.group || 'other') === g).map((v) => html`<option value=${v.id}>${t(v.label)}</option>`)}
+      </optgroup>`)}
+    </select>
+  </div>`;
+}
+
 /** #/admin/<id>: the admin console's views (web/admin/index.js), only ever mounted for admins. */
 function AdminArea({ st, api }) {
   const view = adminViews.find((v) => v.id === st.route.id) || null;
@@ -118,6 +133,7 @@ function AdminArea({ st, api }) {
   return html`
     <div class="admin-area">
       <nav class="admin-nav" aria-label=${t('nav.adminViews')}>
+        <${AdminNavSelect} current=${st.route.id} />
         <ul>
           ${adminViews.map((v) => html`
             <li key=${v.id}>

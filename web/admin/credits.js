@@ -70,6 +70,11 @@ function AutoRecharge({ api, me, lang, status, onSaved }) {
     ${input('threshold', 'admin.credits.threshold')}
     ${input('amount', 'admin.credits.amount')}
     ${input('max_per_day', 'admin.credits.maxPerDay', 'admin.credits.maxPerDayHint')}
+    ${status?.auto_recharge?.today !== undefined && html`<p class="admin-muted" id="credits-today">${t('admin.credits.today', {
+      n: formatNumber(Number(status.auto_recharge.today), lang),
+      max: formatNumber(Number(status.auto_recharge.max_per_day ?? 0), lang),
+      credits: formatNumber(Number(status.auto_recharge.today) * Number(status.auto_recharge.amount ?? 0), lang),
+    })}</p>`}
     ${error && !fieldError && html`<${ErrorNote} error=${error} lang=${lang} id="credits-form-error" />`}
     <div class="admin-actions">
       <button type="submit" class="primary-button" disabled=${busy}>${t('admin.credits.save')}</button>

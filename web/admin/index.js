@@ -5,11 +5,18 @@
 // `api` is web/api.js's client (api.request(method, path, body) → JSON, throws ApiError) and `me`
 // is GET /api/v1/me. Strings live in ./strings.js ({ja: {...}, en: {...}}), merged into i18n's t().
 import { CallsView } from './calls.js';
+import { ContactsView } from './contacts.js';
 import { CreditsView } from './credits.js';
 import { FlowsView } from './flows.js';
 import { MailboxesView } from './mailboxes.js';
 import { NumbersView } from './numbers.js';
+import { RemindersView } from './reminders.js';
 import { ReportView } from './report.js';
+import { RulesView } from './rules.js';
+import { SegmentsView } from './segments.js';
+import { SenderView } from './sender.js';
+import { SmsNotificationsView } from './sms_notifications.js';
+import { SuppressionsView } from './suppressions.js';
 import { TelephonyUsersView } from './telephony_users.js';
 import { TemplatesView } from './templates.js';
 import { UsageView } from './usage.js';
@@ -27,14 +34,24 @@ if (typeof document !== 'undefined') {
   }
 }
 
+// In groups, so the navigation reads as sections (`group` names one: admin.group.<group>):
+// account, messaging (templates, contacts and what sends to them), telephony, mailboxes.
+// The sender registration view says so itself when the org is not in India.
 export const adminViews = [
-  { id: 'usage', label: 'admin.usage', Component: UsageView },
-  { id: 'credits', label: 'admin.credits', Component: CreditsView },
-  { id: 'templates', label: 'admin.templates', Component: TemplatesView },
-  { id: 'report', label: 'admin.report', Component: ReportView },
-  { id: 'numbers', label: 'admin.numbers', Component: NumbersView },
-  { id: 'telephony-users', label: 'admin.telephonyUsers', Component: TelephonyUsersView },
-  { id: 'call-flows', label: 'admin.callFlows', Component: FlowsView },
-  { id: 'calls', label: 'admin.calls', Component: CallsView },
-  { id: 'mailboxes', label: 'admin.mailboxes', Component: MailboxesView },
+  { id: 'usage', label: 'admin.usage', Component: UsageView, group: 'account' },
+  { id: 'credits', label: 'admin.credits', Component: CreditsView, group: 'account' },
+  { id: 'report', label: 'admin.report', Component: ReportView, group: 'account' },
+  { id: 'templates', label: 'admin.templates', Component: TemplatesView, group: 'messaging' },
+  { id: 'contacts', label: 'admin.contacts', Component: ContactsView, group: 'messaging' },
+  { id: 'segments', label: 'admin.segments', Component: SegmentsView, group: 'messaging' },
+  { id: 'sms-notifications', label: 'admin.smsNotifications', Component: SmsNotificationsView, group: 'messaging' },
+  { id: 'rules', label: 'admin.rules', Component: RulesView, group: 'messaging' },
+  { id: 'reminders', label: 'admin.reminders', Component: RemindersView, group: 'messaging' },
+  { id: 'suppressions', label: 'admin.suppressions', Component: SuppressionsView, group: 'messaging' },
+  { id: 'sender', label: 'admin.sender', Component: SenderView, group: 'messaging' },
+  { id: 'numbers', label: 'admin.numbers', Component: NumbersView, group: 'telephony' },
+  { id: 'telephony-users', label: 'admin.telephonyUsers', Component: TelephonyUsersView, group: 'telephony' },
+  { id: 'call-flows', label: 'admin.callFlows', Component: FlowsView, group: 'telephony' },
+  { id: 'calls', label: 'admin.calls', Component: CallsView, group: 'telephony' },
+  { id: 'mailboxes', label: 'admin.mailboxes', Component: MailboxesView, group: 'mail' },
 ];

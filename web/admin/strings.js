@@ -1,5 +1,6 @@
 // UI strings of the admin console, per language; web/i18n.js merges them into t().
 // Keys are prefixed "admin." so they never collide with the page's own strings.
+import { MESSAGING_STRINGS } from './messaging_strings.js';
 import { TELEPHONY_STRINGS } from './telephony_strings.js';
 
 export const ADMIN_STRINGS = {
@@ -369,3 +370,5 @@ export const ADMIN_STRINGS = {
 
 // The telephony views' strings live in their own file (./telephony_strings.js), merged here.
 for (const lang of Object.keys(TELEPHONY_STRINGS)) Object.assign(ADMIN_STRINGS[lang], TELEPHONY_STRINGS[lang]);
+// The messaging views' strings likewise (./messaging_strings.js).
+for (const lang of Object.keys(MESSAGING_STRINGS)) Object.assign(ADMIN_STRINGS[lang], MESSAGING_STRINGS[lang]);

@@ -2,29 +2,33 @@
 // (submit / approve / reject). The API decides what is allowed; its error shows in the row acted on.
 import { html, useState } from '../ui.js';
 import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
-import { templateActions, templateChips, tr } from './logic.js';
+import { templateActions, tr } from './logic.js';
+import { DltPanel, SmsPreview, VersionsPanel, versionChips } from './template_versions.js';
 
 const EMPTY = { id: null, channel: 'sms', name: '', module: '', body: '', subject: '' };
 
 function Chips({ tpl, lang }) {
-  return html`<span class="admin-chips">${templateChips(tpl).map(
+  return html`<span class="admin-chips">${versionChips(tpl).map(
     (c) => html`<span class=${`admin-chip chip-${c.kind}`} data-status=${c.kind}>${tr(lang, c.key, c.vars)}</span>`,
   )}</span>`;
 }
 
 function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
   const t = (k, v) => tr(lang, k, v);
-  const [form, setForm] = useState(editing ? { ...EMPTY, ...editing } : EMPTY);
+  // An approved template's new version (draft or pending) is what an edit continues from.
+  const cand = editing && (editing.draft || editing.pending);
+  const [form, setForm] = useState(editing ? { ...EMPTY, ...editing, ...(cand ? { body: cand.body, subject: cand.subject ?? editing.subject } : {}) } : EMPTY);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const isNew = !editing;
   const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
 
-  async function save(ev) {
+  async function save(ev, submit = false) {
     ev.preventDefault();
     setBusy(true);
     try {
       const body = { name: form.name, body: form.body };
+      if (submit && !isNew) body.submit = true;
       if (isNew) Object.assign(body, { channel: form.channel, module: form.module });
       if (form.channel === 'email') body.subject = form.subject;
       const rec = isNew
@@ -68,16 +72,21 @@ function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
       <label for="tpl-body">${t('admin.templates.body')}</label>
       <textarea id="tpl-body" rows="4" value=${form.body} onInput=${set('body')}></textarea>
     </div>
+    ${form.channel === 'sms' && html`<${SmsPreview} api=${api} me=${me} lang=${lang} body=${form.body} />`}
+    ${!isNew && editing.channel === 'sms' && editing.status === 'approved' && html`<p class="admin-hint" id="tpl-version-hint">
+      ${t('admin.templates.newVersionHint', { version: editing.version ?? 1 })}</p>`}
     <${ErrorNote} error=${error} lang=${lang} id="template-form-error" />
     <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${busy}>
-        ${isNew ? t('admin.templates.create') : t('admin.templates.save')}</button>
+      <button type="submit" class="primary-button" disabled=${busy} id="tpl-save">
+        ${isNew ? t('admin.templates.create') : form.channel === 'sms' ? t('admin.templates.saveDraft') : t('admin.templates.save')}</button>
+      ${!isNew && form.channel === 'sms' && html`<button type="button" class="primary-button" id="tpl-save-submit" disabled=${busy}
+        onClick=${(ev) => save(ev, true)}>${t('admin.templates.saveSubmit')}</button>`}
       <button type="button" class="text-button" onClick=${onCancel}>${t('admin.templates.cancel')}</button>
     </div>
   </form>`;
 }
 
-function Row({ api, me, lang, tpl, onChanged, onEdit }) {
+function Row({ api, me, lang, tpl, onChanged, onEdit, panel, onPanel }) {
   const t = (k, v) => tr(lang, k, v);
   const [error, setError] = useState(null);
   const [done, setDone] = useState('');
@@ -106,6 +115,10 @@ function Row({ api, me, lang, tpl, onChanged, onEdit }) {
     <td class="admin-row-actions">
       <button type="button" class="text-button" data-action="edit" onClick=${() => onEdit(tpl)}
         aria-label=${`${t('admin.templates.edit')}: ${tpl.name}`}>${t('admin.templates.edit')}</button>
+      ${['versions', ...(tpl.channel === 'sms' ? ['dlt'] : [])].map((what) => html`<button type="button"
+        class=${panel === what ? 'small-button is-primary' : 'small-button'} data-action=${what}
+        aria-expanded=${panel === what ? 'true' : 'false'} aria-label=${`${t(`admin.templates.show.${what}`)}: ${tpl.name}`}
+        onClick=${() => onPanel(panel === what ? null : what)}>${t(`admin.templates.show.${what}`)}</button>`)}
       ${tpl.channel === 'sms' && ['submit', 'approve', 'reject'].map((action) => html`<button type="button"
           class=${useful.includes(action) ? 'small-button is-primary' : 'small-button'} data-action=${action}
           disabled=${busy} aria-describedby=${error ? errId : undefined}
@@ -129,8 +142,10 @@ export function TemplatesView({ api, me, lang }) {
   const [editing, setEditing] = useState(undefined); // undefined: no form; null: new; a template: edit
   const { data, error, loading, reload } = useLoad(() => api.request('GET', orgPath(me, '/templates')), [me.org]);
   const [local, setLocal] = useState({});
+  const [panel, setPanel] = useState({ id: null, what: null });
   const list = (data?.templates || []).map((tpl) => local[tpl.id] || tpl);
   const changed = (rec) => setLocal((m) => ({ ...m, [rec.id]: rec }));
+  const open = list.find((x) => x.id === panel.id);
   const newButton = html`<button type="button" class="primary-button" id="template-new"
     onClick=${() => setEditing(null)}>${t('admin.templates.new')}</button>`;
   return html`<${ViewFrame} id="templates" title=${t('admin.templates.title')} actions=${newButton}>
@@ -149,8 +164,11 @@ export function TemplatesView({ api, me, lang }) {
           <th scope="col">${t('admin.templates.channel')}</th><th scope="col">${t('admin.templates.module')}</th>
         </tr></thead>
         <tbody>${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
-          onChanged=${changed} onEdit=${(x) => setEditing(x)} />`)}</tbody>
+          onChanged=${changed} onEdit=${(x) => setEditing(x)} panel=${panel.id === tpl.id ? panel.what : null}
+          onPanel=${(what) => setPanel({ id: tpl.id, what })} />`)}</tbody>
       </table>
     <//>`}
+    ${open && panel.what === 'versions' && html`<${VersionsPanel} key=${`v-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
+    ${open && panel.what === 'dlt' && html`<${DltPanel} key=${`d-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
   <//>`;
 }
