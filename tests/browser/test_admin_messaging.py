@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, FilePayload, Page
 from redis.asyncio import Redis
 
 from gateway.devtools.twilio_api import TwilioApi
@@ -110,9 +110,8 @@ async def seed_views(m: Msg, remind_at: datetime) -> None:
 
 async def import_csv(page: Page, m: Msg) -> None:
     await open_admin(page, "contacts")
-    await page.locator("#import-file").set_input_files(
-        files=[{"name": "contacts.csv", "mimeType": "text/csv", "buffer": CSV.encode()}]
-    )
+    upload: FilePayload = {"name": "contacts.csv", "mimeType": "text/csv", "buffer": CSV.encode()}
+    await page.locator("#import-file").set_input_files(files=[upload])
     await page.locator("#import-form button[type='submit']").click()
     await page.locator("#import-table").wait_for()
     statuses = {
@@ -139,7 +138,7 @@ async def build_segment_and_send(page: Page, m: Msg) -> None:
     await page.locator("#segment-form button[type='submit']").click()
     members = page.locator("#segment-members-table tbody tr")
     await page.locator("#segment-members-table").wait_for()
-    assert sorted([await r.get_attribute("data-contact") for r in await members.all()]) == ["m-1", "m-2", "m-4"]
+    assert sorted([str(await r.get_attribute("data-contact")) for r in await members.all()]) == ["m-1", "m-2", "m-4"]
     assert (await m.get("/segments/acme"))["match"] == {"company": "アクメ商事"}
 
     await page.locator("#segments-table tr[data-segment='acme'] [data-action='send']").click()
