@@ -40,6 +40,7 @@ from gateway.routing.rules import Draft, contact_ref, draft, group_on, signal_bo
 from gateway.services import Services
 from gateway.store.feed import FeedWrite, WriteResult
 from gateway.store.pipeline import Round, Slot
+from gateway.store.tenancy import AUTOMATION
 
 # Signals per apply_signal call: bounds how long one script holds Redis (each signal costs it about
 # 20-40 µs; 64 keep a call near 2 ms, so other clients — ingest, WebSocket hellos — barely wait).
@@ -171,6 +172,8 @@ class BatchRouter:
         ``duplicate`` — fires again, harmlessly, so a router that died right after the write loses
         nothing). Nothing to do, and no I/O, for orgs without rules on these types."""
         for part, slot in results:
+            if not part[0][0].org.get(AUTOMATION):  # a part is one org's: without rules, skip it whole
+                continue
             for (it, w), result in zip(part, slot.value, strict=True):
                 if result.status in ("new", "duplicate") and rules_for(it.org, w.signal_type):
                     title = str(w.body.get("title") or "")

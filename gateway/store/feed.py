@@ -15,6 +15,7 @@ drops the state of trimmed ones.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
@@ -77,6 +78,25 @@ class FeedWrite(NamedTuple):
     body: dict[str, Any]
 
 
+@functools.lru_cache(maxsize=8192)
+def _user_call(org: str, user: str) -> tuple[tuple[str, ...], tuple[str, str]]:
+    """A user's nine KEYS and two ARGV of ``apply_signal.lua``: built once per (org, user) and
+    reused, since a router writes to the same few feeds over and over (the strings are a hot
+    spot of routing otherwise)."""
+    keys_ = (
+        keys.feed(org, user),
+        keys.unread(org, user),
+        keys.settings(org, user),
+        keys.signal_state(org, user),
+        keys.feed_meta(org, user),
+        keys.archived(org, user),
+        keys.snoozed(org, user),
+        keys.away_unread(org, user),
+        keys.signal_acted(org, user),
+    )
+    return keys_, (user, keys.live_channel(org, user))
+
+
 def _results(flat: list[Any]) -> list[WriteResult]:
     return [WriteResult(_STATUS[int(status)], str(sid)) for status, sid in zip(flat[::2], flat[1::2], strict=True)]
 
@@ -136,18 +156,9 @@ class Feed:
             len(users),
         ]
         for user in users:
-            keys_ += (
-                keys.feed(org, user),
-                keys.unread(org, user),
-                keys.settings(org, user),
-                keys.signal_state(org, user),
-                keys.feed_meta(org, user),
-                keys.archived(org, user),
-                keys.snoozed(org, user),
-                keys.away_unread(org, user),
-                keys.signal_acted(org, user),
-            )
-            args += (user, keys.live_channel(org, user))
+            user_keys, user_args = _user_call(org, user)
+            keys_ += user_keys
+            args += user_args
         window = cfg.group_window_seconds
         for w in writes:
             keys_ += (
