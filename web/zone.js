@@ -43,7 +43,8 @@ export function wallClock(ms, timeZone) {
   return w;
 }
 
-function offsetAt(ms, timeZone) {
+/** The zone's offset from UTC at instant `ms`, in ms (e.g. +9 h for Asia/Tokyo). */
+export function offsetAt(ms, timeZone) {
   const w = wallClock(ms, timeZone);
   return Date.UTC(w.y, w.m - 1, w.d, w.h, w.mi, w.s) - Math.floor(ms / 1000) * 1000;
 }

@@ -1,5 +1,6 @@
 // Pure logic of the admin console (no DOM, no network): strings, time zones, data shaping for the
 // tables and the chart, query strings, file names. Tested by web/tests/admin_*.test.js.
+import { offsetAt, wallClock } from '../zone.js';
 import { ADMIN_STRINGS } from './strings.js';
 
 /** The admin string `key` in `lang` (English, then the key itself, as fallback), `{name}` filled. */
@@ -18,36 +19,19 @@ export function formatNumber(n, lang) {
 
 // ---- time zones ------------------------------------------------------------------------------
 
-/** Wall-clock parts of instant `ms` in IANA zone `tz`. */
-function zoneParts(ms, tz) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(ms));
-  const get = (type) => Number(parts.find((p) => p.type === type)?.value);
-  return { y: get('year'), m: get('month'), d: get('day'), h: get('hour') % 24, min: get('minute'), s: get('second') };
-}
-
-/** The zone's offset from UTC at instant `ms`, in ms (e.g. +9 h for Asia/Tokyo). */
-function zoneOffset(ms, tz) {
-  const p = zoneParts(ms, tz);
-  const asUtc = Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s);
-  return asUtc - Math.floor(ms / 1000) * 1000;
-}
-
 /** Today's date (YYYY-MM-DD) in zone `tz` at instant `nowMs`. */
 export function dayInZone(nowMs, tz) {
-  const p = zoneParts(nowMs, tz);
+  const p = wallClock(nowMs, tz);
   return `${String(p.y).padStart(4, '0')}-${String(p.m).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`;
 }
 
 /** The instant of the next local midnight in zone `tz` after `nowMs` (DST-safe). */
 export function nextLocalMidnight(nowMs, tz) {
-  const p = zoneParts(nowMs, tz);
+  const p = wallClock(nowMs, tz);
   const wallMidnight = Date.UTC(p.y, p.m - 1, p.d + 1, 0, 0, 0);
   // Two passes: the offset at the guess may differ from the one at midnight (DST change today).
-  let guess = wallMidnight - zoneOffset(wallMidnight, tz);
-  guess = wallMidnight - zoneOffset(guess, tz);
+  let guess = wallMidnight - offsetAt(wallMidnight, tz);
+  guess = wallMidnight - offsetAt(guess, tz);
   return guess;
 }
 

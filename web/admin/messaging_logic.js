@@ -2,6 +2,8 @@
 // automation rules, reminders, template versions): forms ↔ API bodies, result summaries, time zones.
 // No DOM, no network; tested by web/tests/admin_messaging.test.js.
 
+import { offsetAt, wallClock } from '../zone.js';
+
 // ---- segments: match rows ↔ the API's match object ---------------------------------------------
 
 /** The keys a segment may match on (besides `fields.<name>`), as the API names them. */
@@ -193,21 +195,6 @@ export function fanoutProgress(f) {
 
 // ---- reminders: local time in the org's zone ↔ ISO with offset --------------------------------
 
-function zoneParts(ms, tz) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(ms));
-  const get = (type) => Number(parts.find((p) => p.type === type)?.value);
-  return { y: get('year'), m: get('month'), d: get('day'), h: get('hour') % 24, min: get('minute'), s: get('second') };
-}
-
-/** The zone's offset from UTC at instant `ms`, in ms. */
-function offsetAt(ms, tz) {
-  const p = zoneParts(ms, tz);
-  return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(ms / 1000) * 1000;
-}
-
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
 function offsetText(offsetMs) {
@@ -219,8 +206,8 @@ function offsetText(offsetMs) {
 
 /** Instant `ms` as ISO 8601 in zone `tz` with its offset: "2026-03-08T03:30:00-04:00". */
 export function isoInZone(ms, tz) {
-  const p = zoneParts(ms, tz);
-  return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}T${pad(p.h)}:${pad(p.min)}:${pad(p.s)}${offsetText(offsetAt(ms, tz))}`;
+  const p = wallClock(ms, tz);
+  return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}${offsetText(offsetAt(ms, tz))}`;
 }
 
 /** A `datetime-local` value ("2026-11-30T09:00") read as wall-clock time in IANA zone `tz` → ISO
@@ -247,8 +234,8 @@ export function localToIso(value, tz) {
 export function isoToLocal(iso, tz) {
   const ms = Date.parse(String(iso ?? ''));
   if (!Number.isFinite(ms)) return '';
-  const p = zoneParts(ms, tz);
-  return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}T${pad(p.h)}:${pad(p.min)}`;
+  const p = wallClock(ms, tz);
+  return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}`;
 }
 
 /** `?user=&status=&cursor=&limit=` for the reminders list, only what is set. */
