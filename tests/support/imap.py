@@ -379,7 +379,7 @@ def box_id(server: Dovecot, user: MailUser, org: str) -> str:
     return mailbox_id(org, "127.0.0.1", server.port, user.address, "INBOX")
 
 
-async def listening(r: redis_sync.Redis, server: Dovecot, user: MailUser, org: str) -> None:
+async def listening(r: redis_sync.Redis | redis_sync.RedisCluster, server: Dovecot, user: MailUser, org: str) -> None:
     """Wait until a listener has checkpointed the mailbox and holds an IMAP connection."""
     mid = box_id(server, user, org)
     await wait_for(

@@ -15,11 +15,14 @@ from tests.support.timing import FACTOR
 
 
 class Feed:
-    """A `websockets` client speaking the /ws protocol, collecting frames."""
+    """A `websockets` client speaking the /ws protocol, collecting frames. Every feed is remembered
+    until :func:`close_feeds` (an autouse fixture) closes it, so a test that fails half-way does not
+    leak its socket into the next test as a ResourceWarning."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
+        _OPEN.append(self)
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
         raw = await asyncio.wait_for(self.ws.recv(), timeout * FACTOR)
@@ -47,6 +50,15 @@ class Feed:
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame))
+
+
+_OPEN: list[Feed] = []
+
+
+async def close_feeds() -> None:
+    """Close every feed a test left open (on the test's own event loop)."""
+    while _OPEN:
+        await _OPEN.pop().ws.close()
 
 
 async def open_feed(gw: Gateway, token: str, after: str | None = None) -> tuple[Feed, dict[str, Any]]:
