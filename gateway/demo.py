@@ -159,7 +159,7 @@ async def provision_demo(services: Services, *, out: Any = None, serving: bool |
         org["webhook_secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     if "auth_token" not in org.get("twilio", {}):
         org["twilio"] = {"account_sid": "AC" + secrets.token_hex(16), "auth_token": secrets.token_hex(16)}
-    await tenancy.put_org(org)
+    await tenancy.put_org(org, stored or {})
     for uid, body in USERS:
         await tenancy.put_user(DEMO_ORG, merge_user(org, uid, body, await tenancy.get_user(DEMO_ORG, uid)))
     for cid, body in CONTACTS:

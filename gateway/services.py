@@ -41,6 +41,7 @@ from gateway.store.suppressions import Suppressions
 from gateway.store.telephony import Groups, Numbers
 from gateway.store.templates import Templates
 from gateway.store.tenancy import Tenancy
+from gateway.store.vault import Vault
 from gateway.twilio_rest import TwilioRest
 
 
@@ -74,6 +75,7 @@ class Services:
     suppressions: Suppressions
     segments: Segments
     sms_notifications: SmsNotifications
+    vault: Vault  # seals and opens the orgs' provider secrets (gateway.domain.sealing)
 
     @property
     def admin_token(self) -> str:
@@ -116,11 +118,13 @@ async def open_services(
     twilio = TwilioRest(config.twilio.api_base, config.twilio.timeout)
     try:
         scripts = load_scripts(redis)
+        resolved = await credentials.resolve(redis, config.gateway) if secrets else None
+        vault = Vault(redis, config.gateway, resolved)
         yield Services(
             config=config,
             redis=redis,
             metrics=metrics or Metrics(),
-            tenancy=Tenancy(redis, scripts),
+            tenancy=Tenancy(redis, scripts, vault),
             events=EventLog(redis, scripts),
             feed=Feed(redis, scripts, config.signals),
             live=LiveChannels(redis),
@@ -133,9 +137,9 @@ async def open_services(
             reminders=Reminders(redis, scripts),
             activity=Activity(redis),
             stats=Stats(scripts),
-            mailboxes=Mailboxes(redis, scripts),
+            mailboxes=Mailboxes(redis, scripts, vault),
             jobs=jobs,
-            secrets=await credentials.resolve(redis, config.gateway) if secrets else None,
+            secrets=resolved,
             sending=Sending(redis, scripts),
             numbers=Numbers(redis),
             groups=Groups(redis),
@@ -145,6 +149,7 @@ async def open_services(
             suppressions=Suppressions(redis),
             segments=Segments(redis),
             sms_notifications=SmsNotifications(redis),
+            vault=vault,
         )
     finally:
         await twilio.aclose()

@@ -8,7 +8,8 @@ from typing import Any
 
 from gateway.domain.identity import Identity, choose_identity
 from workers.deps import Deps
-from workers.providers.smtp import SmtpTarget
+from workers.providers.smtp import MailError, SmtpTarget
+from workers.sealed import smtp_password
 
 
 async def sender_identity(deps: Deps, org: dict[str, Any], rec: dict[str, Any]) -> Identity:
@@ -20,8 +21,16 @@ async def sender_identity(deps: Deps, org: dict[str, Any], rec: dict[str, Any]) 
 
 
 def smtp_target(deps: Deps, org: dict[str, Any]) -> SmtpTarget | None:
-    """The org's own SMTP server, or None for the config's (connections are pooled per target)."""
-    return SmtpTarget.of(deps.services.config.smtp, org["smtp"]) if org.get("smtp") else None
+    """The org's own SMTP server, or None for the config's (connections are pooled per target).
+
+    Its password is stored sealed: when it does not open, a temporary :class:`MailError` (the
+    send is retried, then fails ``smtp_unavailable``; the vault logged the org and field)."""
+    if not org.get("smtp"):
+        return None
+    password = smtp_password(deps, org)
+    if password is None:
+        raise MailError("the org's SMTP password cannot be opened with this secret key", code=None, permanent=False)
+    return SmtpTarget.of(deps.services.config.smtp, org["smtp"] | {"password": password})
 
 
 def add_reply_to(message: EmailMessage, identity: Identity) -> None:

@@ -28,6 +28,7 @@ from gateway.store.sending import Opened
 from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
+from workers.sealed import with_twilio_token
 from workers.sms_credits import tell_admins_low
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
 from workers.templating import rejection_reason, rendered_version
@@ -96,6 +97,7 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened
     if isinstance(target, dict):
         return target
     org, who = target
+    org = with_twilio_token(deps, org)  # opened (stored sealed); none when it does not open
     assert who.address is not None  # noqa: S101 - prepare() refuses a missing address
     text, reason = await _body(deps, org, rec, who.address, opened)
     if reason or text is None:

@@ -68,7 +68,7 @@ async def place_call(request: Request[State]) -> Response:
     org = await svc.tenancy.get_org(org_id)
     if org is None:
         raise NotFound("org does not exist", code="org_not_found")
-    sid, token = twilio_account(org)
+    sid, token = twilio_account(svc, org)
     leg = OutboundLeg(user_id, callee, caller_id, bool(settings.get("record_outbound")), contact)
     url = webhook_url(svc, org_id, "outbound") + "?leg=" + quote(sign_leg(svc.secret_key, org_id, leg), safe="")
     try:

@@ -52,7 +52,7 @@ async def available_numbers(request: Request[State]) -> Response:
     contains = params.get("contains") or None
     if contains is not None and not CONTAINS.fullmatch(contains):
         raise BadRequest("'contains' must be 1-16 digits, letters or '*'", code="invalid_parameter")
-    sid, token = twilio_account(org)
+    sid, token = twilio_account(svc, org)
     try:
         found = await svc.twilio.available(sid, token, country, kind, contains)
     except TwilioFailure as exc:
@@ -69,7 +69,7 @@ async def add_number(request: Request[State]) -> Response:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     if ("phone_number" in body) == ("sid" in body):
         raise BadRequest('give exactly one of "phone_number" (buy) or "sid" (adopt)', code="invalid_body")
-    sid, token = twilio_account(org)
+    sid, token = twilio_account(svc, org)
     voice, status = webhook_url(svc, org["id"], "voice"), webhook_url(svc, org["id"], "voice-status")
     try:
         if "phone_number" in body:
@@ -125,7 +125,7 @@ async def release_number(request: Request[State]) -> Response:
         raise ApiError(
             f"a published, enabled call flow answers on {number}: switch it off first", code="number_in_use", status=409
         )
-    sid, token = twilio_account(org)
+    sid, token = twilio_account(svc, org)
     try:
         await svc.twilio.release(sid, token, rec["sid"])
     except TwilioFailure as exc:

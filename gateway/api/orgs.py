@@ -22,7 +22,7 @@ async def put_org(request: Request[State]) -> Response:
     org_id = path_id(request, "org")
     stored = await tenancy.get_org(org_id)
     rec = merge_org(org_id, await read_json(request), stored)
-    await tenancy.put_org(rec)
+    await tenancy.put_org(rec, stored or {})
     return JSONResponse(public_org(rec), status_code=200 if stored else 201)
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.errors import ApiError
+from gateway.domain.sealing import TWILIO_AUTH_TOKEN
 from gateway.domain.telephony import merge_telephony
 from gateway.services import Services
 from gateway.twilio_rest import TwilioFailure
 
 
-def twilio_account(org: dict[str, Any]) -> tuple[str, str]:
-    """The org's Twilio ``(account_sid, auth_token)``; 409 ``twilio_not_configured`` without them."""
+def twilio_account(svc: Services, org: dict[str, Any]) -> tuple[str, str]:
+    """The org's Twilio ``(account_sid, auth_token)`` (the token opened: it is stored sealed); 409
+    ``twilio_not_configured`` without them, or when the stored token no longer opens."""
     tw = org.get("twilio") or {}
     if not tw.get("account_sid") or not tw.get("auth_token"):
         raise ApiError(
@@ -20,7 +22,15 @@ def twilio_account(org: dict[str, Any]) -> tuple[str, str]:
             code="twilio_not_configured",
             status=409,
         )
-    return str(tw["account_sid"]), str(tw["auth_token"])
+    token = svc.vault.reveal(str(org["id"]), TWILIO_AUTH_TOKEN, str(tw["auth_token"]))
+    if token is None:
+        raise ApiError(
+            "the org's stored Twilio auth_token cannot be opened with this gateway's secret key "
+            "(was it changed?): PUT the org with 'twilio.auth_token' again",
+            code="twilio_not_configured",
+            status=409,
+        )
+    return str(tw["account_sid"]), token
 
 
 def webhook_url(svc: Services, org: str, kind: str) -> str:

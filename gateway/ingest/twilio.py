@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.domain.errors import ApiError, BadRequest, Forbidden, NotFound
 from gateway.domain.forms import FormError, parse_urlencoded
+from gateway.domain.sealing import TWILIO_AUTH_TOKEN
 from gateway.domain.tenancy import ORG_ID, RECORD_ID
 from gateway.domain.twilio_signature import SignedUrls
 from gateway.ingest.asgi import Headers, body, path_and_query, respond, response_headers, services_of
@@ -102,6 +103,11 @@ async def verified(scope: Scope, receive: Receive, source: str) -> Callback:
     if org is None:
         raise NotFound("unknown org", code="org_not_found")
     token = org.get("twilio", {}).get("auth_token")
+    if token:  # stored sealed: opened once per process and value, then a dict lookup
+        token = svc.vault.reveal(org_id, TWILIO_AUTH_TOKEN, token)
+        if token is None:
+            metrics.webhooks_refused.labels(source, "unreadable_token").inc()
+            raise Forbidden("the org's Twilio auth token cannot be read by this gateway", code="bad_signature")
     signature = content_type = idempotency = None
     for name, value in scope["headers"]:  # one pass; the first of a repeated header, as starlette
         if name == b"x-twilio-signature":

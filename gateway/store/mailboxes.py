@@ -18,9 +18,9 @@ lease moves the checkpoint, and only forward. The rules that read it are in
 cleared when the mailbox is ``idle`` again).
 
 **API mailboxes**: the records of mailboxes added by ``POST /api/v1/orgs/{org}/mailboxes`` (one
-hash per org, passwords included — never answered), the set of orgs that have any, and a version
-counter bumped after every add and delete, which every IMAP process polls to start and stop
-listeners without a restart.
+hash per org, passwords included but sealed (:mod:`gateway.domain.sealing`) — never answered),
+the set of orgs that have any, and a version counter bumped after every add and delete, which
+every IMAP process polls to start and stop listeners without a restart.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.domain.mailbox import MAX_ERROR_CHARS, Checkpoint
+from gateway.domain.sealing import SealError, mailbox_password
 from gateway.store import keys
 from gateway.store.heartbeat import Heartbeats
 from gateway.store.scripts import Scripts
+from gateway.store.vault import Vault
 
 
 class LeaseLost(Exception):
@@ -148,10 +150,18 @@ class Checkpoints:
 class Mailboxes:
     """Makes the lease and checkpoint of any mailbox on one Redis."""
 
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, vault: Vault | None = None) -> None:
+        """``vault``: seals an API mailbox's password on write, opens it for the listeners."""
         self._r = redis
         self._s = scripts
         self.heartbeats = Heartbeats(redis)
+        self._vault = vault
+
+    @property
+    def vault(self) -> Vault:
+        if self._vault is None:
+            raise RuntimeError("these mailboxes were opened without a Vault")
+        return self._vault
 
     def lease(self, org: str, mailbox: str, ttl_ms: int, token: str | None = None) -> Lease:
         """``token``: the process's heartbeat member (one per process start); new one when omitted."""
@@ -195,8 +205,12 @@ class Mailboxes:
 
     # -- mailboxes added through the API ---------------------------------------------------------
     async def add_api(self, rec: dict[str, Any], limit: int) -> bool:
-        """Store a new API mailbox; False (nothing stored) when the org already has ``limit``."""
+        """Store a new API mailbox, its password sealed; False (nothing stored) when the org
+        already has ``limit``."""
         org, key = rec["org"], keys.api_mailboxes(rec["org"])
+        if rec.get("password"):
+            sealer = await self.vault.ready()
+            rec = rec | {"password": sealer.seal(org, mailbox_password(rec["id"]), str(rec["password"]))}
         if await self._r.hlen(key) >= limit:
             return False
         await self._r.hset(key, rec["id"], orjson.dumps(rec))
@@ -236,7 +250,9 @@ class Mailboxes:
         return int(raw) if raw else 0
 
     async def all_api_records(self) -> list[dict[str, Any]]:
-        """Every org's API mailboxes (what the IMAP processes should listen to)."""
+        """Every org's API mailboxes (what the IMAP processes should listen to), their passwords
+        opened. A password that does not open is replaced by ``password_error`` (why, naming the
+        org and the field, never the secret; logged once by the vault)."""
         orgs = sorted(await self._r.smembers(keys.API_MAILBOX_ORGS))
         if not orgs:
             return []
@@ -244,4 +260,18 @@ class Mailboxes:
             for org in orgs:
                 pipe.hvals(keys.api_mailboxes(org))
             found = await pipe.execute()
-        return [dict(orjson.loads(raw)) for values in found for raw in values]
+        records = [dict(orjson.loads(raw)) for values in found for raw in values]
+        if records:
+            await self.vault.ready()
+        return [self._opened(rec) for rec in records]
+
+    def _opened(self, rec: dict[str, Any]) -> dict[str, Any]:
+        stored = rec.get("password")
+        if not isinstance(stored, str) or not stored:
+            return rec
+        org, field = str(rec.get("org")), mailbox_password(str(rec.get("id")))
+        plain = self.vault.reveal(org, field, stored)
+        if plain is not None:
+            return rec | {"password": plain}
+        error = SealError(org, field, "the gateway's secret key changed, or the value was altered")
+        return {k: v for k, v in rec.items() if k != "password"} | {"password_error": f"{error}: add the mailbox again"}

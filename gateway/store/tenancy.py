@@ -23,6 +23,7 @@ from gateway.store import keys
 from gateway.store.live import revocation
 from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts
+from gateway.store.vault import ORG_SECRET_KEYS, Vault
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
 # Hot paths (webhook ingest, the router) read an org on every event; a short per-process cache
@@ -102,10 +103,16 @@ def _with_rules(rec: dict[str, Any] | None, rules: dict[str, str] | None) -> dic
     return rec
 
 
+def _has_secret(rec: dict[str, Any]) -> bool:
+    return any(isinstance(rec.get(part), dict) and rec[part].get(key) for part, key in ORG_SECRET_KEYS)
+
+
 class Tenancy:
-    def __init__(self, redis: Redis, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, vault: Vault | None = None) -> None:
+        """``vault``: seals the org's provider secrets on write (without it, writing one is refused)."""
         self._r = redis
         self._s = scripts
+        self._vault = vault
         self._org_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One GET per org in flight: concurrent misses (every request at a cache expiry) share it.
         self._org_loads: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
@@ -179,10 +186,19 @@ class Tenancy:
         self._org_cache.pop(org, None)
         self._org_loads.pop(org, None)
 
-    async def put_org(self, rec: dict[str, Any]) -> None:
+    async def put_org(self, rec: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Store the org with its provider secrets sealed (:meth:`Vault.seal_org`); what was stored.
+
+        ``previous``: the stored record ``rec`` was merged into (``{}`` for a new org), so a
+        secret the caller sent again is sealed even when it looks sealed."""
+        if self._vault is not None:
+            rec = await self._vault.seal_org(rec, previous)
+        elif _has_secret(rec):
+            raise RuntimeError("an org with provider secrets needs a Vault to be stored (sealed)")
         await self._r.set(keys.org(rec["id"]), orjson.dumps(rec))
         await self._r.sadd(keys.ORGS, rec["id"])
         self._forget_org(rec["id"])
+        return rec
 
     async def delete_org(self, org: str) -> bool:
         """Remove every key of the org: its hash tag's keys and its dedupe keys in every partition.

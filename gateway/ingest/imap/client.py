@@ -74,6 +74,8 @@ class Endpoint:
     ca_file: str = ""
     timeout: float = 15.0
     public_only: bool = False  # connect only when every address of host is public (API mailboxes)
+    # Why the stored password could not be opened (gateway.domain.sealing): LOGIN fails at once.
+    password_error: str = ""
 
 
 class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]  # untyped library
@@ -184,6 +186,8 @@ class ImapConnection:
     async def open(self) -> None:
         """Connect, greet, upgrade with STARTTLS when configured, log in. Raises ImapError."""
         ep = self._ep
+        if ep.password_error:  # no password to send: refused like a LOGIN, nothing contacted
+            raise ImapAuthFailed(ep.password_error)
         if ep.tls != "none":
             try:
                 self._tls = await asyncio.to_thread(tls_context, ep.ca_file)

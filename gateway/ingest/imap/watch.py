@@ -31,17 +31,20 @@ Starter = Callable[[Mailbox, asyncio.Event], "asyncio.Task[None]"]
 
 
 def api_mailbox(rec: Mapping[str, Any], cfg: MailboxesConfig) -> Mailbox | None:
-    """The listener settings of a stored API mailbox; None when the record is unusable."""
+    """The listener settings of a stored API mailbox (its password opened by the store); None when
+    the record is unusable. A password that did not open (``password_error``) makes every LOGIN
+    attempt fail before connecting: the mailbox shows ``auth_failed`` and its owner is told."""
     try:
         endpoint = Endpoint(
             str(rec["host"]),
             int(rec["port"]),
             str(rec["tls"]),
             str(rec["username"]),
-            str(rec["password"]),
+            "" if "password_error" in rec else str(rec["password"]),
             "",
             cfg.timeout_seconds,
             public_only=not cfg.allow_private_hosts,  # a tenant's host: never an internal address
+            password_error=str(rec.get("password_error", "")),
         )
         return Mailbox(
             id=str(rec["id"]),

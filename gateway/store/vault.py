@@ -1,0 +1,87 @@
+"""The process's :class:`~gateway.domain.sealing.Sealer`, on the gateway's secret key.
+
+Processes that opened their services with the secrets (the gateway, the worker) have it at once;
+the others (the IMAP listeners) resolve the key on first need (:meth:`Vault.ready`), so they still
+start while Redis is down. What the callers need:
+
+- :meth:`Vault.seal_org` — the store seals an org record's secrets before writing it;
+- :meth:`Vault.reveal` — the plain secret, or None after one error line naming the org and the
+  field (never the secret) per unreadable value: a reader turns None into a visible state (a
+  refused webhook, a failed send, a mailbox in ``auth_failed``), never a crash loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway.config import GatewayConfig
+from gateway.domain.sealing import SMTP_PASSWORD, TWILIO_AUTH_TOKEN, Sealer, SealError, is_sealed
+from gateway.store import credentials
+
+log = logging.getLogger("signalgate.secrets")
+_LOGGED_MAX = 1000
+
+# (section of the org record, key in it, field name in the associated data)
+_ORG_SECRETS = (("twilio", "auth_token", TWILIO_AUTH_TOKEN), ("smtp", "password", SMTP_PASSWORD))
+ORG_SECRET_KEYS = tuple((section, key) for section, key, _ in _ORG_SECRETS)
+
+
+class Vault:
+    def __init__(self, redis: Redis, cfg: GatewayConfig, secrets: credentials.Secrets | None) -> None:
+        self._r = redis
+        self._cfg = cfg
+        self._sealer = Sealer(secrets.secret_key) if secrets is not None else None
+        self._logged: set[tuple[str, str, str]] = set()
+
+    async def ready(self) -> Sealer:
+        """The sealer, resolving the secret key first if this process has not yet."""
+        if self._sealer is None:
+            self._sealer = Sealer((await credentials.resolve(self._r, self._cfg)).secret_key)
+        return self._sealer
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise RuntimeError("the secret key is not resolved yet (await Vault.ready() first)")
+        return self._sealer
+
+    def reveal(self, org: str, field: str, stored: str) -> str | None:
+        """The plain secret; None when it does not open (logged once per stored value)."""
+        try:
+            return self.sealer.open(org, field, stored)
+        except SealError as exc:
+            entry = (org, field, stored)
+            if entry not in self._logged:
+                if len(self._logged) >= _LOGGED_MAX:
+                    self._logged.clear()
+                self._logged.add(entry)
+                log.error("%s", exc)
+            return None
+
+    async def seal_org(self, rec: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+        """``rec`` with its secrets sealed (a copy where they changed).
+
+        ``previous``: the stored record the caller merged into (``{}`` for a new org; None when
+        unknown: then a value that looks sealed is kept). A value equal to the stored one (a PUT
+        that did not send it again) and already sealed is kept as is — even one that no longer
+        opens, so its error stays visible; anything else came from the caller in plain text (or is
+        a legacy plain value) and is sealed.
+        """
+        out = rec
+        for section, key, field in _ORG_SECRETS:
+            part = rec.get(section)
+            value = part.get(key) if isinstance(part, dict) else None
+            if not isinstance(value, str) or not value:
+                continue
+            before = previous.get(section) if previous is not None else None
+            kept = before.get(key) if isinstance(before, dict) else None
+            if is_sealed(value) and (value == kept or previous is None):
+                continue
+            sealer = await self.ready()
+            if out is rec:
+                out = dict(rec)
+            out[section] = dict(out[section]) | {key: sealer.seal(str(rec["id"]), field, value)}
+        return out
