@@ -5,18 +5,29 @@ SMTP password is never echoed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import redis as redis_sync
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from gateway.devtools.net import free_port
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.domain.sealing import PREFIX, SMTP_PASSWORD, derive_key, open_secret
+from gateway.store import keys
 from tests.support.api import Gateway
-from tests.support.processes import Processes
+from tests.support.processes import SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
+    SmtpRecorder,
     SmtpServer,
     email_template,
     notify,
@@ -112,3 +123,74 @@ async def test_org_smtp_and_senders_choose_the_server_from_and_reply_to(
     assert envelopes == {"sato@sales.example.jp", "info@sales.example.jp"}
     [via_config] = smtp_server.recorder.to(YAMADA)
     assert via_config["From"] == CONFIG_FROM and via_config["Reply-To"] == "sato@sales.example.jp"
+
+
+@dataclass
+class Logins:
+    """aiosmtpd authenticator: accepts ``password`` for ``login``, records every attempt."""
+
+    password: str
+    seen: list[str] = field(default_factory=list)
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        self.seen.append(auth_data.password.decode())
+        ok = auth_data.login == b"acct" and auth_data.password.decode() == self.password
+        return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def login_smtp() -> Iterator[tuple[SmtpServer, Logins]]:
+    """The org's own SMTP server, offering AUTH (over plain TCP: loopback only); ``Logins`` shows
+    what the client logged in with."""
+    logins = Logins("unset")
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, authenticator=logins, auth_require_tls=False
+    )
+    controller.start()
+    yield SmtpServer("127.0.0.1", port, recorder), logins
+    controller.stop()
+
+
+def _stored_smtp(sync_redis: redis_sync.Redis, org: str) -> tuple[str, dict[str, Any]]:
+    raw = sync_redis.get(keys.org(org))
+    assert isinstance(raw, str)
+    rec = json.loads(raw)
+    return raw, rec
+
+
+async def test_org_smtp_password_is_sealed_in_redis_and_the_worker_logs_in_with_it(
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+    login_smtp: tuple[SmtpServer, Logins],
+) -> None:
+    """The org's SMTP password is stored ``sg1:``-sealed (never in plain text in Redis), and the
+    worker opens it to log in to the org's server; a legacy plain password written straight into
+    Redis works as well. (SMS through Twilio with the sealed auth token: the other tests here.)"""
+    server, logins = login_smtp
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    own = await provision_sending_org(client, gateway, twilio_api)
+    logins.password = password = "smtp-" + secrets.token_hex(8)
+    smtp = {"host": server.host, "port": server.port, "username": "acct", "password": password, "starttls": False}
+    shown = await put_org(client, gateway, own, {"smtp": smtp, "senders": ["info@sales.example.jp"]})
+    assert shown["smtp"]["password_set"] is True
+    raw, rec = _stored_smtp(sync_redis, own.id)
+    assert password not in raw and own.ctx.auth_token not in raw
+    assert rec["smtp"]["password"].startswith(PREFIX) and rec["twilio"]["auth_token"].startswith(PREFIX)
+    assert open_secret(derive_key(SECRET_KEY.encode()), own.id, SMTP_PASSWORD, rec["smtp"]["password"]) == password
+    tid = await email_template(client, own, "ご案内", "<p>本文</p>")
+    await send(client, own, tid, "k-sealed", None)
+    assert logins.seen[-1] == password and len(server.recorder.to(YAMADA)) == 1
+
+    logins.password = legacy = "legacy-" + secrets.token_hex(8)  # stored before sealing: plain text
+    sync_redis.set(keys.org(own.id), json.dumps(rec | {"smtp": rec["smtp"] | {"password": legacy}}))
+    await asyncio.sleep(1.5)  # the worker's org cache (gateway.store.tenancy.ORG_CACHE_SECONDS)
+    await send(client, own, tid, "k-legacy", None)
+    assert logins.seen[-1] == legacy and len(server.recorder.to(YAMADA)) == 2

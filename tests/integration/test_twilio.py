@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import secrets
 import uuid
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+import redis as redis_sync
 import redis.asyncio as aioredis
+
+from gateway.domain.sealing import PREFIX, TWILIO_AUTH_TOKEN, SealError, derive_key, open_secret, seal_secret
+from gateway.store import keys
 
 from tests.support.api import (
     SMITH_PHONE,
@@ -19,6 +28,7 @@ from tests.support.api import (
     sms_params,
     twilio_signature,
 )
+from tests.support.processes import SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.streams import org_entries
 from tests.support.timing import wait_for
@@ -205,3 +215,62 @@ async def test_bad_form_and_missing_fields_are_400(client: httpx.AsyncClient, or
     r = await post_twilio(client, org, "voice-status", {"From": "+1"})
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_callback"
+
+
+# -- the auth token sealed at rest -----------------------------------------------------------------
+def _stored_org(sync_redis: redis_sync.Redis, org: str) -> dict[str, Any]:
+    raw = sync_redis.get(keys.org(org))
+    assert isinstance(raw, str)
+    out: dict[str, Any] = json.loads(raw)
+    return out
+
+
+def _write_org(sync_redis: redis_sync.Redis, rec: dict[str, Any]) -> None:
+    sync_redis.set(keys.org(rec["id"]), json.dumps(rec))
+
+
+async def _accepted_with(client: httpx.AsyncClient, org: OrgCtx, token: str) -> bool:
+    r = await post_twilio(client, org, "sms", sms_params("封印テスト"), auth_token=token)
+    return r.status_code == 200
+
+
+async def test_auth_token_is_sealed_in_redis_and_still_verifies_webhooks(
+    client: httpx.AsyncClient, org: OrgCtx, sync_redis: redis_sync.Redis, session_procs: Processes
+) -> None:
+    """The stored token is ``sg1:``-sealed (bound to the org and field) and signed webhooks pass; a
+    legacy plain token written straight into Redis still verifies and is sealed on the next PUT; a
+    token sealed under another key refuses webhooks (403) with one error line naming the org and
+    field, never the token."""
+    stored = _stored_org(sync_redis, org.id)["twilio"]["auth_token"]
+    assert stored.startswith(PREFIX) and org.auth_token not in json.dumps(_stored_org(sync_redis, org.id))
+    key = derive_key(SECRET_KEY.encode())
+    assert open_secret(key, org.id, TWILIO_AUTH_TOKEN, stored) == org.auth_token
+    with pytest.raises(SealError):
+        open_secret(key, "another-org", TWILIO_AUTH_TOKEN, stored)
+    assert (await post_twilio(client, org, "sms", sms_params("こんにちは"))).status_code == 200
+
+    legacy = secrets.token_hex(16)  # written before sealing existed: plain text
+    rec = _stored_org(sync_redis, org.id)
+    _write_org(sync_redis, rec | {"twilio": rec["twilio"] | {"auth_token": legacy}})
+    await wait_for(lambda: _accepted_with(client, org, legacy), timeout=5, interval=0.2)
+    r = await client.put(f"/api/v1/orgs/{org.id}", json={"name": "封印"}, headers=org.gateway.admin)
+    assert r.status_code == 200 and legacy not in r.text and r.json()["twilio"]["auth_token_set"] is True
+    resealed = _stored_org(sync_redis, org.id)["twilio"]["auth_token"]
+    assert resealed.startswith(PREFIX) and open_secret(key, org.id, TWILIO_AUTH_TOKEN, resealed) == legacy
+    assert await _accepted_with(client, org, legacy)
+
+    wrong = seal_secret(derive_key(b"a key this gateway never had"), org.id, TWILIO_AUTH_TOKEN, legacy)
+    rec = _stored_org(sync_redis, org.id)
+    _write_org(sync_redis, rec | {"twilio": rec["twilio"] | {"auth_token": wrong}})
+
+    async def refused() -> httpx.Response | None:
+        r = await post_twilio(client, org, "sms", sms_params("鍵違い"), auth_token=legacy)
+        return r if r.status_code == 403 else None
+
+    r = await wait_for(refused, timeout=5, interval=0.2)
+    assert r.json()["error"] == "bad_signature" and legacy not in r.text
+    assert (await post_twilio(client, org, "sms", sms_params("再送"), auth_token=legacy)).status_code == 403
+    line = f"org '{org.id}': the stored twilio.auth_token cannot be opened"
+    logs = "".join(p.read_text(errors="replace") for p in Path(session_procs.logdir).glob("serve-*.log"))
+    assert logs.count(line) == 1, "one error line per unreadable value, not one per webhook"
+    assert legacy not in logs and org.auth_token not in logs

@@ -1,0 +1,99 @@
+"""Sealed provider secrets: AES-256-GCM round trip, bound to the org and field, tamper-evident,
+legacy plain values passed through, and the per-process cache of opened values."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from gateway.domain.sealing import (
+    PREFIX,
+    TWILIO_AUTH_TOKEN,
+    SealError,
+    Sealer,
+    derive_key,
+    mailbox_password,
+    open_secret,
+    seal_secret,
+)
+
+KEY = derive_key(b"the gateway secret key")
+SECRET = "s3cr\u00e9t-token"
+
+
+def test_round_trip_and_stored_form() -> None:
+    sealed = seal_secret(KEY, "acme", TWILIO_AUTH_TOKEN, SECRET)
+    assert sealed.startswith(PREFIX) and SECRET not in sealed
+    raw = base64.urlsafe_b64decode(sealed[len(PREFIX) :])
+    assert len(raw) == 12 + len(SECRET.encode()) + 16  # nonce || ciphertext || tag
+    assert open_secret(KEY, "acme", TWILIO_AUTH_TOKEN, sealed) == SECRET
+
+
+def test_every_seal_has_its_own_nonce() -> None:
+    assert seal_secret(KEY, "acme", "f", SECRET) != seal_secret(KEY, "acme", "f", SECRET)
+
+
+def test_the_key_is_derived_not_the_secret_key_itself() -> None:
+    assert len(KEY) == 32 and KEY == derive_key(b"the gateway secret key")
+    assert derive_key(b"another key") != KEY
+    with pytest.raises(ValueError):
+        derive_key(b"")
+
+
+@pytest.mark.parametrize(
+    ("org", "field"),
+    [("other", TWILIO_AUTH_TOKEN), ("acme", "smtp.password"), ("acme", mailbox_password("mbx-2"))],
+)
+def test_a_value_moved_to_another_org_or_field_does_not_open(org: str, field: str) -> None:
+    sealed = seal_secret(KEY, "acme", mailbox_password("mbx-1") if "mailbox" in field else TWILIO_AUTH_TOKEN, SECRET)
+    with pytest.raises(SealError) as caught:
+        open_secret(KEY, org, field, sealed)
+    assert org in str(caught.value) and field in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_a_wrong_key_does_not_open() -> None:
+    sealed = seal_secret(KEY, "acme", TWILIO_AUTH_TOKEN, SECRET)
+    with pytest.raises(SealError, match="cannot be opened"):
+        open_secret(derive_key(b"rotated"), "acme", TWILIO_AUTH_TOKEN, sealed)
+
+
+@pytest.mark.parametrize("where", [0, 5, 12, -1])
+def test_a_tampered_value_does_not_open(where: int) -> None:
+    sealed = seal_secret(KEY, "acme", TWILIO_AUTH_TOKEN, SECRET)
+    raw = bytearray(base64.urlsafe_b64decode(sealed[len(PREFIX) :]))
+    raw[where] ^= 0x01
+    with pytest.raises(SealError):
+        open_secret(KEY, "acme", TWILIO_AUTH_TOKEN, PREFIX + base64.urlsafe_b64encode(bytes(raw)).decode())
+
+
+@pytest.mark.parametrize("stored", [PREFIX, PREFIX + "!!!not base64", PREFIX + "AAAA", PREFIX + "\u00e9"])
+def test_a_malformed_sealed_value_is_a_seal_error(stored: str) -> None:
+    with pytest.raises(SealError):
+        open_secret(KEY, "acme", TWILIO_AUTH_TOKEN, stored)
+
+
+def test_a_legacy_plain_value_passes_through() -> None:
+    assert open_secret(KEY, "acme", TWILIO_AUTH_TOKEN, "plain-token") == "plain-token"
+    assert Sealer(b"k").open("acme", TWILIO_AUTH_TOKEN, "plain-token") == "plain-token"
+
+
+def test_sealer_caches_what_it_opened_and_what_failed() -> None:
+    sealer = Sealer(b"the gateway secret key", cache_max=2)
+    sealed = sealer.seal("acme", TWILIO_AUTH_TOKEN, SECRET)
+    assert open_secret(KEY, "acme", TWILIO_AUTH_TOKEN, sealed) == SECRET  # same derivation
+    assert sealer.open("acme", TWILIO_AUTH_TOKEN, sealed) == SECRET
+    sealer._aead = None  # type: ignore[assignment]  # a second open must not decrypt again
+    assert sealer.open("acme", TWILIO_AUTH_TOKEN, sealed) == SECRET
+    other = Sealer(b"another key")
+    for _ in range(2):  # the failure is cached too, and raised afresh each time
+        with pytest.raises(SealError, match="acme"):
+            other.open("acme", TWILIO_AUTH_TOKEN, sealed)
+    assert len(other._cache) == 1
+
+
+def test_sealer_cache_is_bounded() -> None:
+    sealer = Sealer(b"k", cache_max=3)
+    values = [sealer.seal("acme", "f", str(i)) for i in range(10)]
+    assert [sealer.open("acme", "f", v) for v in values] == [str(i) for i in range(10)]
+    assert len(sealer._cache) <= 3
