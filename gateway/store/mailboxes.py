@@ -274,4 +274,4 @@ class Mailboxes:
         if plain is not None:
             return rec | {"password": plain}
         error = SealError(org, field, "the gateway's secret key changed, or the value was altered")
-        return {k: v for k, v in rec.items() if k != "password"} | {"password_error": f"{error}: add the mailbox again"}
+        return {k: v for k, v in rec.items() if k != "password"} | {"password_error": str(error)}

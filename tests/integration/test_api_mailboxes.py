@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import subprocess
 import time
@@ -18,10 +19,11 @@ import httpx
 import redis as redis_sync
 
 from gateway.domain.hosts import PRIVATE_HOST_ERROR
+from gateway.domain.sealing import PREFIX, derive_key, mailbox_password, open_secret
 from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
 from tests.support.imap import Dovecot, MailUser, mail
-from tests.support.processes import Processes
+from tests.support.processes import SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
 from tests.support.ws import live_feed
@@ -402,3 +404,47 @@ async def test_private_hosts_are_refused_unless_the_operator_allows_them(
         start_imap(procs, redis_server.url, allow_private_hosts="true", lease_seconds="1")
         await wait_for(lambda: server.accepted > 0, timeout=FAILOVER_SECONDS + LISTENING_SECONDS, interval=0.1)
         assert (await api.delete(f"{path}/{mid}", headers=gw.admin)).status_code == 204
+
+
+async def test_passwords_are_sealed_in_redis_legacy_plain_ones_still_work_and_a_moved_one_fails_visibly(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """The stored record holds the password ``sg1:``-sealed (nowhere in plain text) and the listener
+    logs in with it; a record written before sealing (plain password, straight into Redis) is
+    listened to as well; a sealed password copied onto another mailbox does not open there: that
+    mailbox is ``auth_failed`` with an error naming the field, nothing is contacted, the process
+    and the other mailboxes go on."""
+    imap = start_imap(procs, redis_server.url)
+    sealed_user, legacy_user, moved_user = dovecot.add_user(), dovecot.add_user(), dovecot.add_user()
+    mid = (await add_box(client, org, box_body(dovecot, sealed_user)))["id"]
+    raw = sync_redis.hget(keys.api_mailboxes(org.id), mid)
+    assert isinstance(raw, str) and sealed_user.password not in raw
+    rec = json.loads(raw)
+    assert rec["password"].startswith(PREFIX)
+    key = derive_key(SECRET_KEY.encode())
+    assert open_secret(key, org.id, mailbox_password(mid), rec["password"]) == sealed_user.password
+
+    def write(box_id: str, user: MailUser, password: str) -> None:
+        sync_redis.hset(
+            keys.api_mailboxes(org.id),
+            box_id,
+            json.dumps(rec | {"id": box_id, "username": user.address, "password": password}),
+        )
+        sync_redis.incr(keys.API_MAILBOX_VERSION)
+
+    write("mbx-legacyplain1", legacy_user, legacy_user.password)
+    write("mbx-movedsealed1", moved_user, rec["password"])
+    await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    await until_state(client, org, "mbx-legacyplain1", "idle", LISTENING_SECONDS)
+    failed = await until_state(client, org, "mbx-movedsealed1", "auth_failed", LISTENING_SECONDS)
+    assert "mailbox.mbx-movedsealed1.password cannot be opened" in failed["last_error"]
+    assert dovecot.connections(moved_user) == 0
+    assert (await box_state(client, org, mid))["state"] == "idle" and imap.poll() is None
+    logs = logs_of(procs)
+    assert "mbx-movedsealed1.password cannot be opened" in logs
+    assert sealed_user.password not in logs and legacy_user.password not in logs

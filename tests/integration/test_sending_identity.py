@@ -146,9 +146,7 @@ def login_smtp() -> Iterator[tuple[SmtpServer, Logins]]:
     logins = Logins("unset")
     recorder = SmtpRecorder()
     port = free_port()
-    controller = Controller(
-        recorder, hostname="127.0.0.1", port=port, authenticator=logins, auth_require_tls=False
-    )
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=logins, auth_require_tls=False)
     controller.start()
     yield SmtpServer("127.0.0.1", port, recorder), logins
     controller.stop()
