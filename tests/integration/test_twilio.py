@@ -17,7 +17,6 @@ import redis.asyncio as aioredis
 
 from gateway.domain.sealing import PREFIX, TWILIO_AUTH_TOKEN, SealError, derive_key, open_secret, seal_secret
 from gateway.store import keys
-
 from tests.support.api import (
     SMITH_PHONE,
     Gateway,

@@ -10,8 +10,8 @@ import pytest
 from gateway.domain.sealing import (
     PREFIX,
     TWILIO_AUTH_TOKEN,
-    SealError,
     Sealer,
+    SealError,
     derive_key,
     mailbox_password,
     open_secret,
