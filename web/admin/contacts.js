@@ -1,10 +1,9 @@
 // Contacts: the org's contacts, paged, with search (?q=), and the bulk import (paste JSON or CSV,
 // or pick a file: sent as is, BOM and all) with the API's answer per row.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ErrorNote, Loading, Pager, TableScroll, ViewFrame, orgPath, rawRequest, useAction, useLoad, usePager } from './common.js';
 import { errorMessage, tr } from './logic.js';
 import { contactsQuery, importPayload, importSummary } from './messaging_logic.js';
-import { Pager, rawRequest, useAction, usePager } from './messaging_common.js';
 
 const PAGE = 25;
 

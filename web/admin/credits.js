@@ -1,7 +1,7 @@
 // Credits: the balance, the auto-recharge settings (saved with the API's validation shown at the
 // field it names) and the ledger. Buying credits is the operator's: shown disabled, with why.
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { autoRechargeBody, errorField, formatInZone, formatNumber, tr } from './logic.js';
 
 const LEDGER_PAGE = 50;
@@ -20,27 +20,16 @@ function formFrom(status) {
 function AutoRecharge({ api, me, lang, status, onSaved }) {
   const t = (k, v) => tr(lang, k, v);
   const [form, setForm] = useState(() => formFrom(status));
-  const [error, setError] = useState(null);
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   useEffect(() => setForm(formFrom(status)), [status]);
+  const { error } = act;
   const field = error ? errorField(error.detail) : null;
   const fieldError = FIELDS.includes(field) ? field : null;
 
   async function save(ev) {
     ev.preventDefault();
-    setBusy(true);
-    setSaved(false);
-    try {
-      const next = await api.request('PUT', orgPath(me, '/credits/auto-recharge'), autoRechargeBody(form));
-      setError(null);
-      setSaved(true);
-      onSaved(next);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const next = await act.run(() => api.request('PUT', orgPath(me, '/credits/auto-recharge'), autoRechargeBody(form)), 'saved');
+    if (next) onSaved(next);
   }
 
   const input = (name, label, hint) => {
@@ -77,8 +66,8 @@ function AutoRecharge({ api, me, lang, status, onSaved }) {
     })}</p>`}
     ${error && !fieldError && html`<${ErrorNote} error=${error} lang=${lang} id="credits-form-error" />`}
     <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${busy}>${t('admin.credits.save')}</button>
-      <span role="status" class="admin-ok">${saved ? t('admin.saved') : ''}</span>
+      <button type="submit" class="primary-button" disabled=${act.busy}>${t('admin.credits.save')}</button>
+      <span role="status" class="admin-ok">${act.ok && t('admin.saved')}</span>
     </div>
   </form>`;
 }

@@ -2,9 +2,8 @@
 // (GET /api/v1/orgs/{org}/mailboxes; passwords are never sent to the page). Mailboxes added by
 // API can be added (POST; the password field is cleared once saved) and removed (DELETE).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { errorField, formatInZone, mailboxTone, tr } from './logic.js';
-import { ConfirmButton, useAction } from './messaging_common.js';
 import { loadUsers } from './rules.js';
 
 const TLS = { implicit: 993, starttls: 143, none: 143 };

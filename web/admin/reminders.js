@@ -2,9 +2,8 @@
 // rescheduled (a date and time in the org's zone, sent as ISO 8601 with that zone's offset: only
 // the new time fires) or cancelled (never sent).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, Pager, TableScroll, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { formatInZone, tr } from './logic.js';
-import { ConfirmButton, Pager, useAction, usePager } from './messaging_common.js';
 import { isoToLocal, localToIso, remindersQuery } from './messaging_logic.js';
 import { loadUsers } from './rules.js';
 

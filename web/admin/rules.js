@@ -3,9 +3,9 @@
 // enabled switch), delete.
 import { TYPE_LABELS, typeLabel } from '../i18n.js';
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { formatNumber, tr } from './logic.js';
-import { ConfirmButton, loadTemplates, useAction } from './messaging_common.js';
+import { loadTemplates } from './messaging_common.js';
 import { minutesToSeconds, ruleBody, ruleForm, secondsToMinutes } from './messaging_logic.js';
 
 const TARGETS = ['contact', 'owner', 'user'];

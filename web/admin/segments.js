@@ -2,10 +2,10 @@
 // fields.<name>), the members now (paged), delete, and a mass mail to the segment with its
 // progress (POST .../notifications `to: {segment}` → the fan-out, polled until done).
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, Pager, TableScroll, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { ContactsTable } from './contacts.js';
 import { tr } from './logic.js';
-import { ConfirmButton, Pager, loadTemplates, useAction, usePager } from './messaging_common.js';
+import { loadTemplates } from './messaging_common.js';
 import {
   FIELD_TYPES, MATCH_KINDS, emptyMatchRow, fanoutProgress, matchToRows, newIdempotencyKey, rowsToMatch,
 } from './messaging_logic.js';

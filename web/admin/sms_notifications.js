@@ -3,9 +3,9 @@
 // and a trigger for contacts picked from a search or for a segment, with merge data → one result
 // per contact (a notification, or why none).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { errorMessage, tr } from './logic.js';
-import { ConfirmButton, loadSegments, loadTemplates, useAction } from './messaging_common.js';
+import { loadSegments, loadTemplates } from './messaging_common.js';
 import { contactsQuery, dataFromRows, newIdempotencyKey, triggerSummary } from './messaging_logic.js';
 
 const PHONE_FIELDS = ['mobile', 'work', 'home', 'other', 'any'];

@@ -1,9 +1,8 @@
 // Suppressions: addresses that hard-bounced (or unsubscribed without a contact), paged; removing
 // one (after a confirm) lets mail go to it again.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, ErrorNote, Loading, Pager, TableScroll, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { formatInZone, tr } from './logic.js';
-import { ConfirmButton, Pager, useAction, usePager } from './messaging_common.js';
 
 function Row({ api, me, lang, s, onRemoved }) {
   const t = (k, v) => tr(lang, k, v);
