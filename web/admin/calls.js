@@ -1,7 +1,7 @@
 // Call log: filters (dates in the org's zone, direction, user, status), the table, and the CSV
 // download (fetched with the bearer token → Blob → object URL → a download link).
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, rawFetch, useAction, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, rawFetch, useAction, useLoad } from './common.js';
 import { callsFilename, callsQuery, dispositionFilename, filterCalls, formatDuration, formatInZone, tr } from './logic.js';
 
 const STATUSES = ['completed', 'no-answer', 'busy', 'canceled', 'failed', 'in-progress', 'ringing', 'queued', 'initiated'];
@@ -90,18 +90,11 @@ export function CallsView({ api, me, lang }) {
     <${ErrorNote} error=${error} lang=${lang} id="calls-error" />
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     ${data && html`<p class="admin-muted" role="status">${t('admin.calls.count', { n: rows.length })}</p>`}
-    ${rows.length > 0 && html`<${TableScroll} label=${t('admin.calls.caption')}>
-      <table class="admin-table" id="calls-table">
-        <caption>${t('admin.calls.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.calls.started')}</th><th scope="col">${t('admin.calls.direction')}</th>
-          <th scope="col">${t('admin.calls.caller')}</th><th scope="col">${t('admin.calls.callee')}</th>
-          <th scope="col">${t('admin.calls.contact')}</th><th scope="col">${t('admin.calls.user')}</th>
-          <th scope="col">${t('admin.calls.status')}</th><th scope="col" class="num">${t('admin.calls.duration')}</th>
-          <th scope="col">${t('admin.calls.missed')}</th><th scope="col">${t('admin.calls.flow')}</th>
-          <th scope="col">${t('admin.calls.recording')}</th>
-        </tr></thead>
-        <tbody>${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid} class=${c.missed ? 'is-missed' : ''}>
+    ${rows.length > 0 && html`<${DataTable} id="calls-table" caption=${t('admin.calls.caption')}
+      head=${[t('admin.calls.started'), t('admin.calls.direction'), t('admin.calls.caller'), t('admin.calls.callee'),
+        t('admin.calls.contact'), t('admin.calls.user'), t('admin.calls.status'), [t('admin.calls.duration'), 'num'],
+        t('admin.calls.missed'), t('admin.calls.flow'), t('admin.calls.recording')]}>
+      ${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid} class=${c.missed ? 'is-missed' : ''}>
           <td>${formatInZone(Date.parse(c.started_at), tz, lang)}</td>
           <td>${c.direction ? t(`admin.calls.${c.direction}`) : ''}</td>
           <td>${c.from}</td><td>${c.to}</td>
@@ -112,9 +105,7 @@ export function CallsView({ api, me, lang }) {
           <td data-missed=${String(Boolean(c.missed))}>${c.missed ? t('admin.calls.missedYes') : ''}</td>
           <td>${c.flow || ''}</td>
           <td>${c.recording_url ? html`<a href=${c.recording_url} rel="noopener noreferrer" target="_blank">${t('admin.calls.recording')}</a>` : ''}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
     ${cursor && html`<button type="button" class="text-button" id="calls-more" disabled=${paging.busy} onClick=${loadMore}>
       ${t('admin.calls.more')}</button>`}
     <${ErrorNote} error=${paging.error} lang=${lang} id="calls-more-error" />

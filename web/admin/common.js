@@ -84,6 +84,21 @@ export function TableScroll({ label, children }) {
   return html`<div class="admin-table-scroll" role="region" aria-label=${label} tabindex="0">${children}</div>`;
 }
 
+/** A scrollable table with its caption and column heads; `head`: a label, or [label, class] for a
+ *  column with a class (e.g. 'num'); the children are the rows. `label` names the scroll region
+ *  (the caption unless given), `extraClass` is added to the table's. */
+export function DataTable({ id, caption, head, children, label = caption, extraClass = '' }) {
+  return html`<${TableScroll} label=${label}>
+    <table class=${extraClass ? `admin-table ${extraClass}` : 'admin-table'} id=${id}>
+      <caption>${caption}</caption>
+      <thead><tr>${head.map((h) => (Array.isArray(h)
+        ? html`<th scope="col" class=${h[1]}>${h[0]}</th>`
+        : html`<th scope="col">${h}</th>`))}</tr></thead>
+      <tbody>${children}</tbody>
+    </table>
+  <//>`;
+}
+
 /** The bearer token the page signed in with (for downloads that are not JSON). */
 export function bearerToken(api) {
   if (typeof api?.getToken === 'function') return api.getToken();
@@ -148,6 +163,15 @@ export function ConfirmAsk({ lang, question, busy, onYes, onNo, yes = {}, no = {
   </span>`;
 }
 
+/** The foot of an edit form run by `act` (useAction): its error, then Save (submit; `label`) and Cancel. */
+export function SaveCancel({ act, lang, errId, label, onCancel }) {
+  return html`<${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
+    <div class="admin-actions">
+      <button type="submit" class="primary-button" disabled=${act.busy}>${label || tr(lang, 'admin.save')}</button>
+      <button type="button" class="text-button" onClick=${onCancel}>${tr(lang, 'admin.cancel')}</button>
+    </div>`;
+}
+
 /** A button that asks once more before acting ("Remove" → "Remove x? [Yes] [No]"). */
 export function ConfirmButton({ lang, label, question, onConfirm, busy, id, describedBy, action = 'delete', ariaLabel, yes, no }) {
   const [asking, setAsking] = useState(false);
@@ -157,6 +181,18 @@ export function ConfirmButton({ lang, label, question, onConfirm, busy, id, desc
   }
   return html`<${ConfirmAsk} lang=${lang} question=${question} busy=${busy} yes=${yes} no=${no}
     onYes=${async () => { await onConfirm(); setAsking(false); }} onNo=${() => setAsking(false)} />`;
+}
+
+/** A ConfirmButton that runs `request()` with its own busy / error state, the error beside it
+ *  (`errId`); `onDone(out)` once the request succeeded. Other props go to the ConfirmButton. */
+export function ConfirmAction({ lang, errId, request, onDone, ...button }) {
+  const act = useAction();
+  return html`<${ConfirmButton} lang=${lang} busy=${act.busy} describedBy=${act.error ? errId : undefined} ...${button}
+      onConfirm=${async () => {
+        const out = await act.run(request);
+        if (out !== undefined) onDone(out);
+      }} />
+    <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />`;
 }
 
 /** "Previous / Next" over an API cursor; `stack` holds the cursors of the pages before. */

@@ -4,7 +4,7 @@
 // publish, the live switch, and the saved draft beside the published version with the
 // differences marked. Pure parts: ./telephony_logic.js.
 import { html, useEffect, useRef, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, orgPath, useAction, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, orgPath, useAction, useLoad } from './common.js';
 import { tr } from './logic.js';
 import {
   DAYS, SAY_LANGUAGES, STEP_TYPES, STRATEGIES, addStep, compareFlows, errorTarget, flowBody, idFrom, moveStep,
@@ -248,24 +248,16 @@ function Compare({ rec, lang, names }) {
     <h3 id="flow-compare-title">${t('admin.flow.compare')}</h3>
     <p class="admin-muted" role="status">${!rec.published ? t('admin.flow.neverPublished')
       : changes ? t('admin.flow.differences', { n: changes }) : t('admin.flow.noDifferences')}</p>
-    <${TableScroll} label=${t('admin.flow.compare')}>
-      <table class="admin-table flow-compare" id="flow-compare-table">
-        <caption>${t('admin.flow.compareCaption', { version: rec.version || 0 })}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.flow.item')}</th>
-          <th scope="col">${t('admin.flow.draft')}</th>
-          <th scope="col">${t('admin.flow.published', { version: rec.version || 0 })}</th>
-          <th scope="col">${t('admin.flow.change')}</th>
-        </tr></thead>
-        <tbody>${rows.map((r) => html`<tr key=${r.key} data-row=${r.key} data-change=${r.change}
-            class=${r.change === 'same' ? '' : 'is-changed'}>
-          <th scope="row" style=${r.depth ? `padding-left: ${12 + 14 * r.depth}px` : undefined}>${r.label}</th>
-          <td>${r.draft ?? '—'}</td>
-          <td>${r.published ?? '—'}</td>
-          <td>${r.change !== 'same' && html`<span class=${`admin-chip chip-${r.change}`}>${t(`admin.flow.change.${r.change}`)}</span>`}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>
+    <${DataTable} id="flow-compare-table" extraClass="flow-compare" label=${t('admin.flow.compare')}
+      caption=${t('admin.flow.compareCaption', { version: rec.version || 0 })}
+      head=${[t('admin.flow.item'), t('admin.flow.draft'), t('admin.flow.published', { version: rec.version || 0 }), t('admin.flow.change')]}>
+      ${rows.map((r) => html`<tr key=${r.key} data-row=${r.key} data-change=${r.change}
+          class=${r.change === 'same' ? '' : 'is-changed'}>
+        <th scope="row" style=${r.depth ? `padding-left: ${12 + 14 * r.depth}px` : undefined}>${r.label}</th>
+        <td>${r.draft ?? '—'}</td>
+        <td>${r.published ?? '—'}</td>
+        <td>${r.change !== 'same' && html`<span class=${`admin-chip chip-${r.change}`}>${t(`admin.flow.change.${r.change}`)}</span>`}</td>
+      </tr>`)}<//>
   </div>`;
 }
 

@@ -1,7 +1,7 @@
 // Numbers: the org's Twilio numbers (release with a confirm step; a 409 `number_in_use` names the
 // flow that answers on it), and a search of the numbers Twilio offers → buy with a confirm step.
 import { html, useState } from '../ui.js';
-import { ConfirmAsk, ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
+import { ConfirmAsk, DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { formatInZone, tr } from './logic.js';
 import { NUMBER_TYPES, availableQuery, flowsOnNumber } from './telephony_logic.js';
 
@@ -110,14 +110,10 @@ function Search({ api, me, lang, onBought }) {
     <${ErrorNote} error=${searching.error} lang=${lang} id="numbers-search-error" />
     <p role="status" class="admin-ok" id="numbers-bought">${buying.ok}</p>
     ${found && html`<p class="admin-muted" role="status">${t('admin.numbers.found', { n: found.length })}</p>`}
-    ${found && found.length > 0 && html`<${TableScroll} label=${t('admin.numbers.availableCaption')}>
-      <table class="admin-table" id="numbers-available">
-        <caption>${t('admin.numbers.availableCaption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.numbers.number')}</th><th scope="col">${t('admin.numbers.locality')}</th>
-          <th scope="col">${t('admin.numbers.capabilities')}</th><th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${found.map((n) => html`<tr key=${n.phone_number} data-available=${n.phone_number}>
+    ${found && found.length > 0 && html`<${DataTable} id="numbers-available" caption=${t('admin.numbers.availableCaption')}
+      head=${[t('admin.numbers.number'), t('admin.numbers.locality'), t('admin.numbers.capabilities'),
+        t('admin.numbers.actions')]}>
+      ${found.map((n) => html`<tr key=${n.phone_number} data-available=${n.phone_number}>
           <th scope="row" class="admin-mono">${n.phone_number}</th>
           <td>${[n.locality, n.region].filter(Boolean).join(' ')}</td>
           <td>${caps(n.capabilities, t)}</td>
@@ -130,9 +126,7 @@ function Search({ api, me, lang, onBought }) {
               no=${{ label: t('admin.cancel'), action: 'cancel' }} onYes=${() => buy(n.phone_number)} onNo=${() => setAsking(null)} />
               <${ErrorNote} error=${buying.error} lang=${lang} id="numbers-buy-error" />`}
           </td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
   </div>`;
 }
 
@@ -147,18 +141,11 @@ export function NumbersView({ api, me, lang }) {
     <${ErrorNote} error=${error} lang=${lang} id="numbers-error" />
     <p role="status" class="admin-ok" id="numbers-released">${released}</p>
     ${data && !numbers.length && html`<p class="admin-muted" id="numbers-none">${t('admin.numbers.none')}</p>`}
-    ${numbers.length > 0 && html`<${TableScroll} label=${t('admin.numbers.caption')}>
-      <table class="admin-table" id="numbers-table">
-        <caption>${t('admin.numbers.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.numbers.number')}</th><th scope="col">${t('admin.numbers.friendly')}</th>
-          <th scope="col">${t('admin.numbers.capabilities')}</th><th scope="col">${t('admin.numbers.boughtAt')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${numbers.map((n) => html`<${OwnedRow} key=${n.phone_number} api=${api} me=${me} lang=${lang} number=${n}
-          onReleased=${(e164) => { setReleased(t('admin.numbers.released', { number: e164 })); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+    ${numbers.length > 0 && html`<${DataTable} id="numbers-table" caption=${t('admin.numbers.caption')}
+      head=${[t('admin.numbers.number'), t('admin.numbers.friendly'), t('admin.numbers.capabilities'),
+        t('admin.numbers.boughtAt'), t('admin.numbers.actions')]}>
+      ${numbers.map((n) => html`<${OwnedRow} key=${n.phone_number} api=${api} me=${me} lang=${lang} number=${n}
+          onReleased=${(e164) => { setReleased(t('admin.numbers.released', { number: e164 })); reload(); }} />`)}<//>`}
     <${Search} api=${api} me=${me} lang=${lang} onBought=${() => { setReleased(''); reload(); }} />
   <//>`;
 }

@@ -2,7 +2,7 @@
 // caller ID from the org's numbers) edited in the row and saved with the user's other fields as
 // GET gives them; groups (name, members picked from the users) created, edited and deleted.
 import { html, useEffect, useState } from '../ui.js';
-import { ConfirmButton, ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
+import { ConfirmButton, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { tr } from './logic.js';
 import { idFrom, telephonyOf, userPutBody } from './telephony_logic.js';
 
@@ -86,11 +86,7 @@ function GroupForm({ api, me, lang, users, editing, onDone, onCancel }) {
         <span>${u.name || u.id}</span>
       </label>`)}
     </fieldset>
-    <${ErrorNote} error=${act.error} lang=${lang} id="group-form-error" />
-    <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${act.busy}>${isNew ? t('admin.groups.create') : t('admin.save')}</button>
-      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
-    </div>
+    <${SaveCancel} act=${act} lang=${lang} errId="group-form-error" label=${isNew ? t('admin.groups.create') : t('admin.save')} onCancel=${onCancel} />
   </form>`;
 }
 
@@ -135,15 +131,10 @@ function Groups({ api, me, lang, users }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} id="groups-error" />
     ${data && !groups.length && html`<p class="admin-muted">${t('admin.groups.none')}</p>`}
-    ${groups.length > 0 && html`<${TableScroll} label=${t('admin.groups.caption')}>
-      <table class="admin-table" id="groups-table">
-        <caption>${t('admin.groups.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.groups.name')}</th><th scope="col">${t('admin.groups.members')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th></tr></thead>
-        <tbody>${groups.map((g) => html`<${GroupRow} key=${g.id} api=${api} me=${me} lang=${lang} group=${g} names=${names}
-          onEdit=${setEditing} onDeleted=${(x) => { setDone(t('admin.groups.deleted', { name: x.name })); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+    ${groups.length > 0 && html`<${DataTable} id="groups-table" caption=${t('admin.groups.caption')}
+      head=${[t('admin.groups.name'), t('admin.groups.members'), t('admin.numbers.actions')]}>
+      ${groups.map((g) => html`<${GroupRow} key=${g.id} api=${api} me=${me} lang=${lang} group=${g} names=${names}
+          onEdit=${setEditing} onDeleted=${(x) => { setDone(t('admin.groups.deleted', { name: x.name })); reload(); }} />`)}<//>`}
   </div>`;
 }
 
@@ -159,18 +150,10 @@ export function TelephonyUsersView({ api, me, lang }) {
     <${ErrorNote} error=${users.error || numbers.error} lang=${lang} id="tel-users-error" />
     ${numbers.data && !owned.length && html`<p class="admin-hint">${t('admin.tel.noNumbers')}
       <a href="#/admin/numbers">${t('admin.numbers.title')}</a></p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.tel.caption')}>
-      <table class="admin-table" id="tel-users-table">
-        <caption>${t('admin.tel.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.tel.user')}</th>
-          <th scope="col">${t('admin.tel.enabled')}</th><th scope="col">${t('admin.tel.outbound')}</th>
-          <th scope="col">${t('admin.tel.record_outbound')}</th><th scope="col">${t('admin.tel.callerId')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${list.map((u) => html`<${UserRow} key=${u.id} api=${api} me=${me} lang=${lang} user=${u} numbers=${owned} />`)}</tbody>
-      </table>
-    <//>`}
+    ${list.length > 0 && html`<${DataTable} id="tel-users-table" caption=${t('admin.tel.caption')}
+      head=${[t('admin.tel.user'), t('admin.tel.enabled'), t('admin.tel.outbound'), t('admin.tel.record_outbound'),
+        t('admin.tel.callerId'), t('admin.numbers.actions')]}>
+      ${list.map((u) => html`<${UserRow} key=${u.id} api=${api} me=${me} lang=${lang} user=${u} numbers=${owned} />`)}<//>`}
     ${users.data && html`<${Groups} api=${api} me=${me} lang=${lang} users=${list} />`}
   <//>`;
 }

@@ -1,7 +1,7 @@
 // Templates: the list with status chips, a create/edit form, and the SMS approval lifecycle
 // (submit / approve / reject). The API decides what is allowed; its error shows in the row acted on.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useAction, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { templateActions, tr } from './logic.js';
 import { DltPanel, SmsPreview, VersionsPanel, versionChips } from './template_versions.js';
 
@@ -135,19 +135,12 @@ export function TemplatesView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     ${error && html`<${ErrorNote} error=${error} lang=${lang} />`}
     ${data && !list.length && html`<p class="admin-muted">${t('admin.empty')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.templates.listCaption')}>
-      <table class="admin-table" id="templates-table">
-        <caption>${t('admin.templates.listCaption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.templates.name')}</th><th scope="col">${t('admin.templates.status')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th><th scope="col" class="num">${t('admin.templates.version')}</th>
-          <th scope="col">${t('admin.templates.channel')}</th><th scope="col">${t('admin.templates.module')}</th>
-        </tr></thead>
-        <tbody>${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
+    ${list.length > 0 && html`<${DataTable} id="templates-table" caption=${t('admin.templates.listCaption')}
+      head=${[t('admin.templates.name'), t('admin.templates.status'), t('admin.templates.actions'),
+        [t('admin.templates.version'), 'num'], t('admin.templates.channel'), t('admin.templates.module')]}>
+      ${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
           onChanged=${changed} onEdit=${(x) => setEditing(x)} panel=${panel.id === tpl.id ? panel.what : null}
-          onPanel=${(what) => setPanel({ id: tpl.id, what })} />`)}</tbody>
-      </table>
-    <//>`}
+          onPanel=${(what) => setPanel({ id: tpl.id, what })} />`)}<//>`}
     ${open && panel.what === 'versions' && html`<${VersionsPanel} key=${`v-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
     ${open && panel.what === 'dlt' && html`<${DltPanel} key=${`d-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
   <//>`;
