@@ -1,71 +1,44 @@
 // Call log: filters (dates in the org's zone, direction, user, status), the table, and the CSV
 // download (fetched with the bearer token → Blob → object URL → a download link).
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, bearerToken, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, rawFetch, useAction, useLoad } from './common.js';
 import { callsFilename, callsQuery, dispositionFilename, filterCalls, formatDuration, formatInZone, tr } from './logic.js';
-import { ApiError } from '../api.js';
 
 const STATUSES = ['completed', 'no-answer', 'busy', 'canceled', 'failed', 'in-progress', 'ringing', 'queued', 'initiated'];
 const EMPTY = { from: '', to: '', direction: '', user: '', status: '' };
 
 async function downloadCsv(api, me, filters) {
-  let res;
-  try {
-    res = await fetch(orgPath(me, `/calls${callsQuery(filters, 'csv')}`), {
-      headers: { Authorization: `Bearer ${bearerToken(api)}`, Accept: 'text/csv' },
-      cache: 'no-store',
-      credentials: 'same-origin',
-    });
-  } catch {
-    throw new ApiError(0, 'network', '');
-  }
-  if (!res.ok) {
-    let body = null;
-    try {
-      body = await res.json();
-    } catch {
-      body = null;
-    }
-    throw new ApiError(res.status, body?.error || `http_${res.status}`, body?.detail || '');
-  }
+  const res = await rawFetch(api, 'GET', orgPath(me, `/calls${callsQuery(filters, 'csv')}`), { accept: 'text/csv' });
   return { blob: await res.blob(), name: dispositionFilename(res.headers.get('content-disposition')) };
 }
 
 function CsvDownload({ api, me, lang, filters }) {
   const t = (k, v) => tr(lang, k, v);
   const [link, setLink] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   useEffect(() => () => link && URL.revokeObjectURL(link.url), [link]);
 
   async function go() {
-    setBusy(true);
-    try {
-      const { blob, name: served } = await downloadCsv(api, me, filters);
-      const name = served || callsFilename(me.org, filters.from, filters.to);
-      const url = URL.createObjectURL(blob);
-      setError(null);
-      setLink({ url, name });
-      // Start the download at once; the link stays for a second try (and for keyboard users).
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      a.rel = 'noopener';
-      document.body.append(a);
-      a.click();
-      a.remove();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const got = await act.run(() => downloadCsv(api, me, filters));
+    if (!got) return;
+    const name = got.name || callsFilename(me.org, filters.from, filters.to);
+    const url = URL.createObjectURL(got.blob);
+    setLink({ url, name });
+    // Start the download at once; the link stays for a second try (and for keyboard users).
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.rel = 'noopener';
+    document.body.append(a);
+    a.click();
+    a.remove();
   }
 
   return html`<div class="admin-download">
-    <button type="button" class="primary-button" id="calls-csv" onClick=${go} disabled=${busy}>${t('admin.calls.csv')}</button>
+    <button type="button" class="primary-button" id="calls-csv" onClick=${go} disabled=${act.busy}>${t('admin.calls.csv')}</button>
     ${link && html`<p role="status" class="admin-ok">${t('admin.calls.csvReady', { name: link.name })}
       <a href=${link.url} download=${link.name} id="calls-csv-link">${t('admin.calls.csvSave', { name: link.name })}</a></p>`}
-    <${ErrorNote} error=${error} lang=${lang} id="calls-csv-error" />
+    <${ErrorNote} error=${act.error} lang=${lang} id="calls-csv-error" />
   </div>`;
 }
 
@@ -80,17 +53,13 @@ export function CallsView({ api, me, lang }) {
     [me.org, filters.from, filters.to, filters.direction, filters.user, filters.status],
   );
   // Older pages (the API pages by cursor), appended below the first one.
-  const [more, setMore] = useState({ rows: [], cursor: undefined, error: null, busy: false });
-  useEffect(() => setMore({ rows: [], cursor: undefined, error: null, busy: false }), [data]);
+  const [more, setMore] = useState({ rows: [], cursor: undefined });
+  const paging = useAction();
+  useEffect(() => { setMore({ rows: [], cursor: undefined }); paging.setError(null); }, [data]);
   const cursor = more.cursor === undefined ? data?.cursor : more.cursor;
   async function loadMore() {
-    setMore({ ...more, busy: true });
-    try {
-      const page = await api.request('GET', orgPath(me, `/calls${callsQuery(filters, 'json', cursor)}`));
-      setMore({ rows: [...more.rows, ...(page.calls || [])], cursor: page.cursor ?? null, error: null, busy: false });
-    } catch (err) {
-      setMore({ ...more, error: err, busy: false });
-    }
+    const page = await paging.run(() => api.request('GET', orgPath(me, `/calls${callsQuery(filters, 'json', cursor)}`)));
+    if (page) setMore({ rows: [...more.rows, ...(page.calls || [])], cursor: page.cursor ?? null });
   }
   const rows = filterCalls([...(data?.calls || []), ...more.rows], filters, tz);
   const names = Object.fromEntries((users.data?.users || []).map((u) => [u.id, u.name || u.id]));
@@ -121,18 +90,11 @@ export function CallsView({ api, me, lang }) {
     <${ErrorNote} error=${error} lang=${lang} id="calls-error" />
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     ${data && html`<p class="admin-muted" role="status">${t('admin.calls.count', { n: rows.length })}</p>`}
-    ${rows.length > 0 && html`<${TableScroll} label=${t('admin.calls.caption')}>
-      <table class="admin-table" id="calls-table">
-        <caption>${t('admin.calls.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.calls.started')}</th><th scope="col">${t('admin.calls.direction')}</th>
-          <th scope="col">${t('admin.calls.caller')}</th><th scope="col">${t('admin.calls.callee')}</th>
-          <th scope="col">${t('admin.calls.contact')}</th><th scope="col">${t('admin.calls.user')}</th>
-          <th scope="col">${t('admin.calls.status')}</th><th scope="col" class="num">${t('admin.calls.duration')}</th>
-          <th scope="col">${t('admin.calls.missed')}</th><th scope="col">${t('admin.calls.flow')}</th>
-          <th scope="col">${t('admin.calls.recording')}</th>
-        </tr></thead>
-        <tbody>${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid} class=${c.missed ? 'is-missed' : ''}>
+    ${rows.length > 0 && html`<${DataTable} id="calls-table" caption=${t('admin.calls.caption')}
+      head=${[t('admin.calls.started'), t('admin.calls.direction'), t('admin.calls.caller'), t('admin.calls.callee'),
+        t('admin.calls.contact'), t('admin.calls.user'), t('admin.calls.status'), [t('admin.calls.duration'), 'num'],
+        t('admin.calls.missed'), t('admin.calls.flow'), t('admin.calls.recording')]}>
+      ${rows.map((c) => html`<tr key=${c.sid} data-sid=${c.sid} class=${c.missed ? 'is-missed' : ''}>
           <td>${formatInZone(Date.parse(c.started_at), tz, lang)}</td>
           <td>${c.direction ? t(`admin.calls.${c.direction}`) : ''}</td>
           <td>${c.from}</td><td>${c.to}</td>
@@ -143,11 +105,9 @@ export function CallsView({ api, me, lang }) {
           <td data-missed=${String(Boolean(c.missed))}>${c.missed ? t('admin.calls.missedYes') : ''}</td>
           <td>${c.flow || ''}</td>
           <td>${c.recording_url ? html`<a href=${c.recording_url} rel="noopener noreferrer" target="_blank">${t('admin.calls.recording')}</a>` : ''}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
-    ${cursor && html`<button type="button" class="text-button" id="calls-more" disabled=${more.busy} onClick=${loadMore}>
+        </tr>`)}<//>`}
+    ${cursor && html`<button type="button" class="text-button" id="calls-more" disabled=${paging.busy} onClick=${loadMore}>
       ${t('admin.calls.more')}</button>`}
-    <${ErrorNote} error=${more.error} lang=${lang} id="calls-more-error" />
+    <${ErrorNote} error=${paging.error} lang=${lang} id="calls-more-error" />
   <//>`;
 }

@@ -1,10 +1,9 @@
 // Contacts: the org's contacts, paged, with search (?q=), and the bulk import (paste JSON or CSV,
 // or pick a file: sent as is, BOM and all) with the API's answer per row.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, Pager, ViewFrame, orgPath, rawRequest, useAction, useLoad, usePager } from './common.js';
 import { errorMessage, tr } from './logic.js';
 import { contactsQuery, importPayload, importSummary } from './messaging_logic.js';
-import { Pager, rawRequest, useAction, usePager } from './messaging_common.js';
 
 const PAGE = 25;
 
@@ -16,16 +15,11 @@ function phoneText(p, t) {
 
 export function ContactsTable({ lang, contacts, id, caption }) {
   const t = (k, v) => tr(lang, k, v);
-  return html`<${TableScroll} label=${caption}>
-    <table class="admin-table" id=${id}>
-      <caption>${caption}</caption>
-      <thead><tr>
-        <th scope="col">${t('admin.contacts.name')}</th><th scope="col">${t('admin.contacts.company')}</th>
-        <th scope="col">${t('admin.contacts.kind')}</th><th scope="col">${t('admin.contacts.emails')}</th>
-        <th scope="col">${t('admin.contacts.phones')}</th><th scope="col">${t('admin.contacts.owner')}</th>
-        <th scope="col">${t('admin.contacts.marketing')}</th>
-      </tr></thead>
-      <tbody>${contacts.map((c) => html`<tr key=${c.id} data-contact=${c.id}>
+  return html`<${DataTable} id=${id} caption=${caption}
+    head=${[t('admin.contacts.name'), t('admin.contacts.company'), t('admin.contacts.kind'),
+      t('admin.contacts.emails'), t('admin.contacts.phones'), t('admin.contacts.owner'),
+      t('admin.contacts.marketing')]}>
+    ${contacts.map((c) => html`<tr key=${c.id} data-contact=${c.id}>
         <th scope="row">${c.name || c.id}<span class="admin-muted admin-small admin-block-line admin-mono">${c.id}</span></th>
         <td>${c.company || ''}</td>
         <td>${c.kind ? t(`admin.contacts.kind.${c.kind}`) : ''}</td>
@@ -33,9 +27,7 @@ export function ContactsTable({ lang, contacts, id, caption }) {
         <td>${(c.phones || []).map((p) => phoneText(p, t)).join(', ')}</td>
         <td>${c.owner || ''}</td>
         <td>${c.marketing ? t('admin.msg.yes') : t('admin.msg.no')}</td>
-      </tr>`)}</tbody>
-    </table>
-  <//>`;
+      </tr>`)}<//>`;
 }
 
 function ContactList({ api, me, lang, version }) {
@@ -77,22 +69,15 @@ function ImportResults({ lang, answer }) {
   const s = importSummary(answer);
   return html`<div class="admin-block" id="import-results">
     <p role="status" class="admin-ok" id="import-counts">${t('admin.contacts.importCounts', s)}</p>
-    <${TableScroll} label=${t('admin.contacts.importCaption')}>
-      <table class="admin-table" id="import-table">
-        <caption>${t('admin.contacts.importCaption')}</caption>
-        <thead><tr>
-          <th scope="col" class="num">${t('admin.contacts.row')}</th><th scope="col">ID</th>
-          <th scope="col">${t('admin.contacts.result')}</th><th scope="col">${t('admin.contacts.reason')}</th>
-        </tr></thead>
-        <tbody>${s.rows.map((r) => html`<tr key=${r.row} data-row=${r.row} data-status=${r.status}>
+    <${DataTable} id="import-table" caption=${t('admin.contacts.importCaption')}
+      head=${[[t('admin.contacts.row'), 'num'], 'ID', t('admin.contacts.result'), t('admin.contacts.reason')]}>
+      ${s.rows.map((r) => html`<tr key=${r.row} data-row=${r.row} data-status=${r.status}>
           <td class="num">${r.row}</td>
           <td class="admin-mono">${r.id}</td>
           <td><span class=${`admin-chip tone-${r.status === 'error' ? 'bad' : 'ok'}`}>${t(`admin.contacts.status.${r.status}`)}</span></td>
           <td>${r.status === 'error' && html`<span>${errorMessage({ code: r.reason }, lang)}</span>
             ${r.detail && html` <span class="admin-muted admin-small" lang="en">${r.detail}</span>`}`}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>
+        </tr>`)}<//>
   </div>`;
 }
 

@@ -1,7 +1,7 @@
 // Credits: the balance, the auto-recharge settings (saved with the API's validation shown at the
 // field it names) and the ledger. Buying credits is the operator's: shown disabled, with why.
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { autoRechargeBody, errorField, formatInZone, formatNumber, tr } from './logic.js';
 
 const LEDGER_PAGE = 50;
@@ -20,27 +20,16 @@ function formFrom(status) {
 function AutoRecharge({ api, me, lang, status, onSaved }) {
   const t = (k, v) => tr(lang, k, v);
   const [form, setForm] = useState(() => formFrom(status));
-  const [error, setError] = useState(null);
-  const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   useEffect(() => setForm(formFrom(status)), [status]);
+  const { error } = act;
   const field = error ? errorField(error.detail) : null;
   const fieldError = FIELDS.includes(field) ? field : null;
 
   async function save(ev) {
     ev.preventDefault();
-    setBusy(true);
-    setSaved(false);
-    try {
-      const next = await api.request('PUT', orgPath(me, '/credits/auto-recharge'), autoRechargeBody(form));
-      setError(null);
-      setSaved(true);
-      onSaved(next);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const next = await act.run(() => api.request('PUT', orgPath(me, '/credits/auto-recharge'), autoRechargeBody(form)), 'saved');
+    if (next) onSaved(next);
   }
 
   const input = (name, label, hint) => {
@@ -77,8 +66,8 @@ function AutoRecharge({ api, me, lang, status, onSaved }) {
     })}</p>`}
     ${error && !fieldError && html`<${ErrorNote} error=${error} lang=${lang} id="credits-form-error" />`}
     <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${busy}>${t('admin.credits.save')}</button>
-      <span role="status" class="admin-ok">${saved ? t('admin.saved') : ''}</span>
+      <button type="submit" class="primary-button" disabled=${act.busy}>${t('admin.credits.save')}</button>
+      <span role="status" class="admin-ok">${act.ok && t('admin.saved')}</span>
     </div>
   </form>`;
 }
@@ -97,23 +86,16 @@ function Ledger({ api, me, lang, version }) {
     ${error && html`<${ErrorNote} error=${error} lang=${lang} />`}
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     ${data && !entries.length && html`<p class="admin-muted">${t('admin.empty')}</p>`}
-    ${entries.length > 0 && html`<${TableScroll} label=${t('admin.credits.ledgerCaption')}>
-      <table class="admin-table" id="credits-ledger">
-        <caption>${t('admin.credits.ledgerCaption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.credits.at')}</th><th scope="col">${t('admin.credits.type')}</th>
-          <th scope="col" class="num">${t('admin.credits.change')}</th><th scope="col" class="num">${t('admin.credits.after')}</th>
-          <th scope="col">${t('admin.credits.note')}</th>
-        </tr></thead>
-        <tbody>${entries.map((e) => html`<tr key=${e.id} data-type=${e.type}>
+    ${entries.length > 0 && html`<${DataTable} id="credits-ledger" caption=${t('admin.credits.ledgerCaption')}
+      head=${[t('admin.credits.at'), t('admin.credits.type'), [t('admin.credits.change'), 'num'],
+        [t('admin.credits.after'), 'num'], t('admin.credits.note')]}>
+      ${entries.map((e) => html`<tr key=${e.id} data-type=${e.type}>
           <td>${formatInZone(e.at_ms, tz, lang)}</td>
           <td>${t(`admin.credits.type.${e.type}`)}</td>
           <td class="num">${e.amount > 0 ? '+' : ''}${formatNumber(e.amount, lang)}</td>
           <td class="num">${formatNumber(e.balance, lang)}</td>
           <td>${e.note || e.notification || ''}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
     ${entries.length >= limit && html`<button type="button" class="text-button" onClick=${() => setLimit(limit + LEDGER_PAGE)}>
       ${t('admin.credits.more')}</button>`}
   </div>`;

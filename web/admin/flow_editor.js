@@ -4,7 +4,7 @@
 // publish, the live switch, and the saved draft beside the published version with the
 // differences marked. Pure parts: ./telephony_logic.js.
 import { html, useEffect, useRef, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, orgPath, useAction, useLoad } from './common.js';
 import { tr } from './logic.js';
 import {
   DAYS, SAY_LANGUAGES, STEP_TYPES, STRATEGIES, addStep, compareFlows, errorTarget, flowBody, idFrom, moveStep,
@@ -16,31 +16,22 @@ const FLOW_FIELDS = ['name', 'description', 'number'];
 /** The on/off switch of a flow (a checkbox with role=switch); `onChanged(rec)` with the API's record. */
 export function FlowSwitch({ api, me, lang, flow, onChanged, idBase }) {
   const t = (k, v) => tr(lang, k, v);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   const errId = `${idBase}-switch-error`;
   async function flip(e) {
     const enabled = e.currentTarget.checked;
     e.currentTarget.checked = flow.enabled; // shown as the API decides, not as clicked
-    setBusy(true);
-    try {
-      const rec = await api.request('PUT', orgPath(me, `/call-flows/${encodeURIComponent(flow.id)}`), switchBody(flow, enabled));
-      setError(null);
-      onChanged(rec);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const rec = await act.run(() => api.request('PUT', orgPath(me, `/call-flows/${encodeURIComponent(flow.id)}`), switchBody(flow, enabled)));
+    if (rec) onChanged(rec);
   }
   return html`<div class="admin-switch-wrap">
     <label class="admin-switch">
       <input type="checkbox" role="switch" id=${`${idBase}-switch`} data-action="switch" checked=${flow.enabled}
-        disabled=${busy} aria-describedby=${error ? errId : undefined} onChange=${flip} />
+        disabled=${act.busy} aria-describedby=${act.error ? errId : undefined} onChange=${flip} />
       <span>${flow.enabled ? t('admin.flows.on') : t('admin.flows.off')}</span>
       <span class="sr-only">${t('admin.flows.switchFor', { name: flow.name })}</span>
     </label>
-    <${ErrorNote} error=${error} lang=${lang} id=${errId} />
+    <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
   </div>`;
 }
 
@@ -257,24 +248,16 @@ function Compare({ rec, lang, names }) {
     <h3 id="flow-compare-title">${t('admin.flow.compare')}</h3>
     <p class="admin-muted" role="status">${!rec.published ? t('admin.flow.neverPublished')
       : changes ? t('admin.flow.differences', { n: changes }) : t('admin.flow.noDifferences')}</p>
-    <${TableScroll} label=${t('admin.flow.compare')}>
-      <table class="admin-table flow-compare" id="flow-compare-table">
-        <caption>${t('admin.flow.compareCaption', { version: rec.version || 0 })}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.flow.item')}</th>
-          <th scope="col">${t('admin.flow.draft')}</th>
-          <th scope="col">${t('admin.flow.published', { version: rec.version || 0 })}</th>
-          <th scope="col">${t('admin.flow.change')}</th>
-        </tr></thead>
-        <tbody>${rows.map((r) => html`<tr key=${r.key} data-row=${r.key} data-change=${r.change}
-            class=${r.change === 'same' ? '' : 'is-changed'}>
-          <th scope="row" style=${r.depth ? `padding-left: ${12 + 14 * r.depth}px` : undefined}>${r.label}</th>
-          <td>${r.draft ?? '—'}</td>
-          <td>${r.published ?? '—'}</td>
-          <td>${r.change !== 'same' && html`<span class=${`admin-chip chip-${r.change}`}>${t(`admin.flow.change.${r.change}`)}</span>`}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>
+    <${DataTable} id="flow-compare-table" extraClass="flow-compare" label=${t('admin.flow.compare')}
+      caption=${t('admin.flow.compareCaption', { version: rec.version || 0 })}
+      head=${[t('admin.flow.item'), t('admin.flow.draft'), t('admin.flow.published', { version: rec.version || 0 }), t('admin.flow.change')]}>
+      ${rows.map((r) => html`<tr key=${r.key} data-row=${r.key} data-change=${r.change}
+          class=${r.change === 'same' ? '' : 'is-changed'}>
+        <th scope="row" style=${r.depth ? `padding-left: ${12 + 14 * r.depth}px` : undefined}>${r.label}</th>
+        <td>${r.draft ?? '—'}</td>
+        <td>${r.published ?? '—'}</td>
+        <td>${r.change !== 'same' && html`<span class=${`admin-chip chip-${r.change}`}>${t(`admin.flow.change.${r.change}`)}</span>`}</td>
+      </tr>`)}<//>
   </div>`;
 }
 
@@ -295,9 +278,8 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
   const [rec, setRec] = useState(null);
   const [id, setId] = useState(flowId);
   const [form, setForm] = useState(null);
-  const [error, setError] = useState(null);
-  const [done, setDone] = useState('');
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
+  const { error, setError } = act;
   const [focus, setFocus] = useState(null); // {key, what} to focus after the next render
   const root = useRef(null);
 
@@ -367,26 +349,20 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
   };
 
   async function save({ publish = false } = {}) {
-    setBusy(true);
-    setDone('');
     const flow = id || idFrom('', 'flow');
     const path = orgPath(me, `/call-flows/${encodeURIComponent(flow)}`);
-    try {
-      let next = await api.request('PUT', path, flowBody(form));
+    const next = await act.run(async () => {
+      let out = await api.request('PUT', path, flowBody(form));
       setId(flow);
-      if (publish) next = await api.request('POST', `${path}/publish`);
-      setRec(next);
-      setError(null);
-      setDone(publish ? t('admin.flow.publishedDone', { version: next.version }) : t('admin.flow.savedDone'));
-    } catch (err) {
-      setError(err);
+      if (publish) out = await api.request('POST', `${path}/publish`);
+      return out;
+    }, (out) => (publish ? t('admin.flow.publishedDone', { version: out.version }) : t('admin.flow.savedDone')), (err) => {
       const where = errorTarget(err.detail);
       if (where?.step) setFocus({ key: stepOf(where.step)?._k, what: 'heading' });
       else if (where && FLOW_FIELDS.includes(where.field)) setFocus({ key: where.field, what: 'field' });
       else setFocus({ key: null, what: 'error' });
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (next) setRec(next);
   }
 
   const fieldError = target && !target.step && FLOW_FIELDS.includes(target.field) ? target.field : null;
@@ -433,10 +409,10 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
       ${general && target?.field !== 'steps' && html`<${ErrorNote} error=${error} lang=${lang} id="flow-error" />`}
       ${stepError && html`<p class="admin-hint" role="status" id="flow-error-where">${t('admin.flow.errorAt', { n: stepLabel(target.step) })}</p>`}
       <div class="admin-actions flow-save">
-        <button type="submit" class="primary-button" id="flow-save" disabled=${busy}>${t('admin.flow.save')}</button>
-        <button type="button" class="small-button is-primary" id="flow-publish" disabled=${busy}
+        <button type="submit" class="primary-button" id="flow-save" disabled=${act.busy}>${t('admin.flow.save')}</button>
+        <button type="button" class="small-button is-primary" id="flow-publish" disabled=${act.busy}
           aria-describedby="flow-publish-hint" onClick=${() => save({ publish: true })}>${t('admin.flow.publish')}</button>
-        <span role="status" class="admin-ok" id="flow-done">${done}</span>
+        <span role="status" class="admin-ok" id="flow-done">${act.ok}</span>
       </div>
       <p class="admin-hint" id="flow-publish-hint">${t('admin.flow.publishHint')}</p>
     </form>

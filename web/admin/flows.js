@@ -2,7 +2,7 @@
 // editor of one flow (./flow_editor.js). The switch is live: it PUTs the stored draft with the new
 // `enabled`, as the API requires; a 409 `number_has_flow` shows in that row.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useLoad } from './common.js';
 import { FlowEditor, FlowSwitch } from './flow_editor.js';
 import { tr } from './logic.js';
 
@@ -40,17 +40,10 @@ export function FlowsView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} id="flows-error" />
     ${data && !flows.length && html`<p class="admin-muted" id="flows-none">${t('admin.flows.none')}</p>`}
-    ${flows.length > 0 && html`<${TableScroll} label=${t('admin.flows.caption')}>
-      <table class="admin-table" id="flows-table">
-        <caption>${t('admin.flows.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.flow.name')}</th><th scope="col">${t('admin.flow.number')}</th>
-          <th scope="col">${t('admin.flows.live')}</th><th scope="col" class="num">${t('admin.flows.version')}</th>
-          <th scope="col">${t('admin.flows.state')}</th>
-        </tr></thead>
-        <tbody>${flows.map((f) => html`<${FlowRow} key=${f.id} api=${api} me=${me} lang=${lang} flow=${f}
-          onOpen=${setOpen} onChanged=${(rec) => { changed(rec); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+    ${flows.length > 0 && html`<${DataTable} id="flows-table" caption=${t('admin.flows.caption')}
+      head=${[t('admin.flow.name'), t('admin.flow.number'), t('admin.flows.live'), [t('admin.flows.version'), 'num'],
+        t('admin.flows.state')]}>
+      ${flows.map((f) => html`<${FlowRow} key=${f.id} api=${api} me=${me} lang=${lang} flow=${f}
+          onOpen=${setOpen} onChanged=${(rec) => { changed(rec); reload(); }} />`)}<//>`}
   <//>`;
 }

@@ -2,9 +2,8 @@
 // (GET /api/v1/orgs/{org}/mailboxes; passwords are never sent to the page). Mailboxes added by
 // API can be added (POST; the password field is cleared once saved) and removed (DELETE).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAction, DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { errorField, formatInZone, mailboxTone, tr } from './logic.js';
-import { ConfirmButton, useAction } from './messaging_common.js';
 import { loadUsers } from './rules.js';
 
 const TLS = { implicit: 993, starttls: 143, none: 143 };
@@ -79,16 +78,10 @@ function AddMailbox({ api, me, lang, onAdded }) {
 
 function RemoveMailbox({ api, me, lang, box, onRemoved }) {
   const t = (k, v) => tr(lang, k, v);
-  const act = useAction();
   if (box.source !== 'api') return html`<span class="admin-muted admin-small">${t('admin.mailboxes.fromConfig')}</span>`;
-  const errId = `mailbox-${box.id}-error`;
-  return html`<${ConfirmButton} lang=${lang} label=${t('admin.delete')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
-      question=${t('admin.mailboxes.removeQ', { name: box.username })}
-      onConfirm=${async () => {
-        const out = await act.run(() => api.request('DELETE', orgPath(me, `/mailboxes/${encodeURIComponent(box.id)}`)));
-        if (out !== undefined) onRemoved();
-      }} />
-    <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />`;
+  return html`<${ConfirmAction} lang=${lang} label=${t('admin.delete')} errId=${`mailbox-${box.id}-error`}
+    question=${t('admin.mailboxes.removeQ', { name: box.username })}
+    request=${() => api.request('DELETE', orgPath(me, `/mailboxes/${encodeURIComponent(box.id)}`))} onDone=${() => onRemoved()} />`;
 }
 
 export function MailboxesView({ api, me, lang }) {
@@ -102,16 +95,11 @@ export function MailboxesView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
     ${data && !boxes.length && html`<p class="admin-muted">${t('admin.mailboxes.none')}</p>`}
-    ${boxes.length > 0 && html`<${TableScroll} label=${t('admin.mailboxes.caption')}>
-      <table class="admin-table" id="mailboxes-table">
-        <caption>${t('admin.mailboxes.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.mailboxes.mailbox')}</th><th scope="col">${t('admin.mailboxes.owner')}</th>
-          <th scope="col">${t('admin.mailboxes.mode')}</th><th scope="col">${t('admin.mailboxes.state')}</th>
-          <th scope="col" class="num">${t('admin.mailboxes.lastUid')}</th><th scope="col">${t('admin.mailboxes.lastError')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th>
-        </tr></thead>
-        <tbody>${boxes.map((b) => html`<tr key=${b.id} data-mailbox=${b.id} data-state=${b.state}>
+    ${boxes.length > 0 && html`<${DataTable} id="mailboxes-table" caption=${t('admin.mailboxes.caption')}
+      head=${[t('admin.mailboxes.mailbox'), t('admin.mailboxes.owner'), t('admin.mailboxes.mode'),
+        t('admin.mailboxes.state'), [t('admin.mailboxes.lastUid'), 'num'], t('admin.mailboxes.lastError'),
+        t('admin.templates.actions')]}>
+      ${boxes.map((b) => html`<tr key=${b.id} data-mailbox=${b.id} data-state=${b.state}>
           <th scope="row"><span class="admin-mono">${b.username}</span>
             <span class="admin-muted admin-small">${b.host}:${b.port} · ${b.folder}</span></th>
           <td>${b.user}</td>
@@ -124,9 +112,7 @@ export function MailboxesView({ api, me, lang }) {
                 <span class="admin-muted admin-small">${when(b.last_error_at)}</span>`
             : '—'}</td>
           <td class="admin-row-actions"><${RemoveMailbox} api=${api} me=${me} lang=${lang} box=${b} onRemoved=${reload} /></td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
     <${AddMailbox} api=${api} me=${me} lang=${lang} onAdded=${reload} />
   <//>`;
 }

@@ -1,7 +1,7 @@
 // Numbers: the org's Twilio numbers (release with a confirm step; a 409 `number_in_use` names the
 // flow that answers on it), and a search of the numbers Twilio offers → buy with a confirm step.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAsk, DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { formatInZone, tr } from './logic.js';
 import { NUMBER_TYPES, availableQuery, flowsOnNumber } from './telephony_logic.js';
 
@@ -15,33 +15,24 @@ function caps(capabilities, t) {
 function OwnedRow({ api, me, lang, number, onReleased }) {
   const t = (k, v) => tr(lang, k, v);
   const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   const [inUse, setInUse] = useState([]);
   const e164 = number.phone_number;
   const errId = `number-${e164.replace(/\D/g, '')}-error`;
 
   async function release() {
-    setBusy(true);
-    try {
-      await api.request('DELETE', orgPath(me, `/numbers/${encodeURIComponent(e164)}`));
-      setError(null);
-      onReleased(e164);
-    } catch (err) {
-      setError(err);
+    const out = await act.run(() => api.request('DELETE', orgPath(me, `/numbers/${encodeURIComponent(e164)}`)), '', async (err) => {
       setConfirming(false);
-      if (err.code === 'number_in_use') {
-        // The API says a live flow answers on it; name that flow (the admin switches it off there).
-        try {
-          const { flows } = await api.request('GET', orgPath(me, '/call-flows'));
-          setInUse(flowsOnNumber(flows, e164));
-        } catch {
-          setInUse([]);
-        }
+      if (err.code !== 'number_in_use') return;
+      // The API says a live flow answers on it; name that flow (the admin switches it off there).
+      try {
+        const { flows } = await api.request('GET', orgPath(me, '/call-flows'));
+        setInUse(flowsOnNumber(flows, e164));
+      } catch {
+        setInUse([]);
       }
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (out) onReleased(e164);
   }
 
   return html`<tr data-number=${e164}>
@@ -52,22 +43,17 @@ function OwnedRow({ api, me, lang, number, onReleased }) {
     <td class="admin-row-actions">
       ${!confirming && html`<button type="button" class="small-button" data-action="release"
         aria-label=${t('admin.numbers.releaseOne', { number: e164 })}
-        aria-describedby=${error ? errId : undefined}
-        onClick=${() => { setConfirming(true); setError(null); }}>${t('admin.numbers.release')}</button>`}
-      ${confirming && html`<span class="admin-confirm" role="group" aria-label=${t('admin.numbers.releaseAsk', { number: e164 })}>
-        <span>${t('admin.numbers.releaseAsk', { number: e164 })}</span>
-        <button type="button" class="small-button is-danger" data-action="confirm-release" disabled=${busy}
-          ref=${(el) => el && !el.dataset.focused && ((el.dataset.focused = '1'), el.focus())}
-          onClick=${release}>${t('admin.numbers.releaseYes')}</button>
-        <button type="button" class="small-button" data-action="cancel" onClick=${() => setConfirming(false)}>
-          ${t('admin.cancel')}</button>
-      </span>`}
+        aria-describedby=${act.error ? errId : undefined}
+        onClick=${() => { setConfirming(true); act.setError(null); }}>${t('admin.numbers.release')}</button>`}
+      ${confirming && html`<${ConfirmAsk} lang=${lang} question=${t('admin.numbers.releaseAsk', { number: e164 })} busy=${act.busy}
+        yes=${{ label: t('admin.numbers.releaseYes'), action: 'confirm-release' }} no=${{ label: t('admin.cancel'), action: 'cancel' }}
+        onYes=${release} onNo=${() => setConfirming(false)} />`}
     </td>
   </tr>
   <tr class="admin-row-message" data-number-message=${e164}>
     <td colspan="5">
-      <${ErrorNote} error=${error} lang=${lang} id=${errId} />
-      ${error?.code === 'number_in_use' && inUse.length > 0 && html`<p class="admin-hint" data-flows-on-number>
+      <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
+      ${act.error?.code === 'number_in_use' && inUse.length > 0 && html`<p class="admin-hint" data-flows-on-number>
         ${t('admin.numbers.inUseBy', { flows: inUse.map((f) => `「${f.name}」`).join(', ') })}
         <a href="#/admin/call-flows">${t('admin.numbers.toFlows')}</a></p>`}
     </td>
@@ -78,42 +64,25 @@ function Search({ api, me, lang, onBought }) {
   const t = (k, v) => tr(lang, k, v);
   const [form, setForm] = useState({ country: me.country || 'US', type: 'local', contains: '' });
   const [found, setFound] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [buying, setBuying] = useState(null); // the number being confirmed
-  const [buyError, setBuyError] = useState(null);
-  const [bought, setBought] = useState('');
+  const searching = useAction();
+  const buying = useAction();
+  const [asking, setAsking] = useState(null); // the number being confirmed
+  const busy = searching.busy || buying.busy;
 
   async function search(ev) {
     ev.preventDefault();
-    setBusy(true);
-    setBought('');
-    try {
-      const res = await api.request('GET', orgPath(me, `/numbers/available${availableQuery(form)}`));
-      setFound(res.numbers || []);
-      setError(null);
-    } catch (err) {
-      setError(err);
-      setFound(null);
-    } finally {
-      setBusy(false);
-    }
+    buying.setOk('');
+    const res = await searching.run(() => api.request('GET', orgPath(me, `/numbers/available${availableQuery(form)}`)));
+    setFound(res ? res.numbers || [] : null);
   }
 
   async function buy(e164) {
-    setBusy(true);
-    try {
-      const rec = await api.request('POST', orgPath(me, '/numbers'), { phone_number: e164 });
-      setBuyError(null);
-      setBuying(null);
-      setFound((list) => (list || []).filter((n) => n.phone_number !== e164));
-      setBought(t('admin.numbers.bought', { number: rec.phone_number }));
-      onBought(rec);
-    } catch (err) {
-      setBuyError(err);
-    } finally {
-      setBusy(false);
-    }
+    const rec = await buying.run(() => api.request('POST', orgPath(me, '/numbers'), { phone_number: e164 }),
+      (r) => t('admin.numbers.bought', { number: r.phone_number }));
+    if (!rec) return;
+    setAsking(null);
+    setFound((list) => (list || []).filter((n) => n.phone_number !== e164));
+    onBought(rec);
   }
 
   const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
@@ -138,38 +107,26 @@ function Search({ api, me, lang, onBought }) {
       </div>
       <button type="submit" class="primary-button" disabled=${busy}>${t('admin.numbers.search')}</button>
     </form>
-    <${ErrorNote} error=${error} lang=${lang} id="numbers-search-error" />
-    <p role="status" class="admin-ok" id="numbers-bought">${bought}</p>
+    <${ErrorNote} error=${searching.error} lang=${lang} id="numbers-search-error" />
+    <p role="status" class="admin-ok" id="numbers-bought">${buying.ok}</p>
     ${found && html`<p class="admin-muted" role="status">${t('admin.numbers.found', { n: found.length })}</p>`}
-    ${found && found.length > 0 && html`<${TableScroll} label=${t('admin.numbers.availableCaption')}>
-      <table class="admin-table" id="numbers-available">
-        <caption>${t('admin.numbers.availableCaption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.numbers.number')}</th><th scope="col">${t('admin.numbers.locality')}</th>
-          <th scope="col">${t('admin.numbers.capabilities')}</th><th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${found.map((n) => html`<tr key=${n.phone_number} data-available=${n.phone_number}>
+    ${found && found.length > 0 && html`<${DataTable} id="numbers-available" caption=${t('admin.numbers.availableCaption')}
+      head=${[t('admin.numbers.number'), t('admin.numbers.locality'), t('admin.numbers.capabilities'),
+        t('admin.numbers.actions')]}>
+      ${found.map((n) => html`<tr key=${n.phone_number} data-available=${n.phone_number}>
           <th scope="row" class="admin-mono">${n.phone_number}</th>
           <td>${[n.locality, n.region].filter(Boolean).join(' ')}</td>
           <td>${caps(n.capabilities, t)}</td>
           <td class="admin-row-actions">
-            ${buying !== n.phone_number && html`<button type="button" class="small-button is-primary" data-action="buy"
+            ${asking !== n.phone_number && html`<button type="button" class="small-button is-primary" data-action="buy"
               aria-label=${t('admin.numbers.buyOne', { number: n.phone_number })}
-              onClick=${() => { setBuying(n.phone_number); setBuyError(null); }}>${t('admin.numbers.buy')}</button>`}
-            ${buying === n.phone_number && html`<span class="admin-confirm" role="group"
-                aria-label=${t('admin.numbers.buyAsk', { number: n.phone_number })}>
-              <span>${t('admin.numbers.buyAsk', { number: n.phone_number })}</span>
-              <button type="button" class="small-button is-primary" data-action="confirm-buy" disabled=${busy}
-                ref=${(el) => el && !el.dataset.focused && ((el.dataset.focused = '1'), el.focus())}
-                onClick=${() => buy(n.phone_number)}>${t('admin.numbers.buyYes')}</button>
-              <button type="button" class="small-button" data-action="cancel" onClick=${() => setBuying(null)}>
-                ${t('admin.cancel')}</button>
-            </span>`}
-            ${buying === n.phone_number && html`<${ErrorNote} error=${buyError} lang=${lang} id="numbers-buy-error" />`}
+              onClick=${() => { setAsking(n.phone_number); buying.setError(null); }}>${t('admin.numbers.buy')}</button>`}
+            ${asking === n.phone_number && html`<${ConfirmAsk} lang=${lang} question=${t('admin.numbers.buyAsk', { number: n.phone_number })}
+              busy=${busy} yes=${{ label: t('admin.numbers.buyYes'), action: 'confirm-buy', class: 'is-primary' }}
+              no=${{ label: t('admin.cancel'), action: 'cancel' }} onYes=${() => buy(n.phone_number)} onNo=${() => setAsking(null)} />
+              <${ErrorNote} error=${buying.error} lang=${lang} id="numbers-buy-error" />`}
           </td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
   </div>`;
 }
 
@@ -184,18 +141,11 @@ export function NumbersView({ api, me, lang }) {
     <${ErrorNote} error=${error} lang=${lang} id="numbers-error" />
     <p role="status" class="admin-ok" id="numbers-released">${released}</p>
     ${data && !numbers.length && html`<p class="admin-muted" id="numbers-none">${t('admin.numbers.none')}</p>`}
-    ${numbers.length > 0 && html`<${TableScroll} label=${t('admin.numbers.caption')}>
-      <table class="admin-table" id="numbers-table">
-        <caption>${t('admin.numbers.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.numbers.number')}</th><th scope="col">${t('admin.numbers.friendly')}</th>
-          <th scope="col">${t('admin.numbers.capabilities')}</th><th scope="col">${t('admin.numbers.boughtAt')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${numbers.map((n) => html`<${OwnedRow} key=${n.phone_number} api=${api} me=${me} lang=${lang} number=${n}
-          onReleased=${(e164) => { setReleased(t('admin.numbers.released', { number: e164 })); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+    ${numbers.length > 0 && html`<${DataTable} id="numbers-table" caption=${t('admin.numbers.caption')}
+      head=${[t('admin.numbers.number'), t('admin.numbers.friendly'), t('admin.numbers.capabilities'),
+        t('admin.numbers.boughtAt'), t('admin.numbers.actions')]}>
+      ${numbers.map((n) => html`<${OwnedRow} key=${n.phone_number} api=${api} me=${me} lang=${lang} number=${n}
+          onReleased=${(e164) => { setReleased(t('admin.numbers.released', { number: e164 })); reload(); }} />`)}<//>`}
     <${Search} api=${api} me=${me} lang=${lang} onBought=${() => { setReleased(''); reload(); }} />
   <//>`;
 }

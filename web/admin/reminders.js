@@ -2,9 +2,8 @@
 // rescheduled (a date and time in the org's zone, sent as ISO 8601 with that zone's offset: only
 // the new time fires) or cancelled (never sent).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAction, DataTable, ErrorNote, Loading, Pager, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { formatInZone, tr } from './logic.js';
-import { ConfirmButton, Pager, useAction, usePager } from './messaging_common.js';
 import { isoToLocal, localToIso, remindersQuery } from './messaging_logic.js';
 import { loadUsers } from './rules.js';
 
@@ -45,8 +44,6 @@ function Reschedule({ api, me, lang, rem, tz, onChanged }) {
 
 function Row({ api, me, lang, rem, tz, users, onChanged }) {
   const t = (k, v) => tr(lang, k, v);
-  const act = useAction();
-  const errId = `reminder-${rem.id}-cancel-error`;
   const at = Date.parse(rem.remind_at);
   const user = users.find((u) => u.id === rem.user);
   return html`<tr data-reminder=${rem.id} data-status=${rem.status}>
@@ -57,13 +54,10 @@ function Row({ api, me, lang, rem, tz, users, onChanged }) {
       ${rem.reason && html` <span class="admin-muted admin-small">${rem.reason}</span>`}</td>
     <td class="admin-row-actions">
       ${rem.status === 'scheduled' && html`<${Reschedule} api=${api} me=${me} lang=${lang} rem=${rem} tz=${tz} onChanged=${onChanged} />
-        <${ConfirmButton} lang=${lang} action="cancel" label=${t('admin.reminders.cancel')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
+        <${ConfirmAction} lang=${lang} action="cancel" label=${t('admin.reminders.cancel')} errId=${`reminder-${rem.id}-cancel-error`}
           question=${t('admin.reminders.cancelQ', { title: rem.title })}
-          onConfirm=${async () => {
-            const out = await act.run(() => api.request('DELETE', orgPath(me, `/reminders/${encodeURIComponent(rem.id)}`)));
-            if (out) onChanged(out, t('admin.reminders.cancelled', { title: rem.title }));
-          }} />
-        <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />`}
+          request=${() => api.request('DELETE', orgPath(me, `/reminders/${encodeURIComponent(rem.id)}`))}
+          onDone=${(out) => onChanged(out, t('admin.reminders.cancelled', { title: rem.title }))} />`}
     </td>
   </tr>`;
 }
@@ -105,16 +99,11 @@ export function RemindersView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
     ${data && !list.length && html`<p class="admin-muted" id="reminders-none">${t('admin.reminders.none')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.reminders.caption')}>
-      <table class="admin-table" id="reminders-table">
-        <caption>${t('admin.reminders.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.reminders.titleCol')}</th><th scope="col">${t('admin.reminders.user')}</th>
-          <th scope="col">${t('admin.reminders.at')}</th><th scope="col">${t('admin.reminders.status')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th></tr></thead>
-        <tbody>${list.map((rem) => html`<${Row} key=${rem.id} api=${api} me=${me} lang=${lang} rem=${rem} tz=${tz}
-          users=${users || []} onChanged=${changed} />`)}</tbody>
-      </table>
-    <//>`}
+    ${list.length > 0 && html`<${DataTable} id="reminders-table" caption=${t('admin.reminders.caption')}
+      head=${[t('admin.reminders.titleCol'), t('admin.reminders.user'), t('admin.reminders.at'),
+        t('admin.reminders.status'), t('admin.templates.actions')]}>
+      ${list.map((rem) => html`<${Row} key=${rem.id} api=${api} me=${me} lang=${lang} rem=${rem} tz=${tz}
+          users=${users || []} onChanged=${changed} />`)}<//>`}
     <${Pager} lang=${lang} pager=${pager} nextCursor=${data?.cursor} id="reminders-pager" />
   <//>`;
 }

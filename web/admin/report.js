@@ -2,7 +2,7 @@
 // below are its text alternative) and the tables of counts and rates, in total and per template.
 import { html, useEffect, useRef, useState } from '../ui.js';
 import uPlot from '../vendor/uplot/uPlot.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useLoad } from './common.js';
 import { REPORT_FIELDS, addDays, dayInZone, reportCells, reportQuery, reportSeries, tr } from './logic.js';
 
 // One colour per field, readable on light and dark backgrounds.
@@ -65,14 +65,9 @@ function Chart({ report, lang, label }) {
 
 function Table({ id, caption, head, rows, lang }) {
   const t = (k, v) => tr(lang, k, v);
-  return html`<${TableScroll} label=${caption}>
-    <table class="admin-table" id=${id}>
-      <caption>${caption}</caption>
-      <thead><tr><th scope="col">${head}</th>${REPORT_FIELDS.map((f) => html`<th scope="col" class="num">${t(`admin.report.${f}`)}</th>`)}</tr></thead>
-      <tbody>${rows.map(([name, row, cls]) => html`<tr class=${cls || ''}><th scope="row">${name}</th>
-        ${reportCells(row, lang).map((c) => html`<td class="num">${c}</td>`)}</tr>`)}</tbody>
-    </table>
-  <//>`;
+  return html`<${DataTable} id=${id} caption=${caption} head=${[head, ...REPORT_FIELDS.map((f) => [t(`admin.report.${f}`), 'num'])]}>
+    ${rows.map(([name, row, cls]) => html`<tr class=${cls || ''}><th scope="row">${name}</th>
+      ${reportCells(row, lang).map((c) => html`<td class="num">${c}</td>`)}</tr>`)}<//>`;
 }
 
 export function ReportView({ api, me, lang }) {

@@ -3,9 +3,9 @@
 // enabled switch), delete.
 import { TYPE_LABELS, typeLabel } from '../i18n.js';
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAction, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { formatNumber, tr } from './logic.js';
-import { ConfirmButton, loadTemplates, useAction } from './messaging_common.js';
+import { loadTemplates } from './messaging_common.js';
 import { minutesToSeconds, ruleBody, ruleForm, secondsToMinutes } from './messaging_logic.js';
 
 const TARGETS = ['contact', 'owner', 'user'];
@@ -96,11 +96,7 @@ function RuleForm({ api, me, lang, editing, templates, users, onDone, onCancel }
         onChange=${(e) => setForm({ ...form, enabled: e.currentTarget.checked })} />
       <label for="rule-enabled">${t('admin.rules.enabled')}</label>
     </div>
-    <${ErrorNote} error=${act.error} lang=${lang} id="rule-form-error" />
-    <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${act.busy}>${t('admin.save')}</button>
-      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
-    </div>
+    <${SaveCancel} act=${act} lang=${lang} errId="rule-form-error" onCancel=${onCancel} />
   </form>`;
 }
 
@@ -119,8 +115,6 @@ function actionText(rule, t, templates) {
 
 function Row({ api, me, lang, rule, templates, onEdit, onDeleted }) {
   const t = (k, v) => tr(lang, k, v);
-  const act = useAction();
-  const errId = `rule-${rule.id}-error`;
   const label = rule.name || rule.id;
   return html`<tr data-rule=${rule.id}>
     <th scope="row">${label}</th>
@@ -130,13 +124,9 @@ function Row({ api, me, lang, rule, templates, onEdit, onDeleted }) {
     <td class="admin-row-actions">
       <button type="button" class="small-button" data-action="edit" aria-label=${`${t('admin.edit')}: ${label}`}
         onClick=${() => onEdit(rule)}>${t('admin.edit')}</button>
-      <${ConfirmButton} lang=${lang} label=${t('admin.delete')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
+      <${ConfirmAction} lang=${lang} label=${t('admin.delete')} errId=${`rule-${rule.id}-error`}
         question=${t('admin.segments.deleteQ', { name: label })}
-        onConfirm=${async () => {
-          const out = await act.run(() => api.request('DELETE', orgPath(me, `/rules/${encodeURIComponent(rule.id)}`)));
-          if (out !== undefined) onDeleted(rule.id);
-        }} />
-      <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
+        request=${() => api.request('DELETE', orgPath(me, `/rules/${encodeURIComponent(rule.id)}`))} onDone=${() => onDeleted(rule.id)} />
     </td>
   </tr>`;
 }
@@ -157,15 +147,10 @@ export function RulesView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
     ${data && !list.length && html`<p class="admin-muted" id="rules-none">${t('admin.rules.none')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.rules.caption')}>
-      <table class="admin-table" id="rules-table">
-        <caption>${t('admin.rules.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.rules.name')}</th><th scope="col">${t('admin.rules.when')}</th>
-          <th scope="col">${t('admin.rules.action')}</th><th scope="col">${t('admin.rules.state')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th></tr></thead>
-        <tbody>${list.map((rule) => html`<${Row} key=${rule.id} api=${api} me=${me} lang=${lang} rule=${rule}
-          templates=${templates || []} onEdit=${(r) => setEditing(r)} onDeleted=${reload} />`)}</tbody>
-      </table>
-    <//>`}
+    ${list.length > 0 && html`<${DataTable} id="rules-table" caption=${t('admin.rules.caption')}
+      head=${[t('admin.rules.name'), t('admin.rules.when'), t('admin.rules.action'), t('admin.rules.state'),
+        t('admin.templates.actions')]}>
+      ${list.map((rule) => html`<${Row} key=${rule.id} api=${api} me=${me} lang=${lang} rule=${rule}
+          templates=${templates || []} onEdit=${(r) => setEditing(r)} onDeleted=${reload} />`)}<//>`}
   <//>`;
 }

@@ -2,10 +2,10 @@
 // fields.<name>), the members now (paged), delete, and a mass mail to the segment with its
 // progress (POST .../notifications `to: {segment}` → the fan-out, polled until done).
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAction, DataTable, ErrorNote, Loading, Pager, SaveCancel, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { ContactsTable } from './contacts.js';
 import { tr } from './logic.js';
-import { ConfirmButton, Pager, loadTemplates, useAction, usePager } from './messaging_common.js';
+import { loadTemplates } from './messaging_common.js';
 import {
   FIELD_TYPES, MATCH_KINDS, emptyMatchRow, fanoutProgress, matchToRows, newIdempotencyKey, rowsToMatch,
 } from './messaging_logic.js';
@@ -114,11 +114,7 @@ function SegmentForm({ api, me, lang, editing, onDone, onCancel }) {
       <button type="button" class="small-button" id="segment-add-row" onClick=${() => setRows([...rows, emptyMatchRow('company')])}>
         ${t('admin.segments.addCondition')}</button>
     </div>
-    <${ErrorNote} error=${act.error} lang=${lang} id="segment-form-error" />
-    <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${act.busy}>${t('admin.save')}</button>
-      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
-    </div>
+    <${SaveCancel} act=${act} lang=${lang} errId="segment-form-error" onCancel=${onCancel} />
   </form>`;
 }
 
@@ -212,8 +208,6 @@ function SendForm({ api, me, lang, segment }) {
 
 function Row({ api, me, lang, seg, open, onOpen, onEdit, onDeleted }) {
   const t = (k, v) => tr(lang, k, v);
-  const act = useAction();
-  const errId = `segment-${seg.id}-error`;
   const button = (what, label) => html`<button type="button" class=${open === what ? 'small-button is-primary' : 'small-button'}
     data-action=${what} aria-expanded=${open === what ? 'true' : 'false'} aria-label=${`${label}: ${seg.name}`}
     onClick=${() => onOpen(open === what ? null : what)}>${label}</button>`;
@@ -225,10 +219,9 @@ function Row({ api, me, lang, seg, open, onOpen, onEdit, onDeleted }) {
       ${button('send', t('admin.segments.sendMail'))}
       <button type="button" class="small-button" data-action="edit" aria-label=${`${t('admin.edit')}: ${seg.name}`}
         onClick=${() => onEdit(seg)}>${t('admin.edit')}</button>
-      <${ConfirmButton} lang=${lang} label=${t('admin.delete')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
+      <${ConfirmAction} lang=${lang} label=${t('admin.delete')} errId=${`segment-${seg.id}-error`}
         question=${t('admin.segments.deleteQ', { name: seg.name })}
-        onConfirm=${async () => { if ((await act.run(() => api.request('DELETE', orgPath(me, `/segments/${encodeURIComponent(seg.id)}`)), 'ok')) !== undefined) onDeleted(seg.id); }} />
-      <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
+        request=${() => api.request('DELETE', orgPath(me, `/segments/${encodeURIComponent(seg.id)}`))} onDone=${() => onDeleted(seg.id)} />
     </td>
   </tr>`;
 }
@@ -247,16 +240,11 @@ export function SegmentsView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
     ${data && !list.length && html`<p class="admin-muted" id="segments-none">${t('admin.segments.none')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.segments.caption')}>
-      <table class="admin-table" id="segments-table">
-        <caption>${t('admin.segments.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.segments.name')}</th><th scope="col">${t('admin.segments.match')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th></tr></thead>
-        <tbody>${list.map((seg) => html`<${Row} key=${seg.id} api=${api} me=${me} lang=${lang} seg=${seg}
+    ${list.length > 0 && html`<${DataTable} id="segments-table" caption=${t('admin.segments.caption')}
+      head=${[t('admin.segments.name'), t('admin.segments.match'), t('admin.templates.actions')]}>
+      ${list.map((seg) => html`<${Row} key=${seg.id} api=${api} me=${me} lang=${lang} seg=${seg}
           open=${open.id === seg.id ? open.what : null} onOpen=${(what) => setOpen({ id: seg.id, what })}
-          onEdit=${(s) => setEditing(s)} onDeleted=${() => { setOpen({ id: null, what: null }); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+          onEdit=${(s) => setEditing(s)} onDeleted=${() => { setOpen({ id: null, what: null }); reload(); }} />`)}<//>`}
     ${current && open.what === 'members' && html`<${Members} key=${`m-${current.id}-${JSON.stringify(current.match)}`} api=${api} me=${me} lang=${lang} segment=${current} />`}
     ${current && open.what === 'send' && html`<${SendForm} key=${`s-${current.id}`} api=${api} me=${me} lang=${lang} segment=${current} />`}
   <//>`;

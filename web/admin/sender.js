@@ -2,7 +2,7 @@
 // and what is still missing. Read-only: `PUT /api/v1/orgs/{org}` is the operator's, so the admin
 // sees what to send the operator.
 import { html } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useLoad } from './common.js';
 import { tr } from './logic.js';
 import { senderRows } from './messaging_logic.js';
 
@@ -28,15 +28,11 @@ export function SenderView({ api, me, lang }) {
       ${missing.length ? t('admin.sender.missingCount', { n: missing.length }) : t('admin.sender.complete')}</p>
     ${missing.length > 0 && html`<ul id="sender-missing" aria-label=${t('admin.sender.missing')}>
       ${missing.map((m) => html`<li data-missing=${m}>${t(`admin.sender.field.${m}`)}</li>`)}</ul>`}
-    <${TableScroll} label=${t('admin.sender.caption')}>
-      <table class="admin-table" id="sender-table">
-        <caption>${t('admin.sender.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.sender.item')}</th><th scope="col">${t('admin.sender.value')}</th></tr></thead>
-        <tbody>${rows.map((r) => html`<tr data-field=${`${r.group}.${r.field}`} data-missing=${r.missing ? 'true' : 'false'}>
+    <${DataTable} id="sender-table" caption=${t('admin.sender.caption')}
+      head=${[t('admin.sender.item'), t('admin.sender.value')]}>
+      ${rows.map((r) => html`<tr data-field=${`${r.group}.${r.field}`} data-missing=${r.missing ? 'true' : 'false'}>
           <th scope="row">${t(`admin.sender.field.${r.group}.${r.field}`)}</th>
           <td>${r.missing ? html`<span class="admin-chip tone-bad">${t('admin.sender.notSet')}</span>` : html`<span class="admin-mono">${String(r.value)}</span>`}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
   <//>`;
 }

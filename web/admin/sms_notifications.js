@@ -3,9 +3,9 @@
 // and a trigger for contacts picked from a search or for a segment, with merge data → one result
 // per contact (a notification, or why none).
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmAction, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { errorMessage, tr } from './logic.js';
-import { ConfirmButton, loadSegments, loadTemplates, useAction } from './messaging_common.js';
+import { loadSegments, loadTemplates } from './messaging_common.js';
 import { contactsQuery, dataFromRows, newIdempotencyKey, triggerSummary } from './messaging_logic.js';
 
 const PHONE_FIELDS = ['mobile', 'work', 'home', 'other', 'any'];
@@ -66,11 +66,7 @@ function DefinitionForm({ api, me, lang, editing, templates, onDone, onCancel })
         <p class="admin-hint" id="smsn-template-hint">${ofModule.length ? t('admin.smsn.templateHint') : t('admin.smsn.noTemplate')}</p>
       </div>
     </div>
-    <${ErrorNote} error=${act.error} lang=${lang} id="smsn-form-error" />
-    <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${act.busy}>${t('admin.save')}</button>
-      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
-    </div>
+    <${SaveCancel} act=${act} lang=${lang} errId="smsn-form-error" onCancel=${onCancel} />
   </form>`;
 }
 
@@ -119,18 +115,14 @@ function TriggerResults({ lang, answer, names }) {
   const s = triggerSummary(answer);
   return html`<div class="admin-block" id="trigger-results">
     <p role="status" class="admin-ok" id="trigger-counts">${t('admin.smsn.triggered', s)}</p>
-    <${TableScroll} label=${t('admin.smsn.resultsCaption')}>
-      <table class="admin-table" id="trigger-table">
-        <caption>${t('admin.smsn.resultsCaption')}</caption>
-        <thead><tr><th scope="col">${t('admin.smsn.contact')}</th><th scope="col">${t('admin.contacts.result')}</th></tr></thead>
-        <tbody>${s.rows.map((r) => html`<tr key=${r.contact} data-contact=${r.contact} data-result=${r.error || 'sent'}>
+    <${DataTable} id="trigger-table" caption=${t('admin.smsn.resultsCaption')}
+      head=${[t('admin.smsn.contact'), t('admin.contacts.result')]}>
+      ${s.rows.map((r) => html`<tr key=${r.contact} data-contact=${r.contact} data-result=${r.error || 'sent'}>
           <th scope="row">${names[r.contact] || r.contact}</th>
           <td>${r.notification
             ? html`<span class="admin-chip tone-ok">${t('admin.smsn.queued')}</span> <span class="admin-mono admin-small">${r.notification}</span>`
             : html`<span class="admin-chip tone-bad">${errorMessage({ code: r.error }, lang)}</span>`}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>
+        </tr>`)}<//>
   </div>`;
 }
 
@@ -193,8 +185,6 @@ function TriggerForm({ api, me, lang, def }) {
 
 function Row({ api, me, lang, def, templates, onEdit, onTrigger, onDeleted }) {
   const t = (k, v) => tr(lang, k, v);
-  const act = useAction();
-  const errId = `smsn-${def.id}-error`;
   const tpl = templates.find((x) => x.id === def.template);
   return html`<tr data-smsn=${def.id}>
     <th scope="row">${def.name}<span class="admin-muted admin-small admin-block-line admin-mono">${def.id}</span></th>
@@ -206,13 +196,10 @@ function Row({ api, me, lang, def, templates, onEdit, onTrigger, onDeleted }) {
         onClick=${() => onTrigger(def)}>${t('admin.smsn.trigger')}</button>
       <button type="button" class="small-button" data-action="edit" aria-label=${`${t('admin.edit')}: ${def.name}`}
         onClick=${() => onEdit(def)}>${t('admin.edit')}</button>
-      <${ConfirmButton} lang=${lang} label=${t('admin.delete')} busy=${act.busy} describedBy=${act.error ? errId : undefined}
+      <${ConfirmAction} lang=${lang} label=${t('admin.delete')} errId=${`smsn-${def.id}-error`}
         question=${t('admin.segments.deleteQ', { name: def.name })}
-        onConfirm=${async () => {
-          const out = await act.run(() => api.request('DELETE', orgPath(me, `/sms-notifications/${encodeURIComponent(def.id)}`)));
-          if (out !== undefined) onDeleted(def.id);
-        }} />
-      <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
+        request=${() => api.request('DELETE', orgPath(me, `/sms-notifications/${encodeURIComponent(def.id)}`))}
+        onDone=${() => onDeleted(def.id)} />
     </td>
   </tr>`;
 }
@@ -233,17 +220,12 @@ export function SmsNotificationsView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
     ${data && !list.length && html`<p class="admin-muted" id="smsn-none">${t('admin.smsn.none')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.smsn.caption')}>
-      <table class="admin-table" id="smsn-table">
-        <caption>${t('admin.smsn.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.smsn.name')}</th><th scope="col">${t('admin.templates.module')}</th>
-          <th scope="col">${t('admin.smsn.phoneField')}</th><th scope="col">${t('admin.smsn.template')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th></tr></thead>
-        <tbody>${list.map((def) => html`<${Row} key=${def.id} api=${api} me=${me} lang=${lang} def=${def} templates=${templates || []}
+    ${list.length > 0 && html`<${DataTable} id="smsn-table" caption=${t('admin.smsn.caption')}
+      head=${[t('admin.smsn.name'), t('admin.templates.module'), t('admin.smsn.phoneField'),
+        t('admin.smsn.template'), t('admin.templates.actions')]}>
+      ${list.map((def) => html`<${Row} key=${def.id} api=${api} me=${me} lang=${lang} def=${def} templates=${templates || []}
           onEdit=${(d) => setEditing(d)} onTrigger=${(d) => setTriggering(d)}
-          onDeleted=${(id) => { if (triggering?.id === id) setTriggering(null); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+          onDeleted=${(id) => { if (triggering?.id === id) setTriggering(null); reload(); }} />`)}<//>`}
     ${triggering && html`<${TriggerForm} key=${triggering.id} api=${api} me=${me} lang=${lang} def=${triggering} />`}
   <//>`;
 }

@@ -2,7 +2,7 @@
 // caller ID from the org's numbers) edited in the row and saved with the user's other fields as
 // GET gives them; groups (name, members picked from the users) created, edited and deleted.
 import { html, useEffect, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { ConfirmButton, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { tr } from './logic.js';
 import { idFrom, telephonyOf, userPutBody } from './telephony_logic.js';
 
@@ -11,29 +11,19 @@ const FLAGS = ['enabled', 'outbound', 'record_outbound'];
 function UserRow({ api, me, lang, user, numbers }) {
   const t = (k, v) => tr(lang, k, v);
   const [form, setForm] = useState(() => telephonyOf(user));
-  const [error, setError] = useState(null);
-  const [saved, setSaved] = useState('');
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   useEffect(() => setForm(telephonyOf(user)), [user]);
   const uid = user.id;
   const base = `tel-${uid.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const name = user.name || uid;
 
   async function save() {
-    setBusy(true);
-    setSaved('');
-    try {
+    const rec = await act.run(async () => {
       // GET first: the PUT carries the user's fields as they are now, with the new settings.
       const current = await api.request('GET', orgPath(me, `/users/${encodeURIComponent(uid)}`));
-      const rec = await api.request('PUT', orgPath(me, `/users/${encodeURIComponent(uid)}`), userPutBody(current, form));
-      setForm(telephonyOf(rec));
-      setError(null);
-      setSaved(t('admin.tel.savedUser', { name }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+      return api.request('PUT', orgPath(me, `/users/${encodeURIComponent(uid)}`), userPutBody(current, form));
+    }, t('admin.tel.savedUser', { name }));
+    if (rec) setForm(telephonyOf(rec));
   }
 
   const flag = (key) => html`<td class="admin-center">
@@ -54,15 +44,15 @@ function UserRow({ api, me, lang, user, numbers }) {
       </select>
     </td>
     <td class="admin-row-actions">
-      <button type="button" class="small-button is-primary" data-action="save-user" disabled=${busy}
-        aria-label=${t('admin.tel.saveFor', { name })} aria-describedby=${error ? `${base}-error` : undefined}
+      <button type="button" class="small-button is-primary" data-action="save-user" disabled=${act.busy}
+        aria-label=${t('admin.tel.saveFor', { name })} aria-describedby=${act.error ? `${base}-error` : undefined}
         onClick=${save}>${t('admin.save')}</button>
     </td>
   </tr>
   <tr class="admin-row-message" data-user-message=${uid}>
     <td colspan="6">
-      <span role="status" class="admin-ok">${saved}</span>
-      <${ErrorNote} error=${error} lang=${lang} id=${`${base}-error`} />
+      <span role="status" class="admin-ok">${act.ok}</span>
+      <${ErrorNote} error=${act.error} lang=${lang} id=${`${base}-error`} />
     </td>
   </tr>`;
 }
@@ -71,23 +61,14 @@ function GroupForm({ api, me, lang, users, editing, onDone, onCancel }) {
   const t = (k, v) => tr(lang, k, v);
   const [name, setName] = useState(editing?.name || '');
   const [members, setMembers] = useState(editing?.members || []);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   const isNew = !editing;
 
   async function save(ev) {
     ev.preventDefault();
-    setBusy(true);
-    try {
-      const id = editing?.id || idFrom(name, 'group');
-      const rec = await api.request('PUT', orgPath(me, `/groups/${encodeURIComponent(id)}`), { name, members });
-      setError(null);
-      onDone(rec);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const id = editing?.id || idFrom(name, 'group');
+    const rec = await act.run(() => api.request('PUT', orgPath(me, `/groups/${encodeURIComponent(id)}`), { name, members }));
+    if (rec) onDone(rec);
   }
 
   const toggle = (uid, on) => setMembers(on ? [...members.filter((m) => m !== uid), uid] : members.filter((m) => m !== uid));
@@ -105,47 +86,30 @@ function GroupForm({ api, me, lang, users, editing, onDone, onCancel }) {
         <span>${u.name || u.id}</span>
       </label>`)}
     </fieldset>
-    <${ErrorNote} error=${error} lang=${lang} id="group-form-error" />
-    <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${busy}>${isNew ? t('admin.groups.create') : t('admin.save')}</button>
-      <button type="button" class="text-button" onClick=${onCancel}>${t('admin.cancel')}</button>
-    </div>
+    <${SaveCancel} act=${act} lang=${lang} errId="group-form-error" label=${isNew ? t('admin.groups.create') : t('admin.save')} onCancel=${onCancel} />
   </form>`;
 }
 
 function GroupRow({ api, me, lang, group, names, onEdit, onDeleted }) {
   const t = (k, v) => tr(lang, k, v);
-  const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState(null);
+  const act = useAction();
   const errId = `group-${group.id}-error`;
-  async function remove() {
-    try {
-      await api.request('DELETE', orgPath(me, `/groups/${encodeURIComponent(group.id)}`));
-      onDeleted(group);
-    } catch (err) {
-      setError(err);
-      setConfirming(false);
-    }
-  }
   return html`<tr data-group=${group.id}>
     <th scope="row">${group.name}</th>
     <td>${(group.members || []).map((m) => names[m] || m).join('、')}</td>
     <td class="admin-row-actions">
       <button type="button" class="text-button" data-action="edit-group" aria-label=${`${t('admin.edit')}: ${group.name}`}
         onClick=${() => onEdit(group)}>${t('admin.edit')}</button>
-      ${!confirming && html`<button type="button" class="small-button" data-action="delete-group"
-        aria-label=${`${t('admin.delete')}: ${group.name}`} aria-describedby=${error ? errId : undefined}
-        onClick=${() => setConfirming(true)}>${t('admin.delete')}</button>`}
-      ${confirming && html`<span class="admin-confirm" role="group" aria-label=${t('admin.groups.deleteAsk', { name: group.name })}>
-        <span>${t('admin.groups.deleteAsk', { name: group.name })}</span>
-        <button type="button" class="small-button is-danger" data-action="confirm-delete"
-          ref=${(el) => el && !el.dataset.focused && ((el.dataset.focused = '1'), el.focus())}
-          onClick=${remove}>${t('admin.delete')}</button>
-        <button type="button" class="small-button" onClick=${() => setConfirming(false)}>${t('admin.cancel')}</button>
-      </span>`}
+      <${ConfirmButton} lang=${lang} action="delete-group" label=${t('admin.delete')} ariaLabel=${`${t('admin.delete')}: ${group.name}`}
+        describedBy=${act.error ? errId : undefined} question=${t('admin.groups.deleteAsk', { name: group.name })}
+        yes=${{ label: t('admin.delete'), action: 'confirm-delete' }} no=${{ label: t('admin.cancel') }}
+        onConfirm=${async () => {
+          const out = await act.run(() => api.request('DELETE', orgPath(me, `/groups/${encodeURIComponent(group.id)}`)));
+          if (out) onDeleted(group);
+        }} />
     </td>
   </tr>
-  <tr class="admin-row-message"><td colspan="3"><${ErrorNote} error=${error} lang=${lang} id=${errId} /></td></tr>`;
+  <tr class="admin-row-message"><td colspan="3"><${ErrorNote} error=${act.error} lang=${lang} id=${errId} /></td></tr>`;
 }
 
 function Groups({ api, me, lang, users }) {
@@ -167,15 +131,10 @@ function Groups({ api, me, lang, users }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} id="groups-error" />
     ${data && !groups.length && html`<p class="admin-muted">${t('admin.groups.none')}</p>`}
-    ${groups.length > 0 && html`<${TableScroll} label=${t('admin.groups.caption')}>
-      <table class="admin-table" id="groups-table">
-        <caption>${t('admin.groups.caption')}</caption>
-        <thead><tr><th scope="col">${t('admin.groups.name')}</th><th scope="col">${t('admin.groups.members')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th></tr></thead>
-        <tbody>${groups.map((g) => html`<${GroupRow} key=${g.id} api=${api} me=${me} lang=${lang} group=${g} names=${names}
-          onEdit=${setEditing} onDeleted=${(x) => { setDone(t('admin.groups.deleted', { name: x.name })); reload(); }} />`)}</tbody>
-      </table>
-    <//>`}
+    ${groups.length > 0 && html`<${DataTable} id="groups-table" caption=${t('admin.groups.caption')}
+      head=${[t('admin.groups.name'), t('admin.groups.members'), t('admin.numbers.actions')]}>
+      ${groups.map((g) => html`<${GroupRow} key=${g.id} api=${api} me=${me} lang=${lang} group=${g} names=${names}
+          onEdit=${setEditing} onDeleted=${(x) => { setDone(t('admin.groups.deleted', { name: x.name })); reload(); }} />`)}<//>`}
   </div>`;
 }
 
@@ -191,18 +150,10 @@ export function TelephonyUsersView({ api, me, lang }) {
     <${ErrorNote} error=${users.error || numbers.error} lang=${lang} id="tel-users-error" />
     ${numbers.data && !owned.length && html`<p class="admin-hint">${t('admin.tel.noNumbers')}
       <a href="#/admin/numbers">${t('admin.numbers.title')}</a></p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.tel.caption')}>
-      <table class="admin-table" id="tel-users-table">
-        <caption>${t('admin.tel.caption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.tel.user')}</th>
-          <th scope="col">${t('admin.tel.enabled')}</th><th scope="col">${t('admin.tel.outbound')}</th>
-          <th scope="col">${t('admin.tel.record_outbound')}</th><th scope="col">${t('admin.tel.callerId')}</th>
-          <th scope="col">${t('admin.numbers.actions')}</th>
-        </tr></thead>
-        <tbody>${list.map((u) => html`<${UserRow} key=${u.id} api=${api} me=${me} lang=${lang} user=${u} numbers=${owned} />`)}</tbody>
-      </table>
-    <//>`}
+    ${list.length > 0 && html`<${DataTable} id="tel-users-table" caption=${t('admin.tel.caption')}
+      head=${[t('admin.tel.user'), t('admin.tel.enabled'), t('admin.tel.outbound'), t('admin.tel.record_outbound'),
+        t('admin.tel.callerId'), t('admin.numbers.actions')]}>
+      ${list.map((u) => html`<${UserRow} key=${u.id} api=${api} me=${me} lang=${lang} user=${u} numbers=${owned} />`)}<//>`}
     ${users.data && html`<${Groups} api=${api} me=${me} lang=${lang} users=${list} />`}
   <//>`;
 }

@@ -2,7 +2,7 @@
 // chips, the versions list, the DLT copy of an SMS template (read-only, with a copy button) and the
 // SMS preview (encoding, segments, credits) while an SMS body is edited.
 import { html, useEffect, useRef, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, orgPath, useLoad } from './common.js';
 import { formatNumber, templateChips, tr } from './logic.js';
 import { templateVersions } from './messaging_logic.js';
 
@@ -33,19 +33,14 @@ export function VersionsPanel({ api, me, lang, tpl }) {
     <h3>${caption}</h3>
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} />
-    ${versions.length > 0 && html`<${TableScroll} label=${caption}>
-      <table class="admin-table" id="template-versions-table">
-        <caption>${caption}</caption>
-        <thead><tr><th scope="col" class="num">${t('admin.templates.version')}</th><th scope="col">${t('admin.templates.status')}</th>
-          <th scope="col">${t('admin.templates.body')}</th></tr></thead>
-        <tbody>${versions.map((v) => html`<tr key=${v.version} data-version=${v.version} data-status=${v.status} data-live=${v.live ? 'true' : 'false'}>
+    ${versions.length > 0 && html`<${DataTable} id="template-versions-table" caption=${caption}
+      head=${[[t('admin.templates.version'), 'num'], t('admin.templates.status'), t('admin.templates.body')]}>
+      ${versions.map((v) => html`<tr key=${v.version} data-version=${v.version} data-status=${v.status} data-live=${v.live ? 'true' : 'false'}>
           <th scope="row" class="num">v${v.version}</th>
           <td><span class=${`admin-chip chip-${v.status}`}>${t(`admin.templates.vstatus.${v.status}`)}</span>
             ${v.live && html` <span class="admin-chip chip-approved">${t('admin.templates.live')}</span>`}</td>
           <td class="admin-pre">${v.subject ? html`<strong>${v.subject}</strong><br />` : ''}${v.body}</td>
-        </tr>`)}</tbody>
-      </table>
-    <//>`}
+        </tr>`)}<//>`}
   </div>`;
 }
 

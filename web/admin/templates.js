@@ -1,7 +1,7 @@
 // Templates: the list with status chips, a create/edit form, and the SMS approval lifecycle
 // (submit / approve / reject). The API decides what is allowed; its error shows in the row acted on.
 import { html, useState } from '../ui.js';
-import { ErrorNote, Loading, TableScroll, ViewFrame, orgPath, useLoad } from './common.js';
+import { DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { templateActions, tr } from './logic.js';
 import { DltPanel, SmsPreview, VersionsPanel, versionChips } from './template_versions.js';
 
@@ -18,29 +18,20 @@ function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
   // An approved template's new version (draft or pending) is what an edit continues from.
   const cand = editing && (editing.draft || editing.pending);
   const [form, setForm] = useState(editing ? { ...EMPTY, ...editing, ...(cand ? { body: cand.body, subject: cand.subject ?? editing.subject } : {}) } : EMPTY);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   const isNew = !editing;
   const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
 
   async function save(ev, submit = false) {
     ev.preventDefault();
-    setBusy(true);
-    try {
-      const body = { name: form.name, body: form.body };
-      if (submit && !isNew) body.submit = true;
-      if (isNew) Object.assign(body, { channel: form.channel, module: form.module });
-      if (form.channel === 'email') body.subject = form.subject;
-      const rec = isNew
-        ? await api.request('POST', orgPath(me, '/templates'), body)
-        : await api.request('PUT', orgPath(me, `/templates/${encodeURIComponent(editing.id)}`), body);
-      setError(null);
-      onDone(rec);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const body = { name: form.name, body: form.body };
+    if (submit && !isNew) body.submit = true;
+    if (isNew) Object.assign(body, { channel: form.channel, module: form.module });
+    if (form.channel === 'email') body.subject = form.subject;
+    const rec = await act.run(() => (isNew
+      ? api.request('POST', orgPath(me, '/templates'), body)
+      : api.request('PUT', orgPath(me, `/templates/${encodeURIComponent(editing.id)}`), body)));
+    if (rec) onDone(rec);
   }
 
   const title = isNew ? t('admin.templates.new') : t('admin.templates.editing', { name: editing.name });
@@ -75,11 +66,11 @@ function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
     ${form.channel === 'sms' && html`<${SmsPreview} api=${api} me=${me} lang=${lang} body=${form.body} />`}
     ${!isNew && editing.channel === 'sms' && editing.status === 'approved' && html`<p class="admin-hint" id="tpl-version-hint">
       ${t('admin.templates.newVersionHint', { version: editing.version ?? 1 })}</p>`}
-    <${ErrorNote} error=${error} lang=${lang} id="template-form-error" />
+    <${ErrorNote} error=${act.error} lang=${lang} id="template-form-error" />
     <div class="admin-actions">
-      <button type="submit" class="primary-button" disabled=${busy} id="tpl-save">
+      <button type="submit" class="primary-button" disabled=${act.busy} id="tpl-save">
         ${isNew ? t('admin.templates.create') : form.channel === 'sms' ? t('admin.templates.saveDraft') : t('admin.templates.save')}</button>
-      ${!isNew && form.channel === 'sms' && html`<button type="button" class="primary-button" id="tpl-save-submit" disabled=${busy}
+      ${!isNew && form.channel === 'sms' && html`<button type="button" class="primary-button" id="tpl-save-submit" disabled=${act.busy}
         onClick=${(ev) => save(ev, true)}>${t('admin.templates.saveSubmit')}</button>`}
       <button type="button" class="text-button" onClick=${onCancel}>${t('admin.templates.cancel')}</button>
     </div>
@@ -88,24 +79,13 @@ function TemplateForm({ api, me, lang, editing, onDone, onCancel }) {
 
 function Row({ api, me, lang, tpl, onChanged, onEdit, panel, onPanel }) {
   const t = (k, v) => tr(lang, k, v);
-  const [error, setError] = useState(null);
-  const [done, setDone] = useState('');
-  const [busy, setBusy] = useState(false);
+  const act = useAction();
   const useful = templateActions(tpl);
 
-  async function act(action) {
-    setBusy(true);
-    setDone('');
-    try {
-      const rec = await api.request('POST', orgPath(me, `/templates/${encodeURIComponent(tpl.id)}/${action}`));
-      setError(null);
-      setDone(t(`admin.templates.done.${action}`, { name: rec.name ?? tpl.name }));
-      onChanged(rec);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+  async function run(action) {
+    const rec = await act.run(() => api.request('POST', orgPath(me, `/templates/${encodeURIComponent(tpl.id)}/${action}`)),
+      (r) => t(`admin.templates.done.${action}`, { name: r.name ?? tpl.name }));
+    if (rec) onChanged(rec);
   }
 
   const errId = `tpl-${tpl.id}-error`;
@@ -121,8 +101,8 @@ function Row({ api, me, lang, tpl, onChanged, onEdit, panel, onPanel }) {
         onClick=${() => onPanel(panel === what ? null : what)}>${t(`admin.templates.show.${what}`)}</button>`)}
       ${tpl.channel === 'sms' && ['submit', 'approve', 'reject'].map((action) => html`<button type="button"
           class=${useful.includes(action) ? 'small-button is-primary' : 'small-button'} data-action=${action}
-          disabled=${busy} aria-describedby=${error ? errId : undefined}
-          aria-label=${`${t(`admin.templates.${action}`)}: ${tpl.name}`} onClick=${() => act(action)}>
+          disabled=${act.busy} aria-describedby=${act.error ? errId : undefined}
+          aria-label=${`${t(`admin.templates.${action}`)}: ${tpl.name}`} onClick=${() => run(action)}>
           ${t(`admin.templates.${action}`)}</button>`)}
     </td>
     <td class="num">v${tpl.version ?? 1}</td>
@@ -131,8 +111,8 @@ function Row({ api, me, lang, tpl, onChanged, onEdit, panel, onPanel }) {
   </tr>
   <tr class="admin-row-message" data-template-message=${tpl.id}>
     <td colspan="6">
-      <span role="status" class="admin-ok">${done}</span>
-      <${ErrorNote} error=${error} lang=${lang} id=${errId} />
+      <span role="status" class="admin-ok">${act.ok}</span>
+      <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
     </td>
   </tr>`;
 }
@@ -155,19 +135,12 @@ export function TemplatesView({ api, me, lang }) {
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     ${error && html`<${ErrorNote} error=${error} lang=${lang} />`}
     ${data && !list.length && html`<p class="admin-muted">${t('admin.empty')}</p>`}
-    ${list.length > 0 && html`<${TableScroll} label=${t('admin.templates.listCaption')}>
-      <table class="admin-table" id="templates-table">
-        <caption>${t('admin.templates.listCaption')}</caption>
-        <thead><tr>
-          <th scope="col">${t('admin.templates.name')}</th><th scope="col">${t('admin.templates.status')}</th>
-          <th scope="col">${t('admin.templates.actions')}</th><th scope="col" class="num">${t('admin.templates.version')}</th>
-          <th scope="col">${t('admin.templates.channel')}</th><th scope="col">${t('admin.templates.module')}</th>
-        </tr></thead>
-        <tbody>${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
+    ${list.length > 0 && html`<${DataTable} id="templates-table" caption=${t('admin.templates.listCaption')}
+      head=${[t('admin.templates.name'), t('admin.templates.status'), t('admin.templates.actions'),
+        [t('admin.templates.version'), 'num'], t('admin.templates.channel'), t('admin.templates.module')]}>
+      ${list.map((tpl) => html`<${Row} key=${tpl.id} api=${api} me=${me} lang=${lang} tpl=${tpl}
           onChanged=${changed} onEdit=${(x) => setEditing(x)} panel=${panel.id === tpl.id ? panel.what : null}
-          onPanel=${(what) => setPanel({ id: tpl.id, what })} />`)}</tbody>
-      </table>
-    <//>`}
+          onPanel=${(what) => setPanel({ id: tpl.id, what })} />`)}<//>`}
     ${open && panel.what === 'versions' && html`<${VersionsPanel} key=${`v-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
     ${open && panel.what === 'dlt' && html`<${DltPanel} key=${`d-${open.id}`} api=${api} me=${me} lang=${lang} tpl=${open} />`}
   <//>`;
