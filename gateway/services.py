@@ -147,7 +147,7 @@ async def open_services(
             call_flows=CallFlows(redis, scripts),
             actions=SignalActions(redis, scripts),
             suppressions=Suppressions(redis),
-            segments=Segments(redis),
+            segments=Segments(redis, scripts),
             sms_notifications=SmsNotifications(redis),
             vault=vault,
         )

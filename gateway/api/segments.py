@@ -1,10 +1,13 @@
 """Segments API (``/api/v1/orgs/{org}/segments``) and segment sends (``to: {segment}``, fan-outs).
 
-A segment send answers 202 at once with the fan-out's id and progress; the worker job
-``segment_fanout`` makes one notification per member, a chunk of contacts per job step
+A segment send (email ``to: {segment}``, or an SMS notification triggered for a segment, see
+:mod:`gateway.api.sms_notifications`) answers 202 at once with the fan-out's id and progress; the
+worker job ``segment_fanout`` makes one notification per member, a chunk of contacts per job step
 (:mod:`workers.fanout`). ``GET .../fanouts/{id}`` shows ``total`` (members found so far; final
-once ``status`` is ``done``), ``enqueued`` (member notifications made) and ``done`` (member
-notifications with an outcome: sent, rejected, bounced, ...).
+once ``status`` is ``done``), ``enqueued`` (member notifications made), ``skipped`` (members given
+none, e.g. no phone in the SMS notification's field) and ``done`` (member notifications with an
+outcome: sent, rejected, bounced, ...); ``GET .../fanouts/{id}/results`` pages what it did for
+each member.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.domain.errors import BadRequest, NotFound
-from gateway.domain.segments import fanout_id, matches, member_key, parse_segment, segment_send
+from gateway.domain.segments import (
+    fanout_id,
+    matches,
+    member_key,
+    new_fanout,
+    parse_segment,
+    public_fanout,
+    reuse_problem,
+    segment_send,
+)
 from gateway.domain.segments import is_segment_send as is_segment_send
 from gateway.domain.send_request import send_record
 from gateway.domain.signals import iso_utc
@@ -80,16 +92,21 @@ async def segment_contacts(request: Request[State]) -> Response:
     return JSONResponse({"contacts": page, "cursor": cursor})
 
 
-# -- segment sends ---------------------------------------------------------------------------------
-def _public_fanout(rec: dict[str, Any], done: int) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        k: rec[k] for k in ("id", "segment", "status", "total", "enqueued", "created_at") if k in rec
-    }
-    out["done"] = done
-    out["idempotency_key"] = rec.get("key")
-    if rec.get("reason"):
-        out["reason"] = rec["reason"]
-    return out
+# -- segment sends ----------------------------------------------------------------------------------
+async def start_fanout(svc: Services, org_id: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Create the segment send ``key`` names (or find it: 409 ``idempotency_key_reused`` when it
+    sends something else) and make sure its current step is queued; the send as the API shows it."""
+    batch = fanout_id(org_id, key)
+    await svc.segments.create_fanout(org_id, batch, fields)
+    rec = await svc.segments.fanout(org_id, batch)
+    if rec is None:  # pragma: no cover - expired between the two calls (30 days)
+        raise NotFound("the segment send expired", code="fanout_not_found")
+    reuse_problem(rec, fields)
+    if rec["status"] != "done":  # (again) after a crash between create and enqueue; arq refuses a duplicate
+        step = int(rec["step"])
+        await svc.jobs.enqueue(SEGMENT_FANOUT, fanout_job_id(org_id, batch, step), None, org=org_id, batch=batch,
+                               step=step)  # fmt: skip
+    return public_fanout(rec)
 
 
 async def send_to_segment(svc: Services, org_id: str, body: dict[str, Any]) -> Response:
@@ -98,27 +115,32 @@ async def send_to_segment(svc: Services, org_id: str, body: dict[str, Any]) -> R
     send_record(org_id, "email", member | {"to": {"contact": "x"}, "idempotency_key": member_key(key, "x")})
     if await svc.segments.get(org_id, segment) is None:
         raise BadRequest(f"segment {segment!r} does not exist", code="unknown_segment")
-    batch = fanout_id(org_id, key)
-    fields = {"segment": segment, "key": key, "body": member, "cursor": None, "step": 0, "total": 0,
-              "enqueued": 0, "status": "queued", "created_at": iso_utc(int(time.time() * 1000))}  # fmt: skip
-    await svc.segments.create_fanout(org_id, batch, fields)
-    rec = await svc.segments.fanout(org_id, batch)
-    if rec is None:  # pragma: no cover - expired between the two calls
-        raise NotFound("the segment send expired", code="fanout_not_found")
-    if rec["status"] != "done":  # (again) after a crash between create and enqueue; arq refuses a duplicate
-        step = int(rec["step"])
-        await svc.jobs.enqueue(SEGMENT_FANOUT, fanout_job_id(org_id, batch, step), None, org=org_id, batch=batch,
-                               step=step)  # fmt: skip
-    return JSONResponse(_public_fanout(rec, await svc.segments.fanout_done_count(org_id, batch)), status_code=202)
+    fields = new_fanout(segment, key, iso_utc(int(time.time() * 1000)), body=member)
+    return JSONResponse(await start_fanout(svc, org_id, key, fields), status_code=202)
+
+
+async def _fanout(svc: Services, org: str, request: Request[State]) -> tuple[str, dict[str, Any]]:
+    batch = path_id(request, "fanout")
+    rec = await svc.segments.fanout(org, batch)
+    if rec is None:
+        raise NotFound("segment send does not exist", code="fanout_not_found")
+    return batch, rec
 
 
 async def get_fanout(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
-    batch = path_id(request, "fanout")
-    rec = await svc.segments.fanout(org["id"], batch)
-    if rec is None:
-        raise NotFound("segment send does not exist", code="fanout_not_found")
-    return JSONResponse(_public_fanout(rec, await svc.segments.fanout_done_count(org["id"], batch)))
+    _, rec = await _fanout(svc, org["id"], request)
+    return JSONResponse(public_fanout(rec))
+
+
+async def fanout_results(request: Request[State]) -> Response:
+    """What the send did for each member so far, by contact id: ``{"contact", "notification"}`` or
+    ``{"contact", "error"}`` (a member skipped: e.g. ``no_phone_in_field``), paged."""
+    svc, org = await admin_org(request)
+    batch, _ = await _fanout(svc, org["id"], request)
+    limit = int_param(request, "limit", PAGE, 1, PAGE_MAX)
+    results, cursor = await svc.segments.fanout_results(org["id"], batch, cursor_param(request), limit)
+    return JSONResponse({"results": results, "cursor": cursor})
 
 
 routes = [
@@ -128,4 +150,5 @@ routes = [
     Route("/api/v1/orgs/{org}/segments/{segment}", delete_segment, methods=["DELETE"]),
     Route("/api/v1/orgs/{org}/segments/{segment}/contacts", segment_contacts, methods=["GET"]),
     Route("/api/v1/orgs/{org}/fanouts/{fanout}", get_fanout, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/fanouts/{fanout}/results", fanout_results, methods=["GET"]),
 ]

@@ -1,27 +1,29 @@
 """SMS notifications (the CRM's "SMS notification" fired by workflow rules): definitions
 (``PUT/GET/DELETE .../sms-notifications/{id}``, ``GET .../sms-notifications``) and the trigger
 (``POST .../sms-notifications/{id}/trigger``: one ordinary notification per contact, through the
-same path as ``POST .../notifications``)."""
+same path as ``POST .../notifications``; for a segment, of any size, a segment send: the worker's
+``segment_fanout`` job makes them a chunk at a time, see :mod:`gateway.api.segments`)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.domain.errors import ApiError, BadRequest, NotFound
-from gateway.domain.segments import matches
+from gateway.api.segments import start_fanout
+from gateway.domain.errors import BadRequest, NotFound
+from gateway.domain.segments import new_fanout
+from gateway.domain.signals import iso_utc
 from gateway.domain.sms_notifications import (
-    MAX_CONTACTS,
     Conflict,
-    contact_send,
+    member_send,
     parse_definition,
     parse_trigger,
-    pick_phone,
     template_problem,
 )
 from gateway.http import JSONResponse, State, admin_org, json_object, path_id
@@ -70,50 +72,42 @@ async def delete_definition(request: Request[State]) -> Response:
     return Response(status_code=204)
 
 
-async def _segment_members(svc: Services, org: str, segment: str) -> list[dict[str, Any]]:
-    seg = await svc.segments.get(org, segment)
-    if seg is None:
+async def _segment_fanout(
+    svc: Services, org: str, definition: dict[str, Any], segment: str, data: dict[str, Any], key: str
+) -> dict[str, Any]:
+    """Start (or find, by key) the segment send that texts every member (:mod:`workers.fanout`)."""
+    if await svc.segments.get(org, segment) is None:
         raise BadRequest(f"segment {segment!r} does not exist", code="unknown_segment")
-    match = seg["match"]
-    members: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page, cursor = await svc.tenancy.page_contacts(org, cursor, MAX_CONTACTS + 1, lambda c: matches(match, c))
-        members.extend(page)
-        if len(members) > MAX_CONTACTS:
-            raise ApiError(f"the segment has more than {MAX_CONTACTS} members: trigger it for contacts in pages",
-                           code="segment_too_large", status=409)  # fmt: skip
-        if cursor is None:
-            return members
+    fields = new_fanout(segment, key, iso_utc(int(time.time() * 1000)), sms_notification=definition, data=data)
+    return await start_fanout(svc, org, key, fields)
 
 
 async def trigger(request: Request[State]) -> Response:
-    """202 ``{"results": [{"contact", "notification"} | {"contact", "error"}]}``, one per contact."""
+    """202 ``{"sms_notification", "results": [{"contact", "notification"} | {"contact", "error"}]}``,
+    one per contact, for ``contacts``; for a ``segment`` 202 ``{"sms_notification", "fanout"}``: the
+    segment send (whatever its size) that makes them, a chunk per job step."""
     svc, org = await admin_org(request)
     definition = await _definition(svc, org["id"], request)
     ids, segment, data, key = parse_trigger(await json_object(request))
-    if ids is not None:
-        found = await svc.sms_notifications.contacts(org["id"], ids)
-        targets: list[tuple[str, dict[str, Any] | None]] = list(zip(ids, found, strict=True))
-    else:
-        assert segment is not None  # noqa: S101 - parse_trigger gives one of the two
-        targets = [(c["id"], c) for c in await _segment_members(svc, org["id"], segment)]
     key = key or "t_" + secrets.token_hex(12)
+    if ids is None:
+        assert segment is not None  # noqa: S101 - parse_trigger gives one of the two
+        fanout = await _segment_fanout(svc, org["id"], definition, segment, data, key)
+        return JSONResponse({"sms_notification": definition["id"], "fanout": fanout}, status_code=202)
+    found = await svc.sms_notifications.contacts(org["id"], ids)
     gate = asyncio.Semaphore(_CONCURRENCY)
 
     async def one(cid: str, contact: dict[str, Any] | None) -> dict[str, Any]:
         if contact is None:
             return {"contact": cid, "error": "unknown_contact"}
-        number = pick_phone(contact.get("phones") or [], definition["phone_field"])
-        if number is None:
-            return {"contact": cid, "error": "no_phone_in_field"}
+        body, why = member_send(definition, contact, data, key)
+        if body is None:
+            return {"contact": cid, "error": why}
         async with gate:
-            rec = await submission.submit(
-                svc.notifications, svc.jobs, org["id"], contact_send(definition, contact, number, data, key)
-            )
+            rec = await submission.submit(svc.notifications, svc.jobs, org["id"], body)
         return {"contact": cid, "notification": rec["id"]}
 
-    results = await asyncio.gather(*(one(cid, contact) for cid, contact in targets))
+    results = await asyncio.gather(*(one(cid, contact) for cid, contact in zip(ids, found, strict=True)))
     return JSONResponse({"sms_notification": definition["id"], "results": results}, status_code=202)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from gateway.domain.errors import BadRequest
+from gateway.domain.errors import ApiError, BadRequest
+from gateway.domain.notifications import RANK
 from gateway.domain.tenancy import FIELD_NAME, RECORD_ID, check_id
 
 MATCH_KEYS = ("kind", "owner", "company", "marketing")
@@ -80,6 +81,15 @@ def matches(match: dict[str, Any], contact: dict[str, Any]) -> bool:
 
 
 # -- segment sends ----------------------------------------------------------------------------------
+# A segment send ("fan-out") makes one notification per member; the member notifications carry the
+# send's key and the rank from which they count as done (``sent`` and every outcome: delivered,
+# read, undelivered, failed, bounced, rejected, cancelled), and the step that first gives one such
+# a status also counts it in the send's ``done`` (see gateway/store/lua/fanout_done.lua).
+DONE_RANK = RANK["sent"]
+DONE_STATUSES = frozenset(s for s, rank in RANK.items() if rank >= DONE_RANK)
+# What a send gives each member: the email body of ``to: {segment}``, or an SMS notification.
+EMAIL = "email"
+SMS_NOTIFICATION = "sms_notification"
 # A member's key is ``<key>:<contact id>`` (contact ids are at most 64 characters) and must fit a
 # notification's 200-character idempotency key.
 MAX_SEGMENT_KEY = 135
@@ -118,3 +128,44 @@ def segment_send(body: dict[str, Any], fallback_key: str) -> tuple[str, str, dic
         )
     member = {k: v for k, v in body.items() if k != "to"} | {"idempotency_key": key}
     return segment, key, member
+
+
+def new_fanout(segment: str, key: str, created_at: str, **what: Any) -> dict[str, Any]:
+    """The fields of a new segment send of ``segment``: ``body`` (an email member's send without
+    ``to``) or ``sms_notification`` (the definition, as it is now) with ``data``."""
+    kind = SMS_NOTIFICATION if "sms_notification" in what else EMAIL
+    return {"kind": kind, "segment": segment, "key": key, **what, "cursor": None, "step": 0, "total": 0,
+            "enqueued": 0, "skipped": 0, "done": 0, "status": "queued", "created_at": created_at}  # fmt: skip
+
+
+def _what(rec: dict[str, Any]) -> tuple[Any, ...]:
+    definition = rec.get("sms_notification")
+    return rec.get("kind", EMAIL), rec.get("segment"), definition["id"] if isinstance(definition, dict) else None
+
+
+def reuse_problem(stored: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """409 ``idempotency_key_reused`` when the send found by the key sends something else (another
+    segment, channel or SMS notification): the key names one send, not a new one."""
+    if _what(stored) != _what(wanted):
+        raise ApiError(
+            "this idempotency_key names another segment send (other segment, channel or SMS notification)",
+            code="idempotency_key_reused",
+            status=409,
+        )
+
+
+def public_fanout(rec: dict[str, Any]) -> dict[str, Any]:
+    """A segment send as the API shows it (``GET .../fanouts/{id}``)."""
+    out: dict[str, Any] = {
+        k: rec[k] for k in ("id", "segment", "status", "total", "enqueued", "created_at") if k in rec
+    }
+    out["kind"] = rec.get("kind", EMAIL)
+    definition = rec.get("sms_notification")
+    if isinstance(definition, dict):
+        out["sms_notification"] = definition["id"]
+    out["skipped"] = int(rec.get("skipped") or 0)
+    out["done"] = int(rec.get("done") or 0)
+    out["idempotency_key"] = rec.get("key")
+    if rec.get("reason"):
+        out["reason"] = rec["reason"]
+    return out

@@ -144,3 +144,13 @@ def contact_send(
         "kind": "auto",
         "idempotency_key": f"{key}:{contact['id']}",
     }
+
+
+def member_send(
+    definition: dict[str, Any], contact: dict[str, Any], data: dict[str, Any], key: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(the notification body for ``contact``, None) or (None, why none: ``no_phone_in_field``)."""
+    number = pick_phone(contact.get("phones") or [], definition["phone_field"])
+    if number is None:
+        return None, "no_phone_in_field"
+    return contact_send(definition, contact, number, data, key), None

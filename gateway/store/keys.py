@@ -388,13 +388,19 @@ def segments(org_id: str) -> str:
 
 
 def fanout(org_id: str, batch: str) -> str:
-    """Hash: one segment send's progress (segment, request body, cursor, step, total, enqueued, status)."""
+    """Hash: one segment send (what each member gets, cursor, step, total, enqueued, skipped, done, status)."""
     return f"sg:{{{org_id}}}:fanout:{batch}"
 
 
-def fanout_members(org_id: str, batch: str) -> str:
-    """Set of the notification ids one segment send made (one per member)."""
-    return f"sg:{{{org_id}}}:fanout:{batch}:members"
+def fanout_results(org_id: str, batch: str) -> str:
+    """Hash contact id -> JSON ``{"contact", "notification"} | {"contact", "error"}``: what one
+    segment send did for each member."""
+    return f"sg:{{{org_id}}}:fanout:{batch}:results"
+
+
+def fanout_order(org_id: str, batch: str) -> str:
+    """Sorted set (all scores 0, so by contact id) of the members in :func:`fanout_results`: its pages."""
+    return f"sg:{{{org_id}}}:fanout:{batch}:order"
 
 
 # -- telephony (numbers, groups) -------------------------------------------------------------

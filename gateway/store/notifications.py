@@ -138,6 +138,14 @@ class Notifications:
         nid = await self._r.get(keys.message_id(org, message_id.strip().strip("<>")))
         return None if nid is None else await self.get(org, nid)
 
+    async def join_fanout(self, org: str, nid: str, batch: str, done_rank: int) -> bool:
+        """Make notification ``nid`` (made before, under a member's key) a member of segment send
+        ``batch`` unless it is one of a send already (``fanout_join.lua``): True when it joined now."""
+        joined = await self._s.fanout_join(
+            keys=[keys.notification(org, nid), keys.fanout(org, batch)], args=[done_rank]
+        )
+        return bool(joined)
+
     async def cancel(self, org: str, nid: str) -> tuple[bool | None, str]:
         """Cancel a ``queued`` or ``scheduled`` notification (``notification_cancel.lua``):
         (True, "cancelled"), (False, its status) when it is sending or done, (None, "") when unknown."""

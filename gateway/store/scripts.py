@@ -4,7 +4,8 @@ Registering costs no round trip: redis-py sends EVALSHA and loads the script on 
 
 A script may reuse another one's rules verbatim: a line ``--#include NAME`` becomes
 ``local function NAME(KEYS, ARGV) <NAME.lua> end``, so a combined script (e.g. ``sms_begin``)
-applies exactly the same checks as the single-purpose script it includes.
+applies exactly the same checks as the single-purpose script it includes. A script only ever
+included (``fanout_done``) is not registered.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class Scripts:
     token_revoke: AsyncScript
     signal_acted: AsyncScript
     call_flow_write: AsyncScript
+    fanout_join: AsyncScript
+    fanout_create: AsyncScript
 
     async def advance(
         self,

@@ -2,9 +2,12 @@
 
 A segment send ("fan-out") is a hash created once per ``(org, idempotency key)``; the worker's
 ``segment_fanout`` job walks the org's contacts in id order from its ``cursor``, a chunk per job
-step, and records after each chunk the new cursor, step and counts in one HSET (see
+step, and records after each chunk what it did for each member (a hash by contact and a sorted
+set of the contacts, for pages) and then the new cursor, step and counts in one HSET (see
 :mod:`workers.fanout`). Member notifications are made idempotently (``<key>:<contact>``), so a
-step run twice makes nothing twice.
+step run twice makes nothing twice. ``done`` is not counted here: each member notification adds
+itself to it, once, in the atomic step that gives it an outcome (``fanout_done.lua``), so reading
+the progress costs one HGETALL however large the segment.
 """
 
 from __future__ import annotations
@@ -15,11 +18,9 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.store import keys
+from gateway.store.scripts import Scripts
 
 FANOUT_RETENTION_SECONDS = 30 * 86400
-# Statuses of a member notification that count as done for a fan-out's progress.
-_DONE = ("sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected", "cancelled")
-_STATUS_CHUNK = 1000
 
 
 def _load(raw: str | None) -> dict[str, Any] | None:
@@ -27,8 +28,9 @@ def _load(raw: str | None) -> dict[str, Any] | None:
 
 
 class Segments:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
+        self._s = scripts
 
     async def get(self, org: str, segment: str) -> dict[str, Any] | None:
         return _load(await self._r.hget(keys.segments(org), segment))
@@ -45,35 +47,43 @@ class Segments:
 
     # -- fan-outs -----------------------------------------------------------------------------
     async def create_fanout(self, org: str, batch: str, fields: dict[str, Any]) -> bool:
-        """Create the fan-out unless it exists (True when created now); kept 30 days."""
-        key = keys.fanout(org, batch)
-        created = await self._r.hsetnx(key, "id", batch)
-        if created:
-            await self._r.hset(key, mapping={k: orjson.dumps(v).decode() for k, v in fields.items()})
-            await self._r.expire(key, FANOUT_RETENTION_SECONDS)
+        """Create the fan-out unless it exists (True when created now), whole in one step
+        (``fanout_create.lua``: a repeated request at the same moment finds all of it); kept 30 days."""
+        pairs = [x for k, v in fields.items() for x in (k, orjson.dumps(v).decode())]
+        created = await self._s.fanout_create(
+            keys=[keys.fanout(org, batch)], args=[FANOUT_RETENTION_SECONDS, "id", batch, *pairs]
+        )
         return bool(created)
 
     async def fanout(self, org: str, batch: str) -> dict[str, Any] | None:
         raw = await self._r.hgetall(keys.fanout(org, batch))
-        if not raw or "body" not in raw:
+        if not raw or "key" not in raw:
             return None
         return {k: (v if k == "id" else orjson.loads(v)) for k, v in raw.items()}
 
-    async def fanout_step(self, org: str, batch: str, nids: list[str], fields: dict[str, Any]) -> None:
-        """Record a finished chunk: its member notifications, then the new cursor/step/counts."""
-        if nids:
-            await self._r.sadd(keys.fanout_members(org, batch), *nids)
-            await self._r.expire(keys.fanout_members(org, batch), FANOUT_RETENTION_SECONDS)
+    async def fanout_step(self, org: str, batch: str, results: list[dict[str, Any]], fields: dict[str, Any]) -> None:
+        """Record a finished chunk: what it did for each member, then the new cursor/step/counts
+        (never ``done``: the member notifications count that themselves)."""
+        if results:
+            async with self._r.pipeline(transaction=False) as pipe:
+                pipe.hset(
+                    keys.fanout_results(org, batch),
+                    mapping={r["contact"]: orjson.dumps(r).decode() for r in results},
+                )
+                pipe.zadd(keys.fanout_order(org, batch), {r["contact"]: 0 for r in results})
+                pipe.expire(keys.fanout_results(org, batch), FANOUT_RETENTION_SECONDS)
+                pipe.expire(keys.fanout_order(org, batch), FANOUT_RETENTION_SECONDS)
+                await pipe.execute()
         await self._r.hset(keys.fanout(org, batch), mapping={k: orjson.dumps(v).decode() for k, v in fields.items()})
 
-    async def fanout_done_count(self, org: str, batch: str) -> int:
-        """How many member notifications reached an outcome (sent, rejected, bounced, ...)."""
-        nids = list(await self._r.smembers(keys.fanout_members(org, batch)))
-        done = 0
-        for i in range(0, len(nids), _STATUS_CHUNK):
-            async with self._r.pipeline(transaction=False) as pipe:
-                for nid in nids[i : i + _STATUS_CHUNK]:
-                    pipe.hget(keys.notification(org, nid), "status")
-                statuses = await pipe.execute()
-            done += sum(1 for s in statuses if s in _DONE)
-        return done
+    async def fanout_results(
+        self, org: str, batch: str, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a send's per-member results, by contact id after ``after``, and the cursor
+        of the next page (None at the end)."""
+        low = "-" if after is None else "(" + after
+        members = await self._r.zrangebylex(keys.fanout_order(org, batch), low, "+", start=0, num=limit + 1)
+        page = members[:limit]
+        raws = await self._r.hmget(keys.fanout_results(org, batch), page) if page else []
+        results = [orjson.loads(r) for r in raws if r is not None]
+        return results, (page[-1] if len(members) > limit else None)

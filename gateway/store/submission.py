@@ -12,17 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.notifications import CANCELLABLE
+from gateway.domain.segments import DONE_RANK
 from gateway.domain.send_request import parse_send_at, send_record
+from gateway.store import keys
 from gateway.store.jobs import SEND_EMAIL, SEND_SMS, JobQueue, send_job_id
 from gateway.store.notifications import Notifications
 
 
-async def submit(notifications: Notifications, jobs: JobQueue, org_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The stored notification record (400 for a malformed body)."""
+async def submit(
+    notifications: Notifications, jobs: JobQueue, org_id: str, body: dict[str, Any], *, fanout: str | None = None
+) -> dict[str, Any]:
+    """The stored notification record (400 for a malformed body). With ``fanout`` it is a member of
+    that segment send: made with the send's key and the rank from which it counts as done, so the
+    status change that gives it an outcome counts it in the send's ``done`` (``fanout_done.lua``)."""
     rec = send_record(org_id, body.get("channel"), body, fallback_key=None)
     if rec["idempotency_key"] is None:
         rec["idempotency_key"] = rec["id"]
-    existing, _ = await notifications.create(org_id, rec)
+    if fanout is not None:
+        rec |= {"fanout_key": keys.fanout(org_id, fanout), "fanout_rank": DONE_RANK}
+    existing, created = await notifications.create(org_id, rec)
+    if fanout is not None and not created and "fanout_key" not in existing:  # made before, by another send
+        await notifications.join_fanout(org_id, rec["id"], fanout, DONE_RANK)
     if existing["status"] in CANCELLABLE:  # queued or scheduled: not started yet
         job_kwargs = {k: v for k, v in body.items() if v is not None} | {"org": org_id, "notification": rec["id"]}
         job_kwargs.setdefault("idempotency_key", rec["idempotency_key"])

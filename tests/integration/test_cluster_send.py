@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import redis as redis_sync
@@ -15,6 +16,7 @@ from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.redis_cluster import RedisCluster
 from tests.support.sending import (
+    SendOrg,
     SmtpServer,
     buy,
     credits_of,
@@ -25,7 +27,7 @@ from tests.support.sending import (
     sms_template,
     worker_env,
 )
-from tests.support.timing import FACTOR
+from tests.support.timing import FACTOR, wait_for
 
 
 async def test_credits_exact_and_report_counted_on_a_cluster(
@@ -62,10 +64,33 @@ async def test_credits_exact_and_report_counted_on_a_cluster(
         r = await client.get(f"/api/v1/orgs/{org.id}/reports/email", headers=a.admin)
         assert r.status_code == 200, r.text
         assert r.json()["total"]["sent"] == 3
+        await _segment_trigger_counts_done(client, org, a, tid)
     # The queue is the plain Redis: arq's keys are there, not in the cluster.
     assert _arq_keys(queue_redis.port)
     assert not any(_arq_keys(port) for port in redis_cluster.ports)
     assert redis_cluster.crossslot_errors() == dict.fromkeys(redis_cluster.ports, 0)
+
+
+async def _segment_trigger_counts_done(client: httpx.AsyncClient, org: SendOrg, gw: Gateway, tid: str) -> None:
+    """An SMS notification triggered for a segment (every contact) on the cluster: each member's
+    final status (no credits left: rejected) counts in the fan-out's done, in the org's slot."""
+    base = f"/api/v1/orgs/{org.id}"
+    r = await client.put(f"{base}/segments/everyone", json={"match": {}}, headers=gw.admin)
+    assert r.status_code == 201, r.text
+    definition = {"name": "全員", "module": "deals", "phone_field": "any", "template": tid}
+    r = await client.put(f"{base}/sms-notifications/everyone", json=definition, headers=gw.admin)
+    assert r.status_code == 201, r.text
+    trigger = {"segment": "everyone", "data": {"name": "皆"}}
+    r = await client.post(f"{base}/sms-notifications/everyone/trigger", json=trigger, headers=gw.admin)
+    assert r.status_code == 202, r.text
+    fanout = r.json()["fanout"]["id"]
+
+    async def finished() -> dict[str, Any] | None:
+        rec: dict[str, Any] = (await client.get(f"{base}/fanouts/{fanout}", headers=gw.admin)).json()
+        return rec if rec["status"] == "done" and rec["done"] == rec["enqueued"] else None
+
+    progress = await wait_for(finished, timeout=30 * FACTOR, interval=0.2)
+    assert (progress["total"], progress["enqueued"], progress["done"]) == (3, 3, 3)
 
 
 def _two_workers(

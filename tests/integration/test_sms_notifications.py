@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from gateway.devtools.twilio_api import TwilioApi
-from tests.support.api import Gateway
+from tests.support.api import Gateway, provision_org
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
@@ -23,7 +23,7 @@ from tests.support.sending import (
     sms_template,
     start_workers,
 )
-from tests.support.timing import FACTOR
+from tests.support.timing import FACTOR, wait_for
 
 SATO_MOBILE = "+819011112222"
 CONTACTS = {
@@ -131,7 +131,38 @@ async def test_trigger_texts_the_mobile_number_once_with_per_contact_results(
     assert r.status_code == 404
 
 
-async def test_trigger_for_a_segment_texts_its_members(
+async def _fanout_results(client: httpx.AsyncClient, org: SendOrg, fanout: str, limit: int) -> list[dict[str, Any]]:
+    """Every member result of a segment send, read page by page (each at most ``limit``)."""
+    out: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        r = await client.get(
+            f"/api/v1/orgs/{org.id}/fanouts/{fanout}/results", params=params, headers=org.ctx.gateway.admin
+        )
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["results"]) <= limit
+        out += page["results"]
+        cursor = page["cursor"]
+        if cursor is None:
+            return out
+
+
+async def _finished(client: httpx.AsyncClient, org: SendOrg, fanout: str) -> dict[str, Any]:
+    """The segment send once it walked every member and each notification it made has an outcome."""
+
+    async def check() -> dict[str, Any] | None:
+        r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/{fanout}", headers=org.ctx.gateway.admin)
+        assert r.status_code == 200, r.text
+        rec: dict[str, Any] = r.json()
+        return rec if rec["status"] == "done" and rec["done"] == rec["enqueued"] else None
+
+    result: dict[str, Any] = await wait_for(check, timeout=30 * FACTOR, interval=0.1)
+    return result
+
+
+async def test_trigger_for_a_segment_is_a_fanout_that_texts_members_with_a_phone_once(
     client: httpx.AsyncClient,
     gateway: Gateway,
     redis_server: RedisServer,
@@ -145,15 +176,86 @@ async def test_trigger_for_a_segment_texts_its_members(
     segment = {"name": "関西", "match": {"company": "関西商事"}}
     r = await client.put(f"/api/v1/orgs/{org.id}/segments/kansai", json=segment, headers=gateway.admin)
     assert r.status_code in (200, 201), r.text
-    definition = {"name": "商談フォロー", "module": "deals", "phone_field": "any", "template": tid}
+    definition = {"name": "商談フォロー", "module": "deals", "phone_field": "mobile", "template": tid}
     assert (await client.put(url(org, "/follow"), json=definition, headers=gateway.admin)).status_code == 201
-    trigger = {"segment": "kansai", "data": {"note": ""}, "idempotency_key": "k"}
-    r = await client.post(url(org, "/follow/trigger"), json=trigger, headers=gateway.admin)
+    trigger = {"segment": "kansai", "data": {"note": "明日"}, "idempotency_key": "k"}
+    first, second = await asyncio.gather(
+        *(client.post(url(org, "/follow/trigger"), json=trigger, headers=gateway.admin) for _ in range(2))
+    )
+    assert first.status_code == second.status_code == 202, first.text
+    answer = first.json()
+    assert set(answer) == {"sms_notification", "fanout"} and answer["sms_notification"] == "follow"
+    fanout = answer["fanout"]
+    assert second.json()["fanout"]["id"] == fanout["id"]
+    assert (fanout["kind"], fanout["sms_notification"], fanout["segment"]) == ("sms_notification", "follow", "kansai")
+    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}", headers=gateway.admin)
+    assert r.status_code == 200 and set(r.json()) == set(fanout), r.text  # the same object as GET answers
+
+    progress = await _finished(client, org, fanout["id"])
+    assert {k: progress[k] for k in ("total", "enqueued", "skipped", "done")} == {
+        "total": 2, "enqueued": 1, "skipped": 1, "done": 1}  # fmt: skip
+    results = await _fanout_results(client, org, fanout["id"], 1)
+    assert [(x["contact"], x.get("error")) for x in results] == [("c-desk", "no_phone_in_field"), ("c-sato", None)]
+    sato = await settled(client, org, results[1]["notification"])
+    assert (sato["status"], sato["recipient"]) == ("sent", SATO_MOBILE)
+    assert [m["body"] for m in twilio_api.created_to(SATO_MOBILE)] == ["佐藤様、商談の件でご連絡しました。明日"]
+
+    # The same key again: the same send, nothing sent twice; the key of another send → 409.
+    again = await client.post(url(org, "/follow/trigger"), json=trigger, headers=gateway.admin)
+    assert again.status_code == 202 and again.json()["fanout"]["id"] == fanout["id"]
+    await asyncio.sleep(1.0 * FACTOR)
+    assert len(twilio_api.created) == 1 and (await credits_of(client, org))["balance"] == 9
+    r = await client.post(url(org, "/follow/trigger"), json=trigger | {"segment": "other"}, headers=gateway.admin)
+    assert r.status_code == 400 and r.json()["error"] == "unknown_segment"
+    await client.put(f"/api/v1/orgs/{org.id}/segments/other", json=segment, headers=gateway.admin)
+    r = await client.post(url(org, "/follow/trigger"), json=trigger | {"segment": "other"}, headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (409, "idempotency_key_reused")
+
+    # Only the org's admins read a send's results; an unknown send is 404.
+    path = f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}/results"
+    assert (await client.get(path, headers=org.ctx.user_headers("u1"))).status_code == 403
+    stranger = await provision_org(client, gateway, "fo-" + org.id)
+    assert (await client.get(path, headers=stranger.user_headers("u1"))).status_code == 403
+    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/fo_unknown/results", headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (404, "fanout_not_found")
+    r = await client.get(path, params={"limit": "0"}, headers=gateway.admin)
+    assert r.status_code == 400
+
+
+async def test_a_segment_of_1500_is_triggered_in_steps_and_done_counts_as_sends_finish(
+    client: httpx.AsyncClient,
+    gateway: Gateway,
+    redis_server: RedisServer,
+    procs: Processes,
+    twilio_api: TwilioApi,
+    smtp_server: SmtpServer,
+) -> None:
+    """Over the 1,000 a request once evaluated: the fan-out walks it a chunk per job step. Most
+    members have only a landline (skipped), a few a mobile (texted); ``done`` reaches the sends."""
+    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    org, tid = await _setup(client, gateway, twilio_api)
+    await buy(client, org, 20)
+    texted = {f"m-{i:04d}" for i in range(0, 1500, 125)}  # 12 members with a mobile
+    contacts = [
+        {"id": f"m-{i:04d}", "name": f"会員{i}", "fields": {"club": "gold"},
+         "phones": [{"number": f"+81 90-{1000 + i:04d}-{i:04d}" if f"m-{i:04d}" in texted
+                     else f"+81 3-{1000 + i:04d}-{i:04d}", "type": "mobile" if f"m-{i:04d}" in texted else "work"}]}
+        for i in range(1500)
+    ]  # fmt: skip
+    r = await client.post(f"/api/v1/orgs/{org.id}/contacts:import", json={"contacts": contacts}, headers=gateway.admin)
+    assert r.status_code == 200 and r.json()["created"] == 1500, r.text[:300]
+    r = await client.put(f"/api/v1/orgs/{org.id}/segments/gold", json={"match": {"fields.club": "gold"}},
+                         headers=gateway.admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    definition = {"name": "会員", "module": "deals", "phone_field": "mobile", "template": tid}
+    assert (await client.put(url(org, "/club"), json=definition, headers=gateway.admin)).status_code == 201
+    r = await client.post(url(org, "/club/trigger"), json={"segment": "gold", "data": {"note": ""}},
+                          headers=gateway.admin)  # fmt: skip
     assert r.status_code == 202, r.text
-    results = sorted(r.json()["results"], key=lambda x: x["contact"])
-    assert [x["contact"] for x in results] == ["c-desk", "c-sato"]
-    # "any": c-desk has only a work number, which it takes; c-sato its mobile.
-    outcomes = await asyncio.gather(*(settled(client, org, x["notification"]) for x in results))
-    assert [o["recipient"] for o in outcomes] == ["+81612345678", SATO_MOBILE]
-    r = await client.post(url(org, "/follow/trigger"), json={"segment": "nope"}, headers=gateway.admin)
-    assert (r.status_code, r.json()["error"]) == (400, "unknown_segment")
+    progress = await _finished(client, org, r.json()["fanout"]["id"])
+    assert {k: progress[k] for k in ("total", "enqueued", "skipped", "done")} == {
+        "total": 1500, "enqueued": 12, "skipped": 1488, "done": 12}  # fmt: skip
+    results = await _fanout_results(client, org, progress["id"], 1000)
+    assert len(results) == 1500 and [x["contact"] for x in results] == [f"m-{i:04d}" for i in range(1500)]
+    assert {x["contact"] for x in results if "notification" in x} == texted
+    assert len(twilio_api.created) == 12

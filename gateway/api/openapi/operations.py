@@ -252,12 +252,28 @@ def _sending() -> dict[Key, Schema]:
             },
             security=ORG_ADMIN,
             body=json_body(ref("NotificationInput")),
-            extra_errors={"400": "invalid body; to a segment: not email/mass (`invalid_field`), `unknown_segment`"},
+            extra_errors={
+                "400": "invalid body; to a segment: not email/mass (`invalid_field`), `unknown_segment`",
+                "409": "to a segment: the idempotency_key names a segment send of something else "
+                "(`idempotency_key_reused`)",
+            },
         ),
         (f"{ORG}/fanouts/{{fanout}}", "GET"): operation(
-            "Progress of a segment send: total members, notifications enqueued and done",
+            "Progress of a segment send (email or SMS notification): members found, notifications "
+            "enqueued, members skipped, notifications done",
             _ok("200", "the segment send", "Fanout"),
             security=ORG_ADMIN,
+            extra_errors={"404": "unknown org or segment send (`fanout_not_found`)"},
+        ),
+        (f"{ORG}/fanouts/{{fanout}}/results", "GET"): operation(
+            "What a segment send did for each member so far (its notification, or why none), by contact id, paged",
+            _ok("200", "one page and the next cursor", "FanoutResults"),
+            security=ORG_ADMIN,
+            params=(limit(PAGE, PAGE_MAX), _cursor()),
+            extra_errors={
+                "400": "a bad `limit` or `cursor` (`invalid_parameter`)",
+                "404": "unknown org or segment send (`fanout_not_found`)",
+            },
         ),
         (f"{ORG}/notifications/{{notification}}", "GET"): operation(
             "Status, reason and history of a notification",
@@ -337,12 +353,19 @@ def _sending() -> dict[Key, Schema]:
         ),
         (f"{ORG}/sms-notifications/{{sms_notification}}/trigger", "POST"): operation(
             "Send it to contacts (at most 1,000) or a segment's members: one notification per contact",
-            _ok("202", "one result per contact: its notification, or why none", "SmsTrigger"),
+            {
+                "202": json_response(
+                    "contacts: one result per contact (its notification, or why none); a segment, of any "
+                    "size: the segment send that makes them (GET .../fanouts/{id}, .../fanouts/{id}/results)",
+                    {"oneOf": [ref("SmsTrigger"), ref("SmsTriggerFanout")]},
+                )
+            },
             security=ORG_ADMIN,
             body=json_body(ref("SmsTriggerInput")),
             extra_errors={
                 "400": "invalid body, or an unknown segment (`unknown_segment`)",
-                "409": "the segment has more than 1,000 members (`segment_too_large`)",
+                "404": "unknown org or SMS notification (`sms_notification_not_found`)",
+                "409": "the idempotency_key names a segment send of something else (`idempotency_key_reused`)",
             },
         ),
     }

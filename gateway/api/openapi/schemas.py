@@ -392,16 +392,38 @@ SEGMENT_LIST = _obj({"segments": {"type": "array", "items": ref("Segment")}}, ("
 FANOUT = _obj(
     {
         "id": {"type": "string", "description": "the segment send's id (GET .../fanouts/{id})"},
+        "kind": {"type": "string", "enum": ["email", "sms_notification"], "description": "what each member gets"},
+        "sms_notification": {"type": "string", "description": "kind sms_notification: the definition's id"},
         "segment": {"type": "string"},
         "status": {"type": "string", "enum": ["queued", "running", "done"]},
         "total": {"type": "integer", "description": "members found so far (final once done)"},
         "enqueued": {"type": "integer", "description": "member notifications made"},
-        "done": {"type": "integer", "description": "member notifications with an outcome"},
+        "skipped": {"type": "integer", "description": "members given none (e.g. no_phone_in_field), see results"},
+        "done": {
+            "type": "integer",
+            "description": "member notifications with an outcome (sent, delivered, failed, rejected, ...); "
+            "reaches enqueued",
+        },
         "idempotency_key": {"type": "string"},
         "created_at": _DATE_TIME,
         "reason": {"type": "string"},
     },
-    ("id", "segment", "status", "total", "enqueued", "done"),
+    ("id", "kind", "segment", "status", "total", "enqueued", "skipped", "done"),
+)
+_MEMBER_RESULT = _obj(
+    {
+        "contact": {"type": "string"},
+        "notification": {"type": "string"},
+        "error": {"type": "string", "description": "why none, e.g. no_phone_in_field, unknown_contact"},
+    },
+    ("contact",),
+)
+FANOUT_RESULTS = _obj(
+    {
+        "results": {"type": "array", "items": _MEMBER_RESULT},
+        "cursor": {"type": ["string", "null"], "description": "the next page's cursor (null: the last page)"},
+    },
+    ("results", "cursor"),
 )
 CALL = _obj(
     {
@@ -672,6 +694,10 @@ SMS_TRIGGER = _obj(
         },
     },
     ("sms_notification", "results"),
+)
+SMS_TRIGGER_FANOUT = _obj(
+    {"sms_notification": {"type": "string"}, "fanout": ref("Fanout")},
+    ("sms_notification", "fanout"),
 )
 LEDGER = _obj(
     {
@@ -1045,6 +1071,7 @@ COMPONENTS: dict[str, Schema] = {
     "Segment": SEGMENT,
     "SegmentList": SEGMENT_LIST,
     "Fanout": FANOUT,
+    "FanoutResults": FANOUT_RESULTS,
     "Call": CALL,
     "Mailbox": MAILBOX,
     "MailboxList": MAILBOX_LIST,
@@ -1062,6 +1089,7 @@ COMPONENTS: dict[str, Schema] = {
     "SmsNotificationList": SMS_NOTIFICATION_LIST,
     "SmsTriggerInput": SMS_TRIGGER_INPUT,
     "SmsTrigger": SMS_TRIGGER,
+    "SmsTriggerFanout": SMS_TRIGGER_FANOUT,
     "TemplateInput": TEMPLATE_INPUT,
     "TemplateEdit": TEMPLATE_EDIT,
     "Template": TEMPLATE,

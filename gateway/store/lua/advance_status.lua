@@ -5,7 +5,10 @@ ARGV[3] id of the event carrying it   ARGV[4] now (ms)   ARGV[5] note for the hi
 ARGV[6..] extra field/value pairs stored with the status (e.g. error_code)
 Returns 1 when this event advanced the status (or already did: a replay of the same event), 0
 when it was a duplicate or out of order. Invariant: `rank` only grows, and exactly one event id
-is recorded per advance, so a router replaying an event after a crash gets the same answer. ]]
+is recorded per advance, so a router replaying an event after a crash gets the same answer.
+A member notification of a segment send reaching an outcome counts in the send's `done` in the
+same step (fanout_done; a no-op for every other record). ]]
+--#include fanout_done
 if redis.call('HGET', KEYS[1], 'event') == ARGV[3] then return 1 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
 if tonumber(ARGV[2]) <= current then return 0 end
@@ -14,4 +17,5 @@ if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 local entry = ARGV[4] .. ' ' .. ARGV[1]
 if ARGV[5] ~= '' then entry = entry .. ' ' .. ARGV[5] end
 redis.call('RPUSH', KEYS[2], entry)
+fanout_done({KEYS[1]}, {current})
 return 1

@@ -6,8 +6,17 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.errors import BadRequest
-from gateway.domain.segments import fanout_id, matches, parse_segment, segment_send
+from gateway.domain.errors import ApiError, BadRequest
+from gateway.domain.segments import (
+    DONE_STATUSES,
+    fanout_id,
+    matches,
+    new_fanout,
+    parse_segment,
+    public_fanout,
+    reuse_problem,
+    segment_send,
+)
 
 KANSAI: dict[str, Any] = {
     "id": "c1",
@@ -79,3 +88,25 @@ def test_segment_send_needs_email_mass_and_a_short_key() -> None:
         with pytest.raises(BadRequest):
             segment_send(body | bad, "fallback")
     assert fanout_id("acme", "k") == fanout_id("acme", "k") != fanout_id("acme2", "k")
+
+
+def test_a_member_is_done_from_sent_on() -> None:
+    assert DONE_STATUSES == {"sent", "delivered", "read", "undelivered", "failed", "bounced", "rejected", "cancelled"}
+
+
+def test_fanout_record_public_view_and_key_reuse() -> None:
+    sms = new_fanout("s1", "k", "2030-01-01T00:00:00Z", sms_notification={"id": "follow"}, data={"a": 1})
+    email = new_fanout("s1", "k", "2030-01-01T00:00:00Z", body={"channel": "email"})
+    assert (sms["kind"], email["kind"]) == ("sms_notification", "email")
+    shown = public_fanout({"id": "fo_1", **sms, "done": "3"})
+    assert shown == {"id": "fo_1", "kind": "sms_notification", "sms_notification": "follow", "segment": "s1",
+                     "status": "queued", "total": 0, "enqueued": 0, "skipped": 0, "done": 3,
+                     "created_at": "2030-01-01T00:00:00Z", "idempotency_key": "k"}  # fmt: skip
+    old = {k: v for k, v in email.items() if k not in ("kind", "skipped", "done")}  # made before either existed
+    assert public_fanout(old)["kind"] == "email" and public_fanout(old)["done"] == 0
+    reuse_problem(old, email)
+    reuse_problem(sms, dict(sms, data={"b": 2}))  # the same send: the first request's data stands
+    for other in (email, dict(sms, segment="s2"), dict(sms, sms_notification={"id": "other"})):
+        with pytest.raises(ApiError) as info:
+            reuse_problem(sms, other)
+        assert (info.value.status, info.value.code) == (409, "idempotency_key_reused")

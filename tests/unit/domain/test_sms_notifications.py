@@ -12,6 +12,7 @@ from gateway.domain.notifications import initial_status
 from gateway.domain.reminders import parse_reminder, reminder_job_id
 from gateway.domain.sms_notifications import (
     contact_send,
+    member_send,
     parse_definition,
     parse_trigger,
     pick_phone,
@@ -78,6 +79,16 @@ def test_contact_send_is_keyed_per_contact_and_merges_the_contact() -> None:
     body = contact_send(definition, contact, "+819011112222", {"note": "x"}, "k")
     assert body["idempotency_key"] == "k:c1" and body["to"] == {"phone": "+819011112222"}
     assert body["data"]["contact"]["fields"] == {"region": "関西"} and body["data"]["note"] == "x"
+
+
+def test_member_send_skips_a_contact_without_a_phone_in_the_field() -> None:
+    definition = {"id": "follow", "template": "t1", "phone_field": "mobile"}
+    landline = {"id": "c1", "phones": [{"number": "+81312345678", "type": "work"}]}
+    assert member_send(definition, landline, {}, "k") == (None, "no_phone_in_field")
+    assert member_send(definition, {"id": "c2"}, {}, "k") == (None, "no_phone_in_field")
+    body, why = member_send(definition, {"id": "c3", "phones": ["+819011112222"]}, {"x": 1}, "k")
+    assert why is None and body is not None
+    assert (body["to"], body["idempotency_key"], body["data"]["x"]) == ({"phone": "+819011112222"}, "k:c3", 1)
 
 
 def test_reminder_requests() -> None:
