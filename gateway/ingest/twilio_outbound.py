@@ -14,6 +14,8 @@ voicemail).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import quote
 
 from starlette.datastructures import QueryParams
@@ -31,7 +33,9 @@ from gateway.domain.telephony_outbound import (
     verify_recording,
 )
 from gateway.ingest.asgi import response_headers
-from gateway.ingest.twilio import NO_CONTENT, Reply, TwilioEndpoint, _require, verified
+from gateway.ingest.twilio import NO_CONTENT, Callback, Reply, TwilioEndpoint, _require, verified
+
+T = TypeVar("T")
 
 
 def leg_twiml(leg: OutboundLeg, recording_callback: str | None = None) -> str:
@@ -51,13 +55,17 @@ def leg_twiml(leg: OutboundLeg, recording_callback: str | None = None) -> str:
     return str(response)
 
 
+def _token(cb: Callback, name: str, check: Callable[[bytes, str, str], T], refused: type[ValueError], code: str) -> T:
+    """What the signed token in query parameter ``name`` says, or 403 ``code``."""
+    try:
+        return check(cb.svc.secret_key, cb.org, QueryParams(cb.query).get(name) or "")
+    except refused as exc:
+        raise Forbidden(f"the {name} token is not valid ({exc})", code=code) from None
+
+
 async def outbound(scope: Scope, receive: Receive) -> Reply:
     cb = await verified(scope, receive, "twilio.outbound")
-    token = QueryParams(cb.query).get("leg") or ""
-    try:
-        leg = verify_leg(cb.svc.secret_key, cb.org, token)
-    except BadLeg as exc:
-        raise Forbidden(f"the outbound leg token is not valid ({exc})", code="bad_leg") from None
+    leg = _token(cb, "leg", verify_leg, BadLeg, "bad_leg")
     recording_callback = None
     call = cb.params.get("CallSid", "")
     if leg.record and call:
@@ -71,11 +79,7 @@ async def outbound(scope: Scope, receive: Receive) -> Reply:
 async def outbound_recording(scope: Scope, receive: Receive) -> Reply:
     """A recorded click-to-call's recording: its URL and duration go on the call's log row."""
     cb = await verified(scope, receive, "twilio.outbound_recording")
-    token = QueryParams(cb.query).get("t") or ""
-    try:
-        call = verify_recording(cb.svc.secret_key, cb.org, token)
-    except BadRecordingToken as exc:
-        raise Forbidden(f"the recording token is not valid ({exc})", code="bad_recording_token") from None
+    call = _token(cb, "t", verify_recording, BadRecordingToken, "bad_recording_token")
     if call != cb.params.get("CallSid"):
         raise Forbidden("the recording token belongs to another call", code="bad_recording_token")
     _require(cb.params, "RecordingUrl")

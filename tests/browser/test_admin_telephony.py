@@ -8,13 +8,9 @@ Japanese and English, with screenshots and axe at 1280 and 390 px. A member sees
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
@@ -22,10 +18,11 @@ from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import csp_violations, signed_in_page
 from tests.browser.test_admin import make_admin, open_admin
 from tests.browser.views import check_view
-from tests.support.api import Gateway, OrgCtx, call_params, post_twilio, provision_org
+from tests.support.api import call_params, post_twilio
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.timing import FACTOR, wait_for
+from tests.support.telephony import Tel, telephony_org
+from tests.support.timing import wait_for
 
 NUMBER = "+815011110001"
 TEXT = {
@@ -66,40 +63,12 @@ TEXT = {
 }
 
 
-@dataclass
-class Tel:
-    gw: Gateway
-    client: httpx.AsyncClient
-    org: OrgCtx
-    api: TwilioApi
-
-    def path(self, rest: str) -> str:
-        return f"/api/v1/orgs/{self.org.id}{rest}"
-
-    async def get(self, rest: str) -> dict[str, Any]:
-        r = await self.client.get(self.path(rest), headers=self.gw.admin)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-
 @pytest.fixture
 async def tel(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
     """A gateway (+ router) whose Twilio is the local Twilio API; an org with an account there, u1 its admin."""
-    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
-    procs.router(redis_server.url)
-    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-        org = await provision_org(client, gw, "tadm-" + uuid.uuid4().hex[:10])
-        account = "AC" + secrets.token_hex(16)
-        twilio_api.add_account(account, org.auth_token)
-        r = await client.put(
-            f"/api/v1/orgs/{org.id}",
-            json={"twilio": {"account_sid": account, "auth_token": org.auth_token}},
-            headers=gw.admin,
-        )
-        assert r.status_code == 200, r.text
-        await make_admin(client, org)
-        yield Tel(gw, client, org, twilio_api)
+    async with telephony_org(procs, redis_server, twilio_api, "tadm-") as t:
+        await make_admin(t.client, t.org)
+        yield t
 
 
 def step(page: Page, path: str) -> Any:

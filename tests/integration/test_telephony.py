@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,8 +17,6 @@ import pytest
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import (
     YAMADA_PHONE,
-    Gateway,
-    OrgCtx,
     call_params,
     post_twilio,
     provision_org,
@@ -29,44 +25,18 @@ from tests.support.api import (
 )
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.timing import FACTOR, wait_for
+from tests.support.telephony import Tel, telephony_org
+from tests.support.timing import wait_for
 
 NUMBER = "+815011110001"
 USER_PHONE = "+819087654321"
 
 
-@dataclass
-class Tel:
-    gw: Gateway
-    client: httpx.AsyncClient
-    org: OrgCtx
-    api: TwilioApi
-    account: str
-
-    def path(self, rest: str) -> str:
-        return f"/api/v1/orgs/{self.org.id}{rest}"
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.gw.admin
-
-
 @pytest.fixture
 async def tel(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
     """A gateway (+ router) whose Twilio is the local Twilio API, and an org with an account there."""
-    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
-    procs.router(redis_server.url)
-    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-        org = await provision_org(client, gw, "tel-" + uuid.uuid4().hex[:10])
-        account = "AC" + secrets.token_hex(16)
-        twilio_api.add_account(account, org.auth_token)
-        r = await client.put(
-            f"/api/v1/orgs/{org.id}",
-            json={"twilio": {"account_sid": account, "auth_token": org.auth_token}},
-            headers=gw.admin,
-        )
-        assert r.status_code == 200, r.text
-        yield Tel(gw, client, org, twilio_api, account)
+    async with telephony_org(procs, redis_server, twilio_api, "tel-") as t:
+        yield t
 
 
 async def _buy(tel: Tel, number: str = NUMBER) -> dict[str, Any]:
@@ -164,15 +134,22 @@ async def _enable(tel: Tel, user: str = "u1", **settings: Any) -> None:
     assert r.status_code == 200, r.text
 
 
-async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> None:
-    """Twilio is asked to call the user's phone from the caller ID; the signed leg dials the contact."""
+async def _recorded_call_to_yamada(tel: Tel) -> str:
+    """u1 (recording outbound calls) clicks to call the contact 山田; the sid of the call placed."""
     await _buy(tel)
     await _enable(tel, record_outbound=True)
-    me = tel.org.user_headers("u1")
-    r = await tel.client.post("/api/v1/me/calls", json={"to": {"contact": "c-yamada"}}, headers=me)
+    r = await tel.client.post(
+        "/api/v1/me/calls", json={"to": {"contact": "c-yamada"}}, headers=tel.org.user_headers("u1")
+    )
     assert r.status_code == 202, r.text
-    sid = r.json()["sid"]
     assert r.json()["status"] == "queued"
+    sid: str = r.json()["sid"]
+    return sid
+
+
+async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> None:
+    """Twilio is asked to call the user's phone from the caller ID; the signed leg dials the contact."""
+    sid = await _recorded_call_to_yamada(tel)
     [create] = tel.api.requests_to("POST", "/Calls.json")
     assert create.form["To"] == USER_PHONE and create.form["From"] == NUMBER
     assert create.form["StatusCallback"] == f"{tel.gw.base_url}/webhooks/twilio/{tel.org.id}/voice-status"
@@ -202,7 +179,7 @@ async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> 
 
     # Without record_outbound the Dial has no record attribute; a bare number works too.
     await _enable(tel, record_outbound=False)
-    r = await tel.client.post("/api/v1/me/calls", json={"to": "+81312345678"}, headers=me)
+    r = await tel.client.post("/api/v1/me/calls", json={"to": "+81312345678"}, headers=tel.org.user_headers("u1"))
     assert r.status_code == 202, r.text
     url = tel.api.requests_to("POST", "/Calls.json")[-1].form["Url"]
     sig = twilio_signature(tel.org.auth_token, url, params)
@@ -223,12 +200,7 @@ async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> 
 async def test_recorded_click_to_call_links_its_recording_in_the_call_log(tel: Tel) -> None:
     """The recorded leg's <Dial> carries a signed recordingStatusCallback; Twilio's callback puts the
     recording's URL and duration on the outbound call's log row, and makes no call.voicemail."""
-    await _buy(tel)
-    await _enable(tel, record_outbound=True)
-    me = tel.org.user_headers("u1")
-    r = await tel.client.post("/api/v1/me/calls", json={"to": {"contact": "c-yamada"}}, headers=me)
-    assert r.status_code == 202, r.text
-    sid = r.json()["sid"]
+    sid = await _recorded_call_to_yamada(tel)
     url = tel.api.requests_to("POST", "/Calls.json")[-1].form["Url"]
     answered = call_params("in-progress", sid=sid, caller=NUMBER, direction="outbound-api")
     r = await _post_signed(tel, url, answered)
