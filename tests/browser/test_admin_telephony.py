@@ -324,3 +324,48 @@ async def test_member_sees_no_telephony_admin_and_is_refused(browser: Browser, t
         r = await tel.client.request(method, tel.path(path), json=body, headers=member)
         assert r.status_code == 403, (method, path, r.status_code, r.text)
     assert tel.api.requests_to("POST", "/IncomingPhoneNumbers.json") == []
+
+
+async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
+    """The editor offers the queue step (in Japanese): group, longest wait, hold music; the API's
+    400 on a too short wait is shown at the step; the saved draft holds the queue step."""
+    tel.api.offer_number(NUMBER, kind="Local")
+    r = await tel.client.post(tel.path("/numbers"), json={"phone_number": NUMBER}, headers=tel.gw.admin)
+    assert r.status_code == 201, r.text
+    r = await tel.client.put(tel.path("/groups/sales"), json={"name": "営業", "members": ["u1", "u2"]},
+                             headers=tel.gw.admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    page = await signed_in_page(browser, tel.gw, tel.org, "ja", path="&/admin/call-flows")
+    await page.locator("#flows-none").wait_for()
+    await page.locator("#flow-new").click()
+    await page.locator("#admin-flow-editor").wait_for()
+    await page.locator("#flow-name").fill("待ち行列")
+    assert "待ち行列（保留）" in await page.locator("#add-top-kind option[value='queue']").inner_text()
+    await add_step(page, "queue")
+    queue = page.locator("li[data-step='steps[0]'][data-kind='queue']")
+    await queue.wait_for()
+    await queue.locator("select[data-field='group']").select_option("sales")
+    await queue.locator("input[data-field='max_wait']").fill("5")
+    await queue.locator("input[data-field='hold_music']").fill("https://music.example.jp/hold.mp3")
+    await page.locator("#flow-save").click()
+    error = step(page, "steps[0]").locator(".admin-error[role='alert']")
+    await error.wait_for()
+    assert "steps[0].queue.max_wait" in await error.inner_text()
+    await check_view(page, "admin-flow-editor-queue", "ja")
+
+    await queue.locator("input[data-field='max_wait']").fill("90")
+    await page.locator("#flow-save").click()
+    await page.locator(f"#flow-done:has-text('{TEXT['ja']['saved']}')").wait_for()
+    [flow] = (await tel.get("/call-flows"))["flows"]
+    assert flow["draft"]["steps"] == [
+        {
+            "queue": {
+                "group": "sales",
+                "hold_music": "https://music.example.jp/hold.mp3",
+                "max_wait": 90,
+                "timeout": 20,
+                "language": "ja-JP",
+            }
+        }
+    ]
+    assert await csp_violations(page) == []
