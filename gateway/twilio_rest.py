@@ -139,6 +139,19 @@ class TwilioRest:
         )
         return PlacedCall(str(placed.sid), str(placed.status))
 
+    async def ring(
+        self, account_sid: str, auth_token: str, *, to: str, from_: str, url: str, ring_seconds: int
+    ) -> PlacedCall:
+        """Calls create for a call queue's member: Twilio rings ``to`` for ``ring_seconds`` and,
+        once answered, runs the TwiML at ``url``. No status callback: these legs are how a waiting
+        caller is answered, not calls of their own in the log."""
+        placed = await _call(
+            self._account(account_sid, auth_token).calls.create_async(
+                to=to, from_=from_, url=url, method="POST", timeout=ring_seconds
+            )
+        )
+        return PlacedCall(str(placed.sid), str(placed.status))
+
 
 def _voice_webhooks(voice_url: str, status_callback: str) -> dict[str, str]:
     return {

@@ -19,14 +19,16 @@ from gateway.domain.call_flow_run import Path, Resume
 
 _DOMAIN = b"call-flow:"
 MAX_TOKEN_LENGTH = 2048
-Kind = Literal["dial", "record", "recording"]
-_KINDS: tuple[Kind, ...] = ("dial", "record", "recording")
+Kind = Literal["dial", "record", "recording", "queue", "wait", "agent"]
+_KINDS: tuple[Kind, ...] = ("dial", "record", "recording", "queue", "wait", "agent")
 
 
 @dataclass(frozen=True)
 class FlowClaim:
-    """``kind``: ``dial`` (a <Dial action>), ``record`` (a <Record action>) or ``recording`` (the
-    recording status callback, with the voicemail's ``user`` and the ``caller``)."""
+    """``kind``: ``dial`` (a <Dial action>), ``record`` (a <Record action>), ``recording`` (the
+    recording status callback, with the voicemail's ``user`` and the ``caller``), ``queue`` (an
+    <Enqueue action>), ``wait`` (its waitUrl; ``resume.path`` is the queue step) or ``agent`` (the
+    TwiML of a queue member's call: ``call`` is the *caller's* call, whose queue it dials)."""
 
     kind: Kind
     org: str

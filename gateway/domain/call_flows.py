@@ -3,7 +3,9 @@
 A flow is ``{"name", "description", "number", "enabled", "steps": [...]}``; the steps run in order
 (SPEC "Telephony"): ``say`` (+ ``language``), ``hours`` (``open`` windows in the org's time zone,
 ``closed`` steps that run instead of the rest), ``ring`` (``users`` or ``group``, ``strategy``,
-``timeout``), ``voicemail`` (``user``, ``prompt``, ``max_length``) and ``hangup``.
+``timeout``), ``queue`` (``group``, ``hold_music``, ``max_wait``, ``timeout``, ``message``,
+``language``: the caller waits in a Twilio queue while the group's members are called),
+``voicemail`` (``user``, ``prompt``, ``max_length``) and ``hangup``.
 
 :func:`validate_flow` returns the normalised draft (defaults filled in, ``strategy``/``timeout`` of a
 ``ring`` always beside it) or raises :class:`InvalidFlow` whose detail starts with the path of the
@@ -18,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.domain.errors import BadRequest
 from gateway.domain.phones import InvalidPhone, to_e164
@@ -34,11 +37,14 @@ LANGUAGES = frozenset(
 )  # fmt: skip
 DEFAULT_LANGUAGE = "ja-JP"
 STRATEGIES = ("simultaneous", "sequential")
-STEP_TYPES = ("say", "hours", "ring", "voicemail", "hangup")
+STEP_TYPES = ("say", "hours", "ring", "queue", "voicemail", "hangup")
 DEFAULT_TIMEOUT = 20
 TIMEOUT_RANGE = (5, 600)  # seconds a ring waits (per member when sequential)
 DEFAULT_MAX_LENGTH = 120
 MAX_LENGTH_RANGE = (1, 3600)  # seconds of a voicemail (Twilio's <Record maxLength> allows up to 4 h)
+DEFAULT_MAX_WAIT = 300
+MAX_WAIT_RANGE = (10, 1800)  # seconds a caller waits in a queue before the flow goes on
+MAX_URL = 1024  # a queue's hold music (an https URL Twilio <Play>s)
 # Twilio reads at most 4,096 characters in one <Say>.
 MAX_TEXT = 4096
 # Bounds that keep one flow (and the TwiML of one request) small.
@@ -121,6 +127,8 @@ def references(steps: list[dict[str, Any]], prefix: str = "steps") -> Iterator[t
                 yield f"{here}.ring.users[{j}]", "user", user
         elif "voicemail" in step:
             yield f"{here}.voicemail.user", "user", step["voicemail"]["user"]
+        elif "queue" in step:
+            yield f"{here}.queue.group", "group", step["queue"]["group"]
         elif "hours" in step:
             yield from references(step["hours"]["closed"], f"{here}.hours.closed")
 
@@ -192,6 +200,8 @@ def _step(value: Any, path: str, depth: int) -> dict[str, Any]:
         return _ring(value, path)
     if kind == "voicemail":
         return _voicemail(value, path)
+    if kind == "queue":
+        return _queue(value, path)
     _object(value, path, frozenset({"hangup"}))
     if value["hangup"] is not True:
         raise InvalidFlow(f"{path}.hangup", "must be true")
@@ -288,3 +298,34 @@ def _voicemail(value: dict[str, Any], path: str) -> dict[str, Any]:
     out["max_length"] = _int(vm.get("max_length", DEFAULT_MAX_LENGTH), f"{here}.max_length", MAX_LENGTH_RANGE)
     out["language"] = _language(vm.get("language", DEFAULT_LANGUAGE), f"{here}.language")
     return {"voicemail": out}
+
+
+_QUEUE_KEYS = frozenset({"group", "hold_music", "max_wait", "timeout", "message", "language"})
+
+
+def _queue(value: dict[str, Any], path: str) -> dict[str, Any]:
+    _object(value, path, frozenset({"queue"}))
+    here = f"{path}.queue"
+    q = _object(value["queue"], here, _QUEUE_KEYS)
+    out: dict[str, Any] = {"group": _id(q.get("group"), f"{here}.group")}
+    if q.get("hold_music") is not None:
+        out["hold_music"] = _https_url(q["hold_music"], f"{here}.hold_music")
+    out["max_wait"] = _int(q.get("max_wait", DEFAULT_MAX_WAIT), f"{here}.max_wait", MAX_WAIT_RANGE)
+    out["timeout"] = _int(q.get("timeout", DEFAULT_TIMEOUT), f"{here}.timeout", TIMEOUT_RANGE)
+    if q.get("message") is not None:
+        out["message"] = _text(q["message"], f"{here}.message", MAX_TEXT, required=True)
+    out["language"] = _language(q.get("language", DEFAULT_LANGUAGE), f"{here}.language")
+    return {"queue": out}
+
+
+def _https_url(value: Any, path: str) -> str:
+    """An absolute https URL (what Twilio fetches to <Play>), without spaces or control characters."""
+    if not isinstance(value, str) or len(value) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in value):
+        raise InvalidFlow(path, f"must be an https URL of at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise InvalidFlow(path, "must be an https URL") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidFlow(path, "must be an https URL")
+    return value

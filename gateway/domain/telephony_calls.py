@@ -4,9 +4,10 @@ A call's hash holds what Twilio's status callbacks said (``from``, ``to``, ``dir
 ``status``, ``duration``), what click-to-call recorded when it placed the call (``user``,
 ``contact``, ``out_from`` = the caller ID, ``out_to`` = the callee: the status callbacks of
 that call describe its first leg, from the caller ID to the *user's* phone) and what call flows
-add (``flow``, ``recording_url``, ``user``). A row's contact is the stored one, else the contact
-whose phone is the other party's number (the caller of an inbound call, the callee of an
-outbound one); an inbound call's user is the stored one, else that contact's owner.
+add (``flow``, ``recording_url``, ``recording_duration``, ``user``); a recorded click-to-call's
+recording callback adds ``recording_url`` and ``recording_duration`` too. A row's contact is the
+stored one, else the contact whose phone is the other party's number (the caller of an inbound
+call, the callee of an outbound one); an inbound call's user is the stored one, else that contact's owner.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gateway.domain.tenancy import RECORD_ID
 
 CALL_COLUMNS = (
     "sid", "direction", "from", "to", "status", "duration", "started_at", "user", "contact", "contact_name",
-    "missed", "flow", "recording_url",
+    "missed", "flow", "recording_url", "recording_duration",
 )  # fmt: skip
 DIRECTIONS = ("inbound", "outbound")
 DEFAULT_LIMIT = 100
@@ -143,6 +144,7 @@ def call_row(sid: str, started_ms: int, rec: Mapping[str, str], contact: Mapping
     if user is None and direction == "inbound" and contact is not None:
         user = contact.get("owner") or None
     duration = rec.get("duration", "")
+    recording_duration = rec.get("recording_duration", "")
     return {
         "sid": sid,
         "direction": direction,
@@ -157,6 +159,7 @@ def call_row(sid: str, started_ms: int, rec: Mapping[str, str], contact: Mapping
         "missed": direction == "inbound" and status in MISSED_CALL,
         "flow": rec.get("flow") or None,
         "recording_url": rec.get("recording_url") or None,
+        "recording_duration": int(recording_duration) if recording_duration.isdigit() else None,
     }
 
 

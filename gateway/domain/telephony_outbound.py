@@ -50,3 +50,27 @@ def verify_leg(secret: bytes, org: str, token: str) -> OutboundLeg:
     return OutboundLeg(
         body["u"], body["t"], body["f"], body.get("r") is True, contact if isinstance(contact, str) else None
     )
+
+
+class BadRecordingToken(ValueError):
+    """Forged, altered, another org's or malformed outbound recording token."""
+
+
+def _recording_domain(org: str) -> bytes:
+    return f"outbound-recording:{org}:".encode()
+
+
+def sign_recording(secret: bytes, org: str, call: str) -> str:
+    """The token of a recorded click-to-call's ``recordingStatusCallback``: it names the call
+    (Twilio's ``CallSid`` of the user leg) whose log row gets the recording, bound to the org."""
+    return signed_token.seal(secret, _recording_domain(org), {"c": call})
+
+
+def verify_recording(secret: bytes, org: str, token: str) -> str:
+    """The call sid a recording token names (:class:`BadRecordingToken` when it is not ours)."""
+    body = signed_token.unseal(
+        secret, _recording_domain(org), token, max_length=MAX_TOKEN_LENGTH, error=BadRecordingToken
+    )
+    if not isinstance(body, dict) or not isinstance(body.get("c"), str) or not body["c"]:
+        raise BadRecordingToken("incomplete payload")
+    return str(body["c"])

@@ -2,22 +2,30 @@
 
 - ``POST /webhooks/twilio/{org}/voice``: the called number's (``To``) published, enabled flow
   answers with its TwiML from the first step; any other call gets ``<Reject/>``.
-- ``POST /webhooks/twilio/{org}/voice-flow?t=<token>``: a ``<Dial action>`` or ``<Record action>``
-  callback. A dial the member answered ends the call (``<Hangup/>``); otherwise the flow goes on
-  where the token says (the next member of a sequential ring, or the next step).
+- ``POST /webhooks/twilio/{org}/voice-flow?t=<token>``: a ``<Dial action>``, ``<Record action>`` or
+  ``<Enqueue action>`` callback. A dial the member answered, or a queued caller bridged to a member
+  (or gone), ends the call (``<Hangup/>``); otherwise the flow goes on where the token says (the
+  next member of a sequential ring, or the next step).
+- ``POST /webhooks/twilio/{org}/voice-queue-wait?t=<token>``: the ``waitUrl`` of a queue step —
+  hold music or a message while ``QueueTime`` < ``max_wait``, then ``<Leave/>``.
+- ``POST /webhooks/twilio/{org}/voice-queue-agent?t=<token>``: the TwiML of the calls the gateway
+  asks Twilio (REST) to place to the queue group's members when the caller enters the queue:
+  ``<Dial><Queue>`` of that caller's queue, so the first member to answer takes the caller.
 - ``POST /webhooks/twilio/{org}/voice-recording?t=<token>``: the voicemail's recording status
   callback becomes a ``twilio.recording`` event (the router makes it ``call.voicemail`` for the
   step's user and links it in the call log); one event per ``RecordingSid``, however often
   Twilio retries.
 
-All three are signed by Twilio like every other callback (:func:`gateway.ingest.twilio.verified`);
+All are signed by Twilio like every other callback (:func:`gateway.ingest.twilio.verified`);
 the token in the URL (:mod:`gateway.domain.call_flow_token`) must belong to this org and this
-call, and pins the flow revision the call started on, so a publish mid-call changes nothing for it.
+call (the agent's token: to this org; its call is the caller's, not the member's), and pins the
+flow revision the call started on, so a publish mid-call changes nothing for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +34,23 @@ from urllib.parse import quote
 from starlette.routing import Route
 from starlette.types import Receive, Scope
 
-from gateway.domain.call_flow_run import BadPosition, Resume, after_dial, is_open, plan
+from gateway.domain.call_flow_run import (
+    BadPosition,
+    Enqueue,
+    Resume,
+    after_dial,
+    after_queue,
+    is_open,
+    plan,
+    queue_name,
+    step_at,
+    waiting,
+)
 from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, Kind, sign, verify
 from gateway.domain.call_flows import references
 from gateway.domain.errors import Forbidden
 from gateway.domain.phones import lookup_key
-from gateway.ingest.call_twiml import HANGUP_TWIML, render
+from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render
 from gateway.ingest.twilio import (
     NO_CONTENT,
     REJECT,
@@ -45,7 +64,9 @@ from gateway.ingest.twilio import (
     verified,
 )
 from gateway.services import Services
+from gateway.twilio_rest import TwilioFailure
 
+log = logging.getLogger("signalgate.call_flows")
 HANGUP = _twiml(HANGUP_TWIML)
 RECORDING_SOURCE = "twilio.recording"
 
@@ -66,8 +87,10 @@ async def voice(scope: Scope, receive: Receive) -> Reply:
 
 async def voice_flow(scope: Scope, receive: Receive) -> Reply:
     cb = await verified(scope, receive, "twilio.voice_flow")
-    claim = _claim(cb, ("dial", "record"))
+    claim = _claim(cb, ("dial", "record", "queue"))
     if claim.kind == "dial" and not after_dial(cb.params.get("DialCallStatus")):
+        return HANGUP
+    if claim.kind == "queue" and not after_queue(cb.params.get("QueueResult")):
         return HANGUP
     doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
     if doc is None:  # the revision was pruned (a call over a day long) or the org deleted it
@@ -85,14 +108,37 @@ async def voice_recording(scope: Scope, receive: Receive) -> Reply:
     return NO_CONTENT
 
 
-def _claim(cb: Callback, kinds: tuple[Kind, ...]) -> FlowClaim:
-    """The token of the callback URL, once it is ours, for this org and this call."""
+async def queue_wait(scope: Scope, receive: Receive) -> Reply:
+    """The wait document of a queued caller: hold music or a message until the step's ``max_wait``."""
+    cb = await verified(scope, receive, "twilio.queue_wait")
+    claim = _claim(cb, ("wait",))
+    doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
+    try:
+        queue = step_at(doc["steps"], claim.resume.path)["queue"] if doc is not None else None
+    except (BadPosition, KeyError):
+        queue = None
+    raw = cb.params.get("QueueTime", "")
+    queue_time = int(raw) if raw.isdigit() else 0
+    # A revision gone (pruned) or a position without a queue: leave, and the flow decides.
+    verbs = waiting(queue, queue_time) if isinstance(queue, dict) else waiting({"max_wait": 0}, 0)
+    return _twiml(render(verbs, lambda *_: ""))
+
+
+async def queue_agent(scope: Scope, receive: Receive) -> Reply:
+    """A queue member answered the gateway's call: dial the waiting caller's queue."""
+    cb = await verified(scope, receive, "twilio.queue_agent")
+    claim = _claim(cb, ("agent",), same_call=False)
+    return _twiml(answer_queue(queue_name(cb.org, claim.flow, claim.call)))
+
+
+def _claim(cb: Callback, kinds: tuple[Kind, ...], *, same_call: bool = True) -> FlowClaim:
+    """The token of the callback URL, once it is ours, for this org and (``same_call``) this call."""
     token = _query_param(cb.query, "t") or ""
     try:
         claim = verify(cb.svc.secret_key, token)
     except BadFlowToken as exc:
         raise Forbidden(f"call flow token refused: {exc}", code="bad_flow_token") from None
-    if claim.kind not in kinds or claim.org != cb.org or claim.call != cb.params.get("CallSid"):
+    if claim.kind not in kinds or claim.org != cb.org or (same_call and claim.call != cb.params.get("CallSid")):
         raise Forbidden("call flow token belongs to another callback, org or call", code="bad_flow_token")
     return claim
 
@@ -123,7 +169,7 @@ async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any]) -> Reply:
         token = sign(
             svc.secret_key,
             FlowClaim(
-                "recording" if recording else ("record" if kind == "record" else "dial"),
+                _KIND[kind],
                 cb.org,
                 claim.flow,
                 claim.rev,
@@ -133,9 +179,40 @@ async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any]) -> Reply:
                 caller=cb.params.get("From", "") if recording else None,
             ),
         )
-        return f"{base}{'voice-recording' if recording else 'voice-flow'}?t={quote(token, safe='.')}"
+        return f"{base}{_ENDPOINT.get(kind, 'voice-flow')}?t={quote(token, safe='.')}"
 
-    return _twiml(render(verbs, callback))
+    queue = queue_name(cb.org, claim.flow, claim.call)
+    for verb in verbs:
+        if isinstance(verb, Enqueue):
+            await _call_members(cb, org, verb, callback("agent", Resume(verb.step), None))
+    return _twiml(render(verbs, callback, queue))
+
+
+_KIND: dict[str, Kind] = {k: k for k in ("dial", "record", "recording", "queue", "wait", "agent")}
+_ENDPOINT = {"recording": "voice-recording", "wait": "voice-queue-wait", "agent": "voice-queue-agent"}
+
+
+async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url: str) -> None:
+    """Ask Twilio to call each member of a queue step, from the number the caller called, with the
+    TwiML that dials the caller's queue. A refused call is logged: the caller still waits (and
+    leaves at ``max_wait``, when the flow goes on)."""
+    twilio = org.get("twilio") or {}
+    sid, token, number = twilio.get("account_sid"), twilio.get("auth_token"), cb.params.get("To", "")
+    if not sid or not token or not number:
+        log.warning("call flow queue of org %s: no Twilio account or called number; no member is called", cb.org)
+        return
+    placed = await asyncio.gather(
+        *(
+            cb.svc.twilio.ring(str(sid), str(token), to=member, from_=number, url=url, ring_seconds=verb.timeout)
+            for member in verb.numbers
+        ),
+        return_exceptions=True,
+    )
+    for member, result in zip(verb.numbers, placed, strict=True):
+        if isinstance(result, TwilioFailure):
+            log.warning("call flow queue of org %s: Twilio refused to call %s: %s", cb.org, member, result.message)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 class _Directory:
@@ -173,5 +250,9 @@ routes = [
         "/webhooks/twilio/{org}/voice-recording",
         TwilioEndpoint(RECORDING_SOURCE, voice_recording),
         methods=["POST"],
+    ),
+    Route("/webhooks/twilio/{org}/voice-queue-wait", TwilioEndpoint("twilio.queue_wait", queue_wait), methods=["POST"]),
+    Route(
+        "/webhooks/twilio/{org}/voice-queue-agent", TwilioEndpoint("twilio.queue_agent", queue_agent), methods=["POST"]
     ),
 ]

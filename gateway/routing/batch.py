@@ -196,6 +196,8 @@ class BatchRouter:
             d = ev.data
             if d.get("CallSid") and d.get("RecordingUrl"):
                 fields = {"recording_url": str(d["RecordingUrl"]), "flow": str(d.get("_flow") or "")}
+                if str(d.get("RecordingDuration") or "").isdigit():
+                    fields["recording_duration"] = str(d["RecordingDuration"])
                 self._svc.messages.queue_set_call_fields(batch, ev.org, str(d["CallSid"]), **fields)
         elif ev.source == "twilio.sms_status":
             self._queue_sms_links(batch, it)

@@ -8,13 +8,9 @@ Japanese and English, with screenshots and axe at 1280 and 390 px. A member sees
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
@@ -22,10 +18,11 @@ from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import csp_violations, signed_in_page
 from tests.browser.test_admin import make_admin, open_admin
 from tests.browser.views import check_view
-from tests.support.api import Gateway, OrgCtx, call_params, post_twilio, provision_org
+from tests.support.api import call_params, post_twilio
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.timing import FACTOR, wait_for
+from tests.support.telephony import Tel, telephony_org
+from tests.support.timing import wait_for
 
 NUMBER = "+815011110001"
 TEXT = {
@@ -66,40 +63,12 @@ TEXT = {
 }
 
 
-@dataclass
-class Tel:
-    gw: Gateway
-    client: httpx.AsyncClient
-    org: OrgCtx
-    api: TwilioApi
-
-    def path(self, rest: str) -> str:
-        return f"/api/v1/orgs/{self.org.id}{rest}"
-
-    async def get(self, rest: str) -> dict[str, Any]:
-        r = await self.client.get(self.path(rest), headers=self.gw.admin)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-
 @pytest.fixture
 async def tel(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
     """A gateway (+ router) whose Twilio is the local Twilio API; an org with an account there, u1 its admin."""
-    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
-    procs.router(redis_server.url)
-    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-        org = await provision_org(client, gw, "tadm-" + uuid.uuid4().hex[:10])
-        account = "AC" + secrets.token_hex(16)
-        twilio_api.add_account(account, org.auth_token)
-        r = await client.put(
-            f"/api/v1/orgs/{org.id}",
-            json={"twilio": {"account_sid": account, "auth_token": org.auth_token}},
-            headers=gw.admin,
-        )
-        assert r.status_code == 200, r.text
-        await make_admin(client, org)
-        yield Tel(gw, client, org, twilio_api)
+    async with telephony_org(procs, redis_server, twilio_api, "tadm-") as t:
+        await make_admin(t.client, t.org)
+        yield t
 
 
 def step(page: Page, path: str) -> Any:
@@ -355,3 +324,48 @@ async def test_member_sees_no_telephony_admin_and_is_refused(browser: Browser, t
         r = await tel.client.request(method, tel.path(path), json=body, headers=member)
         assert r.status_code == 403, (method, path, r.status_code, r.text)
     assert tel.api.requests_to("POST", "/IncomingPhoneNumbers.json") == []
+
+
+async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
+    """The editor offers the queue step (in Japanese): group, longest wait, hold music; the API's
+    400 on a too short wait is shown at the step; the saved draft holds the queue step."""
+    tel.api.offer_number(NUMBER, kind="Local")
+    r = await tel.client.post(tel.path("/numbers"), json={"phone_number": NUMBER}, headers=tel.gw.admin)
+    assert r.status_code == 201, r.text
+    r = await tel.client.put(tel.path("/groups/sales"), json={"name": "営業", "members": ["u1", "u2"]},
+                             headers=tel.gw.admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    page = await signed_in_page(browser, tel.gw, tel.org, "ja", path="&/admin/call-flows")
+    await page.locator("#flows-none").wait_for()
+    await page.locator("#flow-new").click()
+    await page.locator("#admin-flow-editor").wait_for()
+    await page.locator("#flow-name").fill("待ち行列")
+    assert "待ち行列（保留）" in await page.locator("#add-top-kind option[value='queue']").inner_text()
+    await add_step(page, "queue")
+    queue = page.locator("li[data-step='steps[0]'][data-kind='queue']")
+    await queue.wait_for()
+    await queue.locator("select[data-field='group']").select_option("sales")
+    await queue.locator("input[data-field='max_wait']").fill("5")
+    await queue.locator("input[data-field='hold_music']").fill("https://music.example.jp/hold.mp3")
+    await page.locator("#flow-save").click()
+    error = step(page, "steps[0]").locator(".admin-error[role='alert']")
+    await error.wait_for()
+    assert "steps[0].queue.max_wait" in await error.inner_text()
+    await check_view(page, "admin-flow-editor-queue", "ja")
+
+    await queue.locator("input[data-field='max_wait']").fill("90")
+    await page.locator("#flow-save").click()
+    await page.locator(f"#flow-done:has-text('{TEXT['ja']['saved']}')").wait_for()
+    [flow] = (await tel.get("/call-flows"))["flows"]
+    assert flow["draft"]["steps"] == [
+        {
+            "queue": {
+                "group": "sales",
+                "hold_music": "https://music.example.jp/hold.mp3",
+                "max_wait": 90,
+                "timeout": 20,
+                "language": "ja-JP",
+            }
+        }
+    ]
+    assert await csp_violations(page) == []

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,53 +17,26 @@ import pytest
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import (
     YAMADA_PHONE,
-    Gateway,
-    OrgCtx,
     call_params,
     post_twilio,
     provision_org,
+    signals_of,
     twilio_signature,
 )
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.timing import FACTOR, wait_for
+from tests.support.telephony import Tel, telephony_org
+from tests.support.timing import wait_for
 
 NUMBER = "+815011110001"
 USER_PHONE = "+819087654321"
 
 
-@dataclass
-class Tel:
-    gw: Gateway
-    client: httpx.AsyncClient
-    org: OrgCtx
-    api: TwilioApi
-    account: str
-
-    def path(self, rest: str) -> str:
-        return f"/api/v1/orgs/{self.org.id}{rest}"
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.gw.admin
-
-
 @pytest.fixture
 async def tel(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
     """A gateway (+ router) whose Twilio is the local Twilio API, and an org with an account there."""
-    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
-    procs.router(redis_server.url)
-    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
-        org = await provision_org(client, gw, "tel-" + uuid.uuid4().hex[:10])
-        account = "AC" + secrets.token_hex(16)
-        twilio_api.add_account(account, org.auth_token)
-        r = await client.put(
-            f"/api/v1/orgs/{org.id}",
-            json={"twilio": {"account_sid": account, "auth_token": org.auth_token}},
-            headers=gw.admin,
-        )
-        assert r.status_code == 200, r.text
-        yield Tel(gw, client, org, twilio_api, account)
+    async with telephony_org(procs, redis_server, twilio_api, "tel-") as t:
+        yield t
 
 
 async def _buy(tel: Tel, number: str = NUMBER) -> dict[str, Any]:
@@ -162,15 +134,22 @@ async def _enable(tel: Tel, user: str = "u1", **settings: Any) -> None:
     assert r.status_code == 200, r.text
 
 
-async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> None:
-    """Twilio is asked to call the user's phone from the caller ID; the signed leg dials the contact."""
+async def _recorded_call_to_yamada(tel: Tel) -> str:
+    """u1 (recording outbound calls) clicks to call the contact 山田; the sid of the call placed."""
     await _buy(tel)
     await _enable(tel, record_outbound=True)
-    me = tel.org.user_headers("u1")
-    r = await tel.client.post("/api/v1/me/calls", json={"to": {"contact": "c-yamada"}}, headers=me)
+    r = await tel.client.post(
+        "/api/v1/me/calls", json={"to": {"contact": "c-yamada"}}, headers=tel.org.user_headers("u1")
+    )
     assert r.status_code == 202, r.text
-    sid = r.json()["sid"]
     assert r.json()["status"] == "queued"
+    sid: str = r.json()["sid"]
+    return sid
+
+
+async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> None:
+    """Twilio is asked to call the user's phone from the caller ID; the signed leg dials the contact."""
+    sid = await _recorded_call_to_yamada(tel)
     [create] = tel.api.requests_to("POST", "/Calls.json")
     assert create.form["To"] == USER_PHONE and create.form["From"] == NUMBER
     assert create.form["StatusCallback"] == f"{tel.gw.base_url}/webhooks/twilio/{tel.org.id}/voice-status"
@@ -184,9 +163,10 @@ async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> 
     r = await tel.client.post(path, data=params, headers={"X-Twilio-Signature": sig})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/xml")
-    assert (
-        f'<Dial callerId="{NUMBER}" record="record-from-answer-dual"><Number>{YAMADA_PHONE}</Number></Dial>' in r.text
-    )
+    [dial] = ET.fromstring(r.content)
+    assert dial.tag == "Dial" and dial.attrib["callerId"] == NUMBER
+    assert dial.attrib["record"] == "record-from-answer-dual"
+    assert [(n.tag, n.text) for n in dial] == [("Number", YAMADA_PHONE)]
     # Unsigned, or a leg token altered (even correctly signed by Twilio's rules): 403.
     r = await tel.client.post(path, data=params)
     assert r.status_code == 403
@@ -199,7 +179,7 @@ async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> 
 
     # Without record_outbound the Dial has no record attribute; a bare number works too.
     await _enable(tel, record_outbound=False)
-    r = await tel.client.post("/api/v1/me/calls", json={"to": "+81312345678"}, headers=me)
+    r = await tel.client.post("/api/v1/me/calls", json={"to": "+81312345678"}, headers=tel.org.user_headers("u1"))
     assert r.status_code == 202, r.text
     url = tel.api.requests_to("POST", "/Calls.json")[-1].form["Url"]
     sig = twilio_signature(tel.org.auth_token, url, params)
@@ -215,6 +195,75 @@ async def test_click_to_call_rings_the_user_then_dials_the_contact(tel: Tel) -> 
     row = await wait_for(logged)
     assert row["direction"] == "outbound" and row["user"] == "u1" and row["contact"] == "c-yamada"
     assert row["from"] == NUMBER and row["to"] == YAMADA_PHONE and row["contact_name"] == "山田 太郎"
+
+
+async def test_recorded_click_to_call_links_its_recording_in_the_call_log(tel: Tel) -> None:
+    """The recorded leg's <Dial> carries a signed recordingStatusCallback; Twilio's callback puts the
+    recording's URL and duration on the outbound call's log row, and makes no call.voicemail."""
+    sid = await _recorded_call_to_yamada(tel)
+    url = tel.api.requests_to("POST", "/Calls.json")[-1].form["Url"]
+    answered = call_params("in-progress", sid=sid, caller=NUMBER, direction="outbound-api")
+    r = await _post_signed(tel, url, answered)
+    assert r.status_code == 200, r.text
+    [dial] = ET.fromstring(r.content)
+    callback = dial.attrib["recordingStatusCallback"]
+    assert callback.startswith(f"{tel.gw.base_url}/webhooks/twilio/{tel.org.id}/outbound-recording?t=")
+    assert dial.attrib["recordingStatusCallbackMethod"] == "POST"
+
+    recording = {
+        "AccountSid": tel.account,
+        "CallSid": sid,
+        "RecordingSid": "RE" + uuid.uuid4().hex,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{tel.account}/Recordings/RE1",
+        "RecordingStatus": "completed",
+        "RecordingDuration": "63",
+        "RecordingChannels": "2",
+        "RecordingSource": "DialVerb",
+    }
+    # Unsigned, another call's sid under this token, a forged token: 403, and nothing is written.
+    parts = urlsplit(callback)
+    r = await tel.client.post(parts.path + "?" + parts.query, data=recording)
+    assert r.status_code == 403
+    r = await _post_signed(tel, callback, dict(recording, CallSid="CA" + uuid.uuid4().hex))
+    assert r.status_code == 403 and r.json()["error"] == "bad_recording_token"
+    token = parse_qs(parts.query)["t"][0]
+    r = await _post_signed(tel, callback.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB")),
+                           recording)  # fmt: skip
+    assert r.status_code == 403 and r.json()["error"] == "bad_recording_token"
+    r = await _post_signed(tel, callback, {"CallSid": sid})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_callback"
+
+    r = await _post_signed(tel, callback, recording)
+    assert r.status_code == 204, r.text
+    rows = (await tel.client.get(tel.path("/calls"), headers=tel.admin)).json()["calls"]
+    [row] = [c for c in rows if c["sid"] == sid]
+    assert row["recording_url"] == recording["RecordingUrl"] and row["recording_duration"] == 63
+    assert row["direction"] == "outbound" and row["user"] == "u1" and row["to"] == YAMADA_PHONE
+    r = await tel.client.get(tel.path("/calls"), params={"format": "csv"}, headers=tel.admin)
+    csv_rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
+    assert [(x["recording_url"], x["recording_duration"]) for x in csv_rows if x["sid"] == sid] == [
+        (recording["RecordingUrl"], "63")
+    ]
+    # The call ends: its status callback leaves the recording on the row; still no signal.
+    done = dict(answered, CallStatus="completed", CallDuration="70")
+    assert (await post_twilio(tel.client, tel.org, "voice-status", done)).status_code == 204
+
+    async def ended() -> dict[str, Any] | None:
+        calls = (await tel.client.get(tel.path("/calls"), headers=tel.admin)).json()["calls"]
+        return next((c for c in calls if c["sid"] == sid and c["status"] == "completed"), None)
+
+    row = await wait_for(ended)
+    assert row["recording_url"] == recording["RecordingUrl"] and row["duration"] == 70
+    for user in ("u1", "u2"):
+        types = [s["type"] for s in (await signals_of(tel.client, tel.org, user))["signals"]]
+        assert "call.voicemail" not in types, (user, types)
+
+
+async def _post_signed(tel: Tel, url: str, params: dict[str, str]) -> httpx.Response:
+    """POST ``params`` to an absolute gateway URL (with its query), signed as Twilio signs it."""
+    parts = urlsplit(url)
+    sig = twilio_signature(tel.org.auth_token, url, params)
+    return await tel.client.post(parts.path + "?" + parts.query, data=params, headers={"X-Twilio-Signature": sig})
 
 
 async def test_click_to_call_refusals(tel: Tel) -> None:
@@ -311,7 +360,8 @@ async def test_call_log_filters_paging_and_csv(tel: Tel) -> None:
     assert {row["sid"] for row in rows} == set(calls)
     assert next(row for row in rows if row["sid"] == missed["CallSid"])["contact_name"] == "山田 太郎"
     assert list(rows[0]) == ["sid", "direction", "from", "to", "status", "duration", "started_at", "user",
-                             "contact", "contact_name", "missed", "flow", "recording_url"]  # fmt: skip
+                             "contact", "contact_name", "missed", "flow", "recording_url",
+                             "recording_duration"]  # fmt: skip
     for bad in ({"direction": "sideways"}, {"from": "yesterday"}, {"cursor": "zzz"}, {"limit": "0"}):
         r = await tel.client.get(tel.path("/calls"), params=bad, headers=tel.admin)
         assert r.status_code == 400 and r.json()["error"] == "invalid_parameter", bad

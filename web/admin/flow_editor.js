@@ -186,7 +186,39 @@ function VoicemailForm({ step, base, edit, t, ctx }) {
   </div>`;
 }
 
-const FORMS = { say: SayForm, hours: HoursForm, ring: RingForm, voicemail: VoicemailForm };
+function QueueForm({ step, base, edit, t, ctx }) {
+  const q = step.queue || {};
+  const set = (patch) => edit((s) => ({ ...s, queue: { ...s.queue, ...patch } }));
+  const known = !q.group || ctx.groups.some((g) => g.id === q.group);
+  const field = (key, id, label, attrs = {}) => html`<div class="admin-field">
+      <label for=${id}>${t(label)}</label>
+      <input id=${id} data-field=${key} autocomplete="off" value=${String(q[key] ?? '')} ...${attrs}
+        onInput=${(e) => set({ [key]: e.currentTarget.value })} />
+    </div>`;
+  return html`<div class="admin-grid">
+    <p class="admin-hint flow-wide">${t('admin.flow.queueHint')}</p>
+    <div class="admin-field">
+      <label for=${`${base}-q-group`}>${t('admin.flow.queueGroup')}</label>
+      <select id=${`${base}-q-group`} data-field="group" value=${q.group || ''} onChange=${(e) => set({ group: e.currentTarget.value })}>
+        <option value="">${t('admin.flow.pick')}</option>
+        ${ctx.groups.map((g) => html`<option value=${g.id}>${g.name}</option>`)}
+        ${!known && html`<option value=${q.group}>${t('admin.flow.unknown', { id: q.group })}</option>`}
+      </select>
+    </div>
+    ${field('max_wait', `${base}-q-max-wait`, 'admin.flow.maxWait', { inputmode: 'numeric' })}
+    ${field('timeout', `${base}-q-timeout`, 'admin.flow.queueTimeout', { inputmode: 'numeric' })}
+    ${field('hold_music', `${base}-q-music`, 'admin.flow.holdMusic', { type: 'url', inputmode: 'url', placeholder: 'https://' })}
+    <div class="admin-field flow-wide">
+      <label for=${`${base}-q-message`}>${t('admin.flow.queueMessage')}</label>
+      <textarea id=${`${base}-q-message`} rows="2" data-field="message" value=${q.message || ''}
+        onInput=${(e) => set({ message: e.currentTarget.value })}></textarea>
+    </div>
+    <${LanguageSelect} id=${`${base}-q-language`} value=${q.language || 'ja-JP'} t=${t}
+      onChange=${(v) => set({ language: v })} />
+  </div>`;
+}
+
+const FORMS = { say: SayForm, hours: HoursForm, ring: RingForm, queue: QueueForm, voicemail: VoicemailForm };
 
 function StepCard({ step, path, count, ctx }) {
   const t = ctx.t;

@@ -5,7 +5,7 @@
 // web/tests/admin_telephony.test.js.
 import { tr } from './logic.js';
 
-export const STEP_TYPES = ['say', 'hours', 'ring', 'voicemail', 'hangup'];
+export const STEP_TYPES = ['say', 'hours', 'ring', 'queue', 'voicemail', 'hangup'];
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 export const STRATEGIES = ['simultaneous', 'sequential'];
 export const NUMBER_TYPES = ['local', 'mobile', 'toll_free'];
@@ -17,6 +17,7 @@ export const SAY_LANGUAGES = [
 ];
 export const DEFAULT_TIMEOUT = 20;
 export const DEFAULT_MAX_LENGTH = 120;
+export const DEFAULT_MAX_WAIT = 300;
 
 // ---- steps: kinds and new ones --------------------------------------------------------------
 
@@ -45,6 +46,11 @@ export function newStep(kind, lang = 'ja') {
       };
     case 'ring':
       return { _k: newKey(), ring: { users: [] }, strategy: 'simultaneous', timeout: DEFAULT_TIMEOUT };
+    case 'queue':
+      return {
+        _k: newKey(),
+        queue: { group: '', hold_music: '', max_wait: DEFAULT_MAX_WAIT, timeout: DEFAULT_TIMEOUT, message: '', language },
+      };
     case 'voicemail':
       return { _k: newKey(), voicemail: { user: '', prompt: '', max_length: DEFAULT_MAX_LENGTH, language } };
     case 'hangup':
@@ -73,6 +79,12 @@ export function apiSteps(steps) {
     const kind = stepKind(rest);
     if (kind === 'hours') return { hours: { open: rest.hours.open, closed: apiSteps(rest.hours.closed) } };
     if (kind === 'ring') return { ...rest, timeout: wholeNumber(rest.timeout) };
+    if (kind === 'queue') {
+      const q = { ...rest.queue, max_wait: wholeNumber(rest.queue.max_wait), timeout: wholeNumber(rest.queue.timeout) };
+      if (!q.hold_music) delete q.hold_music;
+      if (!q.message) delete q.message;
+      return { queue: q };
+    }
     if (kind === 'voicemail') {
       const vm = { ...rest.voicemail, max_length: wholeNumber(rest.voicemail.max_length) };
       if (!vm.prompt) delete vm.prompt;
@@ -210,6 +222,14 @@ export function stepSummary(step, lang, names = {}) {
       who,
       strategy: t(`admin.flow.strategy.${step.strategy || 'simultaneous'}`),
       timeout: step.timeout ?? DEFAULT_TIMEOUT,
+    });
+  }
+  if (kind === 'queue') {
+    const q = step.queue || {};
+    return t(q.hold_music ? 'admin.flow.sum.queueMusic' : 'admin.flow.sum.queue', {
+      name: nameOf(names.groups, q.group),
+      wait: q.max_wait ?? DEFAULT_MAX_WAIT,
+      timeout: q.timeout ?? DEFAULT_TIMEOUT,
     });
   }
   if (kind === 'voicemail') {

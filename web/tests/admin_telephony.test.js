@@ -67,8 +67,8 @@ test('new steps carry the API defaults and an editor key; apiSteps removes the k
   assert.equal(newStep('voicemail').voicemail.max_length, 120);
   assert.deepEqual(apiSteps([newStep('hangup')]), [{ hangup: true }]);
   assert.notEqual(newStep('say')._k, newStep('say')._k);
-  assert.throws(() => newStep('queue'));
-  for (const kind of ['say', 'hours', 'ring', 'voicemail', 'hangup']) assert.equal(stepKind(newStep(kind)), kind);
+  assert.throws(() => newStep('conference'));
+  for (const kind of ['say', 'hours', 'ring', 'queue', 'voicemail', 'hangup']) assert.equal(stepKind(newStep(kind)), kind);
   assert.equal(stepKind({}), null);
 });
 
@@ -153,7 +153,7 @@ test('summaries name users and groups and read in each language', () => {
   assert.equal(stepSummary(hours(say('x')), 'ja'), '営業時間: 月・火・水・木・金 09:00–18:00（時間外: 1 ステップ）');
   assert.match(stepSummary(vm, 'ja', names), /^留守番電話 → 佐藤 花子（最大120秒）発信音の後にどうぞ$/);
   assert.equal(stepSummary({ hangup: true }, 'en'), 'Hang up');
-  assert.equal(stepSummary({ queue: 1 }, 'en'), 'Unknown step');
+  assert.equal(stepSummary({ conference: 1 }, 'en'), 'Unknown step');
   assert.deepEqual(flattenSteps([say('a'), hours(say('c'), { hangup: true })], 'en').map((r) => [r.key, r.depth]), [
     ['1', 0], ['2', 0], ['2 › 1', 1], ['2 › 2', 1],
   ]);
@@ -218,4 +218,20 @@ test('availableQuery and idFrom', () => {
   assert.equal(idFrom('Sales Team', 'group'), 'sales-team');
   assert.equal(idFrom('営業', 'group', () => 0.5), `group-${Math.floor(0.5 * 36 ** 6).toString(36)}`);
   assert.match(idFrom('', 'flow'), /^flow-[0-9a-z]{6}$/);
+});
+
+test('a queue step: API defaults, typed numbers as numbers, empty options left out, a summary, its error path', () => {
+  const q = newStep('queue', 'en');
+  assert.deepEqual({ ...q.queue }, { group: '', hold_music: '', max_wait: 300, timeout: 20, message: '', language: 'en-US' });
+  const edited = updateStep([q], [0], (s) => ({ ...s, queue: { ...s.queue, group: 'sales', max_wait: '120', timeout: '15' } }));
+  assert.deepEqual(apiSteps(edited), [{ queue: { group: 'sales', max_wait: 120, timeout: 15, language: 'en-US' } }]);
+  const music = { queue: { group: 'sales', hold_music: 'https://m.example/hold.mp3', max_wait: 60, timeout: 20 } };
+  assert.equal(apiSteps([music])[0].queue.hold_music, 'https://m.example/hold.mp3');
+  assert.equal(stepSummary(music, 'ja', { groups: { sales: '営業' } }),
+    'グループ「営業」の応答を保留音で待つ（最大60秒、呼び出し20秒）');
+  assert.equal(stepSummary({ queue: { group: 'sales' } }, 'en', {}),
+    'Wait for group “sales” (up to 300 s, ringing 20 s)');
+  assert.deepEqual(errorTarget("steps[0].hours.closed[1].queue.max_wait: must be an integer from 10 to 1800"), {
+    step: [0, 1], field: 'queue.max_wait', message: 'must be an integer from 10 to 1800',
+  });
 });

@@ -59,7 +59,7 @@ _STEPS: Schema = {"type": "array", "maxItems": cf.MAX_STEPS, "items": ref("CallF
 
 SCHEMAS: dict[str, Schema] = {
     "CallFlowStep": {
-        "description": "one step; exactly one of say, hours, ring, voicemail, hangup",
+        "description": "one step; exactly one of say, hours, ring, queue, voicemail, hangup",
         "oneOf": [
             _obj({"say": _TEXT, "language": _LANGUAGE}, ("say",)),
             _obj(
@@ -95,6 +95,34 @@ SCHEMAS: dict[str, Schema] = {
                     **_RING_OPTIONS,
                 },
                 ("ring",),
+            ),
+            _obj(
+                {
+                    "queue": _obj(
+                        {
+                            "group": _GROUP,
+                            "hold_music": {
+                                "type": "string",
+                                "format": "uri",
+                                "pattern": "^https://",
+                                "maxLength": cf.MAX_URL,
+                                "description": "what Twilio <Play>s while the caller waits (else `message`)",
+                            },
+                            "max_wait": {
+                                "type": "integer",
+                                "minimum": cf.MAX_WAIT_RANGE[0],
+                                "maximum": cf.MAX_WAIT_RANGE[1],
+                                "default": cf.DEFAULT_MAX_WAIT,
+                                "description": "seconds the caller waits before the next step",
+                            },
+                            "timeout": {**_RING_OPTIONS["timeout"], "description": "seconds each member's phone rings"},
+                            "message": {**_TEXT, "description": "said while waiting without hold music"},
+                            "language": _LANGUAGE,
+                        },
+                        ("group",),
+                    )
+                },
+                ("queue",),
             ),
             _obj(
                 {
@@ -157,7 +185,16 @@ SCHEMAS["CallFlow"] = {
 _TWILIO_FORM = {"type": "object", "additionalProperties": {"type": "string"}}
 SCHEMAS["TwilioVoiceFlow"] = {
     **_TWILIO_FORM,
-    "properties": {k: {"type": "string"} for k in ("CallSid", "From", "To", "DialCallStatus", "RecordingUrl")},
+    "properties": {
+        k: {"type": "string"} for k in ("CallSid", "From", "To", "DialCallStatus", "RecordingUrl", "QueueResult")
+    },
+    "required": ["CallSid"],
+}
+SCHEMAS["TwilioQueueWait"] = {
+    **_TWILIO_FORM,
+    "properties": {
+        k: {"type": "string"} for k in ("CallSid", "QueueSid", "QueueTime", "QueuePosition", "CurrentQueueSize")
+    },
     "required": ["CallSid"],
 }
 SCHEMAS["TwilioRecording"] = {
@@ -238,6 +275,16 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
         ),
         (f"{twilio}/voice-flow", "POST"): _twilio(
             "A call flow's <Dial>/<Record> action callback: the next TwiML of the call's flow version",
+            {"200": _TWIML},
+            "TwilioVoiceFlow",
+        ),
+        (f"{twilio}/voice-queue-wait", "POST"): _twilio(
+            "A queue step's waitUrl: hold music (or its message) while QueueTime < max_wait, then <Leave/>",
+            {"200": _TWIML},
+            "TwilioQueueWait",
+        ),
+        (f"{twilio}/voice-queue-agent", "POST"): _twilio(
+            "The TwiML of the call placed to a queue group's member: <Dial><Queue> of the waiting caller",
             {"200": _TWIML},
             "TwilioVoiceFlow",
         ),

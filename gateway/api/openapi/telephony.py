@@ -1,5 +1,6 @@
 """OpenAPI of the telephony endpoints (numbers, groups, the call log, click-to-call, the outbound
-leg's TwiML) and their schemas; merged into the document by ``operations.py`` and ``schemas.py``."""
+leg's TwiML and its recording callback) and their schemas;
+merged into the document by ``operations.py`` and ``schemas.py``."""
 
 from __future__ import annotations
 
@@ -111,6 +112,7 @@ CALL = obj(
         "missed": _BOOL,
         "flow": _NULLABLE_STR,
         "recording_url": _NULLABLE_STR,
+        "recording_duration": {"type": ["integer", "null"], "description": "seconds of the recording"},
     },
     telephony_calls.CALL_COLUMNS,
 )
@@ -270,6 +272,33 @@ def _calls() -> dict[tuple[str, str], Schema]:
             body={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": ref("TwilioVoice")}}},
             extra_errors={
                 "403": "bad Twilio signature or leg token (`bad_signature`, `bad_leg`)",
+                "404": "unknown org",
+            },
+        ),
+        ("/webhooks/twilio/{org}/outbound-recording", "POST"): operation(
+            "A recorded click-to-call's recording status callback: the recording's URL and duration go on"
+            " the call's log row (no signal)",
+            NO_CONTENT,
+            security=None,
+            params=(
+                header("X-Twilio-Signature", "Twilio's HMAC-SHA1 of the public URL (with the query) and the form"),
+                {
+                    **query(
+                        "t",
+                        {"type": "string", "minLength": 1},
+                        "the signed call token the outbound leg put in its recordingStatusCallback",
+                    ),
+                    "required": True,
+                },
+            ),
+            body={
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": ref("TwilioRecording")}},
+            },
+            extra_errors={
+                "400": "a required Twilio parameter is missing (`invalid_callback`) or the form is malformed",
+                "403": "bad Twilio signature or a token not this org's or this call's (`bad_signature`,"
+                " `bad_recording_token`)",
                 "404": "unknown org",
             },
         ),

@@ -11,13 +11,21 @@ import pytest
 from gateway.domain.call_flow_run import (
     BadPosition,
     Dial,
+    Enqueue,
     Hangup,
+    Leave,
+    Pause,
+    Play,
     Record,
     Resume,
     Say,
     after_dial,
+    after_queue,
     is_open,
     plan,
+    queue_name,
+    step_at,
+    waiting,
 )
 from gateway.domain.call_flows import validate_flow
 
@@ -130,3 +138,65 @@ def test_after_dial(status: str | None, goes_on: bool) -> None:
 def test_is_open_in_the_orgs_zone(utc: str, tz: str, expected: bool) -> None:
     now = datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert is_open(WEEKDAYS, now, tz) is expected
+
+
+QUEUED = steps(
+    {"say": "お電話ありがとうございます。"},
+    {"queue": {"group": "sales", "max_wait": 120, "timeout": 15}},
+    {"voicemail": {"user": "u2"}},
+)
+
+
+def test_a_queue_enqueues_the_caller_and_calls_the_groups_members() -> None:
+    assert run(QUEUED) == [
+        Say("お電話ありがとうございます。", "ja-JP"),
+        Enqueue((PHONES["u1"], PHONES["u2"], PHONES["u3"]), 15, (1,), Resume((2,))),
+    ]
+    # Leaving the queue resumes at the voicemail.
+    assert [type(v) for v in run(QUEUED, Resume((2,)))] == [Record]
+
+
+def test_a_queue_nobody_can_answer_is_skipped() -> None:
+    flow = steps({"queue": {"group": "nobody"}}, {"say": "不在です"})
+    assert run(flow) == [Say("不在です", "ja-JP"), Hangup()]
+
+
+@pytest.mark.parametrize(
+    ("result", "goes_on"),
+    [("leave", True), ("queue-full", True), ("error", True), ("system-error", True), ("bridged", False),
+     ("hangup", False), ("redirected", False), ("bridging-in-process", False), (None, False)],
+)  # fmt: skip
+def test_after_queue(result: str | None, goes_on: bool) -> None:
+    assert after_queue(result) is goes_on
+
+
+def test_waiting_plays_the_hold_music_or_speaks_until_max_wait_then_leaves() -> None:
+    music = {"max_wait": 60, "hold_music": "https://m.example/hold.mp3", "language": "ja-JP"}
+    assert waiting(music, 0) == [Play("https://m.example/hold.mp3")]
+    assert waiting(music, 59) == [Play("https://m.example/hold.mp3")]
+    assert waiting(music, 60) == [Leave()]
+    spoken = {"max_wait": 60, "language": "ja-JP"}
+    [say, pause] = waiting(spoken, 55)
+    assert isinstance(say, Say) and say.language == "ja-JP" and "お待ちください" in say.text
+    assert pause == Pause(5)  # never past max_wait
+    assert waiting({"max_wait": 60, "language": "en-US", "message": "Hold on"}, 0) == [
+        Say("Hold on", "en-US"),
+        Pause(10),
+    ]
+    assert waiting({"max_wait": 60, "language": "de-DE"}, 0)[0] == Say(
+        "All of our staff are busy at the moment. Please stay on the line.", "de-DE"
+    )
+
+
+def test_queue_names_are_safe_and_one_per_call() -> None:
+    name = queue_name("acme", "main", "CA1")
+    assert name.isalnum() and len(name) <= 64
+    assert name == queue_name("acme", "main", "CA1")
+    assert len({name, queue_name("acme", "main", "CA2"), queue_name("other", "main", "CA1")}) == 3
+
+
+def test_step_at() -> None:
+    assert step_at(FLOW, (1, 1)) == {"voicemail": FLOW[1]["hours"]["closed"][1]["voicemail"]}
+    for path in ((), (9,), (0, 0), (1, 5)):
+        with pytest.raises(BadPosition):
+            step_at(FLOW, path)

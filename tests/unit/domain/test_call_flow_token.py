@@ -16,6 +16,9 @@ def test_round_trip() -> None:
     assert verify(KEY, sign(KEY, CLAIM)) == CLAIM
     dial = FlowClaim("dial", "acme", "main", 1, "CA1", Resume((2,), 1))
     assert verify(KEY, sign(KEY, dial)) == dial
+    for kind in ("queue", "wait", "agent"):
+        claim = FlowClaim(kind, "acme", "main", 2, "CA9", Resume((1, 0)))
+        assert verify(KEY, sign(KEY, claim)) == claim
 
 
 def test_another_key_or_an_altered_payload_is_refused() -> None:

@@ -109,7 +109,7 @@ CASES: list[tuple[str, Any, str]] = [
     ("too many steps", flow(steps=[{"hangup": True}] * 51), "steps"),
     ("empty step", _with_step(2, {}), "steps[2]"),
     ("step not an object", _with_step(0, "say hello"), "steps[0]"),
-    ("unknown step type", _with_step(1, {"queue": "q1"}), "steps[1]"),
+    ("unknown step type", _with_step(1, {"conference": "c1"}), "steps[1]"),
     ("two step types", _with_step(1, {"say": "x", "hangup": True}), "steps[1]"),
     ("empty say", _with_step(0, {"say": ""}), "steps[0].say"),
     ("say too long", _with_step(0, {"say": "あ" * 4097}), "steps[0].say"),
@@ -157,6 +157,37 @@ CASES: list[tuple[str, Any, str]] = [
         "steps[3].voicemail.max_length",
     ),
     ("prompt not a string", _with_step(3, {"voicemail": {"user": "u1", "prompt": 1}}), "steps[3].voicemail.prompt"),
+    ("queue not an object", _with_step(2, {"queue": "q1"}), "steps[2].queue"),
+    ("queue without group", _with_step(2, {"queue": {"max_wait": 60}}), "steps[2].queue.group"),
+    ("queue of an unknown group", _with_step(2, {"queue": {"group": "support"}}), "steps[2].queue.group"),
+    (
+        "queue max_wait too short",
+        _with_step(2, {"queue": {"group": "sales", "max_wait": 9}}),
+        "steps[2].queue.max_wait",
+    ),
+    (
+        "queue max_wait over 30 minutes",
+        _with_step(2, {"queue": {"group": "sales", "max_wait": 1801}}),
+        "steps[2].queue.max_wait",
+    ),
+    ("queue timeout too short", _with_step(2, {"queue": {"group": "sales", "timeout": 4}}), "steps[2].queue.timeout"),
+    (
+        "queue hold music over http",
+        _with_step(2, {"queue": {"group": "sales", "hold_music": "http://music.example/hold.mp3"}}),
+        "steps[2].queue.hold_music",
+    ),
+    (
+        "queue hold music not a URL",
+        _with_step(2, {"queue": {"group": "sales", "hold_music": "https:// x"}}),
+        "steps[2].queue.hold_music",
+    ),
+    ("queue with an unknown key", _with_step(2, {"queue": {"group": "sales", "moh": "x"}}), "steps[2].queue.moh"),
+    ("queue message empty", _with_step(2, {"queue": {"group": "sales", "message": ""}}), "steps[2].queue.message"),
+    (
+        "queue deep in closed for an unknown group",
+        _hours(closed=[{"queue": {"group": "ghost"}}]),
+        "steps[1].hours.closed[0].queue.group",
+    ),
     (
         "unknown user deep in closed",
         _hours(closed=[{"voicemail": {"user": "ghost"}}]),
@@ -178,3 +209,20 @@ def test_hours_nest_at_most_four_deep() -> None:
         step = {"hours": {"open": [{"days": ["mon"], "from": "09:00", "to": "10:00"}], "closed": [step]}}
     exc = refused(flow(steps=[step]))
     assert exc.path == "steps[0].hours.closed[0].hours.closed[0].hours.closed[0].hours"
+
+
+def test_a_queue_step_is_normalised_and_its_group_is_a_reference() -> None:
+    body = flow()
+    body["steps"][2] = {"queue": {"group": "sales", "hold_music": "https://music.example/hold.mp3", "max_wait": 120}}
+    steps = validate_flow(body).draft["steps"]
+    assert steps[2] == {
+        "queue": {
+            "group": "sales",
+            "hold_music": "https://music.example/hold.mp3",
+            "max_wait": 120,
+            "timeout": 20,
+            "language": "ja-JP",
+        }
+    }
+    assert ("steps[2].queue.group", "group", "sales") in list(references(steps))
+    assert validate_flow(flow(steps=[{"queue": {"group": "sales"}}])).draft["steps"][0]["queue"]["max_wait"] == 300

@@ -8,7 +8,15 @@ import pytest
 
 from gateway.domain.errors import BadRequest
 from gateway.domain.telephony import destination, e164_param, merge_group, merge_telephony, number_record
-from gateway.domain.telephony_outbound import BadLeg, OutboundLeg, sign_leg, verify_leg
+from gateway.domain.telephony_outbound import (
+    BadLeg,
+    BadRecordingToken,
+    OutboundLeg,
+    sign_leg,
+    sign_recording,
+    verify_leg,
+    verify_recording,
+)
 
 NUMBERS = {"+815012345678"}
 
@@ -108,3 +116,22 @@ def test_outbound_leg_round_trips_and_refuses_changes() -> None:
     ):
         with pytest.raises(BadLeg):
             verify_leg(bad_key, org, tok)
+
+
+def test_outbound_recording_token_names_the_call_of_its_org_only() -> None:
+    """A recorded click-to-call's callback token: the call sid, bound to the org; never a leg token."""
+    key = b"k" * 32
+    token = sign_recording(key, "acme", "CA1")
+    assert verify_recording(key, "acme", token) == "CA1"
+    leg = sign_leg(key, "acme", OutboundLeg("u1", "+819012345678", "+815012345678", True))
+    for bad_key, org, tok in (
+        (b"x" * 32, "acme", token),
+        (key, "other", token),
+        (key, "acme", token[:-1] + ("A" if token[-1] != "A" else "B")),
+        (key, "acme", leg),
+        (key, "acme", "nodot"),
+    ):
+        with pytest.raises(BadRecordingToken):
+            verify_recording(bad_key, org, tok)
+    with pytest.raises(BadLeg):
+        verify_leg(key, "acme", token)

@@ -79,6 +79,9 @@ def _rec(**fields: str) -> dict[str, str]:
         ),
         (_rec(flow="main", recording_url="https://api.twilio.com/r/RE1"), None,
          {"flow": "main", "recording_url": "https://api.twilio.com/r/RE1"}),
+        (_rec(recording_url="https://api.twilio.com/r/RE2", recording_duration="63"), None,
+         {"recording_url": "https://api.twilio.com/r/RE2", "recording_duration": 63}),
+        (_rec(), None, {"recording_url": None, "recording_duration": None}),
     ],
 )  # fmt: skip
 def test_rows(rec: dict[str, str], contact: dict[str, Any] | None, expected: dict[str, Any]) -> None:
