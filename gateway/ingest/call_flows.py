@@ -50,6 +50,7 @@ from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, Kind, sign, 
 from gateway.domain.call_flows import references
 from gateway.domain.errors import Forbidden
 from gateway.domain.phones import lookup_key
+from gateway.domain.sealing import TWILIO_AUTH_TOKEN
 from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render
 from gateway.ingest.twilio import (
     NO_CONTENT,
@@ -197,7 +198,9 @@ async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url
     TwiML that dials the caller's queue. A refused call is logged: the caller still waits (and
     leaves at ``max_wait``, when the flow goes on)."""
     twilio = org.get("twilio") or {}
-    sid, token, number = twilio.get("account_sid"), twilio.get("auth_token"), cb.params.get("To", "")
+    sid, stored, number = twilio.get("account_sid"), twilio.get("auth_token"), cb.params.get("To", "")
+    # Stored sealed (gateway.domain.sealing): opened with this process's key; None if it will not open.
+    token = cb.svc.vault.reveal(cb.org, TWILIO_AUTH_TOKEN, str(stored)) if stored else None
     if not sid or not token or not number:
         log.warning("call flow queue of org %s: no Twilio account or called number; no member is called", cb.org)
         return
