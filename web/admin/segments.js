@@ -4,7 +4,7 @@
 import { html, useState } from '../ui.js';
 import { ConfirmAction, DataTable, ErrorNote, Loading, Pager, SaveCancel, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { ContactsTable } from './contacts.js';
-import { FanoutProgress, FanoutResultsOnDemand, useFanout } from './fanout.js';
+import { FanoutProgress, useFanout } from './fanout.js';
 import { tr } from './logic.js';
 import { loadTemplates } from './messaging_common.js';
 import {
@@ -175,7 +175,6 @@ function SendForm({ api, me, lang, segment }) {
         ${t('admin.segments.sendAgain')}</button>`}
     </div>
     ${fanout && html`<${FanoutProgress} lang=${lang} fanout=${fanout} idPrefix="segment-send" />`}
-    ${fanout && html`<${FanoutResultsOnDemand} key=${fanout.id} api=${api} me=${me} lang=${lang} fanout=${fanout} idPrefix="segment-send" />`}
     <${ErrorNote} error=${pollError} lang=${lang} id="segment-send-poll-error" />
   </form>`;
 }
