@@ -18,6 +18,7 @@ import sys
 import urllib.request
 from typing import Any
 
+from gateway.domain.sealing import WEBHOOK_SECRET
 from gateway.domain.tenancy import merge_contact, merge_org, merge_user
 from gateway.services import Services
 
@@ -168,6 +169,9 @@ async def provision_demo(services: Services, *, out: Any = None, serving: bool |
     if stored is None:
         for n, (source, data) in enumerate(SAMPLES, 1):
             await services.events.append(DEMO_ORG, source, data, dedupe_id=SAMPLE_ID.format(n))
+    # Sealed at rest once stored: shown opened (a first run still holds it in plain text).
+    await services.vault.ready()
+    webhook_secret = services.vault.reveal(DEMO_ORG, WEBHOOK_SECRET, str(org["webhook_secret"]))
     public = services.config.gateway.public_url.rstrip("/")
     page = f"{public}/#token={token}"
     if serving is None:
@@ -182,7 +186,7 @@ async def provision_demo(services: Services, *, out: Any = None, serving: bool |
                 *note,
                 f"  User token:  {token}",
                 f"  Admin token: {services.admin_token}   (management API: Authorization: Bearer …)",
-                f"  Webhook secret (Standard Webhooks): {org['webhook_secret']}",
+                f"  Webhook secret (Standard Webhooks): {webhook_secret}",
                 "",
             ]
         ),

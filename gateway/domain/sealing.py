@@ -1,8 +1,9 @@
 """Provider secrets sealed at rest: AES-256-GCM under a key derived from the gateway's secret key.
 
 What an org gives us to act for it — a mailbox's IMAP password, its own SMTP server's password, its
-Twilio auth token — is stored in Redis sealed, never in plain text: a Redis dump, a replica or
-``MONITOR`` shows only ``sg1:`` + urlsafe base64 of ``nonce (12 bytes) || ciphertext+tag``.
+Twilio auth token, its Standard Webhooks signing secret — is stored in Redis sealed, never in plain
+text: a Redis dump, a replica or ``MONITOR`` shows only ``sg1:`` + urlsafe base64 of
+``nonce (12 bytes) || ciphertext+tag``.
 
 - The key: HKDF-SHA256 of ``[gateway] secret_key`` (``SIGNALGATE_GATEWAY_SECRET_KEY``) with
   :data:`HKDF_INFO`, derived once per process (:class:`Sealer`).
@@ -38,6 +39,7 @@ CACHE_MAX = 10_000  # opened values kept per process (cleared whole when full)
 # The fields that are sealed, as named in the associated data.
 TWILIO_AUTH_TOKEN = "twilio.auth_token"  # noqa: S105 - a field name, not a secret
 SMTP_PASSWORD = "smtp.password"  # noqa: S105 - a field name, not a secret
+WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - a field name, not a secret
 
 
 def mailbox_password(mailbox: str) -> str:

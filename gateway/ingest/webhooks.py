@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gateway.domain.errors import BadRequest, Forbidden, NotFound
 from gateway.domain.events import MAX_JSON_DEPTH, json_depth, validate_event
+from gateway.domain.sealing import WEBHOOK_SECRET
 from gateway.domain.tenancy import ORG_ID
 from gateway.http import JSONResponse, State, services
 from gateway.ingest.refusals import refusals_logged
@@ -38,11 +39,15 @@ async def receive_event(request: Request[State]) -> Response:
     org = await svc.tenancy.cached_org(org_id) if ORG_ID.fullmatch(org_id) else None
     if org is None:
         raise NotFound("unknown org", code="org_not_found")
-    secret = org.get("webhook_secret")
+    stored = org.get("webhook_secret")
     raw = await request.body()
-    if not secret:
+    if not stored:
         metrics.webhooks_refused.labels(SOURCE, "no_secret").inc()
         raise Forbidden("this org has no webhook secret configured", code="bad_signature")
+    secret = svc.vault.reveal(org_id, WEBHOOK_SECRET, str(stored))  # sealed at rest; cached once opened
+    if secret is None:
+        metrics.webhooks_refused.labels(SOURCE, "unreadable_secret").inc()
+        raise Forbidden("the org's webhook secret cannot be read by this gateway", code="bad_signature")
     try:
         _webhook(secret).verify(raw, dict(request.headers), json_parse=False)
     except (WebhookVerificationError, ValueError) as exc:

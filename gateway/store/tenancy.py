@@ -23,7 +23,7 @@ from gateway.store import keys
 from gateway.store.live import revocation
 from gateway.store.pipeline import Round, Slot
 from gateway.store.scripts import Scripts
-from gateway.store.vault import ORG_SECRET_KEYS, Vault
+from gateway.store.vault import ORG_SECRET_KEYS, Vault, org_secret
 
 TOKEN_PREFIX = "sgu"  # noqa: S105 - a public prefix, not a secret
 # Hot paths (webhook ingest, the router) read an org on every event; a short per-process cache
@@ -104,7 +104,7 @@ def _with_rules(rec: dict[str, Any] | None, rules: dict[str, str] | None) -> dic
 
 
 def _has_secret(rec: dict[str, Any]) -> bool:
-    return any(isinstance(rec.get(part), dict) and rec[part].get(key) for part, key in ORG_SECRET_KEYS)
+    return any(org_secret(rec, section, key) for section, key in ORG_SECRET_KEYS)
 
 
 class Tenancy:

@@ -18,15 +18,25 @@ from typing import Any
 from redis.asyncio import Redis
 
 from gateway.config import GatewayConfig
-from gateway.domain.sealing import SMTP_PASSWORD, TWILIO_AUTH_TOKEN, Sealer, SealError, is_sealed
+from gateway.domain.sealing import SMTP_PASSWORD, TWILIO_AUTH_TOKEN, WEBHOOK_SECRET, Sealer, SealError, is_sealed
 from gateway.store import credentials
 
 log = logging.getLogger("signalgate.secrets")
 _LOGGED_MAX = 1000
 
-# (section of the org record, key in it, field name in the associated data)
-_ORG_SECRETS = (("twilio", "auth_token", TWILIO_AUTH_TOKEN), ("smtp", "password", SMTP_PASSWORD))
+# (section of the org record or None for a top-level key, key in it, field name in the associated data)
+_ORG_SECRETS: tuple[tuple[str | None, str, str], ...] = (
+    ("twilio", "auth_token", TWILIO_AUTH_TOKEN),
+    ("smtp", "password", SMTP_PASSWORD),
+    (None, "webhook_secret", WEBHOOK_SECRET),
+)
 ORG_SECRET_KEYS = tuple((section, key) for section, key, _ in _ORG_SECRETS)
+
+
+def org_secret(rec: dict[str, Any] | None, section: str | None, key: str) -> Any:
+    """The stored value of one of an org record's secrets (None when absent)."""
+    part = rec if section is None else (rec or {}).get(section)
+    return part.get(key) if isinstance(part, dict) else None
 
 
 class Vault:
@@ -72,16 +82,18 @@ class Vault:
         """
         out = rec
         for section, key, field in _ORG_SECRETS:
-            part = rec.get(section)
-            value = part.get(key) if isinstance(part, dict) else None
+            value = org_secret(rec, section, key)
             if not isinstance(value, str) or not value:
                 continue
-            before = previous.get(section) if previous is not None else None
-            kept = before.get(key) if isinstance(before, dict) else None
+            kept = org_secret(previous, section, key)
             if is_sealed(value) and (value == kept or previous is None):
                 continue
             sealer = await self.ready()
             if out is rec:
                 out = dict(rec)
-            out[section] = dict(out[section]) | {key: sealer.seal(str(rec["id"]), field, value)}
+            sealed = sealer.seal(str(rec["id"]), field, value)
+            if section is None:
+                out[key] = sealed
+            else:
+                out[section] = dict(out[section]) | {key: sealed}
         return out

@@ -6,9 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
+import redis as redis_sync
 
+from gateway.domain.sealing import PREFIX, WEBHOOK_SECRET, SealError, derive_key, open_secret, seal_secret
 from gateway.domain.tracking import TrackingClaim, sign
+from gateway.store import keys
 from tests.support.api import Gateway, OrgCtx, post_event, signals_of, signed_event_headers, survey
+from tests.support.processes import SECRET_KEY
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
 
@@ -34,6 +39,32 @@ async def test_event_contact_by_phone_and_id(client: httpx.AsyncClient, org: Org
     await post_event(client, org, {"type": "webinar.registered", "contact": {"id": "c-smith"}, "title": "Webinar"})
     assert (await feed.signal("webinar.registered"))["contact"]["id"] == "c-smith"
     await feed.ws.close()
+
+
+async def test_webhook_secret_is_sealed_in_redis_and_still_verifies(
+    client: httpx.AsyncClient, org: OrgCtx, sync_redis: redis_sync.Redis
+) -> None:
+    """The org's Standard Webhooks secret is stored ``sg1:``-sealed for this org and field (not in
+    plain text), signed events still pass; a secret sealed under another key refuses them (403)."""
+    raw = sync_redis.get(keys.org(org.id))
+    assert isinstance(raw, str) and org.webhook_secret not in raw
+    stored = json.loads(raw)["webhook_secret"]
+    key = derive_key(SECRET_KEY.encode())
+    assert stored.startswith(PREFIX) and open_secret(key, org.id, WEBHOOK_SECRET, stored) == org.webhook_secret
+    with pytest.raises(SealError):
+        open_secret(key, "another-org", WEBHOOK_SECRET, stored)
+    assert (await post_event(client, org, survey({"id": "c-yamada"}))).status_code == 202
+
+    rec = json.loads(raw)
+    wrong = seal_secret(derive_key(b"a key this gateway never had"), org.id, WEBHOOK_SECRET, org.webhook_secret)
+    sync_redis.set(keys.org(org.id), json.dumps(rec | {"webhook_secret": wrong}))
+
+    async def refused() -> httpx.Response | None:
+        r = await post_event(client, org, survey({"id": "c-yamada"}))
+        return r if r.status_code == 403 else None
+
+    r = await wait_for(refused, timeout=5, interval=0.2)  # the org cache expires first
+    assert r.json()["error"] == "bad_signature" and org.webhook_secret not in r.text
 
 
 async def test_stale_and_forged_events_are_refused(client: httpx.AsyncClient, org: OrgCtx) -> None:

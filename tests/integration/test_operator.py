@@ -20,7 +20,7 @@ import redis as redis_sync
 from gateway.devtools.net import child_env, free_port
 from gateway.redis_server import redis_binary
 from tests.support.api import OrgCtx, post_event
-from tests.support.processes import ADMIN_TOKEN, ROOT, Processes
+from tests.support.processes import ADMIN_TOKEN, ROOT, SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, block_until, wait_for
 
@@ -231,6 +231,8 @@ def run_demo(redis_url: str, public_url: str) -> dict[str, str]:
     env = {
         "SIGNALGATE_REDIS_URL": redis_url,
         "SIGNALGATE_GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
+        # The gateway's key: the demo seals the org's secrets with it (processes on one Redis share it).
+        "SIGNALGATE_GATEWAY_SECRET_KEY": SECRET_KEY,
         "SIGNALGATE_GATEWAY_PUBLIC_URL": public_url,
         "SIGNALGATE_GATEWAY_LOG_LEVEL": "warning",
     }
