@@ -1,7 +1,8 @@
 """SMS notifications (the CRM's "SMS notification" fired by workflow rules): definitions
 (``PUT/GET/DELETE .../sms-notifications/{id}``, ``GET .../sms-notifications``) and the trigger
 (``POST .../sms-notifications/{id}/trigger``: one ordinary notification per contact, through the
-same path as ``POST .../notifications``; for a segment, of any size, a segment send: the worker's
+same path as ``POST .../notifications``. A segment of at most 1,000 members is answered the same
+way, one result per member (SPEC); a larger one becomes a segment send: the worker's
 ``segment_fanout`` job makes them a chunk at a time, see :mod:`gateway.api.segments`)."""
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from starlette.routing import Route
 
 from gateway.api.segments import start_fanout
 from gateway.domain.errors import BadRequest, NotFound
-from gateway.domain.segments import new_fanout
+from gateway.domain.segments import matches, new_fanout
 from gateway.domain.signals import iso_utc
 from gateway.domain.sms_notifications import (
+    MAX_CONTACTS,
     Conflict,
     member_send,
     parse_definition,
@@ -72,29 +74,51 @@ async def delete_definition(request: Request[State]) -> Response:
     return Response(status_code=204)
 
 
+async def _small_segment(svc: Services, org: str, segment: str) -> list[dict[str, Any]] | None:
+    """The segment's members when there are at most :data:`MAX_CONTACTS` of them, else None (400
+    ``unknown_segment`` when it does not exist). Reads contacts until one member too many."""
+    seg = await svc.segments.get(org, segment)
+    if seg is None:
+        raise BadRequest(f"segment {segment!r} does not exist", code="unknown_segment")
+    match = seg["match"]
+    members: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = await svc.tenancy.page_contacts(org, cursor, MAX_CONTACTS + 1, lambda c: matches(match, c))
+        members.extend(page)
+        if len(members) > MAX_CONTACTS:
+            return None
+        if cursor is None:
+            return members
+
+
 async def _segment_fanout(
     svc: Services, org: str, definition: dict[str, Any], segment: str, data: dict[str, Any], key: str
 ) -> dict[str, Any]:
     """Start (or find, by key) the segment send that texts every member (:mod:`workers.fanout`)."""
-    if await svc.segments.get(org, segment) is None:
-        raise BadRequest(f"segment {segment!r} does not exist", code="unknown_segment")
     fields = new_fanout(segment, key, iso_utc(int(time.time() * 1000)), sms_notification=definition, data=data)
     return await start_fanout(svc, org, key, fields)
 
 
 async def trigger(request: Request[State]) -> Response:
     """202 ``{"sms_notification", "results": [{"contact", "notification"} | {"contact", "error"}]}``,
-    one per contact, for ``contacts``; for a ``segment`` 202 ``{"sms_notification", "fanout"}``: the
-    segment send (whatever its size) that makes them, a chunk per job step."""
+    one per contact, for ``contacts`` and for a ``segment`` of at most 1,000 members; for a larger
+    segment 202 ``{"sms_notification", "fanout"}``: the segment send that makes them, a chunk per
+    job step, its per-member results at ``GET .../fanouts/{id}/results``. Either way each member's
+    notification has the idempotency key ``<key>:<contact>``, so a repeat sends nothing twice."""
     svc, org = await admin_org(request)
     definition = await _definition(svc, org["id"], request)
     ids, segment, data, key = parse_trigger(await json_object(request))
     key = key or "t_" + secrets.token_hex(12)
-    if ids is None:
+    if ids is not None:
+        targets = list(zip(ids, await svc.sms_notifications.contacts(org["id"], ids), strict=True))
+    else:
         assert segment is not None  # noqa: S101 - parse_trigger gives one of the two
-        fanout = await _segment_fanout(svc, org["id"], definition, segment, data, key)
-        return JSONResponse({"sms_notification": definition["id"], "fanout": fanout}, status_code=202)
-    found = await svc.sms_notifications.contacts(org["id"], ids)
+        members = await _small_segment(svc, org["id"], segment)
+        if members is None:
+            fanout = await _segment_fanout(svc, org["id"], definition, segment, data, key)
+            return JSONResponse({"sms_notification": definition["id"], "fanout": fanout}, status_code=202)
+        targets = [(str(c["id"]), c) for c in members]
     gate = asyncio.Semaphore(_CONCURRENCY)
 
     async def one(cid: str, contact: dict[str, Any] | None) -> dict[str, Any]:
@@ -107,7 +131,7 @@ async def trigger(request: Request[State]) -> Response:
             rec = await submission.submit(svc.notifications, svc.jobs, org["id"], body)
         return {"contact": cid, "notification": rec["id"]}
 
-    results = await asyncio.gather(*(one(cid, contact) for cid, contact in zip(ids, found, strict=True)))
+    results = await asyncio.gather(*(one(cid, contact) for cid, contact in targets))
     return JSONResponse({"sms_notification": definition["id"], "results": results}, status_code=202)
 
 

@@ -182,30 +182,54 @@ async def sms_notification_and_trigger(page: Page, m: Msg) -> None:
     assert len(sent) == 1 and "山田 太郎様" in sent[0]["body"]
     assert [x["to"] for x in m.twilio.created] == [MOBILE]  # not the landline
 
-    # For the segment (m-1 and m-2 have a mobile, m-4 none): a segment send, 2 sent, 1 skipped.
+    # For the segment (m-1 and m-2 have a mobile, m-4 none): one result per member, 2 sent, 1 skipped.
     text = await trigger_for_segment(page, m, {"m-1": "sent", "m-2": "sent", "m-4": "no_phone_in_field"})
-    assert "2 / 2 件・1 件は送信対象外（携帯番号なし）" in text, text
     assert "指定した種類の電話番号がありません。" in text, text
     assert sorted(x["to"] for x in m.twilio.created) == sorted([MOBILE, MOBILE, "+819033334444"])
 
 
 async def trigger_for_segment(page: Page, m: Msg, results: dict[str, str]) -> str:
-    """Trigger the open SMS notification for segment ``acme``: the send's progress reaches finished
-    at 100 %, then its per-member results (contact → ``sent`` or the reason) show. → the progress
-    line and the skipped rows' text."""
+    """Trigger the open SMS notification for segment ``acme`` (a few members): answered at once,
+    one result per member (contact → ``sent`` or the reason). → the counts line and the skipped rows."""
     await page.locator("#trigger-target-segment").check()
     await page.locator("#trigger-segment").select_option("acme")
     await page.locator("#trigger-send").click()
-    await page.locator("#trigger-fanout-progress[data-finished='true']").wait_for(timeout=30_000 * FACTOR)
-    assert await page.locator("#trigger-fanout-bar").get_attribute("value") == "100"
-    rows = page.locator("#trigger-fanout-results-table tbody tr")
+    rows = page.locator("#trigger-table tbody tr")
     await rows.first.wait_for()
     shown = {
         str(await r.get_attribute("data-contact")): str(await r.get_attribute("data-result")) for r in await rows.all()
     }
     assert shown == results
-    skipped = page.locator("#trigger-fanout-results-table tr[data-result='no_phone_in_field']")
-    return f"{await page.locator('#trigger-fanout-text').inner_text()}\n{await skipped.inner_text()}"
+    skipped = page.locator("#trigger-table tr[data-result='no_phone_in_field']")
+    return f"{await page.locator('#trigger-counts').inner_text()}\n{await skipped.inner_text()}"
+
+
+async def trigger_for_big_segment(page: Page, m: Msg) -> str:
+    """Over 1,000 members (1,000 without a phone, m-1 with a mobile): the trigger is a segment send;
+    its progress reaches finished at 100 %, then its per-member results show (a page of them).
+    → the progress line and the first skipped row."""
+    bulk = [{"id": f"b-{i:04d}", "name": f"会員{i}", "fields": {"tier": "bulk"}} for i in range(1000)]
+    r = await m.client.post(m.path("/contacts:import"), json={"contacts": bulk}, headers=m.gw.admin)
+    assert r.status_code == 200 and r.json()["created"] == 1000, r.text[:300]
+    r = await m.client.put(m.path("/contacts/m-1"), json={"fields": {"tier": "bulk"}}, headers=m.gw.admin)
+    assert r.status_code == 200, r.text
+    r = await m.client.put(m.path("/segments/bulk"), json={"match": {"fields.tier": "bulk"}}, headers=m.gw.admin)
+    assert r.status_code == 201, r.text
+    await open_admin(page, "segments")  # away and back: the trigger form lists the segments it loaded
+    await page.locator("#segments-table tr[data-segment='bulk']").wait_for()
+    await open_admin(page, "sms-notifications")
+    await page.locator("#smsn-table tr[data-smsn='booking'] [data-action='trigger']").click()
+    await page.locator("#trigger-target-segment").check()
+    await page.locator("#trigger-segment").select_option("bulk")
+    await page.locator("#trigger-send").click()
+    await page.locator("#trigger-fanout-progress[data-finished='true']").wait_for(timeout=30_000 * FACTOR)
+    assert await page.locator("#trigger-fanout-bar").get_attribute("value") == "100"
+    rows = page.locator("#trigger-fanout-results-table tbody tr")
+    await rows.first.wait_for()
+    assert await rows.count() == 25  # a page of the 1,001
+    assert await rows.first.get_attribute("data-contact") == "b-0000"
+    assert await rows.first.get_attribute("data-result") == "no_phone_in_field"
+    return f"{await page.locator('#trigger-fanout-text').inner_text()}\n{await rows.first.inner_text()}"
 
 
 async def create_rule(page: Page, m: Msg) -> None:
@@ -346,10 +370,15 @@ async def test_admin_messaging_views_in_english_and_the_phone_menu(browser: Brow
     # Triggered for a segment with one member with a mobile (m-1) and one without any phone (m-4).
     await page.locator("#smsn-table tr[data-smsn='booking'] [data-action='trigger']").click()
     text = await trigger_for_segment(page, m, {"m-1": "sent", "m-4": "no_phone_in_field"})
-    assert text.startswith("Done: 1 of 1 sent · 1 skipped (no phone number)\n"), text
-    assert "Skipped" in text and "No phone number of that type." in text, text
+    assert "No phone number of that type." in text, text
     assert [x["to"] for x in m.twilio.created] == [MOBILE]  # exactly one message
     await check_view(page, "admin-sms-notifications", "en")
+    # Over 1,000 members: a segment send with its progress and paged results.
+    text = await trigger_for_big_segment(page, m)
+    assert text.startswith("Done: 1 of 1 sent · 1,000 skipped (no phone number)\n"), text
+    assert "Skipped" in text and "No phone number of that type." in text, text
+    sent = await wait_for(lambda: len(m.twilio.created) == 2 or None, timeout=20 * FACTOR, interval=0.1)
+    assert sent and [x["to"] for x in m.twilio.created] == [MOBILE, MOBILE]
 
     await open_admin(page, "rules")
     row = page.locator("#rules-table tr[data-rule='missed']")

@@ -162,7 +162,7 @@ async def _finished(client: httpx.AsyncClient, org: SendOrg, fanout: str) -> dic
     return result
 
 
-async def test_trigger_for_a_segment_is_a_fanout_that_texts_members_with_a_phone_once(
+async def test_trigger_for_a_small_segment_answers_one_result_per_member_and_texts_once(
     client: httpx.AsyncClient,
     gateway: Gateway,
     redis_server: RedisServer,
@@ -170,6 +170,8 @@ async def test_trigger_for_a_segment_is_a_fanout_that_texts_members_with_a_phone
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
+    """A segment of at most 1,000 members is answered like a contacts list (SPEC: one result per
+    contact); the same key again, even twice at once, sends nothing twice."""
     start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _setup(client, gateway, twilio_api)
     await buy(client, org, 10)
@@ -184,42 +186,19 @@ async def test_trigger_for_a_segment_is_a_fanout_that_texts_members_with_a_phone
     )
     assert first.status_code == second.status_code == 202, first.text
     answer = first.json()
-    assert set(answer) == {"sms_notification", "fanout"} and answer["sms_notification"] == "follow"
-    fanout = answer["fanout"]
-    assert second.json()["fanout"]["id"] == fanout["id"]
-    assert (fanout["kind"], fanout["sms_notification"], fanout["segment"]) == ("sms_notification", "follow", "kansai")
-    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}", headers=gateway.admin)
-    assert r.status_code == 200 and set(r.json()) == set(fanout), r.text  # the same object as GET answers
-
-    progress = await _finished(client, org, fanout["id"])
-    assert {k: progress[k] for k in ("total", "enqueued", "skipped", "done")} == {
-        "total": 2, "enqueued": 1, "skipped": 1, "done": 1}  # fmt: skip
-    results = await _fanout_results(client, org, fanout["id"], 1)
+    assert set(answer) == {"sms_notification", "results"} and answer["sms_notification"] == "follow"
+    results = sorted(answer["results"], key=lambda x: x["contact"])
     assert [(x["contact"], x.get("error")) for x in results] == [("c-desk", "no_phone_in_field"), ("c-sato", None)]
+    assert sorted(second.json()["results"], key=lambda x: x["contact"]) == results  # the same notifications
     sato = await settled(client, org, results[1]["notification"])
     assert (sato["status"], sato["recipient"]) == ("sent", SATO_MOBILE)
     assert [m["body"] for m in twilio_api.created_to(SATO_MOBILE)] == ["佐藤様、商談の件でご連絡しました。明日"]
-
-    # The same key again: the same send, nothing sent twice; the key of another send → 409.
     again = await client.post(url(org, "/follow/trigger"), json=trigger, headers=gateway.admin)
-    assert again.status_code == 202 and again.json()["fanout"]["id"] == fanout["id"]
+    assert again.status_code == 202 and sorted(again.json()["results"], key=lambda x: x["contact"]) == results
     await asyncio.sleep(1.0 * FACTOR)
     assert len(twilio_api.created) == 1 and (await credits_of(client, org))["balance"] == 9
     r = await client.post(url(org, "/follow/trigger"), json=trigger | {"segment": "other"}, headers=gateway.admin)
     assert r.status_code == 400 and r.json()["error"] == "unknown_segment"
-    await client.put(f"/api/v1/orgs/{org.id}/segments/other", json=segment, headers=gateway.admin)
-    r = await client.post(url(org, "/follow/trigger"), json=trigger | {"segment": "other"}, headers=gateway.admin)
-    assert (r.status_code, r.json()["error"]) == (409, "idempotency_key_reused")
-
-    # Only the org's admins read a send's results; an unknown send is 404.
-    path = f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}/results"
-    assert (await client.get(path, headers=org.ctx.user_headers("u1"))).status_code == 403
-    stranger = await provision_org(client, gateway, "fo-" + org.id)
-    assert (await client.get(path, headers=stranger.user_headers("u1"))).status_code == 403
-    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/fo_unknown/results", headers=gateway.admin)
-    assert (r.status_code, r.json()["error"]) == (404, "fanout_not_found")
-    r = await client.get(path, params={"limit": "0"}, headers=gateway.admin)
-    assert r.status_code == 400
 
 
 async def test_a_segment_of_1500_is_triggered_in_steps_and_done_counts_as_sends_finish(
@@ -249,13 +228,43 @@ async def test_a_segment_of_1500_is_triggered_in_steps_and_done_counts_as_sends_
     assert r.status_code == 201, r.text
     definition = {"name": "会員", "module": "deals", "phone_field": "mobile", "template": tid}
     assert (await client.put(url(org, "/club"), json=definition, headers=gateway.admin)).status_code == 201
-    r = await client.post(url(org, "/club/trigger"), json={"segment": "gold", "data": {"note": ""}},
-                          headers=gateway.admin)  # fmt: skip
-    assert r.status_code == 202, r.text
-    progress = await _finished(client, org, r.json()["fanout"]["id"])
+    # Twice at once with one key: one send (a fan-out: over 1,000 members), its record as GET shows it.
+    trigger = {"segment": "gold", "data": {"note": ""}, "idempotency_key": "club-k"}
+    first, second = await asyncio.gather(
+        *(client.post(url(org, "/club/trigger"), json=trigger, headers=gateway.admin) for _ in range(2))
+    )
+    assert first.status_code == second.status_code == 202, first.text
+    assert set(first.json()) == {"sms_notification", "fanout"}
+    fanout = first.json()["fanout"]
+    assert second.json()["fanout"]["id"] == fanout["id"]
+    assert (fanout["kind"], fanout["sms_notification"], fanout["segment"]) == ("sms_notification", "club", "gold")
+    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}", headers=gateway.admin)
+    assert r.status_code == 200 and set(r.json()) == set(fanout), r.text  # the same object as GET answers
+    progress = await _finished(client, org, fanout["id"])
     assert {k: progress[k] for k in ("total", "enqueued", "skipped", "done")} == {
         "total": 1500, "enqueued": 12, "skipped": 1488, "done": 12}  # fmt: skip
     results = await _fanout_results(client, org, progress["id"], 1000)
     assert len(results) == 1500 and [x["contact"] for x in results] == [f"m-{i:04d}" for i in range(1500)]
     assert {x["contact"] for x in results if "notification" in x} == texted
     assert len(twilio_api.created) == 12
+
+    # The same key again: the same send, nothing sent twice; the key of another send → 409.
+    again = await client.post(url(org, "/club/trigger"), json=trigger, headers=gateway.admin)
+    assert again.status_code == 202 and again.json()["fanout"]["id"] == fanout["id"]
+    await asyncio.sleep(1.0 * FACTOR)
+    assert len(twilio_api.created) == 12
+    r = await client.put(f"/api/v1/orgs/{org.id}/segments/other", json={"match": {"fields.club": "gold"}},
+                         headers=gateway.admin)  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = await client.post(url(org, "/club/trigger"), json=trigger | {"segment": "other"}, headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (409, "idempotency_key_reused")
+
+    # Only the org's admins read a send's results; an unknown send is 404.
+    path = f"/api/v1/orgs/{org.id}/fanouts/{fanout['id']}/results"
+    assert (await client.get(path, headers=org.ctx.user_headers("u1"))).status_code == 403
+    stranger = await provision_org(client, gateway, "fo-" + org.id)
+    assert (await client.get(path, headers=stranger.user_headers("u1"))).status_code == 403
+    r = await client.get(f"/api/v1/orgs/{org.id}/fanouts/fo_unknown/results", headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (404, "fanout_not_found")
+    r = await client.get(path, params={"limit": "0"}, headers=gateway.admin)
+    assert r.status_code == 400

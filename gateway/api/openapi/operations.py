@@ -355,8 +355,9 @@ def _sending() -> dict[Key, Schema]:
             "Send it to contacts (at most 1,000) or a segment's members: one notification per contact",
             {
                 "202": json_response(
-                    "contacts: one result per contact (its notification, or why none); a segment, of any "
-                    "size: the segment send that makes them (GET .../fanouts/{id}, .../fanouts/{id}/results)",
+                    "contacts, or a segment of at most 1,000 members: one result per contact (its "
+                    "notification, or why none); a larger segment: the segment send that makes them "
+                    "(GET .../fanouts/{id}, .../fanouts/{id}/results)",
                     {"oneOf": [ref("SmsTrigger"), ref("SmsTriggerFanout")]},
                 )
             },
