@@ -2,7 +2,8 @@
 aiosmtpd and the local Twilio API: an admin imports a CSV (BOM, Japanese name, one bad row) and
 sees the per-row results, builds a segment and sees its members, sends mass mail to it and watches
 the progress reach done (only the members with marketing consent get mail), creates an SMS
-notification and triggers it for a contact (Twilio gets one message, to the mobile), creates a
+notification and triggers it for a contact (Twilio gets one message, to the mobile) and for a segment
+(the send's progress reaches finished; the member without a phone is shown skipped, and why), creates a
 rule, edits an approved template into a pending version and sees both, reads the DLT copy,
 reschedules and cancels a reminder, removes a suppression. An IN org's admin reads the sender
 registration. Screenshots + axe for each view in ja and en. A member sees none of it."""
@@ -124,6 +125,8 @@ async def import_csv(page: Page, m: Msg) -> None:
     await page.locator("#contacts-q").fill("yamada@acme")
     await page.locator("#contacts-search button[type='submit']").click()
     await page.locator("#contacts-table tr[data-contact='m-1']").wait_for()
+    # m-1 is also in the list before the search: wait until the rows of that list are gone.
+    await page.locator("#contacts-table tbody tr").nth(1).wait_for(state="detached")
     assert "山田 太郎" in await page.locator("#contacts-table").inner_text()
     assert await page.locator("#contacts-table tbody tr").count() == 1
 
@@ -178,6 +181,31 @@ async def sms_notification_and_trigger(page: Page, m: Msg) -> None:
     sent = await wait_for(lambda: m.twilio.created_to(MOBILE) or None, timeout=20 * FACTOR, interval=0.1)
     assert len(sent) == 1 and "山田 太郎様" in sent[0]["body"]
     assert [x["to"] for x in m.twilio.created] == [MOBILE]  # not the landline
+
+    # For the segment (m-1 and m-2 have a mobile, m-4 none): a segment send, 2 sent, 1 skipped.
+    text = await trigger_for_segment(page, m, {"m-1": "sent", "m-2": "sent", "m-4": "no_phone_in_field"})
+    assert "2 / 2 件・1 件は送信対象外（携帯番号なし）" in text, text
+    assert "指定した種類の電話番号がありません。" in text, text
+    assert sorted(x["to"] for x in m.twilio.created) == sorted([MOBILE, MOBILE, "+819033334444"])
+
+
+async def trigger_for_segment(page: Page, m: Msg, results: dict[str, str]) -> str:
+    """Trigger the open SMS notification for segment ``acme``: the send's progress reaches finished
+    at 100 %, then its per-member results (contact → ``sent`` or the reason) show. → the progress
+    line and the skipped rows' text."""
+    await page.locator("#trigger-target-segment").check()
+    await page.locator("#trigger-segment").select_option("acme")
+    await page.locator("#trigger-send").click()
+    await page.locator("#trigger-fanout-progress[data-finished='true']").wait_for(timeout=30_000 * FACTOR)
+    assert await page.locator("#trigger-fanout-bar").get_attribute("value") == "100"
+    rows = page.locator("#trigger-fanout-results-table tbody tr")
+    await rows.first.wait_for()
+    shown = {
+        str(await r.get_attribute("data-contact")): str(await r.get_attribute("data-result")) for r in await rows.all()
+    }
+    assert shown == results
+    skipped = page.locator("#trigger-fanout-results-table tr[data-result='no_phone_in_field']")
+    return f"{await page.locator('#trigger-fanout-text').inner_text()}\n{await skipped.inner_text()}"
 
 
 async def create_rule(page: Page, m: Msg) -> None:
@@ -315,6 +343,12 @@ async def test_admin_messaging_views_in_english_and_the_phone_menu(browser: Brow
         "A value is not valid.",
         "That is not an approved SMS template (pick an approved template of this module).",
     )
+    # Triggered for a segment with one member with a mobile (m-1) and one without any phone (m-4).
+    await page.locator("#smsn-table tr[data-smsn='booking'] [data-action='trigger']").click()
+    text = await trigger_for_segment(page, m, {"m-1": "sent", "m-4": "no_phone_in_field"})
+    assert text.startswith("Done: 1 of 1 sent · 1 skipped (no phone number)\n"), text
+    assert "Skipped" in text and "No phone number of that type." in text, text
+    assert [x["to"] for x in m.twilio.created] == [MOBILE]  # exactly one message
     await check_view(page, "admin-sms-notifications", "en")
 
     await open_admin(page, "rules")

@@ -3,6 +3,7 @@
 // No DOM, no network; tested by web/tests/admin_messaging.test.js.
 
 import { offsetAt, wallClock } from '../zone.js';
+import { formatNumber, tr } from './logic.js';
 
 // ---- segments: match rows ↔ the API's match object ---------------------------------------------
 
@@ -179,18 +180,41 @@ export function newIdempotencyKey(prefix = 'admin') {
 
 // ---- segment sends (fan-out progress) ----------------------------------------------------------
 
-/** The progress of a segment send: {pct (0-100), done, of, finished}. It is finished when the
- *  fan-out is `done` (every member found and enqueued) and every member notification has an
- *  outcome; until the fan-out is done `total` only counts the members found so far. */
+/** The progress of a segment send: {pct (0-100), done, of, skipped, finished, walked}. `of` counts
+ *  the members that get a message: `enqueued` once the fan-out is `done` (walked), and while it
+ *  walks the members found so far less those skipped (no phone in the field, ...), so a send that
+ *  skips most of the segment still moves its bar. It is finished when walked and every member
+ *  notification has an outcome (`done` reaches `enqueued`). */
 export function fanoutProgress(f) {
-  const total = Number(f?.total ?? 0);
-  const enqueued = Number(f?.enqueued ?? 0);
-  const done = Number(f?.done ?? 0);
+  const count = (x) => Math.max(0, Number(x ?? 0) || 0);
+  const total = count(f?.total);
+  const enqueued = count(f?.enqueued);
+  const skipped = count(f?.skipped);
+  const done = count(f?.done);
   const walked = f?.status === 'done';
-  const of = Math.max(total, enqueued);
+  const of = walked ? enqueued : Math.max(enqueued, total - skipped);
   const finished = walked && done >= enqueued;
   const pct = of > 0 ? Math.min(100, Math.floor((100 * done) / of)) : walked ? 100 : 0;
-  return { pct: finished ? 100 : Math.min(pct, 99), done, of, finished, walked };
+  return { pct: finished ? 100 : Math.min(pct, 99), done, of, skipped, finished, walked };
+}
+
+/** The line under a segment send's bar in `lang`: "Sending… 6 of 12 sent (50%)" / "Done: 12 of 12
+ *  sent", then " · 1,488 skipped (no mobile)" when members were skipped (`why`: why, if known). */
+export function fanoutText(fanout, lang, why = '') {
+  const p = fanoutProgress(fanout);
+  const n = (x) => formatNumber(x, lang);
+  const vars = { done: n(p.done), of: n(p.of), pct: p.pct, skipped: n(p.skipped), why };
+  const main = tr(lang, p.finished ? 'admin.fanout.done' : 'admin.fanout.running', vars);
+  if (!p.skipped) return main;
+  return main + tr(lang, why ? 'admin.fanout.skippedWhy' : 'admin.fanout.skipped', vars);
+}
+
+/** `?limit=&cursor=` for a segment send's per-member results. */
+export function fanoutResultsQuery(cursor = null, limit = 25) {
+  const p = new URLSearchParams();
+  if (cursor) p.set('cursor', cursor);
+  p.set('limit', String(limit));
+  return `?${p}`;
 }
 
 // ---- reminders: local time in the org's zone ↔ ISO with offset --------------------------------

@@ -1,16 +1,15 @@
 // Segments: the list, an editor (name + equality rows on kind / owner / company / marketing /
 // fields.<name>), the members now (paged), delete, and a mass mail to the segment with its
-// progress (POST .../notifications `to: {segment}` → the fan-out, polled until done).
-import { html, useEffect, useState } from '../ui.js';
+// progress (POST .../notifications `to: {segment}` → the fan-out, polled until done: ./fanout.js).
+import { html, useState } from '../ui.js';
 import { ConfirmAction, DataTable, ErrorNote, Loading, Pager, SaveCancel, ViewFrame, orgPath, useAction, useLoad, usePager } from './common.js';
 import { ContactsTable } from './contacts.js';
+import { FanoutProgress, useFanout } from './fanout.js';
 import { tr } from './logic.js';
 import { loadTemplates } from './messaging_common.js';
 import {
   FIELD_TYPES, MATCH_KINDS, emptyMatchRow, fanoutProgress, matchToRows, newIdempotencyKey, rowsToMatch,
 } from './messaging_logic.js';
-
-const POLL_MS = 1000;
 
 function newId() {
   return `seg-${newIdempotencyKey('x').slice(2, 14).replace(/[^A-Za-z0-9]/g, '')}`;
@@ -138,41 +137,15 @@ function Members({ api, me, lang, segment }) {
   </div>`;
 }
 
-function Progress({ lang, fanout }) {
-  const t = (k, v) => tr(lang, k, v);
-  const p = fanoutProgress(fanout);
-  const text = p.finished ? t('admin.segments.sendDone', p) : t('admin.segments.sendRunning', p);
-  return html`<div class="admin-meter" id="segment-send-progress" data-finished=${p.finished ? 'true' : 'false'}>
-    <label for="segment-send-bar">${t('admin.segments.progress')}</label>
-    <progress id="segment-send-bar" max="100" value=${p.pct} aria-valuetext=${text}>${p.pct}%</progress>
-    <p class=${p.finished ? 'admin-ok' : 'admin-muted'} role="status" id="segment-send-text">${text}</p>
-  </div>`;
-}
-
 function SendForm({ api, me, lang, segment }) {
   const t = (k, v) => tr(lang, k, v);
   const { data: templates, error: loadError } = useLoad(() => loadTemplates(api, me), [me.org]);
   const emails = (templates || []).filter((x) => x.channel === 'email');
   const [template, setTemplate] = useState('');
   const [key, setKey] = useState(() => newIdempotencyKey('mass'));
-  const [fanout, setFanout] = useState(null);
-  const [pollError, setPollError] = useState(null);
+  const { fanout, setFanout, error: pollError } = useFanout(api, me);
   const act = useAction();
   const chosen = template || emails[0]?.id || '';
-
-  useEffect(() => {
-    if (!fanout || fanoutProgress(fanout).finished) return undefined;
-    const timer = setTimeout(async () => {
-      try {
-        setFanout(await api.request('GET', orgPath(me, `/fanouts/${encodeURIComponent(fanout.id)}`)));
-        setPollError(null);
-      } catch (err) {
-        setPollError(err);
-        setFanout({ ...fanout }); // try again after the next interval
-      }
-    }, POLL_MS);
-    return () => clearTimeout(timer);
-  }, [fanout]);
 
   async function send(ev) {
     ev.preventDefault();
@@ -201,7 +174,7 @@ function SendForm({ api, me, lang, segment }) {
       ${finished && html`<button type="button" class="text-button" onClick=${() => { setFanout(null); setKey(newIdempotencyKey('mass')); }}>
         ${t('admin.segments.sendAgain')}</button>`}
     </div>
-    ${fanout && html`<${Progress} lang=${lang} fanout=${fanout} />`}
+    ${fanout && html`<${FanoutProgress} lang=${lang} fanout=${fanout} idPrefix="segment-send" />`}
     <${ErrorNote} error=${pollError} lang=${lang} id="segment-send-poll-error" />
   </form>`;
 }

@@ -1,10 +1,11 @@
 // SMS notifications (the CRM's "SMS notification"): the list, create/edit (name, module — fixed
 // after creation —, which phone of the record, an approved SMS template of that module), delete,
-// and a trigger for contacts picked from a search or for a segment, with merge data → one result
-// per contact (a notification, or why none).
+// and a trigger for contacts picked from a search (→ one result per contact: a notification, or why
+// none) or for a segment (→ a segment send: its progress, polled, then its per-member results).
 import { html, useState } from '../ui.js';
 import { ConfirmAction, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
-import { errorMessage, tr } from './logic.js';
+import { FanoutProgress, FanoutResultsOnDemand, ResultsTable, useFanout } from './fanout.js';
+import { tr } from './logic.js';
 import { loadSegments, loadTemplates } from './messaging_common.js';
 import { contactsQuery, dataFromRows, newIdempotencyKey, triggerSummary } from './messaging_logic.js';
 
@@ -115,14 +116,17 @@ function TriggerResults({ lang, answer, names }) {
   const s = triggerSummary(answer);
   return html`<div class="admin-block" id="trigger-results">
     <p role="status" class="admin-ok" id="trigger-counts">${t('admin.smsn.triggered', s)}</p>
-    <${DataTable} id="trigger-table" caption=${t('admin.smsn.resultsCaption')}
-      head=${[t('admin.smsn.contact'), t('admin.contacts.result')]}>
-      ${s.rows.map((r) => html`<tr key=${r.contact} data-contact=${r.contact} data-result=${r.error || 'sent'}>
-          <th scope="row">${names[r.contact] || r.contact}</th>
-          <td>${r.notification
-            ? html`<span class="admin-chip tone-ok">${t('admin.smsn.queued')}</span> <span class="admin-mono admin-small">${r.notification}</span>`
-            : html`<span class="admin-chip tone-bad">${errorMessage({ code: r.error }, lang)}</span>`}</td>
-        </tr>`)}<//>
+    <${ResultsTable} lang=${lang} id="trigger-table" caption=${t('admin.smsn.resultsCaption')} rows=${s.rows} names=${names} />
+  </div>`;
+}
+
+/** A trigger for a segment: the segment send's progress (polled), then its per-member results. */
+function TriggerFanout({ api, me, lang, def, initial }) {
+  const { fanout, error } = useFanout(api, me, initial);
+  return html`<div class="admin-block" id="trigger-fanout" data-fanout=${fanout.id}>
+    <${FanoutProgress} lang=${lang} fanout=${fanout} idPrefix="trigger-fanout" why=${tr(lang, `admin.smsn.noPhone.${def.phone_field}`)} />
+    <${ErrorNote} error=${error} lang=${lang} id="trigger-fanout-poll-error" />
+    <${FanoutResultsOnDemand} api=${api} me=${me} lang=${lang} fanout=${fanout} idPrefix="trigger-fanout" />
   </div>`;
 }
 
@@ -179,7 +183,8 @@ function TriggerForm({ api, me, lang, def }) {
       <button type="submit" class="primary-button" id="trigger-send"
         disabled=${act.busy || (target === 'contacts' ? !chosen.length : !seg)}>${t('admin.smsn.trigger')}</button>
     </div>
-    ${answer && html`<${TriggerResults} lang=${lang} answer=${answer} names=${names} />`}
+    ${answer?.fanout && html`<${TriggerFanout} key=${answer.fanout.id} api=${api} me=${me} lang=${lang} def=${def} initial=${answer.fanout} />`}
+    ${answer && !answer.fanout && html`<${TriggerResults} lang=${lang} answer=${answer} names=${names} />`}
   </form>`;
 }
 

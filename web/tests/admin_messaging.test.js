@@ -7,7 +7,7 @@ import { ADMIN_STRINGS } from '../admin/strings.js';
 import { errorMessage, tr } from '../admin/logic.js';
 import { versionChips } from '../admin/template_versions.js';
 import {
-  dataFromRows, fanoutProgress, importPayload, importSummary, isoToLocal, localToIso, matchToRows,
+  dataFromRows, fanoutProgress, fanoutResultsQuery, fanoutText, importPayload, importSummary, isoToLocal, localToIso, matchToRows,
   minutesToSeconds, remindersQuery, ruleBody, ruleForm, rowsToMatch, secondsToMinutes, senderRows, triggerSummary,
 } from '../admin/messaging_logic.js';
 
@@ -153,7 +153,7 @@ test('reminders query keeps only the filters that are set', () => {
 
 test('fan-out progress: running until walked and every member has an outcome', () => {
   assert.deepEqual(fanoutProgress({ status: 'queued', total: 0, enqueued: 0, done: 0 }),
-    { pct: 0, done: 0, of: 0, finished: false, walked: false });
+    { pct: 0, done: 0, of: 0, skipped: 0, finished: false, walked: false });
   const running = fanoutProgress({ status: 'running', total: 400, enqueued: 200, done: 100 });
   assert.equal(running.pct, 25);
   assert.equal(running.finished, false);
@@ -162,8 +162,37 @@ test('fan-out progress: running until walked and every member has an outcome', (
   assert.deepEqual([walking.pct, walking.finished], [66, false]);
   assert.equal(fanoutProgress({ status: 'running', total: 3, enqueued: 3, done: 3 }).pct, 99);
   assert.deepEqual(fanoutProgress({ status: 'done', total: 3, enqueued: 3, done: 3 }),
-    { pct: 100, done: 3, of: 3, finished: true, walked: true });
+    { pct: 100, done: 3, of: 3, skipped: 0, finished: true, walked: true });
   assert.equal(fanoutProgress({ status: 'done', total: 0, enqueued: 0, done: 0 }).finished, true);
+});
+
+test('fan-out progress counts the members that get a message, not the skipped ones', () => {
+  // 1,500 members, 1,488 without a mobile: the bar follows the 12 that get one.
+  const walked = fanoutProgress({ status: 'done', total: 1500, enqueued: 12, skipped: 1488, done: 6 });
+  assert.deepEqual([walked.pct, walked.of, walked.skipped, walked.finished], [50, 12, 1488, false]);
+  // Still walking: the members found so far less the skipped ones.
+  const walking = fanoutProgress({ status: 'running', total: 1000, enqueued: 10, skipped: 990, done: 5 });
+  assert.deepEqual([walking.pct, walking.of], [50, 10]);
+  // Everyone skipped: nothing to send, finished at 100% once walked.
+  assert.deepEqual(fanoutProgress({ status: 'done', total: 2, enqueued: 0, skipped: 2, done: 0 }),
+    { pct: 100, done: 0, of: 0, skipped: 2, finished: true, walked: true });
+  assert.equal(fanoutProgress({ status: 'running', total: 2, enqueued: 0, skipped: 2, done: 0 }).pct, 0);
+  assert.equal(fanoutProgress({ status: 'done', total: 1500, enqueued: 12, skipped: 1488, done: 12 }).pct, 100);
+});
+
+test('fan-out progress line in ja and en, with the skipped members and why', () => {
+  const f = { status: 'done', total: 1500, enqueued: 12, skipped: 1488, done: 12 };
+  assert.equal(fanoutText(f, 'en', tr('en', 'admin.smsn.noPhone.mobile')), 'Done: 12 of 12 sent · 1,488 skipped (no mobile)');
+  assert.equal(fanoutText(f, 'ja', tr('ja', 'admin.smsn.noPhone.mobile')), '完了しました: 12 / 12 件・1,488 件は送信対象外（携帯番号なし）');
+  assert.equal(fanoutText(f, 'en'), 'Done: 12 of 12 sent · 1,488 skipped');
+  const running = { status: 'running', total: 1500, enqueued: 12, skipped: 1488, done: 6 };
+  assert.equal(fanoutText(running, 'en', 'no mobile'), 'Sending… 6 of 12 sent (50%) · 1,488 skipped (no mobile)');
+  assert.equal(fanoutText({ status: 'done', total: 3, enqueued: 3, done: 3 }, 'ja'), '完了しました: 3 / 3 件');
+  for (const field of ['mobile', 'work', 'home', 'other', 'any']) {
+    for (const lang of ['ja', 'en']) assert.notEqual(tr(lang, `admin.smsn.noPhone.${field}`), `admin.smsn.noPhone.${field}`);
+  }
+  assert.equal(fanoutResultsQuery(null, 25), '?limit=25');
+  assert.equal(fanoutResultsQuery('c:1/2', 10), '?cursor=c%3A1%2F2&limit=10');
 });
 
 test('trigger results and merge data', () => {
