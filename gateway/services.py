@@ -20,6 +20,7 @@ from gateway.store import credentials
 from gateway.store.actions import SignalActions
 from gateway.store.activity import Activity
 from gateway.store.call_flows import CallFlows
+from gateway.store.call_queues import CallQueues
 from gateway.store.connect import open_client, queue_url
 from gateway.store.credits import Credits
 from gateway.store.email_usage import EmailUsage
@@ -76,6 +77,7 @@ class Services:
     segments: Segments
     sms_notifications: SmsNotifications
     vault: Vault  # seals and opens the orgs' provider secrets (gateway.domain.sealing)
+    call_queues: CallQueues  # a queue step's member calls: called once, settled once
 
     @property
     def admin_token(self) -> str:
@@ -150,6 +152,7 @@ async def open_services(
             segments=Segments(redis, scripts),
             sms_notifications=SmsNotifications(redis),
             vault=vault,
+            call_queues=CallQueues(redis, scripts),
         )
     finally:
         await twilio.aclose()

@@ -20,6 +20,7 @@ import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from gateway.domain.call_queue import needs_completing
 from gateway.twilio_http import RewritingHttpClient, int_or_none
 
 log = logging.getLogger("signalgate.twilio_rest")
@@ -151,6 +152,16 @@ class TwilioRest:
             )
         )
         return PlacedCall(str(placed.sid), str(placed.status))
+
+    async def hang_up(self, account_sid: str, auth_token: str, call_sid: str) -> str:
+        """Calls update: end a call we placed; its status afterwards. ``Status=canceled`` ends one
+        still queued or ringing but, as Twilio documents, does not affect one in progress: an
+        answered call is then ended with ``Status=completed``. One already over stays as it was."""
+        call = self._account(account_sid, auth_token).calls(call_sid)
+        updated = await _call(call.update_async(status="canceled"))
+        if needs_completing(str(updated.status)):
+            updated = await _call(call.update_async(status="completed"))
+        return str(updated.status)
 
 
 def _voice_webhooks(voice_url: str, status_callback: str) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Extract from Twilio's published OpenAPI description the response schemas the local Twilio
-API's telephony resources must match (tests/data/twilio/telephony_v2010.json).
+API's telephony resources must match, and the form bodies of the requests it checks
+(tests/data/twilio/telephony_v2010.json).
 
     npm pack @twilio/cli-core@9.0.0
     tar -xzf twilio-cli-core-9.0.0.tgz -O package/src/services/twilio-api/twilio_api_v2010.json > spec.json
@@ -22,7 +23,10 @@ OPERATIONS = [
     ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", "post", "200"),
     ("/2010-04-01/Accounts/{AccountSid}/Calls.json", "post", "201"),
     ("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", "get", "200"),
+    ("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", "post", "200"),
 ]
+# Form bodies the fake checks too (the update's Status is call_enum_update_status).
+REQUESTS = [("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", "post")]
 
 
 def refs(node: Any) -> set[str]:
@@ -40,8 +44,17 @@ def main(path: str) -> None:
     with open(path) as f:
         spec = json.load(f)
     schemas = spec["components"]["schemas"]
-    out: dict[str, Any] = {"source": "@twilio/cli-core@9.0.0 twilio_api_v2010.json", "responses": {}, "schemas": {}}
+    out: dict[str, Any] = {
+        "source": "@twilio/cli-core@9.0.0 twilio_api_v2010.json",
+        "requests": {},
+        "responses": {},
+        "schemas": {},
+    }
     todo: set[str] = set()
+    for route, method in REQUESTS:
+        schema = spec["paths"][route][method]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+        out["requests"][f"{method.upper()} {route}"] = schema
+        todo |= refs(schema)
     for route, method, status in OPERATIONS:
         schema = spec["paths"][route][method]["responses"][status]["content"]["application/json"]["schema"]
         out["responses"][f"{method.upper()} {route} {status}"] = schema

@@ -23,9 +23,10 @@ What it does not do (so tests must not rely on it):
 Telephony (:mod:`gateway.devtools.twilio_numbers`): AvailablePhoneNumbers (``Local``, ``Mobile``,
 ``TollFree``; only what a test offered with :meth:`TwilioApi.offer_number`, filtered by
 ``Contains``), IncomingPhoneNumbers (create from an offered number, list, fetch, update, delete;
-:meth:`TwilioApi.own_number` gives the account a number to adopt) and Calls (create, fetch). A
-created call stays ``queued``: nothing rings and no TwiML is fetched; a test plays Twilio's part
-by posting the signed callbacks itself. Resources carry the fields of Twilio's published OpenAPI
+:meth:`TwilioApi.own_number` gives the account a number to adopt) and Calls (create, fetch, and
+update with ``Status`` ``canceled``/``completed``). A created call stays ``queued`` (until a test
+moves it with :meth:`TwilioApi.set_call_status`): nothing rings and no TwiML is fetched; a test
+plays Twilio's part by posting the signed callbacks itself. Resources carry the fields of Twilio's published OpenAPI
 description (``twilio_api_v2010.json``), checked by ``tests/unit/devtools/test_twilio_shapes.py``.
 """
 
@@ -266,6 +267,10 @@ class TwilioApi:
     def calls(self) -> list[dict[str, Any]]:
         """Every created Call resource, oldest first."""
         return self.telephony.call_resources()
+
+    def set_call_status(self, sid: str, status: str) -> None:
+        """Move created call ``sid`` to ``status`` (``ringing``, ``in-progress``, …) as Twilio would."""
+        self.telephony.set_call_status(sid, status)
 
     def requests_to(self, method: str, suffix: str) -> list[RecordedRequest]:
         """Recorded requests of ``method`` whose path ends with ``suffix`` (e.g. ``/Calls.json``)."""

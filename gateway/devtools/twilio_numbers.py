@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -41,6 +42,12 @@ UPDATABLE = {
     "SmsUrl": "sms_url",
     "SmsMethod": "sms_method",
 }
+
+
+# Twilio's call_enum_status and call_enum_update_status; which live statuses each update ends.
+CALL_STATUSES = ("queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled")
+UPDATE_STATUSES = ("canceled", "completed")
+ENDS = {"canceled": ("queued", "ringing"), "completed": ("queued", "ringing", "in-progress")}
 
 
 @dataclass
@@ -107,7 +114,7 @@ class Telephony:
             Route(numbers + ".json", endpoint(self._numbers_list_or_create, "create"), methods=["GET", "POST"]),
             Route(numbers + "/{sid}.json", endpoint(self._number, "create"), methods=["GET", "POST", "DELETE"]),
             Route(base + "/Calls.json", endpoint(self._calls_create, "create"), methods=["POST"]),
-            Route(base + "/Calls/{sid}.json", endpoint(self._call_fetch, "read"), methods=["GET"]),
+            Route(base + "/Calls/{sid}.json", endpoint(self._call, "create"), methods=["GET", "POST"]),
         ]
 
     # -- AvailablePhoneNumbers ------------------------------------------------------------
@@ -234,11 +241,37 @@ class Telephony:
         self._calls[sid] = (account, resource)
         return JSONResponse(resource, status_code=201)
 
-    def _call_fetch(self, request: Request, account: str, form: dict[str, str]) -> Response:
+    def _call(self, request: Request, account: str, form: dict[str, str]) -> Response:
+        """Fetch (GET) or update (POST) a call. An update's ``Status`` is Twilio's
+        ``call_enum_update_status``: ``canceled`` ends a queued or ringing call and leaves one in
+        progress as it is; ``completed`` ends a live call (queued, ringing or in progress); a call
+        already over stays as it was. ``Url``/``Twiml`` and the other update parameters are only
+        recorded (nothing runs TwiML here)."""
         found = self._calls.get(request.path_params["sid"])
         if found is None or found[0] != account:
             return _not_found(request)
-        return JSONResponse(found[1])
+        resource = found[1]
+        if request.method == "POST" and "Status" in form:
+            status = form["Status"]
+            if status not in UPDATE_STATUSES:
+                return twilio_error(400, 20001, f"Status must be one of {', '.join(UPDATE_STATUSES)}")
+            if resource["status"] in ENDS[status]:
+                now = self.clock().astimezone(UTC)
+                if resource["status"] == "in-progress":  # answered: it ended, and lasted
+                    started = parsedate_to_datetime(resource["start_time"])
+                    resource.update(end_time=rfc2822(now), duration=str(max(int((now - started).total_seconds()), 0)))
+                resource.update(status=status, date_updated=rfc2822(now))
+        return JSONResponse(resource)
+
+    def set_call_status(self, sid: str, status: str) -> None:
+        """Move a created call to ``status`` (e.g. ``in-progress``: the member answered), as
+        Twilio would while it rings and connects."""
+        if status not in CALL_STATUSES:
+            raise ValueError(f"status must be one of {CALL_STATUSES}")
+        resource = self._calls[sid][1]
+        resource.update(status=status, date_updated=rfc2822(self.clock().astimezone(UTC)))
+        if status == "in-progress" and resource["start_time"] is None:
+            resource["start_time"] = resource["date_updated"]
 
 
 def _not_found(request: Request) -> JSONResponse:

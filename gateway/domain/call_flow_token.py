@@ -19,16 +19,19 @@ from gateway.domain.call_flow_run import Path, Resume
 
 _DOMAIN = b"call-flow:"
 MAX_TOKEN_LENGTH = 2048
-Kind = Literal["dial", "record", "recording", "queue", "wait", "agent"]
-_KINDS: tuple[Kind, ...] = ("dial", "record", "recording", "queue", "wait", "agent")
+Kind = Literal["dial", "record", "recording", "queue", "wait", "agent", "accept"]
+# A kind is its index here, in every token ever signed: new kinds go at the end.
+_KINDS: tuple[Kind, ...] = ("dial", "record", "recording", "queue", "wait", "agent", "accept")
 
 
 @dataclass(frozen=True)
 class FlowClaim:
     """``kind``: ``dial`` (a <Dial action>), ``record`` (a <Record action>), ``recording`` (the
     recording status callback, with the voicemail's ``user`` and the ``caller``), ``queue`` (an
-    <Enqueue action>), ``wait`` (its waitUrl; ``resume.path`` is the queue step) or ``agent`` (the
-    TwiML of a queue member's call: ``call`` is the *caller's* call, whose queue it dials)."""
+    <Enqueue action>), ``wait`` (its waitUrl; ``resume.path`` is the queue step), ``agent`` (the
+    TwiML of a queue member's call: ``call`` is the *caller's* call, whose queue it dials) or
+    ``accept`` (the member's answer to the whisper: ``call`` the caller's, ``leg`` the member's own
+    call, the only one that may use it)."""
 
     kind: Kind
     org: str
@@ -38,6 +41,7 @@ class FlowClaim:
     resume: Resume
     user: str | None = None
     caller: str | None = None
+    leg: str | None = None
 
 
 class BadFlowToken(ValueError):
@@ -58,6 +62,8 @@ def sign(secret: bytes, claim: FlowClaim) -> str:
         body["u"] = claim.user
     if claim.caller is not None:
         body["from"] = claim.caller
+    if claim.leg is not None:
+        body["l"] = claim.leg
     return signed_token.seal(secret, _DOMAIN, body)
 
 
@@ -73,7 +79,7 @@ def verify(secret: bytes, token: str) -> FlowClaim:
 
 def _claim(body: dict[str, object]) -> FlowClaim:
     path: Path = tuple(int(i) for i in body["p"])  # type: ignore[attr-defined]
-    user, caller = body.get("u"), body.get("from")
+    user, caller, leg = body.get("u"), body.get("from"), body.get("l")
     return FlowClaim(
         kind=_KINDS[int(body["k"])],  # type: ignore[call-overload]
         org=str(body["o"]),
@@ -83,4 +89,5 @@ def _claim(body: dict[str, object]) -> FlowClaim:
         resume=Resume(path, int(body["m"])),  # type: ignore[call-overload]
         user=str(user) if user is not None else None,
         caller=str(caller) if caller is not None else None,
+        leg=str(leg) if leg is not None else None,
     )

@@ -8,9 +8,15 @@
   next member of a sequential ring, or the next step).
 - ``POST /webhooks/twilio/{org}/voice-queue-wait?t=<token>``: the ``waitUrl`` of a queue step —
   hold music or a message while ``QueueTime`` < ``max_wait``, then ``<Leave/>``.
-- ``POST /webhooks/twilio/{org}/voice-queue-agent?t=<token>``: the TwiML of the calls the gateway
-  asks Twilio (REST) to place to the queue group's members when the caller enters the queue:
-  ``<Dial><Queue>`` of that caller's queue, so the first member to answer takes the caller.
+- ``POST /webhooks/twilio/{org}/voice-queue-agent?t=<token>``: the TwiML of the calls ("legs")
+  the gateway asks Twilio (REST) to place to the queue group's members when the caller enters the
+  queue — once per call and step, however often Twilio retries the webhook: a short whisper in a
+  one-digit ``<Gather>``, then ``<Hangup/>`` (a member's voicemail never takes the caller).
+- ``POST /webhooks/twilio/{org}/voice-queue-accept?t=<token>``: the whisper's ``<Gather action>``,
+  usable by that leg only: ``Digits=1`` dials the caller's queue (``<Dial><Queue>``) when this leg
+  is the first to accept while the caller waits, and the other legs are cancelled (ringing) or
+  completed (answered) through Twilio's REST API; anything else hangs up. The caller leaving the
+  queue (the ``<Enqueue action>``, any ``QueueResult``) ends every leg still ringing the same way.
 - ``POST /webhooks/twilio/{org}/voice-recording?t=<token>``: the voicemail's recording status
   callback becomes a ``twilio.recording`` event (the router makes it ``call.voicemail`` for the
   step's user and links it in the call log); one event per ``RecordingSid``, however often
@@ -18,7 +24,8 @@
 
 All are signed by Twilio like every other callback (:func:`gateway.ingest.twilio.verified`);
 the token in the URL (:mod:`gateway.domain.call_flow_token`) must belong to this org and this
-call (the agent's token: to this org; its call is the caller's, not the member's), and pins the
+call (the agent's token: to this org; its call is the caller's, not the member's; the accept
+token: to the member's own call, its ``leg``), and pins the
 flow revision the call started on, so a publish mid-call changes nothing for it.
 """
 
@@ -47,11 +54,12 @@ from gateway.domain.call_flow_run import (
     waiting,
 )
 from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, Kind, sign, verify
-from gateway.domain.call_flows import references
+from gateway.domain.call_flows import DEFAULT_LANGUAGE, references
+from gateway.domain.call_queue import WHISPER_TIMEOUT, accepted, too_late, whisper
 from gateway.domain.errors import Forbidden
 from gateway.domain.phones import lookup_key
 from gateway.domain.sealing import TWILIO_AUTH_TOKEN
-from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render
+from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render, say_and_hang_up, whisper_gather
 from gateway.ingest.twilio import (
     NO_CONTENT,
     REJECT,
@@ -91,8 +99,12 @@ async def voice_flow(scope: Scope, receive: Receive) -> Reply:
     claim = _claim(cb, ("dial", "record", "queue"))
     if claim.kind == "dial" and not after_dial(cb.params.get("DialCallStatus")):
         return HANGUP
-    if claim.kind == "queue" and not after_queue(cb.params.get("QueueResult")):
-        return HANGUP
+    if claim.kind == "queue":
+        # The caller is out of the queue (bridged, left, hung up…): no member leg may ring on.
+        settled = await cb.svc.call_queues.settle(cb.org, queue_name(cb.org, claim.flow, claim.call), "")
+        await _hang_up(cb, settled.hang_up)
+        if not after_queue(cb.params.get("QueueResult")):
+            return HANGUP
     doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
     if doc is None:  # the revision was pruned (a call over a day long) or the org deleted it
         return HANGUP
@@ -113,23 +125,61 @@ async def queue_wait(scope: Scope, receive: Receive) -> Reply:
     """The wait document of a queued caller: hold music or a message until the step's ``max_wait``."""
     cb = await verified(scope, receive, "twilio.queue_wait")
     claim = _claim(cb, ("wait",))
-    doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
-    try:
-        queue = step_at(doc["steps"], claim.resume.path)["queue"] if doc is not None else None
-    except (BadPosition, KeyError):
-        queue = None
+    queue = await _queue_step(cb, claim)
     raw = cb.params.get("QueueTime", "")
     queue_time = int(raw) if raw.isdigit() else 0
     # A revision gone (pruned) or a position without a queue: leave, and the flow decides.
-    verbs = waiting(queue, queue_time) if isinstance(queue, dict) else waiting({"max_wait": 0}, 0)
+    verbs = waiting(queue, queue_time) if queue else waiting({"max_wait": 0}, 0)
     return _twiml(render(verbs, lambda *_: ""))
 
 
 async def queue_agent(scope: Scope, receive: Receive) -> Reply:
-    """A queue member answered the gateway's call: dial the waiting caller's queue."""
+    """A queue member's phone answered the gateway's call: the whisper, in a ``<Gather>`` whose
+    signed action (for this leg only) takes the caller when a person presses 1."""
     cb = await verified(scope, receive, "twilio.queue_agent")
     claim = _claim(cb, ("agent",), same_call=False)
-    return _twiml(answer_queue(queue_name(cb.org, claim.flow, claim.call)))
+    _require(cb.params, "CallSid")
+    step = await _queue_step(cb, claim)
+    accept = FlowClaim("accept", cb.org, claim.flow, claim.rev, claim.call, claim.resume, leg=cb.params["CallSid"])
+    spoken = whisper(str(step.get("language") or DEFAULT_LANGUAGE))
+    return _twiml(whisper_gather(spoken, _url(cb, "voice-queue-accept", accept), WHISPER_TIMEOUT))
+
+
+async def queue_accept(scope: Scope, receive: Receive) -> Reply:
+    """A member's answer to the whisper: ``Digits=1`` takes the caller (``<Dial><Queue>``) if no
+    other member did and the caller still waits, and the other legs are hung up; anything else
+    hangs up this leg."""
+    cb = await verified(scope, receive, "twilio.queue_accept")
+    claim = _claim(cb, ("accept",), same_call=False)
+    leg = cb.params.get("CallSid", "")
+    if not leg or claim.leg != leg:
+        raise Forbidden("call flow token belongs to another member's call", code="bad_flow_token")
+    queue = queue_name(cb.org, claim.flow, claim.call)
+    if not accepted(cb.params.get("Digits")):
+        await cb.svc.call_queues.drop_leg(cb.org, queue, leg)
+        return HANGUP
+    settled = await cb.svc.call_queues.settle(cb.org, queue, leg)
+    await _hang_up(cb, settled.hang_up)
+    if settled.winner != leg:  # another member took the caller first, or the caller left
+        step = await _queue_step(cb, claim)
+        return _twiml(say_and_hang_up(too_late(str(step.get("language") or DEFAULT_LANGUAGE))))
+    return _twiml(answer_queue(queue))
+
+
+async def _queue_step(cb: Callback, claim: FlowClaim) -> dict[str, Any]:
+    """The queue step a claim points at in its revision; ``{}`` if the revision is gone (pruned)."""
+    doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
+    try:
+        step = step_at(doc["steps"], claim.resume.path)["queue"] if doc is not None else None
+    except (BadPosition, KeyError):
+        step = None
+    return step if isinstance(step, dict) else {}
+
+
+def _url(cb: Callback, endpoint: str, claim: FlowClaim) -> str:
+    """The absolute, signed URL of one of the flow's callbacks."""
+    base = cb.svc.config.gateway.public_url.rstrip("/")
+    return f"{base}/webhooks/twilio/{cb.org}/{endpoint}?t={quote(sign(cb.svc.secret_key, claim), safe='.')}"
 
 
 def _claim(cb: Callback, kinds: tuple[Kind, ...], *, same_call: bool = True) -> FlowClaim:
@@ -184,8 +234,13 @@ async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any]) -> Reply:
 
     queue = queue_name(cb.org, claim.flow, claim.call)
     for verb in verbs:
-        if isinstance(verb, Enqueue):
-            await _call_members(cb, org, verb, callback("agent", Resume(verb.step), None))
+        # Once per call and step: a retried webhook gets the same TwiML but calls nobody again.
+        if isinstance(verb, Enqueue) and await svc.call_queues.ring_once(cb.org, claim.call, verb.step):
+            try:
+                await _call_members(cb, org, verb, callback("agent", Resume(verb.step), None), queue)
+            except BaseException:
+                await svc.call_queues.forget_ring(cb.org, claim.call, verb.step)
+                raise
     return _twiml(render(verbs, callback, queue))
 
 
@@ -193,27 +248,59 @@ _KIND: dict[str, Kind] = {k: k for k in ("dial", "record", "recording", "queue",
 _ENDPOINT = {"recording": "voice-recording", "wait": "voice-queue-wait", "agent": "voice-queue-agent"}
 
 
-async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url: str) -> None:
+async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url: str, queue: str) -> None:
     """Ask Twilio to call each member of a queue step, from the number the caller called, with the
-    TwiML that dials the caller's queue. A refused call is logged: the caller still waits (and
-    leaves at ``max_wait``, when the flow goes on)."""
-    twilio = org.get("twilio") or {}
-    sid, stored, number = twilio.get("account_sid"), twilio.get("auth_token"), cb.params.get("To", "")
-    # Stored sealed (gateway.domain.sealing): opened with this process's key; None if it will not open.
-    token = cb.svc.vault.reveal(cb.org, TWILIO_AUTH_TOKEN, str(stored)) if stored else None
-    if not sid or not token or not number:
+    whisper TwiML at ``url``, and record the calls placed (to hang them up once the wait is
+    settled). A refused call is logged: the caller still waits (and leaves at ``max_wait``, when the
+    flow goes on)."""
+    account, number = _account(cb, org), cb.params.get("To", "")
+    if account is None or not number:
         log.warning("call flow queue of org %s: no Twilio account or called number; no member is called", cb.org)
         return
+    sid, token = account
     placed = await asyncio.gather(
         *(
-            cb.svc.twilio.ring(str(sid), str(token), to=member, from_=number, url=url, ring_seconds=verb.timeout)
+            cb.svc.twilio.ring(sid, token, to=member, from_=number, url=url, ring_seconds=verb.timeout)
             for member in verb.numbers
         ),
         return_exceptions=True,
     )
+    legs: list[str] = []
     for member, result in zip(verb.numbers, placed, strict=True):
         if isinstance(result, TwilioFailure):
             log.warning("call flow queue of org %s: Twilio refused to call %s: %s", cb.org, member, result.message)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            legs.append(result.sid)
+    # Settled while the calls were being placed (the caller hung up already): end them now.
+    await _hang_up(cb, await cb.svc.call_queues.add_legs(cb.org, queue, legs), org)
+
+
+def _account(cb: Callback, org: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The org's Twilio account sid and opened auth token; None without one (or if it will not open)."""
+    twilio = org.get("twilio") or {}
+    sid, stored = twilio.get("account_sid"), twilio.get("auth_token")
+    # Stored sealed (gateway.domain.sealing): opened with this process's key; None if it will not open.
+    token = cb.svc.vault.reveal(cb.org, TWILIO_AUTH_TOKEN, str(stored)) if stored else None
+    return (str(sid), str(token)) if sid and token else None
+
+
+async def _hang_up(cb: Callback, legs: Sequence[str], org: Mapping[str, Any] | None = None) -> None:
+    """End the member legs ``legs`` through Twilio's REST API (cancel if ringing, complete if
+    answered), all at once. A refusal is logged: the leg rings out after the step's ``timeout``."""
+    if not legs:
+        return
+    found = org if org is not None else await cb.svc.tenancy.cached_org(cb.org) or {}
+    account = _account(cb, found)
+    if account is None:
+        log.warning("call flow queue of org %s: no Twilio account; %d member calls ring on", cb.org, len(legs))
+        return
+    sid, token = account
+    ended = await asyncio.gather(*(cb.svc.twilio.hang_up(sid, token, leg) for leg in legs), return_exceptions=True)
+    for leg, result in zip(legs, ended, strict=True):
+        if isinstance(result, TwilioFailure):
+            log.warning("call flow queue of org %s: Twilio did not end call %s: %s", cb.org, leg, result.message)
         elif isinstance(result, BaseException):
             raise result
 
@@ -257,5 +344,10 @@ routes = [
     Route("/webhooks/twilio/{org}/voice-queue-wait", TwilioEndpoint("twilio.queue_wait", queue_wait), methods=["POST"]),
     Route(
         "/webhooks/twilio/{org}/voice-queue-agent", TwilioEndpoint("twilio.queue_agent", queue_agent), methods=["POST"]
+    ),
+    Route(
+        "/webhooks/twilio/{org}/voice-queue-accept",
+        TwilioEndpoint("twilio.queue_accept", queue_accept),
+        methods=["POST"],
     ),
 ]

@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import Dial as DialVerb
 from twilio.twiml.voice_response import VoiceResponse
 
 from gateway.domain.call_flow_run import Dial, Enqueue, Hangup, Leave, Pause, Play, Record, Resume, Say, Verb
+from gateway.domain.call_queue import Spoken
 
 # (kind, resume, record step's user or None) -> the absolute callback URL
 CallbackUrl = Callable[[str, Resume, str | None], str]
@@ -66,6 +67,25 @@ def answer_queue(queue: str) -> str:
     dial = DialVerb()
     dial.queue(queue)
     response.append(dial)
+    return str(response)
+
+
+def whisper_gather(spoken: Spoken, action: str, timeout: int) -> str:
+    """A queue member's TwiML once their phone answers: the whisper in a one-digit ``<Gather>``
+    whose ``action`` (signed) decides, then ``<Hangup/>`` when nobody pressed anything (a machine
+    answered) — so only a person takes the caller."""
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=action, method="POST", timeout=timeout)
+    gather.say(spoken.text, language=spoken.language)
+    response.hangup()
+    return str(response)
+
+
+def say_and_hang_up(spoken: Spoken) -> str:
+    """``<Say>`` then ``<Hangup/>`` (a member who accepted after the wait was settled)."""
+    response = VoiceResponse()
+    response.say(spoken.text, language=spoken.language)
+    response.hangup()
     return str(response)
 
 

@@ -450,6 +450,25 @@ def call_flow_seq(org_id: str) -> str:
     return f"sg:{{{org_id}}}:call-flow-seq"
 
 
+# A queue step's member calls (gateway/store/call_queues.py); the queue name is the call's own
+# (gateway.domain.call_flow_run.queue_name), so these are per call.
+def queue_rung(org_id: str, call_sid: str, step: str) -> str:
+    """String with a TTL: the members of the queue step at ``step`` (a path like ``2`` or ``1.0``)
+    were called for this call; a retried webhook finds it and calls nobody again."""
+    return f"sg:{{{org_id}}}:queue-rung:{call_sid}:{step}"
+
+
+def queue_legs(org_id: str, queue: str) -> str:
+    """Set with a TTL: the call sids Twilio placed to the members of one caller's queue."""
+    return f"sg:{{{org_id}}}:queue-legs:{queue}"
+
+
+def queue_settled(org_id: str, queue: str) -> str:
+    """String with a TTL: who settled one caller's wait: the call sid of the member leg that took
+    the caller, or ``""`` when the caller left the queue first."""
+    return f"sg:{{{org_id}}}:queue-settled:{queue}"
+
+
 def automation_rules(org_id: str) -> str:
     """Hash rule id -> JSON of the org's automation rules (read with the org by the router)."""
     return f"sg:{{{org_id}}}:rules"

@@ -66,6 +66,8 @@ class Scripts:
     call_flow_write: AsyncScript
     fanout_join: AsyncScript
     fanout_create: AsyncScript
+    queue_legs: AsyncScript
+    queue_settle: AsyncScript
 
     async def advance(
         self,

@@ -1,6 +1,8 @@
 """A call flow's wait queue end to end: <Enqueue> with a signed waitUrl and action, Twilio asked
-(through the local Twilio API) to call each member of the group with the TwiML that dials the
-caller's queue, hold music until max_wait then <Leave/>, and the flow going on after the queue.
+(through the local Twilio API) to call each member of the group once, however often Twilio retries,
+each answered member call hearing a whisper and taking the caller only by pressing 1, the other
+member calls ended through the REST API once one did (or once the caller left), hold music until
+max_wait then <Leave/>, and the flow going on after the queue.
 
 Real gateway and router processes; every Twilio callback is signed with twilio's RequestValidator
 against the URL the gateway put in its TwiML.
@@ -25,22 +27,23 @@ from tests.support.redis import RedisServer
 from tests.support.telephony import Tel, telephony_org
 
 NUMBER = "+815011110002"
-PHONES = {"u1": "+819011110001", "u2": "+819011110002"}
+PHONES = {"u1": "+819011110001", "u2": "+819011110002", "u3": "+819011110003"}
 HOLD_MUSIC = "https://music.example.jp/hold.mp3"
 GREETING = "お電話ありがとうございます。担当者におつなぎします。"
+WHISPER = "お客様からのお電話です。1を押すと応答します。"
 
 
 @pytest.fixture
 async def tel(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
-    """A telephony org with a number bought on the local Twilio API, u1 and u2 with phones in the group sales."""
+    """A telephony org with a number bought on the local Twilio API, u1, u2 and u3 with phones in the group sales."""
     async with telephony_org(procs, redis_server, twilio_api, "telq-") as t:
         t.api.offer_number(NUMBER, kind="Local")
         r = await t.client.post(t.path("/numbers"), json={"phone_number": NUMBER}, headers=t.admin)
         assert r.status_code == 201, r.text
         for user, phone in PHONES.items():
             r = await t.client.put(t.path(f"/users/{user}"), json={"phone": phone}, headers=t.admin)
-            assert r.status_code == 200, r.text
-        r = await t.client.put(t.path("/groups/sales"), json={"name": "営業", "members": ["u1", "u2"]}, headers=t.admin)
+            assert r.status_code in (200, 201), r.text  # u3 is new to the org
+        r = await t.client.put(t.path("/groups/sales"), json={"name": "営業", "members": list(PHONES)}, headers=t.admin)
         assert r.status_code == 201, r.text
         yield t
 
@@ -81,6 +84,114 @@ def _verbs(doc: ET.Element) -> list[str]:
     return [child.tag for child in doc]
 
 
+def _legs(tel: Tel) -> list[str]:
+    """The call sids of the member calls placed on the local Twilio API, in the order of PHONES."""
+    by_phone = {c["to"]: c["sid"] for c in tel.api.calls if c["account_sid"] == tel.account}
+    assert len(by_phone) == len(tel.api.calls), "one call per member"
+    return [by_phone[phone] for phone in PHONES.values()]
+
+
+def _leg_params(tel: Tel, leg: str, **extra: str) -> dict[str, str]:
+    """What Twilio posts about a member call the gateway placed."""
+    [resource] = [c for c in tel.api.calls if c["sid"] == leg]
+    return dict(
+        call_params(resource["status"], sid=leg, caller=NUMBER, direction="outbound-api"), To=resource["to"], **extra
+    )
+
+
+async def _whisper(tel: Tel, leg: str, text: str = WHISPER, language: str = "ja-JP") -> str:
+    """Play Twilio fetching the answered member call's TwiML: the whisper in a one-digit <Gather>,
+    then <Hangup/>. Its (signed) accept URL."""
+    [create] = [c for c in tel.api.requests_to("POST", "/Calls.json") if c.form["To"] == _leg_params(tel, leg)["To"]]
+    r = await _callback(tel, create.form["Url"], _leg_params(tel, leg))
+    assert r.status_code == 200, r.text
+    doc = ET.fromstring(r.content)
+    assert _verbs(doc) == ["Gather", "Hangup"]
+    gather = doc[0]
+    assert gather.attrib["numDigits"] == "1" and gather.attrib["timeout"] == "10" and gather.attrib["method"] == "POST"
+    assert [(say.tag, say.text, say.attrib["language"]) for say in gather] == [("Say", text, language)]
+    assert gather.attrib["action"].startswith(f"{tel.gw.base_url}/webhooks/twilio/{tel.org.id}/voice-queue-accept?t=")
+    return gather.attrib["action"]
+
+
+def _ended(tel: Tel) -> list[tuple[str, str]]:
+    """(call sid, Status) of every call update the local Twilio API received, in order, all on the
+    org's account."""
+    updates = [r for r in tel.api.requests if r.method == "POST" and "/Calls/" in r.path]
+    assert all(r.account == tel.account for r in updates)
+    return [(r.path.rsplit("/", 1)[1].removesuffix(".json"), r.form["Status"]) for r in updates]
+
+
+def _status(tel: Tel, leg: str) -> str:
+    return str(next(c["status"] for c in tel.api.calls if c["sid"] == leg))
+
+
+async def test_a_retried_webhook_calls_once_and_the_first_member_to_press_1_takes_the_caller(tel: Tel) -> None:
+    await _live(tel, {"group": "sales", "hold_music": HOLD_MUSIC, "max_wait": 120})
+    call = dict(call_params("ringing"), To=NUMBER)
+    first = await post_twilio(tel.client, tel.org, "voice", call)
+    # Twilio retries the same signed webhook (our answer came too late): same TwiML, nobody called twice.
+    again = await post_twilio(tel.client, tel.org, "voice", call)
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert sorted(c.form["To"] for c in tel.api.requests_to("POST", "/Calls.json")) == sorted(PHONES.values())
+    enqueue = ET.fromstring(first.content)[1]
+    queue = enqueue.text
+
+    one, two, three = _legs(tel)
+    tel.api.set_call_status(one, "in-progress")
+    tel.api.set_call_status(two, "in-progress")  # answered, hears the whisper, has not pressed yet
+    tel.api.set_call_status(three, "ringing")
+    accept_one, accept_two = await _whisper(tel, one), await _whisper(tel, two)
+    assert _ended(tel) == []  # answering is not accepting
+
+    r = await _callback(tel, accept_one, _leg_params(tel, one, Digits="1"))
+    assert r.status_code == 200, r.text
+    [dial] = ET.fromstring(r.content)
+    assert dial.tag == "Dial" and [(q.tag, q.text) for q in dial] == [("Queue", queue)]
+    # The others end at once: the ringing one canceled, the answered one (canceled does not end an
+    # answered call) completed. Never the member who took the caller.
+    assert sorted(_ended(tel)) == sorted([(two, "canceled"), (two, "completed"), (three, "canceled")])
+    assert (_status(tel, one), _status(tel, two), _status(tel, three)) == ("in-progress", "completed", "canceled")
+
+    # Twilio retries the accept: the same answer, nothing ended twice.
+    r = await _callback(tel, accept_one, _leg_params(tel, one, Digits="1"))
+    assert _verbs(ET.fromstring(r.content)) == ["Dial"]
+    # The second member pressed 1 a moment too late: told so, and hung up by its own TwiML.
+    r = await _callback(tel, accept_two, _leg_params(tel, two, Digits="1"))
+    late = ET.fromstring(r.content)
+    assert _verbs(late) == ["Say", "Hangup"] and late[0].attrib["language"] == "ja-JP"
+    # The caller's bridge ends: the flow hangs up, and the member who took it stays untouched.
+    r = await _callback(tel, enqueue.attrib["action"], dict(call, CallStatus="completed", QueueResult="bridged"))
+    assert _verbs(ET.fromstring(r.content)) == ["Hangup"]
+    assert len(_ended(tel)) == 3 and _status(tel, one) == "in-progress"
+
+
+async def test_a_member_pressing_another_key_hangs_up_and_the_caller_leaving_ends_every_member_call(tel: Tel) -> None:
+    await _live(tel, {"group": "sales", "max_wait": 30, "language": "en-US"})
+    call, doc = await _incoming(tel)
+    one, two, three = _legs(tel)
+    tel.api.set_call_status(one, "in-progress")
+    tel.api.set_call_status(two, "in-progress")
+    tel.api.set_call_status(three, "ringing")
+    english = ("You have a caller waiting. Press 1 to answer.", "en-US")  # the step's language
+    accept_one, accept_two = await _whisper(tel, one, *english), await _whisper(tel, two, *english)
+    for digits in ("2", "*"):
+        r = await _callback(tel, accept_one, _leg_params(tel, one, Digits=digits))
+        assert r.status_code == 200 and _verbs(ET.fromstring(r.content)) == ["Hangup"], r.text
+    assert _ended(tel) == []
+
+    # max_wait reached: the caller leaves the queue for the voicemail, and no member call rings on
+    # (the one that declined hung up itself).
+    r = await _callback(tel, doc[1].attrib["action"], dict(call, CallStatus="in-progress", QueueResult="leave"))
+    assert _verbs(ET.fromstring(r.content)) == ["Say", "Record"]
+    assert sorted(_ended(tel)) == sorted([(two, "canceled"), (two, "completed"), (three, "canceled")])
+    assert (_status(tel, two), _status(tel, three)) == ("completed", "canceled")
+    # A member pressing 1 after the caller left is told so; nothing is ended twice.
+    r = await _callback(tel, accept_two, _leg_params(tel, two, Digits="1"))
+    assert _verbs(ET.fromstring(r.content)) == ["Say", "Hangup"]
+    assert len(_ended(tel)) == 3
+
+
 async def test_a_queued_caller_waits_while_the_group_is_called_then_goes_on_to_voicemail(tel: Tel) -> None:
     await _live(tel, {"group": "sales", "hold_music": HOLD_MUSIC, "max_wait": 60, "timeout": 15})
     call, doc = await _incoming(tel)
@@ -102,9 +213,11 @@ async def test_a_queued_caller_waits_while_the_group_is_called_then_goes_on_to_v
         assert create.account == tel.account and create.form["From"] == NUMBER
         assert create.form["Timeout"] == "15" and create.form["Method"] == "POST"
         assert create.form["Url"].startswith(f"{webhooks}/voice-queue-agent?t=")
-    agent_url = creates[0].form["Url"]
-    member = dict(call_params("in-progress", caller=NUMBER, direction="outbound-api"), To=creates[0].form["To"])
-    r = await _callback(tel, agent_url, member)
+    # An answered member call hears the whisper; only a person pressing 1 dials this caller's queue.
+    leg = _legs(tel)[0]
+    tel.api.set_call_status(leg, "in-progress")
+    accept = await _whisper(tel, leg)
+    r = await _callback(tel, accept, _leg_params(tel, leg, Digits="1"))
     assert r.status_code == 200, r.text
     [dial] = ET.fromstring(r.content)
     assert dial.tag == "Dial" and [(q.tag, q.text) for q in dial] == [("Queue", queue)]
@@ -138,7 +251,7 @@ async def test_without_hold_music_the_wait_speaks_in_the_steps_language(tel: Tel
     assert _verbs(spoken) == ["Say", "Pause"]
     assert spoken[0].attrib["language"] == "ja-JP" and "お待ちください" in (spoken[0].text or "")
     assert spoken[1].attrib["length"] == "5"
-    assert [c.form["Timeout"] for c in tel.api.requests_to("POST", "/Calls.json")] == ["20", "20"]  # the default
+    assert [c.form["Timeout"] for c in tel.api.requests_to("POST", "/Calls.json")] == ["20"] * len(PHONES)  # default
 
 
 async def test_queue_callbacks_unsigned_forged_or_foreign_are_refused(tel: Tel) -> None:
@@ -147,14 +260,29 @@ async def test_queue_callbacks_unsigned_forged_or_foreign_are_refused(tel: Tel) 
     enqueue = doc[1]
     wait, action = enqueue.attrib["waitUrl"], enqueue.attrib["action"]
     agent = tel.api.requests_to("POST", "/Calls.json")[0].form["Url"]
+    one, two, _ = _legs(tel)
+    accept = await _whisper(tel, one)
     waiting = dict(call, CallStatus="in-progress", QueueTime="1")
-    for url in (wait, action, agent):
-        r = await _callback(tel, url, waiting, signed=False)
+    for url, params in (
+        (wait, waiting),
+        (action, waiting),
+        (agent, waiting),
+        (accept, _leg_params(tel, one, Digits="1")),
+    ):
+        r = await _callback(tel, url, params, signed=False)
         assert r.status_code == 403 and r.json()["error"] == "bad_signature", url
         token = parse_qs(urlsplit(url).query)["t"][0]
         forged = url.replace(token, token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB"))
-        r = await _callback(tel, forged, waiting)
+        r = await _callback(tel, forged, params)
         assert r.status_code == 403 and r.json()["error"] == "bad_flow_token", url
+    # One member's accept URL takes the caller for that member's call only; an agent token accepts nothing.
+    r = await _callback(tel, accept, _leg_params(tel, two, Digits="1"))
+    assert r.status_code == 403 and r.json()["error"] == "bad_flow_token"
+    r = await _callback(
+        tel, agent.replace("/voice-queue-agent?", "/voice-queue-accept?"), _leg_params(tel, one, Digits="1")
+    )
+    assert r.status_code == 403 and r.json()["error"] == "bad_flow_token"
+    assert _ended(tel) == []  # nothing refused settled the wait
     # A wait token is not the agent's, nor the action's; another call cannot use the caller's wait.
     r = await _callback(tel, wait.replace("/voice-queue-wait?", "/voice-queue-agent?"), waiting)
     assert r.status_code == 403 and r.json()["error"] == "bad_flow_token"

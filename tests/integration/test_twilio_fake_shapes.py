@@ -60,3 +60,38 @@ async def test_telephony_resources_match_twilios_openapi(twilio_api: TwilioApi) 
         check(f"POST {BASE}/Calls.json 201", r.json())
         r = await c.get(f"/Calls/{r.json()['sid']}.json")
         check(f"GET {BASE}/Calls/{{Sid}}.json 200", r.json())
+
+
+async def test_a_call_update_takes_twilios_status_values_and_answers_the_call_resource(twilio_api: TwilioApi) -> None:
+    """``POST Calls/{Sid}.json`` with ``Status``: the fake's values are Twilio's update enum; the
+    answer validates; canceled ends a ringing call, not an answered one; completed ends that."""
+    enum = SPEC["schemas"]["call_enum_update_status"]["enum"]
+    request = SPEC["requests"][f"POST {BASE}/Calls/{{Sid}}.json"]
+    assert request["properties"]["Status"] == {"$ref": "#/components/schemas/call_enum_update_status"}
+    sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
+    twilio_api.add_account(sid, token)
+    number = "+815011113333"
+    twilio_api.own_number(sid, number)
+    async with httpx.AsyncClient(base_url=twilio_api.base_url + f"/2010-04-01/Accounts/{sid}", auth=(sid, token)) as c:
+        created = []
+        for _ in range(2):
+            r = await c.post("/Calls.json", data={"To": "+819012345678", "From": number, "Url": "https://x.example/t"})
+            created.append(r.json()["sid"])
+        ringing, answered = created
+        twilio_api.set_call_status(answered, "in-progress")
+        for status in enum:
+            OAS30Validator(dict(request, components={"schemas": SPEC["schemas"]})).validate({"Status": status})
+        r = await c.post(f"/Calls/{ringing}.json", data={"Status": "canceled"})
+        assert r.status_code == 200, r.text
+        check(f"POST {BASE}/Calls/{{Sid}}.json 200", r.json())
+        assert r.json()["status"] == "canceled" and r.json()["end_time"] is None
+        r = await c.post(f"/Calls/{answered}.json", data={"Status": "canceled"})
+        assert r.json()["status"] == "in-progress"
+        r = await c.post(f"/Calls/{answered}.json", data={"Status": "completed"})
+        check(f"POST {BASE}/Calls/{{Sid}}.json 200", r.json())
+        assert r.json()["status"] == "completed" and r.json()["end_time"] and r.json()["duration"] is not None
+        r = await c.post(f"/Calls/{ringing}.json", data={"Status": "completed"})
+        assert r.json()["status"] == "canceled"  # a call already over stays as it was
+        r = await c.post(f"/Calls/{ringing}.json", data={"Status": "busy"})
+        assert r.status_code == 400 and r.json()["code"] == 20001
+        assert "busy" not in enum

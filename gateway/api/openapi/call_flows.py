@@ -190,6 +190,11 @@ SCHEMAS["TwilioVoiceFlow"] = {
     },
     "required": ["CallSid"],
 }
+SCHEMAS["TwilioQueueAccept"] = {
+    **_TWILIO_FORM,
+    "properties": {k: {"type": "string"} for k in ("CallSid", "From", "To", "CallStatus", "Digits", "AccountSid")},
+    "required": ["CallSid"],
+}
 SCHEMAS["TwilioQueueWait"] = {
     **_TWILIO_FORM,
     "properties": {
@@ -284,9 +289,16 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
             "TwilioQueueWait",
         ),
         (f"{twilio}/voice-queue-agent", "POST"): _twilio(
-            "The TwiML of the call placed to a queue group's member: <Dial><Queue> of the waiting caller",
+            "The TwiML of the call placed to a queue group's member: a whisper in a one-digit <Gather> whose"
+            " action is voice-queue-accept, then <Hangup/>",
             {"200": _TWIML},
             "TwilioVoiceFlow",
+        ),
+        (f"{twilio}/voice-queue-accept", "POST"): _twilio(
+            "A queue member's answer to the whisper (this member call's own token): Digits=1 → <Dial><Queue> of"
+            " the waiting caller if first, the other member calls ended; too late → <Say/><Hangup/>; else <Hangup/>",
+            {"200": _TWIML},
+            "TwilioQueueAccept",
         ),
         (f"{twilio}/voice-recording", "POST"): _twilio(
             "A voicemail's recording status callback → call.voicemail to the step's user (once per recording)",

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.domain import tracking
 from gateway.domain.call_flow_run import Resume
-from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, sign, verify
+from gateway.domain.call_flow_token import _KINDS, BadFlowToken, FlowClaim, sign, verify
 
 KEY = b"k" * 32
 CLAIM = FlowClaim("recording", "acme", "main", 3, "CA123", Resume((1, 2), 0), user="u1", caller="+819012345678")
@@ -41,3 +41,11 @@ def test_a_tracking_token_under_the_same_key_is_not_a_flow_token() -> None:
     track = tracking.sign(KEY, tracking.TrackingClaim("acme", "n1", None))
     with pytest.raises(BadFlowToken):
         verify(KEY, track)
+
+
+def test_an_accept_token_carries_the_member_call_and_old_kinds_keep_their_numbers() -> None:
+    accept = FlowClaim("accept", "acme", "main", 2, "CA9", Resume((1,)), leg="CAmember")
+    assert verify(KEY, sign(KEY, accept)) == accept
+    assert verify(KEY, sign(KEY, FlowClaim("agent", "acme", "main", 2, "CA9", Resume((1,))))).leg is None
+    # A kind is its index in every token already handed to Twilio: new kinds only at the end.
+    assert _KINDS[:6] == ("dial", "record", "recording", "queue", "wait", "agent") and _KINDS[6] == "accept"

@@ -1,0 +1,64 @@
+"""A queue step's member calls ("legs"): the whisper a member hears, who takes the caller, which
+legs to hang up. Pure.
+
+The gateway has Twilio call every member of the queue's group (:mod:`gateway.ingest.call_flows`).
+A member's phone may be answered by a machine (their own voicemail), so an answered leg does not
+take the caller at once: it hears a short whisper in a ``<Gather>`` and only a person pressing
+:data:`ACCEPT_DIGIT` dials the caller's queue. The first leg to accept wins the caller and every
+other leg is ended through Twilio's REST API (:func:`needs_completing`); the caller leaving the
+queue (``QueueResult`` leave, hangup, …) settles the wait too, and every leg is ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ACCEPT_DIGIT = "1"
+# Seconds the <Gather> waits for the digit once the whisper is spoken; then the leg hangs up.
+WHISPER_TIMEOUT = 10
+WHISPERS = {
+    "ja": "お客様からのお電話です。1を押すと応答します。",
+    "en": "You have a caller waiting. Press 1 to answer.",
+}
+# Said to a member who accepts too late: another member took the caller, or the caller left.
+TOO_LATE = {
+    "ja": "このお電話は、他の担当者が応答したか、すでに切れています。",
+    "en": "This call has already been answered or has ended.",
+}
+# Twilio's status of a call that is answered: ``canceled`` does not end it, ``completed`` does.
+IN_PROGRESS = "in-progress"
+
+
+@dataclass(frozen=True)
+class Spoken:
+    text: str
+    language: str
+
+
+def _spoken(texts: dict[str, str], language: str) -> Spoken:
+    """``texts`` in the step's language: Japanese for ``ja-*``, else English (in the step's voice
+    when it is an English one, ``en-US`` otherwise)."""
+    if language.lower().startswith("ja"):
+        return Spoken(texts["ja"], language)
+    return Spoken(texts["en"], language if language.lower().startswith("en") else "en-US")
+
+
+def whisper(language: str) -> Spoken:
+    """What an answered leg hears before it may take the caller."""
+    return _spoken(WHISPERS, language)
+
+
+def too_late(language: str) -> Spoken:
+    """What a leg that accepted after the wait was settled hears before it hangs up."""
+    return _spoken(TOO_LATE, language)
+
+
+def accepted(digits: str | None) -> bool:
+    """Whether the ``Digits`` a member pressed take the caller (exactly :data:`ACCEPT_DIGIT`)."""
+    return digits == ACCEPT_DIGIT
+
+
+def needs_completing(status_after_cancel: str) -> bool:
+    """Whether a leg still lives after ``Status=canceled`` (Twilio cancels only a queued or ringing
+    call): an answered one must be ended with ``Status=completed``."""
+    return status_after_cancel == IN_PROGRESS

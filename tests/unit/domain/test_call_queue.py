@@ -1,0 +1,37 @@
+"""A queue member's whisper, the accept digit, and when a cancelled leg must be completed."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.domain.call_queue import Spoken, accepted, needs_completing, too_late, whisper
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ja-JP", Spoken("お客様からのお電話です。1を押すと応答します。", "ja-JP")),
+        ("en-GB", Spoken("You have a caller waiting. Press 1 to answer.", "en-GB")),
+        ("fr-FR", Spoken("You have a caller waiting. Press 1 to answer.", "en-US")),  # no French text: English
+    ],
+)
+def test_the_whisper_speaks_the_steps_language_or_english(language: str, expected: Spoken) -> None:
+    assert whisper(language) == expected
+
+
+def test_too_late_is_said_in_the_same_language() -> None:
+    assert too_late("ja-JP").language == "ja-JP" and "他の担当者" in too_late("ja-JP").text
+    assert too_late("de-DE") == Spoken("This call has already been answered or has ended.", "en-US")
+
+
+@pytest.mark.parametrize(("digits", "taken"), [("1", True), ("2", False), ("11", False), ("", False), (None, False)])
+def test_only_1_takes_the_caller(digits: str | None, taken: bool) -> None:
+    assert accepted(digits) is taken
+
+
+@pytest.mark.parametrize(
+    ("status", "complete"),
+    [("in-progress", True), ("canceled", False), ("completed", False), ("ringing", False), ("no-answer", False)],
+)
+def test_only_an_answered_leg_needs_completing_after_a_cancel(status: str, complete: bool) -> None:
+    assert needs_completing(status) is complete
