@@ -43,7 +43,10 @@ class Vault:
     def __init__(self, redis: Redis, cfg: GatewayConfig, secrets: credentials.Secrets | None) -> None:
         self._r = redis
         self._cfg = cfg
-        self._sealer = Sealer(secrets.secret_key) if secrets is not None else None
+        # Without resolved secrets, a key set in config is known at once (no Redis needed); only a
+        # generated one (kept in Redis) waits for ready().
+        key = secrets.secret_key if secrets is not None else cfg.secret_key.encode()
+        self._sealer = Sealer(key) if key else None
         self._logged: set[tuple[str, str, str]] = set()
 
     async def ready(self) -> Sealer:

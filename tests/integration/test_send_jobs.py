@@ -24,6 +24,7 @@ from gateway.store import keys
 from gateway.store.credits import Credits
 from gateway.store.scripts import load_scripts
 from tests.support.api import Gateway
+from tests.support.processes import SECRET_KEY
 from tests.support.redis import RedisServer
 from tests.support.sending import SendOrg, buy, email_template, provision_sending_org, sms_template
 from tests.support.streams import org_entries
@@ -61,7 +62,12 @@ class BrokenSms:
 
 @pytest.fixture
 async def services(redis_server: RedisServer) -> AsyncIterator[Services]:
-    config = load_config(environ={"SIGNALGATE_SMTP_FROM_ADDRESS": "sales@signalgate.example.jp"})
+    # The session gateway's key: it sealed the orgs' Twilio tokens these jobs open.
+    environ = {
+        "SIGNALGATE_SMTP_FROM_ADDRESS": "sales@signalgate.example.jp",
+        "SIGNALGATE_GATEWAY_SECRET_KEY": SECRET_KEY,
+    }
+    config = load_config(environ=environ)
     async with open_services(config, redis_server.url, secrets=False) as svc:
         yield svc
 

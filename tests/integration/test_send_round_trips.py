@@ -24,6 +24,7 @@ from gateway.domain.quota import EmailCaps
 from gateway.services import Services, open_services
 from gateway.store import keys
 from tests.support.api import Gateway
+from tests.support.processes import SECRET_KEY
 from tests.support.redis import RedisServer
 from tests.support.sending import SmtpServer, buy, email_template, provision_sending_org, sms_template
 from workers import jobs
@@ -41,6 +42,8 @@ async def services(redis_server: RedisServer, smtp_server: SmtpServer) -> AsyncI
     config = load_config(
         environ={
             "SIGNALGATE_SMTP_FROM_ADDRESS": "sales@signalgate.example.jp",
+            # The session gateway's key: it sealed the orgs' Twilio tokens this worker opens.
+            "SIGNALGATE_GATEWAY_SECRET_KEY": SECRET_KEY,
             "SIGNALGATE_SMTP_HOST": smtp_server.host,
             "SIGNALGATE_SMTP_PORT": str(smtp_server.port),
         }
