@@ -5,8 +5,10 @@ byte at a time (slowloris) is never timed out, and it accepts connections until 
 out of file descriptors — then every accept fails, ``/healthz`` included. Here:
 
 - **Header timeout.** A deadline is armed when a connection opens and again when a response
-  completes; only complete request headers disarm it. When it passes, the connection gets a 408
-  and is closed. WebSocket upgrades disarm it too (their headers are complete), so a hello is
+  completes; only complete request headers disarm it. When it passes, the connection gets a 408,
+  its sending side is shut and it is closed after a short linger (what the client still trickles
+  is read and dropped meanwhile, so the kernel does not answer it with a reset that could destroy
+  the 408 before the client read it). WebSocket upgrades disarm it too (their headers are complete), so a hello is
   then bounded by the app's own ``hello_timeout``.
 - **Connection cap.** Past ``max_connections`` open connections (HTTP and WebSocket alike: both
   sit in uvicorn's ``server_state.connections``), a new connection is answered 503 at once and
@@ -50,6 +52,7 @@ class EdgeHttpProtocol(HttpToolsProtocol):
         self._header_due: float | None = None  # when the pending request headers are due (loop time)
         self._header_timer: asyncio.TimerHandle | None = None
         self._shed = False
+        self._timed_out = False  # the 408 is sent: lingering until closed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
@@ -71,12 +74,12 @@ class EdgeHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._shed:
-            return  # the 503 is sent; what the client still says is dropped
+        if self._shed or self._timed_out:
+            return  # the 503 / 408 is sent; what the client still says is dropped
         super().data_received(data)
 
     def eof_received(self) -> None:
-        if self._shed:
+        if self._shed or self._timed_out:
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -142,7 +145,12 @@ class EdgeHttpProtocol(HttpToolsProtocol):
         self._header_due = None
         if not self.transport.is_closing():
             self.transport.write(HEADER_TIMEOUT)
-            self.transport.close()
+            if not self.transport.can_write_eof():
+                self.transport.close()
+                return
+            self._timed_out = True
+            self.transport.write_eof()
+            self.loop.call_later(SHED_LINGER_SECONDS, self.transport.close)
 
 
 def edge_protocol(*, header_timeout: float, max_connections: int) -> type[EdgeHttpProtocol]:
