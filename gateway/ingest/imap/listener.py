@@ -3,8 +3,9 @@
 Each new message is fetched with ``UID FETCH <uids> (UID INTERNALDATE RFC822.SIZE
 BODY.PEEK[]<0.N>)`` — PEEK never sets ``\\Seen``, and the partial fetch bounds memory — parsed off
 the event loop, appended to the org's stream as an ``imap.mail`` event (dedupe id
-``uidvalidity:uid:mailbox``), and only then checkpointed. Where processing starts after SELECT,
-and what a UIDVALIDITY change does, is decided by :mod:`gateway.ingest.imap.rules` (read its docstring).
+``uidvalidity:uid:mailbox``, ``…:mailbox:epoch`` once the mailbox moved), and only then
+checkpointed. Where processing starts after SELECT, and what a UIDVALIDITY change does, is decided
+by :mod:`gateway.ingest.imap.rules` (read its docstring).
 
 The session ends by returning when ``halt`` is set, or by raising (connection lost, timeout,
 Redis down, lease lost); the service decides what happens next. A message that cannot be parsed
@@ -49,6 +50,15 @@ class Mailbox:
     backoff_initial_seconds: float
     backoff_max_seconds: float
     lease_seconds: float
+    # How often the mailbox moved to another UID space (an API mailbox whose folder, login or server
+    # was changed): checkpoints and event dedupe ids are the epoch's own.
+    epoch: int = 0
+
+    @property
+    def dedupe_suffix(self) -> str:
+        """The end of its events' dedupe ids: the id, and the epoch once there is one (so an old
+        folder's ``uidvalidity:uid`` is never taken for a new folder's)."""
+        return f"{self.id}:{self.epoch}" if self.epoch else self.id
 
 
 def event_data(box: Mailbox, uidvalidity: int, fetched: Fetched, parsed: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +187,9 @@ class Listener:
             return
         data = event_data(box, self._validity, fetched, summary(parsed))
         try:
-            await self._events.append(box.org, SOURCE, data, dedupe_id=f"{self._validity}:{fetched.uid}:{box.id}")
+            await self._events.append(
+                box.org, SOURCE, data, dedupe_id=f"{self._validity}:{fetched.uid}:{box.dedupe_suffix}"
+            )
         except TypeError as exc:  # orjson refused a value: treat like an unparseable message
             self._m.parse_failures.labels(box.id).inc()
             log.warning("mailbox %s: skipped message UID %d (%s)", box.id, fetched.uid, exc)
