@@ -74,6 +74,23 @@ def event_data(box: Mailbox, uidvalidity: int, fetched: Fetched, parsed: dict[st
     }
 
 
+async def _unless_halted(step: Awaitable[None], halt: asyncio.Event) -> bool:
+    """Run ``step`` unless ``halt`` comes first (then it is cancelled): True when it completed."""
+    task = asyncio.ensure_future(step)
+    halted = asyncio.ensure_future(halt.wait())
+    try:
+        await asyncio.wait({task, halted}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        halted.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+    if task.cancelled():
+        return False
+    task.result()  # its error, if it failed
+    return True
+
+
 class Listener:
     def __init__(self, box: Mailbox, events: EventLog, checkpoints: Checkpoints, metrics: ImapMetrics) -> None:
         self._box = box
@@ -89,7 +106,10 @@ class Listener:
         self._halt = halt
         conn = ImapConnection(box.endpoint)
         try:
-            await conn.open()
+            # A stop (a removed or changed mailbox, a shutdown) does not wait for a slow LOGIN: a
+            # server may hold a refusal back for seconds (Dovecot's auth penalty grows to 15 s).
+            if not await _unless_halted(conn.open(), halt):
+                return
             selected = await conn.select(box.folder)
             self._m.connected.labels(box.id).set(1)
             await self._start(conn, selected)

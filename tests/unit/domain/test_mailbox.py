@@ -8,8 +8,8 @@ from gateway.domain.errors import BadRequest
 from gateway.domain.mailbox import (
     MAX_ERROR_CHARS,
     error_excerpt,
-    mailbox_id,
     mailbox_epoch,
+    mailbox_id,
     mailbox_status,
     patch_mailbox,
     public_mailbox,
