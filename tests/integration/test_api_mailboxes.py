@@ -12,15 +12,22 @@ import json
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis as redis_sync
+from redis.asyncio import Redis
 
+from gateway.config import GatewayConfig
 from gateway.domain.hosts import PRIVATE_HOST_ERROR
+from gateway.domain.mailbox import Checkpoint, patch_mailbox, validate_mailbox
 from gateway.domain.sealing import PREFIX, derive_key, mailbox_password, open_secret
 from gateway.store import keys
+from gateway.store.mailboxes import Mailboxes
+from gateway.store.scripts import load_scripts
+from gateway.store.vault import Vault
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
 from tests.support.imap import Dovecot, MailUser, mail
 from tests.support.processes import SECRET_KEY, Processes
@@ -619,3 +626,63 @@ async def test_bad_patches_are_400_others_403_unknown_404(
     assert got["mode"] == "sent" and got["user"] == "u2" and got["id"] == mid and got["password_set"] is True
     assert (await client.delete(path, headers=gateway.admin)).status_code == 204
     assert (await patch_box(client, org, mid, {"mode": "inbox"})).status_code == 404
+
+
+async def test_patch_store_writes_only_what_it_read_and_fences_old_checkpoints(redis_server: RedisServer) -> None:
+    """The store side of PATCH on a real Redis: a change lands only on the record it was computed
+    from (a concurrent one is re-applied, none lost), a deleted mailbox is never brought back, the
+    password is sealed, a moved mailbox loses checkpoint and state, and a checkpoint of the old epoch
+    (an old listener writing late) is not the new epoch's."""
+    r = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        store = Mailboxes(r, load_scripts(r), Vault(r, GatewayConfig(secret_key=SECRET_KEY), None))
+        org = "pt-" + uuid.uuid4().hex[:8]
+        rec = validate_mailbox(org, "mbx-0000000000000001", box_body_for("pw-1"), 1, allow_private=True)
+        assert await store.add_api(rec, 20)
+        mid = rec["id"]
+        await r.hset(keys.imap_checkpoint(org, mid), mapping={"uidvalidity": "7", "uid": "5"})
+        await r.hset(keys.imap_state(org, mid), mapping={"state": "auth_failed"})
+        version = await store.api_version()
+
+        async def patch(body: dict[str, Any]) -> dict[str, Any] | None:
+            return await store.update_api(org, mid, lambda old: patch_mailbox(old, body, allow_private=True))
+
+        done = await asyncio.gather(*(patch({"mode": m}) for m in ("sent", "dropbox")), patch({"password": "pw-2"}))
+        assert all(done)
+        final = await store.get_api(org, mid)
+        assert final is not None and final["mode"] in ("sent", "dropbox")
+        assert final["password"].startswith(PREFIX) and "pw-2" not in json.dumps(final)
+        assert [b["password"] for b in await store.all_api_records() if b["id"] == mid] == ["pw-2"]
+        assert await store.api_version() == version + 3
+        assert await r.hget(keys.imap_checkpoint(org, mid), "uid") == "5"  # same folder: kept
+        assert await r.hget(keys.imap_state(org, mid), "state") == "auth_failed"
+
+        moved = await patch({"folder": "Archive"})
+        assert moved is not None and moved["epoch"] == 1 and moved["password"] == final["password"]
+        assert not await r.exists(keys.imap_checkpoint(org, mid), keys.imap_state(org, mid))
+
+        old_lease, new_lease = store.lease(org, mid, 5000), store.lease(org, mid, 5000)
+        assert await old_lease.acquire()
+        await store.checkpoints(org, mid, old_lease, 0).reset(7, 9, None)  # the old folder's listener, late
+        await old_lease.release()
+        assert await new_lease.acquire()
+        assert await store.checkpoints(org, mid, new_lease, 1).get() is None
+        await store.checkpoints(org, mid, new_lease, 1).reset(3, 4, None)
+        assert await store.checkpoints(org, mid, new_lease, 1).get() == Checkpoint(3, 4, None)
+
+        assert await store.remove_api(org, mid)
+        assert await patch({"password": "pw-3"}) is None
+        assert await store.get_api(org, mid) is None
+    finally:
+        await r.aclose()
+
+
+def box_body_for(password: str) -> dict[str, Any]:
+    return {
+        "user": "u1",
+        "host": "127.0.0.1",
+        "port": 1143,
+        "tls": "none",
+        "username": "x@example.jp",
+        "password": password,
+    }
