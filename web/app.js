@@ -6,6 +6,7 @@ import { detectLang, setLang } from './i18n.js';
 import { parseHash } from './route.js';
 import { LANG_KEY, TOKEN_KEY, createController, storage } from './controller.js';
 import { App } from './shell.js';
+import { leaveQuestion, mayLeave } from './leave.js';
 
 const TIME_REFRESH_MS = 30_000;
 const root = document.getElementById('app');
@@ -51,9 +52,22 @@ function init() {
     ctl.actions.reconnectNow();
     schedule();
   });
+  // An unsaved draft (the call-flow editor): leaving the view asks first; "stay" puts the address back.
+  let address = location.href;
   window.addEventListener('hashchange', () => {
+    if (!parseHash(location.hash).token && !mayLeave((q) => window.confirm(q))) {
+      history.replaceState(history.state, '', address);
+      schedule(); // controls that moved (the phone's view select) show the view still open
+      return;
+    }
     const fresh = readHash();
+    address = location.href;
     if (fresh && fresh !== ctl.state.token) ctl.actions.startSession(fresh);
+  });
+  window.addEventListener('beforeunload', (e) => {
+    if (!leaveQuestion()) return;
+    e.preventDefault();
+    e.returnValue = ''; // the browser asks in its own words
   });
   // Sign-in / sign-out in another tab.
   window.addEventListener('storage', (e) => {

@@ -1,10 +1,11 @@
 // The feed: tabs (inbox / archived / snoozed), filters with counts (sent to the server as query
 // parameters), the list newest first with per-item actions, and older history as you scroll.
 
-import { html, useEffect, useRef, useState } from './ui.js';
+import { html, useEffect, useLayoutEffect, useRef, useState } from './ui.js';
 import { absoluteTime, getLang, localeFor, relativeTime, t, typeLabel } from './i18n.js';
 import { orderTypes, typeIcon, uiIcon } from './types.js';
-import { VIEWS } from './store.js';
+import { VIEWS, contactFilter, noContactFilter } from './store.js';
+import { menuPlacement } from './placement.js';
 import { presentSignal } from './present.js';
 import { formatInZone, snoozePresets } from './zone.js';
 
@@ -50,10 +51,30 @@ function Toolbar({ st, act }) {
           </button>`)}
       </div>
       <span class="spacer"></span>
+      <${ContactChip} st=${st} act=${act} />
       <${FilterMenu} st=${st} act=${act} />
       <button type="button" id="mark-all-read" class="text-button" disabled=${!st.signals.some((s) => !s.read)}
               onClick=${act.markAllRead}>${t('markAllRead')}</button>
     </div>
+  `;
+}
+
+/** The contact filter ("Show only this contact" on an item) as a removable chip: "contact: 山田 太郎 ×".
+ *  Removing it gives the keyboard to the filter button. */
+function ContactChip({ st, act }) {
+  const q = st.query;
+  if (!q.contact) return null;
+  const name = q.contactName || q.contact;
+  const remove = () => {
+    act.setQuery(noContactFilter());
+    document.getElementById('filter-button')?.focus();
+  };
+  return html`
+    <span class="filter-chip" id="contact-chip" data-contact=${q.contact}>
+      <span class="filter-chip-text">${t('filter.contactChip', { name })}</span>
+      <button type="button" class="filter-chip-x" id="contact-chip-remove" aria-label=${t('filter.removeContact', { name })}
+              title=${t('filter.removeContact', { name })} onClick=${remove}>×</button>
+    </span>
   `;
 }
 
@@ -247,11 +268,32 @@ function Members({ members, s }) {
 /** The "⋯" menu of an item. Arrow keys move, Escape closes and returns focus to the button. */
 function ItemMenu({ s, st, act }) {
   const [open, setOpen] = useState(false);
+  const [place, setPlace] = useState(null); // {up, maxHeight} once measured
+  const root = useRef(null);
   const button = useRef(null);
   const menu = useRef(null);
   const lang = getLang();
   const tz = st.me?.timezone;
   const presets = open ? snoozePresets(Date.now(), tz) : [];
+
+  // Measured before it is painted: near the bottom of the viewport the menu opens upward.
+  useLayoutEffect(() => {
+    if (!open) {
+      setPlace(null);
+      return;
+    }
+    if (!menu.current || !root.current) return;
+    const anchor = root.current.getBoundingClientRect();
+    const header = document.querySelector('.topbar');
+    const sticky = header && getComputedStyle(header).position === 'sticky';
+    setPlace(menuPlacement({
+      anchorTop: anchor.top,
+      anchorBottom: anchor.bottom,
+      menuHeight: menu.current.scrollHeight,
+      viewportHeight: window.innerHeight || document.documentElement.clientHeight,
+      topLimit: sticky ? header.getBoundingClientRect().bottom : 0,
+    }));
+  }, [open]);
 
   useEffect(() => {
     if (!open) return undefined;
@@ -295,15 +337,20 @@ function ItemMenu({ s, st, act }) {
       <span>${label}</span>${extra && html`<span class="menu-extra">${extra}</span>`}
     </button>`;
   const canReply = !!s.contact;
+  const only = contactFilter(s);
+  const filteredToIt = only && st.query.contact === only.contact;
+  const menuCls = place?.up ? 'popover menu is-up' : 'popover menu';
+  const menuStyle = place?.maxHeight ? `max-height: ${place.maxHeight}px` : undefined;
   return html`
-    <div class="item-menu">
+    <div class="item-menu" ref=${root}>
       <button type="button" class="icon-button more-button" aria-haspopup="menu" aria-expanded=${open ? 'true' : 'false'}
               aria-label=${`${t('item.actions')}: ${presentSignal(s, lang).name}`} ref=${button}
               onClick=${() => setOpen(!open)}>
         <${Svg} svg=${uiIcon('more', 20)} />
       </button>
       ${open && html`
-        <div class="popover menu" role="menu" aria-label=${t('item.actions')} ref=${menu} onKeyDown=${onKeyDown}>
+        <div class=${menuCls} role="menu" aria-label=${t('item.actions')} ref=${menu} onKeyDown=${onKeyDown}
+             data-placement=${place ? (place.up ? 'up' : 'down') : undefined} style=${menuStyle}>
           ${s.read
             ? item('unread', t('item.markUnread'), () => act.signalOp('unread', [s.id]))
             : item('read', t('item.markRead'), () => act.signalOp('read', [s.id]))}
@@ -318,6 +365,11 @@ function ItemMenu({ s, st, act }) {
           ${canReply && html`<div class="menu-sep" role="separator"></div>`}
           ${canReply && item('reply', t('item.reply'), () => act.openReply(s.id))}
           ${CALL_BACK_ENABLED && canReply && item('call', t('item.callBack'), () => act.callBack(s.id))}
+          ${only && !filteredToIt && item('only-contact', t('item.onlyContact'), () => {
+            act.setQuery(only);
+            // the list reloads under the keyboard: hand it to the chip that undoes the filter
+            setTimeout(() => document.getElementById('contact-chip-remove')?.focus(), 0);
+          })}
         </div>`}
     </div>
   `;

@@ -106,9 +106,24 @@ export function visibleSignals(list, { type = 'all', unreadOnly = false, keep } 
 
 export const VIEWS = ['inbox', 'archived', 'snoozed'];
 
-/** The default query: the inbox, every type, read and unread. */
+/** The default query: the inbox, every type, read and unread, every contact. `contactName` only
+ *  labels the contact filter's chip (the server is asked by `contact`, the id). */
 export function defaultQuery() {
-  return { view: 'inbox', types: [], unreadOnly: false, contact: null };
+  return { view: 'inbox', types: [], unreadOnly: false, contact: null, contactName: null };
+}
+
+/** The query patch that shows only the signal's contact ("Show only this contact"), combined with
+ *  the other filters; null when the signal has no contact. */
+export function contactFilter(signal) {
+  const id = signal?.contact?.id;
+  if (id === undefined || id === null || id === '') return null;
+  const name = String(signal.contact.name || '').trim();
+  return { contact: String(id), contactName: name || String(id) };
+}
+
+/** The patch that removes the contact filter (the chip's ×). */
+export function noContactFilter() {
+  return { contact: null, contactName: null };
 }
 
 /** Query string for GET /api/v1/me/signals: the filters go to the server, never hidden locally. */
@@ -139,7 +154,7 @@ export function matchesQuery(s, query, now = Date.now()) {
   if (view === 'snoozed' && (s.archived || !isSnoozed(s, now))) return false;
   if (query?.types?.length && !query.types.includes(s.type)) return false;
   if (query?.unreadOnly && s.read) return false;
-  if (query?.contact && s.contact?.id !== query.contact) return false;
+  if (query?.contact && String(s.contact?.id ?? '') !== String(query.contact)) return false;
   return true;
 }
 

@@ -84,7 +84,7 @@ async def msg(
     await make_admin(client, org.ctx)
     await buy(client, org, 50)
     sms_tid = await sms_template(client, org, "{{ contact.name }}様、ご予約を承りました。")
-    email_tid = await email_template(client, org, "アクメ商事のお客様へ", "<p>新製品のご案内です。</p>")
+    email_tid = await email_template(client, org, "アクメ商事のお客様へ", "<p>{{ event }}のご案内です。</p>")
     yield Msg(gateway, client, org, redis_server.url, twilio_api, smtp_server, sms_tid, email_tid)
 
 
@@ -146,12 +146,23 @@ async def build_segment_and_send(page: Page, m: Msg) -> None:
 
     await page.locator("#segments-table tr[data-segment='acme'] [data-action='send']").click()
     await page.locator("#segment-send-template").select_option(m.email_tid)
+    # The template reads {{ event }}: the mass mail's merge data rows give every member the value.
+    await page.locator("#segment-send-data-0-name").fill("event")
+    await page.locator("#segment-send-data-0-value").fill("新製品発表会")
     await page.locator("#segment-send button[type='submit']").click()
     await page.locator("#segment-send-progress[data-finished='true']").wait_for(timeout=30_000 * FACTOR)
     assert "3 / 3" in await page.locator("#segment-send-text").inner_text()
     assert await page.locator("#segment-send-bar").get_attribute("value") == "100"
+    await wait_for(lambda: _mails(m, 2), timeout=20 * FACTOR, interval=0.1)
     sent_to = sorted(str(env.rcpt_tos[0]) for env, _ in m.smtp.recorder.messages)
     assert sent_to == ["smith@acme.example.com", "yamada@acme.example.jp"]  # not sato (no consent)
+    for _, mail in m.smtp.recorder.messages:
+        body = mail.get_body(("html", "plain"))
+        assert body is not None and "新製品発表会のご案内です。" in body.get_content()
+
+
+async def _mails(m: Msg, n: int) -> bool:
+    return len(m.smtp.recorder.messages) >= n
 
 
 async def sms_notification_and_trigger(page: Page, m: Msg) -> None:

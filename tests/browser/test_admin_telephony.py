@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Dialog, Page
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import csp_violations, signed_in_page
@@ -347,6 +347,28 @@ async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
     await queue.locator("select[data-field='group']").select_option("sales")
     await queue.locator("input[data-field='max_wait']").fill("5")
     await queue.locator("input[data-field='hold_music']").fill("https://music.example.jp/hold.mp3")
+
+    # Unsaved: leaving for another admin view asks first (in Japanese); "stay" keeps the editor as it was.
+    asked: list[tuple[str, str]] = []
+
+    async def stay(dialog: Dialog) -> None:
+        asked.append((dialog.type, dialog.message))
+        await dialog.dismiss()
+
+    page.on("dialog", stay)
+    await page.locator("#flow-unsaved").wait_for()
+    await page.locator(".admin-nav a[href='#/admin/numbers']").click()
+    await wait_for(lambda: asked, timeout=5)
+    assert asked == [("confirm", "保存していない変更があります。移動すると変更は失われます。よろしいですか？")]
+    assert await page.locator("#admin-numbers").count() == 0
+    assert page.url.endswith("#/admin/call-flows")
+    assert await queue.locator("input[data-field='max_wait']").input_value() == "5"
+    unload = (
+        "() => { const e = new Event('beforeunload', {cancelable: true});"
+        " window.dispatchEvent(e); return e.defaultPrevented; }"
+    )
+    assert await page.evaluate(unload) is True  # closing the tab asks too
+
     await page.locator("#flow-save").click()
     error = step(page, "steps[0]").locator(".admin-error[role='alert']")
     await error.wait_for()
@@ -368,4 +390,14 @@ async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
             }
         }
     ]
+    # Saved: nothing to lose; an edit discarded (asked once more) is the saved draft again.
+    await page.locator("#flow-unsaved").wait_for(state="detached")
+    await queue.locator("input[data-field='max_wait']").fill("91")
+    await page.locator("#flow-discard").click()
+    await page.locator(".flow-save [data-confirm='yes']").click()
+    await page.locator("#flow-unsaved").wait_for(state="detached")
+    assert await queue.locator("input[data-field='max_wait']").input_value() == "90"
+    assert await page.evaluate(unload) is False
+    await open_admin(page, "numbers")
+    assert len(asked) == 1
     assert await csp_violations(page) == []

@@ -1,6 +1,7 @@
 """What a rep does on the page, in real Chromium against real gateway processes: archive, snooze
 (and the server waking it), page back through history, filter by type through the server, open a
-group's members, reply by SMS, another tab following, desktop notifications asked on a click."""
+group's members, reply by SMS, another tab following, desktop notifications asked on a click, show
+only one contact (live signals respecting it), item menus opening upward at the viewport's bottom."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from playwright.async_api import Browser, Page
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.browser.conftest import WAIT_MS, signed_in_page
+from tests.browser.views import SHOTS
 from tests.support.api import (
     YAMADA_PHONE,
     Gateway,
@@ -334,6 +336,70 @@ async def test_item_menu_by_keyboard(
     await page.locator("[role=menu] [data-action='read']:focus").wait_for()
     await page.keyboard.press("Enter")
     await page.locator("li.signal[data-read='true']", has_text="キーボードで").wait_for()
+
+
+async def test_show_only_one_contact_and_menus_open_upward_at_the_bottom(
+    browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """At 390 x 700 the ⋯ menu of the last visible item opens upward, all of it inside the viewport.
+    "Show only this contact" asks the server for that contact (with the type filter too) and shows a
+    removable chip; a live signal of another contact stays out of the list but counts in the badge,
+    one of the contact's comes in; the chip's × (by keyboard) brings everyone back."""
+    kinds = ("desk.ticket", "survey.answered", "chat.unattended", "email.opened", "webinar.registered")
+    for who, contact in (("山田", "c-yamada"), ("鈴木", "c-suzuki")):
+        await asyncio.gather(*(ticket(client, org, f"{who} {k}", contact=contact, type=k) for k in kinds))
+    page = await signed_in_page(browser, gateway, org, width=390)
+    await page.set_viewport_size({"width": 390, "height": 700})
+    await item(page).nth(9).wait_for()
+
+    last = await page.evaluate(
+        "() => [...document.querySelectorAll('li.signal')].filter(li => li.getBoundingClientRect().bottom"
+        " <= window.innerHeight).pop().dataset.id"
+    )
+    await page.locator(f"li.signal[data-id='{last}'] .more-button").click()
+    menu = page.locator("[role=menu]")
+    await menu.wait_for()
+    box = await menu.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 700, box
+    assert await menu.get_attribute("data-placement") == "up"
+    await page.screenshot(path=str(SHOTS / "feed-menu-up-ja-390.png"))
+    await page.keyboard.press("Escape")
+    await menu.wait_for(state="detached")
+
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/v1/me/signals?" in req.url else None)
+    await menu_action(page, item(page, title="山田 desk.ticket"), "only-contact")
+    chip = page.locator("#contact-chip")
+    await chip.wait_for()
+    assert "山田 太郎" in await chip.inner_text()
+    await item(page, title="鈴木").first.wait_for(state="detached")
+    assert await item(page).count() == 5
+    assert any("contact=c-yamada" in url for url in asked), asked
+    assert await page.evaluate("() => document.activeElement.id") == "contact-chip-remove"
+
+    await page.locator("#filter-button").click()
+    await page.locator("input.type-check[data-type='desk.ticket']").check()
+    await page.wait_for_function("() => document.querySelectorAll('li.signal').length === 1")
+    assert any("type=desk.ticket" in url and "contact=c-yamada" in url for url in asked), asked
+    await page.locator("input.type-check[data-type='desk.ticket']").uncheck()
+    await page.keyboard.press("Escape")
+    await item(page).nth(4).wait_for()
+
+    await page.locator("#bell-count:text('10')").wait_for()
+    await ticket(client, org, "鈴木 desk.escalated", contact="c-suzuki", type="desk.escalated")
+    await page.locator("#bell-count:text('11')").wait_for(timeout=SECOND_MS * 3)
+    await ticket(client, org, "山田 desk.escalated", type="desk.escalated")
+    await item(page, title="山田 desk.escalated").wait_for(timeout=SECOND_MS * 3)
+    await page.locator("#bell-count:text('12')").wait_for()
+    assert await item(page, title="鈴木").count() == 0 and await item(page).count() == 6
+
+    await page.locator("#contact-chip-remove").focus()
+    await page.keyboard.press("Enter")
+    await chip.wait_for(state="detached")
+    await item(page, title="鈴木 desk.escalated").wait_for()
+    await item(page).nth(11).wait_for()
+    assert await page.evaluate("() => document.activeElement.id") == "filter-button"
+    assert not any("contact=" in url for url in asked[-1:]), asked
 
 
 async def test_call_back_rings_the_rep_then_the_contact(

@@ -1,6 +1,7 @@
 """Every view a rep sees, in Japanese and English, at 1280 and 390 px: screenshots into
 test-output/screenshots (feed-<view>-<lang>-<width>.png) and no serious or critical axe-core
-violation — inbox, a filter open, a group open, the reply dialog, settings, archived, snoozed."""
+violation — inbox, a filter open, a group open, an item's menu, filtered to one contact, the reply
+dialog, settings, archived, snoozed."""
 
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ async def test_feed_inbox_filter_group_and_menu(
     await group.locator(".more-button").click()
     await page.locator("[role=menu]").wait_for()
     await check_view(page, "feed-menu", lang)
+
+    # "Show only this contact": the chip beside the filter, only 山田 太郎's items listed.
+    await page.locator("[role=menu] [data-action='only-contact']").click()
+    await page.locator("#contact-chip:has-text('山田 太郎')").wait_for()
+    await page.locator("li.signal", has_text="鈴木 美咲").first.wait_for(state="detached")
+    await check_view(page, "feed-contact", lang)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])

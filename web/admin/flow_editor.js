@@ -4,11 +4,12 @@
 // publish, the live switch, and the saved draft beside the published version with the
 // differences marked. Pure parts: ./telephony_logic.js.
 import { html, useEffect, useRef, useState } from '../ui.js';
-import { DataTable, ErrorNote, Loading, orgPath, useAction, useLoad } from './common.js';
+import { addLeaveGuard, mayLeave } from '../leave.js';
+import { ConfirmButton, DataTable, ErrorNote, Loading, orgPath, useAction, useLoad } from './common.js';
 import { tr } from './logic.js';
 import {
-  DAYS, SAY_LANGUAGES, STEP_TYPES, STRATEGIES, addStep, compareFlows, errorTarget, flowBody, idFrom, moveStep,
-  newStep, removeStep, samePath, stepKind, stepLabel, stepPathName, switchBody, updateStep, withKeys,
+  DAYS, SAY_LANGUAGES, STEP_TYPES, STRATEGIES, addStep, compareFlows, draftKey, errorTarget, flowBody, idFrom,
+  isUnsaved, moveStep, newStep, removeStep, samePath, stepKind, stepLabel, stepPathName, switchBody, updateStep, withKeys,
 } from './telephony_logic.js';
 
 const FLOW_FIELDS = ['name', 'description', 'number'];
@@ -314,11 +315,21 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
   const { error, setError } = act;
   const [focus, setFocus] = useState(null); // {key, what} to focus after the next render
   const root = useRef(null);
+  // The draft as last loaded or saved ({key: draftKey, form}): the editor differs → unsaved changes,
+  // and leaving (another view, closing the tab, "back") asks first; saving or discarding clears it.
+  const [saved, setSaved] = useState(null);
+  const unsaved = isUnsaved(form, saved?.key);
+  const guard = useRef({ unsaved, lang });
+  guard.current = { unsaved, lang };
+
+  useEffect(() => addLeaveGuard(() => (guard.current.unsaved ? tr(guard.current.lang, 'admin.flow.leaveQ') : '')), []);
 
   useEffect(() => {
     if (!data) return;
+    const loaded = data.rec ? formOf(data.rec) : { name: '', description: '', number: data.numbers[0]?.phone_number || '', steps: [] };
     setRec(data.rec);
-    setForm(data.rec ? formOf(data.rec) : { name: '', description: '', number: data.numbers[0]?.phone_number || '', steps: [] });
+    setForm(loaded);
+    setSaved({ key: draftKey(loaded), form: loaded });
   }, [data]);
 
   useEffect(() => {
@@ -383,9 +394,11 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
   async function save({ publish = false } = {}) {
     const flow = id || idFrom('', 'flow');
     const path = orgPath(me, `/call-flows/${encodeURIComponent(flow)}`);
+    const sent = form;
     const next = await act.run(async () => {
-      let out = await api.request('PUT', path, flowBody(form));
+      let out = await api.request('PUT', path, flowBody(sent));
       setId(flow);
+      setSaved({ key: draftKey(sent), form: sent });
       if (publish) out = await api.request('POST', `${path}/publish`);
       return out;
     }, (out) => (publish ? t('admin.flow.publishedDone', { version: out.version }) : t('admin.flow.savedDone')), (err) => {
@@ -417,7 +430,8 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
   return html`<section class="admin-panel" id="admin-flow-editor" aria-labelledby="flow-editor-title" ref=${root}>
     <div class="admin-panel-head">
       <h2 id="flow-editor-title">${title}</h2>
-      <button type="button" class="text-button" id="flow-back" onClick=${onBack}>${t('admin.flow.back')}</button>
+      <button type="button" class="text-button" id="flow-back"
+        onClick=${() => mayLeave((q) => window.confirm(q)) && onBack()}>${t('admin.flow.back')}</button>
     </div>
     ${rec && html`<div class="admin-card flow-live" id="flow-live">
       <${FlowSwitch} api=${api} me=${me} lang=${lang} flow=${rec} idBase="flow-editor" onChanged=${setRec} />
@@ -444,7 +458,11 @@ export function FlowEditor({ api, me, lang, flowId, onBack }) {
         <button type="submit" class="primary-button" id="flow-save" disabled=${act.busy}>${t('admin.flow.save')}</button>
         <button type="button" class="small-button is-primary" id="flow-publish" disabled=${act.busy}
           aria-describedby="flow-publish-hint" onClick=${() => save({ publish: true })}>${t('admin.flow.publish')}</button>
+        ${unsaved && html`<${ConfirmButton} lang=${lang} id="flow-discard" action="discard" label=${t('admin.flow.discard')}
+          question=${t('admin.flow.discardQ')} busy=${act.busy}
+          onConfirm=${() => { setForm(saved.form); setError(null); act.setOk(''); }} />`}
         <span role="status" class="admin-ok" id="flow-done">${act.ok}</span>
+        ${unsaved && html`<span class="admin-chip chip-pending" id="flow-unsaved" data-badge="unsaved">${t('admin.flow.unsaved')}</span>`}
       </div>
       <p class="admin-hint" id="flow-publish-hint">${t('admin.flow.publishHint')}</p>
     </form>

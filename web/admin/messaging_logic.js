@@ -153,6 +153,11 @@ export function ruleForm(rule) {
 
 // ---- merge data rows ---------------------------------------------------------------------------
 
+/** A blank merge data row. */
+export function emptyDataRow() {
+  return { name: '', value: '' };
+}
+
 /** `[{name, value}]` rows of the trigger form as the `data` object (empty names skipped). */
 export function dataFromRows(rows) {
   const data = {};

@@ -6,9 +6,10 @@ import { ConfirmAction, DataTable, ErrorNote, Loading, Pager, SaveCancel, ViewFr
 import { ContactsTable } from './contacts.js';
 import { FanoutProgress, useFanout } from './fanout.js';
 import { tr } from './logic.js';
-import { loadTemplates } from './messaging_common.js';
+import { DataRows, loadTemplates } from './messaging_common.js';
 import {
-  FIELD_TYPES, MATCH_KINDS, emptyMatchRow, fanoutProgress, matchToRows, newIdempotencyKey, rowsToMatch,
+  FIELD_TYPES, MATCH_KINDS, dataFromRows, emptyDataRow, emptyMatchRow, fanoutProgress, matchToRows, newIdempotencyKey,
+  rowsToMatch,
 } from './messaging_logic.js';
 
 function newId() {
@@ -142,6 +143,7 @@ function SendForm({ api, me, lang, segment }) {
   const { data: templates, error: loadError } = useLoad(() => loadTemplates(api, me), [me.org]);
   const emails = (templates || []).filter((x) => x.channel === 'email');
   const [template, setTemplate] = useState('');
+  const [rows, setRows] = useState(() => [emptyDataRow()]);
   const [key, setKey] = useState(() => newIdempotencyKey('mass'));
   const { fanout, setFanout, error: pollError } = useFanout(api, me);
   const act = useAction();
@@ -150,7 +152,7 @@ function SendForm({ api, me, lang, segment }) {
   async function send(ev) {
     ev.preventDefault();
     const out = await act.run(() => api.request('POST', orgPath(me, '/notifications'), {
-      channel: 'email', kind: 'mass', template: chosen, to: { segment: segment.id }, idempotency_key: key,
+      channel: 'email', kind: 'mass', template: chosen, to: { segment: segment.id }, data: dataFromRows(rows), idempotency_key: key,
     }));
     if (out) setFanout(out);
   }
@@ -168,9 +170,12 @@ function SendForm({ api, me, lang, segment }) {
       </select>
     </div>
     ${templates && !emails.length && html`<p class="admin-muted">${t('admin.segments.noEmailTemplates')}</p>`}
+    <${DataRows} lang=${lang} rows=${rows} setRows=${setRows} idPrefix="segment-send-data" hint=${t('admin.segments.dataHint')}
+      disabled=${Boolean(fanout && !finished)} />
     <${ErrorNote} error=${act.error} lang=${lang} id="segment-send-error" />
     <div class="admin-actions">
-      ${!fanout && html`<button type="submit" class="primary-button" disabled=${act.busy || !chosen}>${t('admin.segments.send')}</button>`}
+      ${!fanout && html`<button type="submit" class="primary-button" id="segment-send-submit" disabled=${act.busy || !chosen}
+        aria-describedby=${act.error ? 'segment-send-error' : undefined}>${t('admin.segments.send')}</button>`}
       ${finished && html`<button type="button" class="text-button" onClick=${() => { setFanout(null); setKey(newIdempotencyKey('mass')); }}>
         ${t('admin.segments.sendAgain')}</button>`}
     </div>

@@ -6,8 +6,8 @@ import { html, useState } from '../ui.js';
 import { ConfirmAction, DataTable, ErrorNote, Loading, SaveCancel, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { FanoutProgress, FanoutResultsOnDemand, ResultsTable, useFanout } from './fanout.js';
 import { tr } from './logic.js';
-import { loadSegments, loadTemplates } from './messaging_common.js';
-import { contactsQuery, dataFromRows, newIdempotencyKey, triggerSummary } from './messaging_logic.js';
+import { DataRows, loadSegments, loadTemplates } from './messaging_common.js';
+import { contactsQuery, dataFromRows, emptyDataRow, newIdempotencyKey, triggerSummary } from './messaging_logic.js';
 
 const PHONE_FIELDS = ['mobile', 'work', 'home', 'other', 'any'];
 const MAX_CONTACTS = 1000;
@@ -135,7 +135,7 @@ function TriggerForm({ api, me, lang, def }) {
   const [target, setTarget] = useState('contacts');
   const [chosen, setChosen] = useState([]);
   const [segment, setSegment] = useState('');
-  const [rows, setRows] = useState([{ name: '', value: '' }]);
+  const [rows, setRows] = useState(() => [emptyDataRow()]);
   const [answer, setAnswer] = useState(null);
   const { data: segments } = useLoad(() => loadSegments(api, me), [me.org]);
   const act = useAction();
@@ -166,18 +166,7 @@ function TriggerForm({ api, me, lang, def }) {
             ${(segments || []).map((s) => html`<option value=${s.id}>${s.name}</option>`)}
           </select>
         </div>`}
-    <fieldset class="admin-block admin-data-rows">
-      <legend>${t('admin.smsn.data')}</legend>
-      ${rows.map((r, i) => html`<div class="admin-grid" key=${i}>
-        <div class="admin-field"><label for=${`data-${i}-name`}>${t('admin.smsn.dataName')}</label>
-          <input id=${`data-${i}-name`} value=${r.name} autocomplete="off"
-            onInput=${(e) => setRows(rows.map((x, j) => (j === i ? { ...x, name: e.currentTarget.value } : x)))} /></div>
-        <div class="admin-field"><label for=${`data-${i}-value`}>${t('admin.segments.value')}</label>
-          <input id=${`data-${i}-value`} value=${r.value} autocomplete="off"
-            onInput=${(e) => setRows(rows.map((x, j) => (j === i ? { ...x, value: e.currentTarget.value } : x)))} /></div>
-      </div>`)}
-      <button type="button" class="small-button" onClick=${() => setRows([...rows, { name: '', value: '' }])}>${t('admin.smsn.addData')}</button>
-    </fieldset>
+    <${DataRows} lang=${lang} rows=${rows} setRows=${setRows} />
     <${ErrorNote} error=${act.error} lang=${lang} id="trigger-error" />
     <div class="admin-actions">
       <button type="submit" class="primary-button" id="trigger-send"

@@ -305,6 +305,17 @@ export function flowBody(form, enabled) {
   return body;
 }
 
+/** What a draft would save, as one comparable string (editor keys left out). */
+export function draftKey(form) {
+  return form ? JSON.stringify(flowBody(form)) : '';
+}
+
+/** Whether the editor holds changes that are not saved: `saved` is draftKey() of the draft as last
+ *  loaded or saved (null before it is loaded). */
+export function isUnsaved(form, saved) {
+  return Boolean(form) && saved !== null && saved !== undefined && draftKey(form) !== saved;
+}
+
 /** The live switch: PUT the stored draft as it is, with the new `enabled` (the API saves both). */
 export function switchBody(rec, enabled) {
   const d = rec.draft || {};

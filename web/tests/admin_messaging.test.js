@@ -7,7 +7,7 @@ import { ADMIN_STRINGS } from '../admin/strings.js';
 import { errorMessage, tr } from '../admin/logic.js';
 import { versionChips } from '../admin/template_versions.js';
 import {
-  dataFromRows, fanoutProgress, fanoutResultsQuery, fanoutText, importPayload, importSummary, isoToLocal, localToIso, matchToRows,
+  dataFromRows, emptyDataRow, fanoutProgress, fanoutResultsQuery, fanoutText, importPayload, importSummary, isoToLocal, localToIso, matchToRows,
   minutesToSeconds, remindersQuery, ruleBody, ruleForm, rowsToMatch, secondsToMinutes, senderRows, triggerSummary,
 } from '../admin/messaging_logic.js';
 
@@ -197,6 +197,7 @@ test('fan-out progress line in ja and en, with the skipped members and why', () 
 
 test('trigger results and merge data', () => {
   assert.deepEqual(dataFromRows([{ name: ' day ', value: '月曜' }, { name: '', value: 'x' }]), { day: '月曜' });
+  assert.deepEqual(dataFromRows([emptyDataRow(), { name: 'event', value: '新製品発表会' }]), { event: '新製品発表会' });
   const s = triggerSummary({ results: [{ contact: 'c1', notification: 'n1' }, { contact: 'c2', error: 'no_phone_in_field' }] });
   assert.deepEqual([s.sent, s.failed], [1, 1]);
   assert.deepEqual(s.rows[1], { contact: 'c2', notification: '', error: 'no_phone_in_field' });

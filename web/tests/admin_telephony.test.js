@@ -14,7 +14,9 @@ import {
   compareFlows,
   errorTarget,
   flattenSteps,
+  draftKey,
   flowBody,
+  isUnsaved,
   flowsOnNumber,
   idFrom,
   listAt,
@@ -181,6 +183,18 @@ test('compareFlows marks changed, added and removed places; none when equal', ()
   const never = compareFlows(draft, null, 'en');
   assert.ok(never.every((r) => r.published === null));
   assert.equal(never.find((r) => r.key === 'step-1').change, 'added');
+});
+
+test('unsaved changes: the editor differs from the draft as last loaded or saved (editor keys aside)', () => {
+  const loaded = { name: '代表', description: '', number: '+815011110001', steps: withKeys([ring]) };
+  const saved = draftKey(loaded);
+  assert.equal(isUnsaved(loaded, null), false); // not loaded yet
+  assert.equal(isUnsaved(loaded, saved), false);
+  assert.equal(isUnsaved({ ...loaded, steps: withKeys([ring]) }, saved), false); // new keys, same steps
+  const edited = updateStep(loaded.steps, [0], (s) => ({ ...s, strategy: 'sequential' }));
+  assert.equal(isUnsaved({ ...loaded, steps: edited }, saved), true);
+  assert.equal(isUnsaved({ ...loaded, name: '代表2' }, saved), true);
+  assert.equal(isUnsaved({ ...loaded, steps: edited }, draftKey({ ...loaded, steps: edited })), false); // saved
 });
 
 test('request bodies: the flow draft, the live switch, a user with new telephony settings', () => {

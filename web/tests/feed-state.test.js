@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import {
   applyState,
   badgeText,
+  contactFilter,
   defaultQuery,
   feedParams,
   matchesQuery,
   mergeOlder,
+  noContactFilter,
   normalizeSignals,
 } from '../store.js';
 import { parseHash } from '../route.js';
@@ -50,6 +52,27 @@ test('matchesQuery: inbox / archived / snoozed, type, unread and contact', () =>
     [sig('1-0', { contact: null }), q({ contact: 'c9' }), false],
   ];
   for (const [s, query, want] of cases) assert.equal(matchesQuery(s, query, NOW), want, JSON.stringify([s, query]));
+});
+
+test('contact filter: "Show only this contact" narrows the query, combined with the other filters and paging', () => {
+  const yamada = sig('3-0', { contact: { id: 'c-yamada', name: '山田 太郎' } });
+  assert.deepEqual(contactFilter(yamada), { contact: 'c-yamada', contactName: '山田 太郎' });
+  assert.deepEqual(contactFilter(sig('3-0', { contact: { id: 42, name: ' ' } })), { contact: '42', contactName: '42' });
+  assert.equal(contactFilter(sig('3-0', { contact: null })), null);
+  assert.equal(contactFilter(sig('3-0')), null);
+  const query = { ...q({ types: ['desk.ticket'], unreadOnly: true }), ...contactFilter(yamada) };
+  // older pages and refills ask the server for the same contact; the chip's name is not sent
+  assert.equal(feedParams(query, { before: '3-0' }), 'before=3-0&limit=50&type=desk.ticket&unread=true&contact=c-yamada');
+  // live signals: another contact's stays out of the filtered list, the contact's own comes in
+  const live = (contact, extra = {}) => sig('9-0', { type: 'desk.ticket', contact, ...extra });
+  assert.equal(matchesQuery(live({ id: 'c-yamada' }), query, NOW), true);
+  assert.equal(matchesQuery(live({ id: 'c-suzuki' }), query, NOW), false);
+  assert.equal(matchesQuery(live({ id: 'c-yamada' }, { type: 'sms.received' }), query, NOW), false);
+  assert.equal(matchesQuery(live(null), query, NOW), false);
+  assert.equal(matchesQuery(sig('9-0', { contact: { id: 42 } }), q({ contact: '42' }), NOW), true); // numeric ids
+  const cleared = { ...query, ...noContactFilter() };
+  assert.equal(feedParams(cleared), 'limit=50&type=desk.ticket&unread=true');
+  assert.equal(matchesQuery(live({ id: 'c-suzuki' }), cleared, NOW), true);
 });
 
 test('mergeOlder adds an older page once: overlapping and repeated pages never duplicate', () => {
