@@ -11,6 +11,10 @@ through the API — and what their listeners do.
   within seconds.
 - ``GET .../mailboxes/{id}`` one of them; ``DELETE .../mailboxes/{id}`` stops an API mailbox (204); a
   config mailbox cannot be deleted here (409 ``config_mailbox``).
+- ``PATCH .../mailboxes/{id}`` changes an API mailbox in place (a new password, folder, server …),
+  checked as a POST of the result would be; its id stays, and so does its checkpoint unless the
+  mailbox moved to another UID space (:func:`gateway.domain.mailbox.patch_mailbox`). Its listener
+  restarts with the new settings within seconds, like an added one starts.
 
 Passwords are never shown.
 """
@@ -32,6 +36,7 @@ from gateway.domain.mailbox import (
     mailbox_id,
     mailbox_status,
     new_mailbox_id,
+    patch_mailbox,
     public_mailbox,
     validate_mailbox,
 )
@@ -65,6 +70,7 @@ def _config_public(box: ImapConfig) -> dict[str, Any]:
         "folder": box.folder,
         "mode": box.mode,
         "source": "config",
+        "password_set": bool(box.password),
     }
 
 
@@ -122,6 +128,30 @@ async def get_mailbox(request: Request[State]) -> Response:
     return JSONResponse(row)
 
 
+async def change_mailbox(request: Request[State]) -> Response:
+    svc, org = await admin_org(request)
+    wanted = path_id(request, "mailbox")
+    body = await read_json(request)
+    allow_private = svc.config.mailboxes.allow_private_hosts
+    rec = await svc.mailboxes.get_api(org["id"], wanted)
+    if rec is None:
+        if any(box["id"] == wanted for box in _configured(svc, org["id"])):
+            raise Conflict(
+                "a mailbox of the config ([[imap]]) is changed in the config, not here", code="config_mailbox"
+            )
+        raise NotFound("mailbox does not exist", code="mailbox_not_found")
+    patch_mailbox(rec, body, allow_private=allow_private)  # a bad body is 400 before anything else
+    if isinstance(body, dict) and "user" in body and await svc.tenancy.get_user(org["id"], body["user"]) is None:
+        raise BadRequest(f"'user' {body['user']!r} is not a user of the org", code="unknown_user")
+    changed = await svc.mailboxes.update_api(
+        org["id"], wanted, lambda stored: patch_mailbox(stored, body, allow_private=allow_private)
+    )
+    if changed is None:  # deleted meanwhile
+        raise NotFound("mailbox does not exist", code="mailbox_not_found")
+    (row,) = await _rows(svc, org["id"], [public_mailbox(changed)])
+    return JSONResponse(row)
+
+
 async def delete_mailbox(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     wanted = path_id(request, "mailbox")
@@ -140,5 +170,6 @@ routes = [
     Route("/api/v1/orgs/{org}/mailboxes", list_mailboxes, methods=["GET"]),
     Route("/api/v1/orgs/{org}/mailboxes", add_mailbox, methods=["POST"]),
     Route("/api/v1/orgs/{org}/mailboxes/{mailbox}", get_mailbox, methods=["GET"]),
+    Route("/api/v1/orgs/{org}/mailboxes/{mailbox}", change_mailbox, methods=["PATCH"]),
     Route("/api/v1/orgs/{org}/mailboxes/{mailbox}", delete_mailbox, methods=["DELETE"]),
 ]

@@ -78,6 +78,9 @@ DEFAULT_PORT = {"implicit": 993, "starttls": 143, "none": 143}
 # Mailboxes one org may add through the API (each is a connection held open by some process).
 MAX_API_MAILBOXES = 20
 _MAILBOX_FIELDS = {"user", "host", "port", "tls", "username", "password", "folder", "mode"}
+_SETTING_FIELDS = ("user", "host", "port", "tls", "username", "folder", "mode")
+# What names a mailbox's UID space: a checkpoint never carries over a change of any of these.
+IDENTITY_FIELDS = ("host", "port", "username", "folder")
 # A folder name sent in SELECT as a quoted string: printable ASCII without quote or backslash.
 _FOLDER = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]{1,200}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -97,26 +100,18 @@ def _text(body: Mapping[str, Any], key: str, max_len: int) -> str:
     return value
 
 
-def validate_mailbox(
-    org: str, mailbox: str, body: Any, created_ms: int, *, allow_private: bool = False
-) -> dict[str, Any]:
-    """A ``POST .../mailboxes`` body as the stored record (with its password; see :func:`public_mailbox`).
-
-    Only the shape is checked (host name or IP literal, port, TLS mode, mode, folder): nothing is
-    connected to here. The listener that takes the mailbox connects, and a host that does not
-    answer leaves it in ``backoff``. ``user`` must be checked to exist by the caller.
-
-    Unless ``allow_private`` (``[mailboxes] allow_private_hosts``), a host that is an address
-    (IP literal or an old numeric IPv4 form) must be a public one
-    (:func:`gateway.domain.hosts.is_public_address`); a name is checked when the listener resolves it."""
+def _check_shape(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object", code="invalid_body")
     unknown = sorted(set(body) - _MAILBOX_FIELDS)
     if unknown:
         raise BadRequest(f"unknown mailbox field(s): {', '.join(unknown)}", code="unknown_field")
-    for key in ("user", "host", "username", "password"):
-        if key not in body:
-            raise BadRequest(f"'{key}' is required", code="invalid_field")
+    return body
+
+
+def _settings(body: Mapping[str, Any], *, allow_private: bool) -> dict[str, Any]:
+    """The checked settings of ``body`` (every key but ``password`` is present, defaults applied;
+    ``password`` only when ``body`` has one)."""
     user = body["user"]
     if not isinstance(user, str) or not RECORD_ID.fullmatch(user):
         raise BadRequest(f"'user' must be a user id matching {RECORD_ID.pattern}", code="invalid_field")
@@ -143,19 +138,65 @@ def validate_mailbox(
         raise BadRequest(
             "'folder' must be 1-200 printable ASCII characters without quotes or backslashes", code="invalid_field"
         )
-    return {
-        "id": mailbox,
-        "org": org,
+    out = {
         "user": user,
         "host": str(body["host"]).lower(),
         "port": port,
         "tls": tls,
         "username": _text(body, "username", 254),
-        "password": _text(body, "password", 256),
         "folder": folder,
         "mode": mode,
-        "created_ms": created_ms,
     }
+    if "password" in body:
+        out["password"] = _text(body, "password", 256)
+    return out
+
+
+def validate_mailbox(
+    org: str, mailbox: str, body: Any, created_ms: int, *, allow_private: bool = False
+) -> dict[str, Any]:
+    """A ``POST .../mailboxes`` body as the stored record (with its password; see :func:`public_mailbox`).
+
+    Only the shape is checked (host name or IP literal, port, TLS mode, mode, folder): nothing is
+    connected to here. The listener that takes the mailbox connects, and a host that does not
+    answer leaves it in ``backoff``. ``user`` must be checked to exist by the caller.
+
+    Unless ``allow_private`` (``[mailboxes] allow_private_hosts``), a host that is an address
+    (IP literal or an old numeric IPv4 form) must be a public one
+    (:func:`gateway.domain.hosts.is_public_address`); a name is checked when the listener resolves it."""
+    body = _check_shape(body)
+    for key in ("user", "host", "username", "password"):
+        if key not in body:
+            raise BadRequest(f"'{key}' is required", code="invalid_field")
+    return {"id": mailbox, "org": org, **_settings(body, allow_private=allow_private), "created_ms": created_ms}
+
+
+def patch_mailbox(rec: Mapping[str, Any], body: Any, *, allow_private: bool = False) -> tuple[dict[str, Any], bool]:
+    """A stored API mailbox with a ``PATCH .../mailboxes/{id}`` body applied: (the new record, whether
+    its UID space moved). Any of the POST fields may be given; the result is checked exactly as a
+    POST of the whole mailbox would be (so a host that is a non-public address is refused unless
+    ``allow_private``). A ``password`` in ``body`` replaces the stored one (in plain text here: the
+    store seals it); without one the stored value is kept.
+
+    The UID space is the server's folder as this login sees it (:data:`IDENTITY_FIELDS`): when one
+    of those changes, the old checkpoint means nothing there. The record's ``epoch`` then moves on,
+    and the listener trusts only a checkpoint written in the same epoch (and names its events'
+    dedupe ids with it), so the new folder is started fresh — its existing mail is history, as for a
+    new mailbox — and no UID of the old folder is ever taken for one of the new."""
+    body = _check_shape(body)
+    stored = {key: rec[key] for key in _SETTING_FIELDS if key in rec}
+    settings = _settings(stored | body, allow_private=allow_private)
+    new = dict(rec) | settings
+    moved = any(new.get(key) != rec.get(key) for key in IDENTITY_FIELDS)
+    if moved:
+        new["epoch"] = mailbox_epoch(rec) + 1
+    return new, moved
+
+
+def mailbox_epoch(rec: Mapping[str, Any]) -> int:
+    """How often the mailbox's UID space moved (0: never; records older than PATCH have none)."""
+    epoch = rec.get("epoch", 0)
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
 
 
 def public_mailbox(rec: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,4 +211,5 @@ def public_mailbox(rec: Mapping[str, Any]) -> dict[str, Any]:
         "folder": rec["folder"],
         "mode": rec["mode"],
         "source": "api",
+        "password_set": bool(rec.get("password")),
     }

@@ -19,7 +19,7 @@ cleared when the mailbox is ``idle`` again).
 
 **API mailboxes**: the records of mailboxes added by ``POST /api/v1/orgs/{org}/mailboxes`` (one
 hash per org, passwords included but sealed (:mod:`gateway.domain.sealing`) — never answered),
-the set of orgs that have any, and a version counter bumped after every add and delete, which
+the set of orgs that have any, and a version counter bumped after every add, change and delete, which
 every IMAP process polls to start and stop listeners without a restart.
 """
 
@@ -28,17 +28,22 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from gateway.domain.mailbox import MAX_ERROR_CHARS, Checkpoint
-from gateway.domain.sealing import SealError, mailbox_password
+from gateway.domain.sealing import SealError, is_sealed, mailbox_password
 from gateway.store import keys
+from gateway.store.errors import StoreError
 from gateway.store.heartbeat import Heartbeats
 from gateway.store.scripts import Scripts
 from gateway.store.vault import Vault
+
+# Reads and writes of one PATCH before giving up on a record that keeps changing under it.
+_UPDATE_ATTEMPTS = 5
 
 
 class LeaseLost(Exception):
@@ -103,18 +108,23 @@ class Lease:
 
 
 class Checkpoints:
-    """The checkpoint of one mailbox, written only while ``lease`` is held."""
+    """The checkpoint of one mailbox in one ``epoch``, written only while ``lease`` is held."""
 
-    def __init__(self, redis: Redis, scripts: Scripts, org: str, mailbox: str, lease: Lease) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, org: str, mailbox: str, lease: Lease, epoch: int = 0) -> None:
         self._r = redis
         self._s = scripts
         self.key = keys.imap_checkpoint(org, mailbox)
         self._lease_key = lease.key
         self._token = lease.token
+        self._epoch = epoch
 
     async def get(self) -> Checkpoint | None:
+        """None when there is none, or it belongs to another epoch (another UID space: a listener of
+        the mailbox's old folder or server may have written it after a PATCH moved the mailbox)."""
         raw = await self._r.hgetall(self.key)
         if not raw.get("uidvalidity", "").isdigit() or not raw.get("uid", "").isdigit():
+            return None
+        if raw.get("epoch", "0") != str(self._epoch):
             return None
         high = raw.get("high_water_ms", "")
         return Checkpoint(int(raw["uidvalidity"]), int(raw["uid"]), int(high) if high.isdigit() else None)
@@ -137,6 +147,7 @@ class Checkpoints:
                     uid,
                     "" if high_water_ms is None else high_water_ms,
                     int(time.time() * 1000),
+                    self._epoch,
                 ],
             )
         )
@@ -167,8 +178,8 @@ class Mailboxes:
         """``token``: the process's heartbeat member (one per process start); new one when omitted."""
         return Lease(self._r, self._s, org, mailbox, ttl_ms, token, self.heartbeats)
 
-    def checkpoints(self, org: str, mailbox: str, lease: Lease) -> Checkpoints:
-        return Checkpoints(self._r, self._s, org, mailbox, lease)
+    def checkpoints(self, org: str, mailbox: str, lease: Lease, epoch: int = 0) -> Checkpoints:
+        return Checkpoints(self._r, self._s, org, mailbox, lease, epoch)
 
     async def set_state(self, org: str, mailbox: str, state: str, error: str | None = None) -> None:
         """Record what the listener does now (``since_ms`` moves only when the state changes);
@@ -220,6 +231,39 @@ class Mailboxes:
         await self._r.sadd(keys.API_MAILBOX_ORGS, org)
         await self._r.incr(keys.API_MAILBOX_VERSION)
         return True
+
+    async def update_api(
+        self, org: str, mailbox: str, change: Callable[[dict[str, Any]], tuple[dict[str, Any], bool]]
+    ) -> dict[str, Any] | None:
+        """Apply ``change`` (stored record -> (new record, whether its UID space moved)) to an API
+        mailbox and store the result, its password sealed; the new record, or None when there is no
+        such mailbox. The write only lands on the record ``change`` saw (a concurrent change makes it
+        read and apply again; a concurrent delete wins). A moved mailbox loses its checkpoint and
+        state with the write. Every IMAP process restarts the mailbox's listener with the new
+        settings within ``[mailboxes] watch_seconds`` (the version counter moves)."""
+        key = keys.api_mailboxes(org)
+        for _ in range(_UPDATE_ATTEMPTS):
+            raw = await self._r.hget(key, mailbox)
+            if raw is None:
+                return None
+            old = dict(orjson.loads(raw))
+            new, moved = change(old)
+            password = new.get("password")
+            if isinstance(password, str) and password and (password != old.get("password") or not is_sealed(password)):
+                sealer = await self.vault.ready()
+                new = new | {"password": sealer.seal(org, mailbox_password(mailbox), password)}
+            written = int(
+                await self._s.mailbox_update(
+                    keys=[key, keys.imap_checkpoint(org, mailbox), keys.imap_state(org, mailbox)],
+                    args=[mailbox, raw, orjson.dumps(new), "1" if moved else "0"],
+                )
+            )
+            if written == 0:
+                return None
+            if written == 1:
+                await self._r.incr(keys.API_MAILBOX_VERSION)
+                return new
+        raise StoreError(f"mailbox {mailbox} of org {org!r} kept changing while it was updated")
 
     async def get_api(self, org: str, mailbox: str) -> dict[str, Any] | None:
         raw = await self._r.hget(keys.api_mailboxes(org), mailbox)

@@ -52,6 +52,7 @@ class Scripts:
     begin_attempt: AsyncScript
     imap_lease: AsyncScript
     imap_checkpoint: AsyncScript
+    mailbox_update: AsyncScript
     notification_create: AsyncScript
     email_release: AsyncScript
     claim_orphans: AsyncScript

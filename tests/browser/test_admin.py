@@ -280,12 +280,20 @@ async def test_admin_sees_mailboxes_with_their_state(
     browser: Browser, dovecot: Dovecot, redis_server: RedisServer, procs: Processes
 ) -> None:
     """A gateway with two [[imap]] mailboxes: the working one is shown idle with its last UID, the one
-    with a wrong password as a login failure with its error; in Japanese and in English."""
-    good, wrong = dovecot.add_user(), dovecot.add_user()
+    with a wrong password as a login failure with its error; in Japanese and in English. Then an API
+    mailbox added with a wrong password: "Change password" with an empty one shows the API's error
+    beside the field; with the right one the mailbox is idle within seconds (PATCH, no restart)."""
+    good, wrong, api_user = dovecot.add_user(), dovecot.add_user(), dovecot.add_user()
     org_id = "adm-" + uuid.uuid4().hex[:10]
     env = {
         **imap_env(dovecot, good, org_id, "u1", 0),
         **imap_env(dovecot, wrong, org_id, "u2", 1, password="wrong-password"),
+        # API mailboxes on the loopback Dovecot, with the short test timings of imap_env.
+        "SIGNALGATE_MAILBOXES_ALLOW_PRIVATE_HOSTS": "true",
+        "SIGNALGATE_MAILBOXES_TIMEOUT_SECONDS": str(2 * FACTOR),
+        "SIGNALGATE_MAILBOXES_BACKOFF_INITIAL_SECONDS": "0.1",
+        "SIGNALGATE_MAILBOXES_BACKOFF_MAX_SECONDS": "0.5",
+        "SIGNALGATE_MAILBOXES_LEASE_SECONDS": "2",
     }
     gw, _ = procs.serve(redis_server.url, with_router=True, **env)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
@@ -311,6 +319,39 @@ async def test_admin_sees_mailboxes_with_their_state(
             await check_view(page, "admin-mailboxes", lang)
             assert await csp_violations(page) == []
             await page.context.close()
+
+        body = {"user": "u1", "host": "127.0.0.1", "port": dovecot.port, "tls": "none",
+                "username": api_user.address, "password": "not-the-password"}  # fmt: skip
+        r = await client.post(f"/api/v1/orgs/{org_id}/mailboxes", json=body, headers=gw.admin)
+        assert r.status_code == 201, r.text
+        row = f"#mailboxes-table tr[data-mailbox='{r.json()['id']}']"
+
+        async def until_row(page: Page, state: str) -> None:
+            for _ in range(int(100 * FACTOR)):
+                if await page.locator(row).get_attribute("data-state") == state:
+                    return
+                await page.locator("#mailboxes-reload").click()
+                await page.wait_for_timeout(200)
+            raise AssertionError(f"{row} never {state}")
+
+        page = await signed_in_page(browser, gw, org, "ja")
+        await open_admin(page, "mailboxes")
+        await until_row(page, "auth_failed")
+        await page.locator(f"{row} [data-action='password']").click()
+        form = page.locator("#mailbox-edit")
+        assert api_user.address in await form.locator("h3").inner_text()
+        await form.locator("button[type='submit']").click()  # no password: the API names the field
+        await page.locator("#mailbox-edit-error").wait_for()
+        assert await page.locator("#mailbox-edit-password").get_attribute("aria-invalid") == "true"
+        await check_view(page, "admin-mailboxes-password", "ja")
+        await page.locator("#mailbox-edit-password").fill(api_user.password)
+        await form.locator("button[type='submit']").click()
+        await page.locator("#mailboxes-notice", has_text=api_user.address).wait_for()
+        assert await form.count() == 0
+        await until_row(page, "idle")
+        assert api_user.password not in await page.content() and "not-the-password" not in await page.content()
+        assert await csp_violations(page) == []
+        await page.context.close()
 
 
 ADMIN_READS = ("/usage", "/credits", "/credits/ledger", "/templates", "/reports/email", "/calls",

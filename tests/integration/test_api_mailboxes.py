@@ -12,15 +12,22 @@ import json
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis as redis_sync
+from redis.asyncio import Redis
 
+from gateway.config import GatewayConfig
 from gateway.domain.hosts import PRIVATE_HOST_ERROR
+from gateway.domain.mailbox import Checkpoint, patch_mailbox, validate_mailbox
 from gateway.domain.sealing import PREFIX, derive_key, mailbox_password, open_secret
 from gateway.store import keys
+from gateway.store.mailboxes import Mailboxes
+from gateway.store.scripts import load_scripts
+from gateway.store.vault import Vault
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
 from tests.support.imap import Dovecot, MailUser, mail
 from tests.support.processes import SECRET_KEY, Processes
@@ -134,7 +141,7 @@ async def test_api_mailbox_listens_within_seconds_and_delete_stops_it(
     assert r.status_code == 200, r.text
     listed = {b["id"]: b for b in r.json()["mailboxes"]}
     assert listed[mid]["source"] == "api" and listed[mid]["username"] == user.address
-    assert user.password not in r.text and "password" not in r.text
+    assert user.password not in r.text and '"password"' not in r.text and listed[mid]["password_set"] is True
 
     # Only the org's admins: not a member, not another org's user; another org does not see it.
     other = await provision_org(client, gateway, "o-" + org.id[2:])
@@ -378,8 +385,8 @@ async def test_private_hosts_are_refused_unless_the_operator_allows_them(
 ) -> None:
     """With [mailboxes] allow_private_hosts false (the default): a non-public IP literal is 400 naming
     `host` and the key; a name that resolves to loopback (`localhost`) is accepted, but its listener
-    never connects (a listener on that port accepts nothing) and the state says why. An IMAP process
-    with the key true connects to the same mailbox."""
+    never connects (a listener on that port accepts nothing) and the state says why; a PATCH to such
+    an address is 400 as well. An IMAP process with the key true connects to the same mailbox."""
     gw, _ = procs.serve(redis_server.url)  # the shipped default
     refusing = start_imap(procs, redis_server.url, allow_private_hosts="false")
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as api, Recorder() as server:
@@ -393,6 +400,10 @@ async def test_private_hosts_are_refused_unless_the_operator_allows_them(
         r = await api.post(path, json={**base, "host": "localhost"}, headers=gw.admin)
         assert r.status_code == 201, r.text
         mid = r.json()["id"]
+        for host in ("127.0.0.1", "169.254.169.254", "2130706433"):  # PATCH keeps the same guard
+            r = await api.patch(f"{path}/{mid}", json={"host": host, "password": "secret-pw"}, headers=gw.admin)
+            assert r.status_code == 400 and r.json()["error"] == "invalid_field", (host, r.text)
+            assert "'host'" in r.json()["detail"] and "allow_private_hosts" in r.json()["detail"]
         refused = await until_state(client, org, mid, "backoff", LISTENING_SECONDS)
         assert refused["last_error"] == PRIVATE_HOST_ERROR
         await asyncio.sleep(2.0 * FACTOR)  # several retries (backoff 0.1-0.5 s): still nothing
@@ -448,3 +459,230 @@ async def test_passwords_are_sealed_in_redis_legacy_plain_ones_still_work_and_a_
     logs = logs_of(procs)
     assert "mbx-movedsealed1.password cannot be opened" in logs
     assert sealed_user.password not in logs and legacy_user.password not in logs
+
+
+# -- PATCH: a mailbox changed in place -----------------------------------------------------------
+async def patch_box(client: httpx.AsyncClient, org: OrgCtx, mid: str, body: Any) -> httpx.Response:
+    return await client.patch(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", json=body, headers=org.gateway.admin)
+
+
+async def test_patch_fixes_a_wrong_password_without_a_restart_and_resumes_from_the_checkpoint(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """Added with a wrong password: `auth_failed`. PATCH the right one (same id, sealed in Redis,
+    never answered): `idle` within seconds on the running `signalgate imap`, and mail arrives once.
+    Then the password is wrong again while mail comes in; corrected, the listener resumes from its
+    checkpoint: that mail arrives once (not lost, as a fresh baseline would lose it; not twice)."""
+    imap = start_imap(procs, redis_server.url)
+    user = dovecot.add_user()
+    mid = (await add_box(client, org, box_body(dovecot, user, password="not-the-password")))["id"]
+    await until_state(client, org, mid, "auth_failed", LISTENING_SECONDS + 3)
+
+    r = await patch_box(client, org, mid, {"password": user.password})
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    assert shown["id"] == mid and shown["username"] == user.address and shown["password_set"] is True
+    assert "password" not in shown and user.password not in r.text
+    raw = sync_redis.hget(keys.api_mailboxes(org.id), mid)
+    assert isinstance(raw, str) and user.password not in raw and "not-the-password" not in raw
+    sealed = json.loads(raw)["password"]
+    assert sealed.startswith(PREFIX)
+    assert open_secret(derive_key(SECRET_KEY.encode()), org.id, mailbox_password(mid), sealed) == user.password
+    idle = await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    assert idle["last_uid"] == 0
+
+    feed = await live_feed(gateway, org.tokens["u1"])
+    await dovecot.adeliver(user, mail("パスワードを直した後のメール"))
+    sig = await feed.signal("email.received", timeout=10)
+    assert sig["title"] == "パスワードを直した後のメール" and sig["data"]["mailbox"] == mid
+
+    assert (await patch_box(client, org, mid, {"password": "wrong-again"})).status_code == 200
+    await until_state(client, org, mid, "auth_failed", LISTENING_SECONDS + 3)
+    await dovecot.adeliver(user, mail("認証に失敗している間のメール", sender=OTHER_SENDER, name="Jane Smith"))
+    r = await patch_box(client, org, mid, {"password": user.password, "mode": "inbox"})
+    assert r.status_code == 200, r.text
+    sig = await feed.signal("email.received", timeout=LISTENING_SECONDS + 5)
+    assert sig["title"] == "認証に失敗している間のメール"
+    resumed = await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    assert resumed["last_uid"] == 2
+    await asyncio.sleep(1.0 * FACTOR)
+    assert await titles(client, org, "email.") == [
+        ("パスワードを直した後のメール", 1),
+        ("認証に失敗している間のメール", 1),
+    ]
+    assert dovecot.connections(user) == 1 and imap.poll() is None
+    logs = logs_of(procs)
+    assert user.password not in logs and "wrong-again" not in logs
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 204
+    await feed.ws.close()
+
+
+async def test_patch_to_another_folder_starts_it_afresh_without_the_old_checkpoint(
+    dovecot: Dovecot,
+    org: OrgCtx,
+    gateway: Gateway,
+    client: httpx.AsyncClient,
+    procs: Processes,
+    redis_server: RedisServer,
+    sync_redis: redis_sync.Redis,
+) -> None:
+    """INBOX is checkpointed at UID 2; the folder `Archive` already holds three (newer) messages.
+    PATCH the folder: the old checkpoint is not carried over (the folder's own UIDs and UIDVALIDITY,
+    its mail already there is history: no signal), and mail stored into it afterwards arrives once."""
+    start_imap(procs, redis_server.url)
+    user = dovecot.add_user()
+    mid = (await add_box(client, org, box_body(dovecot, user)))["id"]
+    await until_state(client, org, mid, "idle", LISTENING_SECONDS)
+    feed = await live_feed(gateway, org.tokens["u1"])
+    for subject in ("受信箱 1", "受信箱 2"):
+        await dovecot.adeliver(user, mail(subject))
+        assert (await feed.signal("email.received", timeout=10))["title"] == subject
+    await asyncio.sleep(1.1)  # newer INTERNALDATEs than INBOX's last: a carried-over checkpoint would replay them
+    for n in (1, 2, 3):
+        history = mail(f"保管済み {n}", sender="suzuki@partner.example.com", name="鈴木 美咲")
+        await dovecot.asave(user, history, "Archive")
+    archive = dovecot.folder_status(user, "Archive")
+    assert archive["uidnext"] == 4
+
+    r = await patch_box(client, org, mid, {"folder": "Archive"})
+    assert r.status_code == 200, r.text
+    assert r.json()["folder"] == "Archive" and r.json()["id"] == mid
+
+    async def moved() -> dict[str, Any] | None:
+        box = await box_state(client, org, mid)
+        return box if box["state"] == "idle" and box["uidvalidity"] == archive["uidvalidity"] else None
+
+    box = await wait_for(moved, timeout=LISTENING_SECONDS, interval=0.1)
+    assert box["last_uid"] == 3 and box["folder"] == "Archive"
+    assert sync_redis.hget(keys.imap_checkpoint(org.id, mid), "epoch") == "1"
+    await dovecot.asave(user, mail("保管フォルダーの新着", sender=OTHER_SENDER, name="Jane Smith"), "Archive")
+    assert (await feed.signal("email.received", timeout=10))["title"] == "保管フォルダーの新着"
+    await asyncio.sleep(1.0 * FACTOR)
+    # Yamada's two INBOX mails are one group; Suzuki's mail that was in Archive before made nothing.
+    assert await titles(client, org, "email.") == [("保管フォルダーの新着", 1), ("受信箱 2", 2)]
+    assert (await client.delete(f"/api/v1/orgs/{org.id}/mailboxes/{mid}", headers=gateway.admin)).status_code == 204
+    await feed.ws.close()
+
+
+async def test_bad_patches_are_400_others_403_unknown_404(
+    org: OrgCtx, gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """PATCH checks its body as POST does (the key named, the password never echoed), a new owner
+    must be a user of the org; only the org's admins (an org-admin user too) may; another org and an
+    unknown id are 404; nothing changed by a refused PATCH."""
+    base = {"user": "u1", "host": "imap.invalid", "port": 9, "username": "x@example.jp", "password": "secret-pw"}
+    r = await client.post(f"/api/v1/orgs/{org.id}/mailboxes", json=base, headers=gateway.admin)
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    before = await box_state(client, org, mid)
+    for bad, code, key in (
+        ({"port": 0}, "invalid_field", "port"),
+        ({"port": "993"}, "invalid_field", "port"),
+        ({"host": "bad host"}, "invalid_field", "host"),
+        ({"tls": "ssl"}, "invalid_field", "tls"),
+        ({"folder": 'IN"BOX'}, "invalid_field", "folder"),
+        ({"password": ""}, "invalid_field", "password"),
+        ({"username": None}, "invalid_field", "username"),
+        ({"mode": "outbox", "password": "other-secret"}, "invalid_field", "mode"),
+        ({"user": "nobody"}, "unknown_user", "nobody"),
+        ({"bogus": 1, "password": "other-secret"}, "unknown_field", "bogus"),
+        ({"id": "mbx-other"}, "unknown_field", "id"),
+        (["password"], "invalid_body", "object"),
+    ):
+        r = await patch_box(client, org, mid, bad)
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["error"] == code and key in r.json()["detail"], r.text
+        assert "secret-pw" not in r.text and "other-secret" not in r.text
+    r = await client.patch(
+        f"/api/v1/orgs/{org.id}/mailboxes/{mid}",
+        content=b"{",
+        headers={**gateway.admin, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_json"
+    assert await box_state(client, org, mid) == before
+
+    other = await provision_org(client, gateway, "p-" + org.id[2:])
+    path = f"/api/v1/orgs/{org.id}/mailboxes/{mid}"
+    for headers in (org.user_headers("u2"), other.user_headers("u1")):
+        r = await client.patch(path, json={"password": "new-secret"}, headers=headers)
+        assert r.status_code == 403, r.text
+    for path_org, box in ((other.id, mid), (org.id, "mbx-0000000000000000")):
+        r = await client.patch(f"/api/v1/orgs/{path_org}/mailboxes/{box}", json={"mode": "sent"}, headers=gateway.admin)
+        assert r.status_code == 404 and r.json()["error"] == "mailbox_not_found", r.text
+    r = await client.put(f"/api/v1/orgs/{org.id}/users/u2", json={"role": "admin"}, headers=gateway.admin)
+    assert r.status_code == 200, r.text
+    r = await client.patch(path, json={"mode": "sent", "user": "u2", "tls": "none"}, headers=org.user_headers("u2"))
+    assert r.status_code == 200, r.text
+    assert {k: r.json()[k] for k in ("mode", "user", "tls", "port", "host")} == {
+        "mode": "sent", "user": "u2", "tls": "none", "port": 9, "host": "imap.invalid",
+    }  # fmt: skip
+    got = await box_state(client, org, mid)
+    assert got["mode"] == "sent" and got["user"] == "u2" and got["id"] == mid and got["password_set"] is True
+    assert (await client.delete(path, headers=gateway.admin)).status_code == 204
+    assert (await patch_box(client, org, mid, {"mode": "inbox"})).status_code == 404
+
+
+async def test_patch_store_writes_only_what_it_read_and_fences_old_checkpoints(redis_server: RedisServer) -> None:
+    """The store side of PATCH on a real Redis: a change lands only on the record it was computed
+    from (a concurrent one is re-applied, none lost), a deleted mailbox is never brought back, the
+    password is sealed, a moved mailbox loses checkpoint and state, and a checkpoint of the old epoch
+    (an old listener writing late) is not the new epoch's."""
+    r = Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        store = Mailboxes(r, load_scripts(r), Vault(r, GatewayConfig(secret_key=SECRET_KEY), None))
+        org = "pt-" + uuid.uuid4().hex[:8]
+        rec = validate_mailbox(org, "mbx-0000000000000001", box_body_for("pw-1"), 1, allow_private=True)
+        assert await store.add_api(rec, 20)
+        mid = rec["id"]
+        await r.hset(keys.imap_checkpoint(org, mid), mapping={"uidvalidity": "7", "uid": "5"})
+        await r.hset(keys.imap_state(org, mid), mapping={"state": "auth_failed"})
+        version = await store.api_version()
+
+        async def patch(body: dict[str, Any]) -> dict[str, Any] | None:
+            return await store.update_api(org, mid, lambda old: patch_mailbox(old, body, allow_private=True))
+
+        done = await asyncio.gather(*(patch({"mode": m}) for m in ("sent", "dropbox")), patch({"password": "pw-2"}))
+        assert all(done)
+        final = await store.get_api(org, mid)
+        assert final is not None and final["mode"] in ("sent", "dropbox")
+        assert final["password"].startswith(PREFIX) and "pw-2" not in json.dumps(final)
+        assert [b["password"] for b in await store.all_api_records() if b["id"] == mid] == ["pw-2"]
+        assert await store.api_version() == version + 3
+        assert await r.hget(keys.imap_checkpoint(org, mid), "uid") == "5"  # same folder: kept
+        assert await r.hget(keys.imap_state(org, mid), "state") == "auth_failed"
+
+        moved = await patch({"folder": "Archive"})
+        assert moved is not None and moved["epoch"] == 1 and moved["password"] == final["password"]
+        assert not await r.exists(keys.imap_checkpoint(org, mid), keys.imap_state(org, mid))
+
+        old_lease, new_lease = store.lease(org, mid, 5000), store.lease(org, mid, 5000)
+        assert await old_lease.acquire()
+        await store.checkpoints(org, mid, old_lease, 0).reset(7, 9, None)  # the old folder's listener, late
+        await old_lease.release()
+        assert await new_lease.acquire()
+        assert await store.checkpoints(org, mid, new_lease, 1).get() is None
+        await store.checkpoints(org, mid, new_lease, 1).reset(3, 4, None)
+        assert await store.checkpoints(org, mid, new_lease, 1).get() == Checkpoint(3, 4, None)
+
+        assert await store.remove_api(org, mid)
+        assert await patch({"password": "pw-3"}) is None
+        assert await store.get_api(org, mid) is None
+    finally:
+        await r.aclose()
+
+
+def box_body_for(password: str) -> dict[str, Any]:
+    return {
+        "user": "u1",
+        "host": "127.0.0.1",
+        "port": 1143,
+        "tls": "none",
+        "username": "x@example.jp",
+        "password": password,
+    }

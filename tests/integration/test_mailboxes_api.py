@@ -71,7 +71,7 @@ async def test_mailboxes_show_listener_state_last_error_and_uid_per_org(
         r = await client.get(f"/api/v1/orgs/{org_a}/mailboxes", headers=gw.admin)
         for box in (good, wrong, untrusted, other):
             assert box.password not in r.text
-        assert "not-the-password" not in r.text and "password" not in r.text
+        assert "not-the-password" not in r.text and '"password"' not in r.text
 
         # New mail is processed and the last UID follows.
         await server.adeliver(good, mail("新しいメール"))
@@ -94,6 +94,12 @@ async def test_mailboxes_show_listener_state_last_error_and_uid_per_org(
         assert foreign.status_code == 403, foreign.text
         assert (await client.get(f"/api/v1/orgs/{org_a}/mailboxes")).status_code == 401
         assert (await client.get("/api/v1/orgs/no-such-org/mailboxes", headers=gw.admin)).status_code == 404
+
+        # A config mailbox is changed in the config, not through PATCH (its password fixed there).
+        wrong_id = boxes[wrong.address]["id"]
+        r = await client.patch(f"/api/v1/orgs/{org_a}/mailboxes/{wrong_id}", json={"password": "x"}, headers=gw.admin)
+        assert r.status_code == 409 and r.json()["error"] == "config_mailbox", r.text
+        assert boxes[wrong.address]["password_set"] is True
 
 
 async def _is_idle(client: httpx.AsyncClient, org: str, gw: Gateway, username: str) -> bool:

@@ -265,6 +265,22 @@ class Dovecot:
         done = subprocess.run([DOVEADM, "-c", str(self.conf), *args], check=True, capture_output=True, text=True)
         return done.stdout
 
+    async def asave(self, user: MailUser, raw: bytes, folder: str) -> None:
+        """Store a message into ``folder`` of ``user`` (created first when missing), as a client's
+        APPEND would (``doveadm save``), without blocking the test's event loop."""
+        if folder not in self.doveadm("mailbox", "list", "-u", user.address).split():
+            self.doveadm("mailbox", "create", "-u", user.address, folder)
+        proc = await asyncio.create_subprocess_exec(
+            DOVEADM, "-c", str(self.conf), "save", "-u", user.address, "-m", folder,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await proc.communicate(raw)
+        assert proc.returncode == 0, err.decode(errors="replace")
+
+    def folder_status(self, user: MailUser, folder: str) -> dict[str, int]:
+        out = self.doveadm("mailbox", "status", "-u", user.address, "messages uidnext uidvalidity", folder)
+        return {k: int(v) for k, v in (part.split("=") for part in out.split()[1:])}
+
     def set_uidvalidity(self, user: MailUser, value: int) -> None:
         self.doveadm("mailbox", "update", "-u", user.address, "--uid-validity", str(value), "INBOX")
 

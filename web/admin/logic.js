@@ -239,3 +239,27 @@ export function mailboxTone(state) {
   if (state === 'auth_failed' || state === 'tls_failed') return 'bad';
   return 'wait';
 }
+
+const MAILBOX_PORTS = { implicit: 993, starttls: 143, none: 143 };
+
+/** A mailbox form's port as typed: empty → the TLS mode's default, digits → a number, anything
+ *  else as is (the API says what is wrong with it). */
+export function mailboxPort(form) {
+  const raw = String(form.port).trim();
+  return raw === '' ? MAILBOX_PORTS[form.tls] : /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+/** The PATCH body of a mailbox edit form: the fields that differ from `box` (as GET showed it) and
+ *  a password only when one was typed — or always with `only` = 'password' (an empty one is the
+ *  API's to refuse, beside the field). */
+export function mailboxChanges(box, form, only) {
+  const out = {};
+  if (only === 'password' || form.password !== '') out.password = form.password;
+  if (only === 'password') return out;
+  const now = { user: form.user, host: form.host.trim(), port: mailboxPort(form), tls: form.tls,
+    username: form.username.trim(), folder: form.folder.trim(), mode: form.mode };
+  for (const [key, value] of Object.entries(now)) {
+    if (value !== box[key]) out[key] = value;
+  }
+  return out;
+}

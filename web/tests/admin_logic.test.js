@@ -16,6 +16,8 @@ import {
   filterCalls,
   formatDuration,
   formatInZone,
+  mailboxChanges,
+  mailboxPort,
   mailboxTone,
   nextLocalMidnight,
   reportCells,
@@ -186,4 +188,18 @@ test('mailbox state tones', () => {
   assert.equal(mailboxTone('tls_failed'), 'bad');
   assert.equal(mailboxTone('backoff'), 'wait');
   assert.equal(mailboxTone('connecting'), 'wait');
+});
+
+test('a mailbox edit sends only what changed, a password only when typed', () => {
+  const box = { id: 'mbx-1', user: 'u1', host: 'imap.example.jp', port: 993, tls: 'implicit', username: 'sato@example.jp',
+    folder: 'INBOX', mode: 'inbox' };
+  const form = { ...box, port: '993', password: '' };
+  assert.deepEqual(mailboxChanges(box, form, 'all'), {});
+  assert.deepEqual(mailboxChanges(box, { ...form, password: 'new' }, 'all'), { password: 'new' });
+  assert.deepEqual(mailboxChanges(box, { ...form, folder: ' Archive ', port: ' 1993' }, 'all'), { folder: 'Archive', port: 1993 });
+  assert.deepEqual(mailboxChanges(box, { ...form, tls: 'starttls', port: '' }, 'all'), { tls: 'starttls', port: 143 });
+  assert.deepEqual(mailboxChanges(box, { ...form, port: '99x' }, 'all'), { port: '99x' });
+  // "Change password": the password alone, even empty (the API answers which field is wrong).
+  assert.deepEqual(mailboxChanges(box, { ...form, host: 'other.example.jp' }, 'password'), { password: '' });
+  assert.equal(mailboxPort({ port: '', tls: 'implicit' }), 993);
 });

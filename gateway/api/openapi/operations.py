@@ -228,6 +228,23 @@ def _management() -> dict[Key, Schema]:
             security=ORG_ADMIN,
             extra_errors={"404": "unknown org or mailbox (`mailbox_not_found`)"},
         ),
+        (f"{ORG}/mailboxes/{{mailbox}}", "PATCH"): operation(
+            "Change a mailbox added through the API in place (e.g. a new password): its id stays, its"
+            " listener restarts with the new settings within seconds, and it resumes from its"
+            " checkpoint — unless `host`, `port`, `username` or `folder` changed: another UID space,"
+            " so it starts afresh as a new mailbox would (mail already there makes no signals)."
+            " A `password` replaces the stored one (sealed; never shown); fields left out keep their"
+            " value (also `port` when `tls` changes)",
+            _ok("200", "the mailbox as GET shows it", "Mailbox"),
+            security=ORG_ADMIN,
+            body=json_body(ref("MailboxPatch")),
+            extra_errors={
+                "400": "an invalid or unknown field (`invalid_field`, `unknown_field`), a user not in the org"
+                " (`unknown_user`), or a `host` that is a non-public IP address (`invalid_field`)",
+                "404": "unknown org or mailbox (`mailbox_not_found`)",
+                "409": "a mailbox of the config is changed in the config, not through the API (`config_mailbox`)",
+            },
+        ),
         (f"{ORG}/mailboxes/{{mailbox}}", "DELETE"): operation(
             "Remove a mailbox added through the API: its listener stops within seconds",
             _NO_CONTENT,

@@ -997,6 +997,7 @@ MAILBOX = _obj(
         "folder": {"type": "string"},
         "mode": {"type": "string", "enum": list(mailbox.MODES)},
         "source": {"type": "string", "enum": ["config", "api"]},
+        "password_set": {"type": "boolean", "description": "a password is stored (it is never shown)"},
         "state": {"type": "string", "enum": ["idle", "connecting", "auth_failed", "tls_failed", "backoff"]},
         "state_since": {"type": ["string", "null"], "format": "date-time"},
         "last_error": _NULL_STR,
@@ -1035,6 +1036,11 @@ MAILBOX_INPUT = _obj(
         },
     },
     ("user", "host", "username", "password"),
+    closed=True,
+)
+# PATCH: any of the POST fields; the result is checked as a POST of the whole mailbox would be.
+MAILBOX_PATCH = _obj(
+    {key: {k: v for k, v in prop.items() if k != "default"} for key, prop in MAILBOX_INPUT["properties"].items()},
     closed=True,
 )
 MAILBOX_LIST = _obj({"mailboxes": {"type": "array", "items": ref("Mailbox")}}, ("mailboxes",))
@@ -1076,6 +1082,7 @@ COMPONENTS: dict[str, Schema] = {
     "Mailbox": MAILBOX,
     "MailboxList": MAILBOX_LIST,
     "MailboxInput": MAILBOX_INPUT,
+    "MailboxPatch": MAILBOX_PATCH,
     "NotificationInput": NOTIFICATION_INPUT,
     "Notification": NOTIFICATION,
     "ReminderInput": REMINDER_INPUT,

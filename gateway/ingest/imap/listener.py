@@ -3,8 +3,9 @@
 Each new message is fetched with ``UID FETCH <uids> (UID INTERNALDATE RFC822.SIZE
 BODY.PEEK[]<0.N>)`` — PEEK never sets ``\\Seen``, and the partial fetch bounds memory — parsed off
 the event loop, appended to the org's stream as an ``imap.mail`` event (dedupe id
-``uidvalidity:uid:mailbox``), and only then checkpointed. Where processing starts after SELECT,
-and what a UIDVALIDITY change does, is decided by :mod:`gateway.ingest.imap.rules` (read its docstring).
+``uidvalidity:uid:mailbox``, ``…:mailbox:epoch`` once the mailbox moved), and only then
+checkpointed. Where processing starts after SELECT, and what a UIDVALIDITY change does, is decided
+by :mod:`gateway.ingest.imap.rules` (read its docstring).
 
 The session ends by returning when ``halt`` is set, or by raising (connection lost, timeout,
 Redis down, lease lost); the service decides what happens next. A message that cannot be parsed
@@ -49,6 +50,15 @@ class Mailbox:
     backoff_initial_seconds: float
     backoff_max_seconds: float
     lease_seconds: float
+    # How often the mailbox moved to another UID space (an API mailbox whose folder, login or server
+    # was changed): checkpoints and event dedupe ids are the epoch's own.
+    epoch: int = 0
+
+    @property
+    def dedupe_suffix(self) -> str:
+        """The end of its events' dedupe ids: the id, and the epoch once there is one (so an old
+        folder's ``uidvalidity:uid`` is never taken for a new folder's)."""
+        return f"{self.id}:{self.epoch}" if self.epoch else self.id
 
 
 def event_data(box: Mailbox, uidvalidity: int, fetched: Fetched, parsed: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +72,23 @@ def event_data(box: Mailbox, uidvalidity: int, fetched: Fetched, parsed: dict[st
         "size": fetched.size,
         "internal_at": iso_utc(fetched.internal_ms) if fetched.internal_ms is not None else None,
     }
+
+
+async def _unless_halted(step: Awaitable[None], halt: asyncio.Event) -> bool:
+    """Run ``step`` unless ``halt`` comes first (then it is cancelled): True when it completed."""
+    task = asyncio.ensure_future(step)
+    halted = asyncio.ensure_future(halt.wait())
+    try:
+        await asyncio.wait({task, halted}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        halted.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+    if task.cancelled():
+        return False
+    task.result()  # its error, if it failed
+    return True
 
 
 class Listener:
@@ -79,7 +106,10 @@ class Listener:
         self._halt = halt
         conn = ImapConnection(box.endpoint)
         try:
-            await conn.open()
+            # A stop (a removed or changed mailbox, a shutdown) does not wait for a slow LOGIN: a
+            # server may hold a refusal back for seconds (Dovecot's auth penalty grows to 15 s).
+            if not await _unless_halted(conn.open(), halt):
+                return
             selected = await conn.select(box.folder)
             self._m.connected.labels(box.id).set(1)
             await self._start(conn, selected)
@@ -177,7 +207,9 @@ class Listener:
             return
         data = event_data(box, self._validity, fetched, summary(parsed))
         try:
-            await self._events.append(box.org, SOURCE, data, dedupe_id=f"{self._validity}:{fetched.uid}:{box.id}")
+            await self._events.append(
+                box.org, SOURCE, data, dedupe_id=f"{self._validity}:{fetched.uid}:{box.dedupe_suffix}"
+            )
         except TypeError as exc:  # orjson refused a value: treat like an unparseable message
             self._m.parse_failures.labels(box.id).inc()
             log.warning("mailbox %s: skipped message UID %d (%s)", box.id, fetched.uid, exc)

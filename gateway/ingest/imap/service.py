@@ -199,7 +199,7 @@ class MailboxService:
     async def _sessions(self, lease: Lease, halt: asyncio.Event) -> None:
         """Sessions one after another, with backoff between failures, until ``halt``."""
         box = self._box
-        checkpoints = self._mailboxes.checkpoints(box.org, box.id, lease)
+        checkpoints = self._mailboxes.checkpoints(box.org, box.id, lease, box.epoch)
         attempt = refused = 0
 
         async def steady() -> None:

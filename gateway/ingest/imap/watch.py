@@ -1,13 +1,15 @@
 """Mailboxes added through the API: every IMAP process follows the list in Redis without a restart.
 
 The list (:meth:`gateway.store.mailboxes.Mailboxes.all_api_records`) carries a version counter,
-bumped after every add and delete. :class:`ApiMailboxWatcher` reads the counter every
+bumped after every add, change and delete. :class:`ApiMailboxWatcher` reads the counter every
 ``[mailboxes] watch_seconds`` and re-reads the list when it moved (and every ``resync_seconds``
 anyway, e.g. after an org was deleted); it starts a supervised
-:class:`~gateway.ingest.imap.service.MailboxService` for each new mailbox and stops the one of each
-mailbox that is gone. Every process runs one service per mailbox, exactly as for ``[[imap]]``
-entries: the lease decides which one listens, so each mailbox is listened to by exactly one
-process, and a standby takes over when the holder dies.
+:class:`~gateway.ingest.imap.service.MailboxService` for each new mailbox, stops the one of each
+mailbox that is gone, and restarts the one of each mailbox whose settings changed (``PATCH``: a
+new password, folder, server …) — the new service starts only once the old one has ended, so the
+two never listen at once (both would hold the process's lease token). Every process runs one
+service per mailbox, exactly as for ``[[imap]]`` entries: the lease decides which one listens, so
+each mailbox is listened to by exactly one process, and a standby takes over when the holder dies.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.config import MailboxesConfig
+from gateway.domain.mailbox import mailbox_epoch
 from gateway.ingest.imap.client import Endpoint
 from gateway.ingest.imap.listener import Mailbox
 from gateway.store.errors import StoreError
@@ -58,6 +61,7 @@ def api_mailbox(rec: Mapping[str, Any], cfg: MailboxesConfig) -> Mailbox | None:
             backoff_initial_seconds=cfg.backoff_initial_seconds,
             backoff_max_seconds=cfg.backoff_max_seconds,
             lease_seconds=cfg.lease_seconds,
+            epoch=mailbox_epoch(rec),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -84,6 +88,7 @@ class ApiMailboxWatcher:
         self._reserved = reserved
         self._on_stopped = on_stopped
         self._running: dict[str, tuple[str, asyncio.Event, asyncio.Task[None]]] = {}
+        self._settings: dict[str, Mailbox] = {}  # what each running service was started with
         self._ending: set[asyncio.Task[None]] = set()
 
     @property
@@ -126,15 +131,32 @@ class ApiMailboxWatcher:
                 wanted[box.id] = box
         for gone in sorted(set(self._running) - set(wanted)):
             org, box_stop, task = self._running.pop(gone)
+            self._settings.pop(gone, None)
             box_stop.set()
             log.info("mailbox %s: removed through the API; stopping its listener", gone)
             ending = asyncio.ensure_future(self._ended(org, gone, task))
             self._ending.add(ending)
             ending.add_done_callback(self._ending.discard)
+        for changed in sorted(m for m in set(wanted) & set(self._running) if wanted[m] != self._settings.get(m)):
+            org, old_stop, old_task = self._running[changed]
+            old_stop.set()
+            box_stop = asyncio.Event()
+            log.info("mailbox %s: changed through the API; restarting its listener", changed)
+            self._settings[changed] = wanted[changed]
+            task = asyncio.ensure_future(self._restart(old_task, wanted[changed], box_stop))
+            self._running[changed] = (org, box_stop, task)
         for new in sorted(set(wanted) - set(self._running)):
             box_stop = asyncio.Event()
             log.info("mailbox %s: added through the API (org %s); starting its listener", new, wanted[new].org)
+            self._settings[new] = wanted[new]
             self._running[new] = (wanted[new].org, box_stop, self._start(wanted[new], box_stop))
+
+    async def _restart(self, old: asyncio.Task[None], box: Mailbox, stop: asyncio.Event) -> None:
+        """Start ``box``'s service once the old one has ended (unless stopped meanwhile, or the old one
+        was cancelled: the process is going down); run until it ends."""
+        await asyncio.wait({old})
+        if not stop.is_set() and not old.cancelled():
+            await asyncio.wait({self._start(box, stop)})
 
     async def _ended(self, org: str, mailbox: str, task: asyncio.Task[None]) -> None:
         """After a removed mailbox's service ended: drop the state it may have written after the

@@ -8,8 +8,10 @@ from gateway.domain.errors import BadRequest
 from gateway.domain.mailbox import (
     MAX_ERROR_CHARS,
     error_excerpt,
+    mailbox_epoch,
     mailbox_id,
     mailbox_status,
+    patch_mailbox,
     public_mailbox,
     validate_mailbox,
 )
@@ -74,7 +76,8 @@ def test_a_minimal_mailbox_gets_the_defaults() -> None:
     }
     assert validate_mailbox("acme", "mbx-1", _body(tls="starttls"), 5)["port"] == 143
     shown = public_mailbox(validate_mailbox("acme", "mbx-1", _body(mode="sent", folder="Sent Items"), 5))
-    assert "password" not in str(shown) and shown["source"] == "api" and shown["mode"] == "sent"
+    assert "password" not in shown and "pw" not in map(str, shown.values()) and shown["password_set"] is True
+    assert shown["source"] == "api" and shown["mode"] == "sent"
 
 
 @pytest.mark.parametrize(
@@ -127,3 +130,66 @@ def test_last_error_is_a_short_printable_single_line() -> None:
     assert shown.isprintable()
     assert error_excerpt("a\u2028b\tc\x85d") == "a b c d"
     assert mailbox_status({"state": "backoff", "error": "\r\n"}, {})["last_error"] is None
+
+
+# -- PATCH: a mailbox changed in place -----------------------------------------------------------
+def _stored(**extra: object) -> dict[str, object]:
+    return validate_mailbox("acme", "mbx-1", _body(password="sg1:sealed"), 5) | extra
+
+
+def test_a_new_password_keeps_everything_else_and_the_uid_space() -> None:
+    new, moved = patch_mailbox(_stored(), {"password": "new-pw"})
+    assert not moved and new == _stored(password="new-pw")
+    assert "epoch" not in new
+    kept, moved = patch_mailbox(_stored(epoch=2), {"mode": "sent", "tls": "starttls", "user": "u2"})
+    assert not moved and kept["epoch"] == 2 and kept["password"] == "sg1:sealed"
+    assert kept["port"] == 993 and kept["tls"] == "starttls"  # the stored port stays with the new TLS mode
+    assert patch_mailbox(_stored(), {}) == (_stored(), False)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"folder": "Archive"}, {"host": "imap2.example.jp"}, {"port": 1993}, {"username": "suzuki@example.jp"}],
+)
+def test_another_folder_login_or_server_is_another_uid_space(change: dict[str, object]) -> None:
+    new, moved = patch_mailbox(_stored(), change)
+    assert moved and new["epoch"] == 1 and new["id"] == "mbx-1" and new["created_ms"] == 5
+    again, moved = patch_mailbox(new, {**change, "password": "x"})
+    assert not moved and again["epoch"] == 1  # the same values again: nothing moved
+    assert patch_mailbox(new, {"folder": "Other"})[0]["epoch"] == 2
+    assert not patch_mailbox(_stored(), {"host": "IMAP.example.jp"})[1]  # host names are case-insensitive
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "code"),
+    [
+        ({"host": "bad host"}, "host", "invalid_field"),
+        ({"port": 0}, "port", "invalid_field"),
+        ({"port": None}, "port", "invalid_field"),
+        ({"tls": "ssl"}, "tls", "invalid_field"),
+        ({"mode": "outbox"}, "mode", "invalid_field"),
+        ({"folder": 'IN"BOX'}, "folder", "invalid_field"),
+        ({"password": ""}, "password", "invalid_field"),
+        ({"password": "a\r\nb"}, "password", "invalid_field"),
+        ({"username": None}, "username", "invalid_field"),
+        ({"user": "a b"}, "user", "invalid_field"),
+        ({"host": "10.0.0.1"}, "allow_private_hosts", "invalid_field"),
+        ({"id": "mbx-2"}, "id", "unknown_field"),
+        ({"epoch": 0}, "epoch", "unknown_field"),
+        (["password"], "JSON object", "invalid_body"),
+    ],
+)
+def test_a_bad_patch_is_400_like_a_bad_post(body: object, key: str, code: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        patch_mailbox(_stored(), body)
+    assert caught.value.code == code and key in caught.value.detail
+    assert "sg1:sealed" not in caught.value.detail
+
+
+def test_a_private_host_needs_the_operators_leave() -> None:
+    assert patch_mailbox(_stored(), {"host": "127.0.0.1"}, allow_private=True)[0]["host"] == "127.0.0.1"
+
+
+def test_a_missing_or_odd_epoch_is_zero() -> None:
+    assert [mailbox_epoch({"epoch": v}) for v in (3, -1, True, "2", None)] == [3, 0, 0, 0, 0]
+    assert mailbox_epoch({}) == 0
