@@ -30,8 +30,11 @@ from gateway.edge.responses import HEADER_TIMEOUT, OVERLOADED
 # still sends, so the kernel does not answer its request with a reset that hides the 503) ...
 SHED_LINGER_SECONDS = 0.5
 # ... while fewer than this many linger: in a flood, lingering sockets would hold the descriptors
-# the cap is there to save, so past it a refused connection is closed right after its 503.
+# the cap is there to save, so past it a refused connection lingers only a moment — long enough
+# for the loop to read (and drop) the request the client sent at once, which a close would leave
+# unread and so turn into a reset that can destroy the 503 before the client reads it.
 SHED_MAX_LINGERING = 64
+SHED_BRIEF_LINGER_SECONDS = 0.05
 
 
 class EdgeHttpProtocol(HttpToolsProtocol):
@@ -59,10 +62,13 @@ class EdgeHttpProtocol(HttpToolsProtocol):
             self._shed = True
             self.transport = transport
             transport.write(OVERLOADED)
-            if self.lingering >= SHED_MAX_LINGERING or not transport.can_write_eof():
+            if not transport.can_write_eof():
                 transport.close()
                 return
             transport.write_eof()
+            if self.lingering >= SHED_MAX_LINGERING:
+                self.loop.call_later(SHED_BRIEF_LINGER_SECONDS, transport.close)
+                return
             type(self).lingering += 1
             self.loop.call_later(SHED_LINGER_SECONDS, self._end_linger)
             return
