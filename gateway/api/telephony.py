@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.errors import ApiError
-from gateway.domain.sealing import TWILIO_AUTH_TOKEN
 from gateway.domain.telephony import merge_telephony
 from gateway.services import Services
 from gateway.twilio_rest import TwilioFailure
@@ -22,15 +21,15 @@ def twilio_account(svc: Services, org: dict[str, Any]) -> tuple[str, str]:
             code="twilio_not_configured",
             status=409,
         )
-    token = svc.vault.reveal(str(org["id"]), TWILIO_AUTH_TOKEN, str(tw["auth_token"]))
-    if token is None:
+    account = svc.vault.twilio_account(org)
+    if account is None:
         raise ApiError(
             "the org's stored Twilio auth_token cannot be opened with this gateway's secret key "
             "(was it changed?): PUT the org with 'twilio.auth_token' again",
             code="twilio_not_configured",
             status=409,
         )
-    return str(tw["account_sid"]), token
+    return account
 
 
 def webhook_url(svc: Services, org: str, kind: str) -> str:

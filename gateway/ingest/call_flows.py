@@ -58,7 +58,6 @@ from gateway.domain.call_flows import DEFAULT_LANGUAGE, references
 from gateway.domain.call_queue import WHISPER_TIMEOUT, accepted, too_late, whisper
 from gateway.domain.errors import Forbidden
 from gateway.domain.phones import lookup_key
-from gateway.domain.sealing import TWILIO_AUTH_TOKEN
 from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render, say_and_hang_up, whisper_gather
 from gateway.ingest.twilio import (
     NO_CONTENT,
@@ -253,7 +252,7 @@ async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url
     whisper TwiML at ``url``, and record the calls placed (to hang them up once the wait is
     settled). A refused call is logged: the caller still waits (and leaves at ``max_wait``, when the
     flow goes on)."""
-    account, number = _account(cb, org), cb.params.get("To", "")
+    account, number = cb.svc.vault.twilio_account(org), cb.params.get("To", "")
     if account is None or not number:
         log.warning("call flow queue of org %s: no Twilio account or called number; no member is called", cb.org)
         return
@@ -277,22 +276,13 @@ async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url
     await _hang_up(cb, await cb.svc.call_queues.add_legs(cb.org, queue, legs), org)
 
 
-def _account(cb: Callback, org: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The org's Twilio account sid and opened auth token; None without one (or if it will not open)."""
-    twilio = org.get("twilio") or {}
-    sid, stored = twilio.get("account_sid"), twilio.get("auth_token")
-    # Stored sealed (gateway.domain.sealing): opened with this process's key; None if it will not open.
-    token = cb.svc.vault.reveal(cb.org, TWILIO_AUTH_TOKEN, str(stored)) if stored else None
-    return (str(sid), str(token)) if sid and token else None
-
-
 async def _hang_up(cb: Callback, legs: Sequence[str], org: Mapping[str, Any] | None = None) -> None:
     """End the member legs ``legs`` through Twilio's REST API (cancel if ringing, complete if
     answered), all at once. A refusal is logged: the leg rings out after the step's ``timeout``."""
     if not legs:
         return
     found = org if org is not None else await cb.svc.tenancy.cached_org(cb.org) or {}
-    account = _account(cb, found)
+    account = cb.svc.vault.twilio_account(found)
     if account is None:
         log.warning("call flow queue of org %s: no Twilio account; %d member calls ring on", cb.org, len(legs))
         return

@@ -5,6 +5,7 @@ the others (the IMAP listeners) resolve the key on first need (:meth:`Vault.read
 start while Redis is down. What the callers need:
 
 - :meth:`Vault.seal_org` — the store seals an org record's secrets before writing it;
+- :meth:`Vault.twilio_account` — the org's Twilio account with its token opened (or None);
 - :meth:`Vault.reveal` — the plain secret, or None after one error line naming the org and the
   field (never the secret) per unreadable value: a reader turns None into a visible state (a
   refused webhook, a failed send, a mailbox in ``auth_failed``), never a crash loop.
@@ -13,6 +14,7 @@ start while Redis is down. What the callers need:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -73,6 +75,15 @@ class Vault:
                 self._logged.add(entry)
                 log.error("%s", exc)
             return None
+
+    def twilio_account(self, org: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The org's Twilio ``(account_sid, auth_token)``, the token opened; None when the org has
+        no account, or when its token does not open (logged once, by :meth:`reveal`)."""
+        tw = org.get("twilio")
+        if not isinstance(tw, dict) or not tw.get("account_sid") or not tw.get("auth_token"):
+            return None
+        token = self.reveal(str(org["id"]), TWILIO_AUTH_TOKEN, str(tw["auth_token"]))
+        return (str(tw["account_sid"]), token) if token else None
 
     async def seal_org(self, rec: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
         """``rec`` with its secrets sealed (a copy where they changed).
