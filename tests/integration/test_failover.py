@@ -188,23 +188,47 @@ async def test_up_sigkilled_after_accepting_20_events_restart_routes_them_within
     fresh_redis: RedisServer, procs: Processes, aredis: Redis
 ) -> None:
     """`signalgate up` SIGKILLed right after accepting 20 events (some read, not yet routed) and
-    restarted at once: all 20 are routed within failover_seconds of the death, none twice."""
+    restarted at once: all accepted events are routed within failover_seconds of the death, none
+    twice."""
     gw, proc = procs.serve(fresh_redis.url, with_router=True, **SHIPPED_ROUTER)
-    async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
+    # A second node that only accepts (no router): what it appends while `up` is frozen is handed to
+    # `up`'s blocked read by Redis, so `up` dies holding it even on a machine where `up` routes its
+    # own 20 before the test can freeze it.
+    other, _ = procs.serve(fresh_redis.url, with_router=False, **SHIPPED_ROUTER)
+    async with (
+        httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client,
+        httpx.AsyncClient(base_url=other.base_url, timeout=10 * FACTOR) as client2,
+    ):
         org = await provision_org(client, gw, "failover-up-" + uuid.uuid4().hex[:6])
         stream = webhook_stream(org.id, {"id": "c-yamada"})
         posted: list[str] = []
-        # Freeze `up` right after it accepted 20 events; kill it if it holds some of them read but
-        # not routed (else let it go on and try 20 more), so the test always means something.
-        for _ in range(10):
-            batch = [f"k{len(posted) + i}" for i in range(20)]
+
+        async def accept(via: httpx.AsyncClient, n: int) -> None:
+            batch = [f"k{len(posted) + i}" for i in range(n)]
             events = [{"type": "desk.ticket", "contact": {"id": "c-yamada"}, "title": t} for t in batch]
-            responses = await asyncio.gather(*(post_event(client, org, e) for e in events))
+            responses = await asyncio.gather(*(post_event(via, org, e) for e in events))
             assert all(r.status_code == 202 for r in responses)
-            posted += batch
+            posted.extend(batch)
+
+        async def held_within(seconds: float) -> int:
+            deadline = time.monotonic() + seconds
+            while True:
+                held: int = (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]
+                if held or time.monotonic() > deadline:
+                    return held
+                await asyncio.sleep(0.005)
+
+        # Freeze `up` right after it accepted 20 events; kill it if it holds some of them read but
+        # not routed. Else the other node accepts a few while `up` is frozen (its blocked read
+        # takes them); else let `up` go on and try again — so the test always means something.
+        for _ in range(10):
+            await accept(client, 20)
             proc.send_signal(signal.SIGSTOP)
             killed = time.monotonic()  # its heartbeat stops being refreshed from here
-            if (await aredis.xpending(stream, keys.ROUTER_GROUP))["pending"]:
+            if await held_within(0):
+                break
+            await accept(client2, 3)
+            if await held_within(0.5 * FACTOR):
                 break
             proc.send_signal(signal.SIGCONT)
         proc.send_signal(signal.SIGKILL)
