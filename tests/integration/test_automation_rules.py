@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 import redis as redis_sync
 
 from gateway.devtools.twilio_api import TwilioApi
@@ -19,12 +20,12 @@ from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
+    StartWorkers,
     buy,
     email_template,
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import sleep_scaled, wait_for
 
@@ -74,12 +75,12 @@ async def test_call_missed_rule_texts_the_contact_once_despite_retries_and_two_r
     redis_server: RedisServer,
     procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """A call.missed rule → one SMS to the contact's mobile, however the callback is retried (same
     idempotency token three times, then the same status under another token) with two routers."""
     procs.router(redis_server.url)  # a second router (and waker) beside the session's
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    start_send_workers()
     org, tid = await _org(client, gateway, twilio_api)
     rule = await _rule(client, org, "missed-call-text", _sms_rule(tid, "contact"))
     assert rule["on"] == "call.missed" and rule["enabled"] is True and "created_at" in rule
@@ -99,17 +100,14 @@ async def test_call_missed_rule_texts_the_contact_once_despite_retries_and_two_r
     assert len(twilio_api.created) == 1
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_unread_for_escalates_only_unread_signals(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """unread_for 2 s, to the owner: u1 archives its signal without reading it (still unread: texted);
     u2 reads its signal in time (not texted)."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api)
     await _rule(client, org, "escalate", _sms_rule(tid, "owner", unread_for=2))
     await _missed_call(client, org, YAMADA_PHONE)  # c-yamada, owner u1
@@ -126,17 +124,14 @@ async def test_unread_for_escalates_only_unread_signals(
     assert twilio_api.created[0]["body"] == "山田 太郎様、お電話ありがとうございました。折り返しご連絡いたします。"
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_deleting_or_disabling_a_rule_cancels_its_timers(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Three unread_for rules on one signal: the deleted and the disabled one send nothing, the third
     (due a second later) proves the timers were handled."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api)
     await _rule(client, org, "deleted", _sms_rule(tid, "contact", unread_for=2))
     await _rule(client, org, "disabled", _sms_rule(tid, "owner", unread_for=2))
@@ -185,6 +180,7 @@ async def test_rule_api_validates_and_checks_the_template(
     assert (await client.delete(f"{base}/r1", headers=gateway.admin)).status_code == 404
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_an_email_rule_fires_on_mail_routed_from_imap(
     client: httpx.AsyncClient,
     gateway: Gateway,
@@ -197,7 +193,6 @@ async def test_an_email_rule_fires_on_mail_routed_from_imap(
 ) -> None:
     """Mail signals are routed apart from the batch (gateway/routing/mail.py): an email.received rule
     mails the contact's owner once, with the mail's subject as the title; a grouped repeat sends nothing."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "{{ contact_name }}: {{ title }}", "<p>{{ contact_name }}様からメール</p>")
     action = {"channel": "email", "template": tid, "to": "owner"}

@@ -7,11 +7,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
@@ -19,7 +18,6 @@ from tests.support.sending import (
     notify,
     provision_sending_org,
     settled,
-    start_workers,
 )
 
 YAMADA = "yamada@client.example.jp"
@@ -49,15 +47,13 @@ def _unsubscribe_url(msg: EmailMessage) -> str:
     return header[1:-1]
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_non_marketing_mass_mail_is_rejected_and_one_click_unsubscribes(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "{{ name }}様 新製品のご案内", "<p>{{ name }}様</p>")
     assert await _marketing(client, org, "c-yamada") is False  # the default
@@ -103,15 +99,13 @@ async def test_non_marketing_mass_mail_is_rejected_and_one_click_unsubscribes(
     assert (await _usage(client, org))["mass"]["used"] == 1
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_hard_bounce_suppresses_until_removed(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "ご案内", "<p>{{ name }}様</p>")
     admin = gateway.admin

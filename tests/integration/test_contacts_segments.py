@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 import redis.asyncio as aioredis
 
 from gateway.devtools.twilio_api import TwilioApi
@@ -14,9 +15,8 @@ from gateway.domain.notifications import notification_id
 from gateway.store import keys
 from gateway.store.jobs import SEGMENT_FANOUT, JobQueue
 from tests.support.api import Gateway, OrgCtx, provision_org
-from tests.support.processes import Processes
 from tests.support.redis import RedisServer
-from tests.support.sending import SmtpServer, email_template, provision_sending_org, settled, start_workers
+from tests.support.sending import SmtpServer, email_template, provision_sending_org, settled
 from tests.support.timing import wait_for
 
 CSV = (
@@ -117,15 +117,14 @@ async def test_import_route_and_refusals(client: httpx.AsyncClient, gateway: Gat
     assert (await client.get(f"/api/v1/orgs/{org.id}/contacts/x1", headers=gateway.admin)).status_code == 404
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_segment_mail_reaches_its_members_once_even_when_repeated_and_retried(
     client: httpx.AsyncClient,
     gateway: Gateway,
     redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     admin = gateway.admin
     tid = await email_template(client, org, "関西のお客様へ", "<p>{{ name }}様</p>")

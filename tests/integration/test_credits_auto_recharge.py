@@ -8,21 +8,19 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpServer,
+    StartWorkers,
     buy,
     credits_of,
     notify,
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
@@ -69,16 +67,13 @@ async def test_enabling_below_the_threshold_tops_up_at_once(
     assert (await auto_recharge(client, org, enabled=True, threshold=10, amount=4, max_per_day=5))["balance"] == 11
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_a_send_larger_than_the_balance_tops_up_then_sends(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Balance 2, threshold 1, amount 10: a 3-segment SMS tops up first (12), then is charged (9)."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await sms_template(client, org, LONG)
     await buy(client, org, 2)
@@ -90,16 +85,13 @@ async def test_a_send_larger_than_the_balance_tops_up_then_sends(
     assert [e["type"] for e in await ledger(client, org)] == ["charge", "auto_recharge", "purchase"]
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_a_send_the_cap_cannot_cover_is_refused_and_changes_nothing(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Balance 1, amount 1, one top-up a day: a 3-segment SMS cannot be covered → insufficient_credits, no top-up."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await sms_template(client, org, LONG)
     await buy(client, org, 1)
@@ -110,17 +102,14 @@ async def test_a_send_the_cap_cannot_cover_is_refused_and_changes_nothing(
     assert [e["type"] for e in await ledger(client, org)] == ["purchase"]
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_credits_low_goes_to_admins_once_per_crossing(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Auto-recharge off, threshold 2: falling below tells the admin (not the member) once; a purchase
     back above re-arms it; the next crossing tells again."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     r = await client.put(f"/api/v1/orgs/{org.id}/users/u1", json={"role": "admin"}, headers=gateway.admin)
     assert r.status_code == 200, r.text
@@ -163,14 +152,12 @@ async def test_credits_low_goes_to_admins_once_per_crossing(
 async def test_64_concurrent_sends_across_the_threshold(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """Balance 30, threshold 20, +10, at most 3 top-ups a day; 64 concurrent 1-credit sends: exactly
     3 top-ups, 60 sent, 4 insufficient_credits, balance 0, never negative, ledger sum = balance."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n=2)
+    start_send_workers(n=2)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await sms_template(client, org, "Hello {{ name }}")
     await buy(client, org, 30)

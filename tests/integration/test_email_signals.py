@@ -8,11 +8,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway, signals_of
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
@@ -20,7 +19,6 @@ from tests.support.sending import (
     notify,
     provision_sending_org,
     settled,
-    start_workers,
 )
 from tests.support.ws import live_feed
 
@@ -70,17 +68,15 @@ async def _marketing(client: httpx.AsyncClient, org: SendOrg) -> None:
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_opens_name_the_mail_and_group_per_mail(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """Opens of two mails to one contact are two signals titled with their subjects; a repeat of one
     mail groups (count 2); a click names its mail too."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     seminar = await email_template(client, org, "{{ name }}様 セミナーのご案内", HTML)
     invoice = await email_template(client, org, "請求書送付のお知らせ", HTML)
@@ -112,17 +108,15 @@ async def test_opens_name_the_mail_and_group_per_mail(
     await feed.ws.close()
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_mass_mail_makes_campaign_signals(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """A mass mail's open and click are campaign.opened/clicked (not email.*); a user with campaign
     types off gets none of them while individual mail still reaches them; a mass 550 is campaign.bounced."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     await _marketing(client, org)
     tid = await email_template(client, org, "春のキャンペーン", HTML)

@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import YAMADA_PHONE, Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpServer,
+    StartWorkers,
     buy,
     credits_of,
     notification,
@@ -25,7 +24,6 @@ from tests.support.sending import (
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import FACTOR, wait_for
 
@@ -66,17 +64,14 @@ async def first_message(twilio: TwilioApi, word: str, timeout: float) -> float:
     return time.monotonic()
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_a_rescheduled_reminder_fires_once_at_the_new_time_with_the_new_title(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Re-posting an id with a later time and a new title (and PUT on another) → one SMS each, at the
     new time, with the new title; never at the old time."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api, country="US")
     await buy(client, org, 10)
     start = time.monotonic()
@@ -114,15 +109,12 @@ async def test_a_rescheduled_reminder_fires_once_at_the_new_time_with_the_new_ti
     assert [x["id"] for x in r.json()["reminders"]] == ["r-put"] and r.json()["cursor"] is None
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_cancelled_never_past_due_at_once_opted_out_none(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api, country="US")
     await buy(client, org, 10)
     # The user's own opt-out, through /api/v1/me/settings.
@@ -160,10 +152,8 @@ async def test_cancelled_never_past_due_at_once_opted_out_none(
 async def test_cancel_a_queued_or_scheduled_send(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """Queued (no worker yet) and scheduled sends cancelled: never sent, nothing charged, the job does
     nothing when it runs; a sent one → 409 not_cancellable."""
@@ -177,7 +167,7 @@ async def test_cancel_a_queued_or_scheduled_send(
     for n in (queued, scheduled):
         r = await client.delete(f"/api/v1/orgs/{org.id}/notifications/{n['id']}", headers=gateway.admin)
         assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    start_send_workers()
     done = await settled(client, org, (await notify(client, org, dict(body, idempotency_key="x")))["id"])
     assert done["status"] == "sent"
     await asyncio.sleep(4 * FACTOR)  # the scheduled one's time passes

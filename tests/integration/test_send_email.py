@@ -8,22 +8,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.quota import local_day
 from gateway.store import keys
 from tests.support.api import Gateway
-from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
+    StartWorkers,
     email_template,
     notify,
     provision_sending_org,
     settled,
-    start_workers,
 )
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
@@ -67,16 +67,14 @@ def _text_part(msg: Any) -> str:
     return str(msg.get_body(preferencelist=("plain",)).get_content())
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_tracked_email_opens_and_clicks_make_signals(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """The delivered mail has the pixel and signed links (text part untouched); open and click reach the owner."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api)
     feed = await live_feed(gateway, org.ctx.tokens["u1"])
     n = await notify(client, org, mail(tid))
@@ -102,32 +100,28 @@ async def test_tracked_email_opens_and_clicks_make_signals(
     await feed.ws.close()
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_untracked_org_sends_plain_links(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """With tracking off the mail carries the original links and no pixel."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, tracking=False)
     await settled(client, org, (await notify(client, org, mail(tid)))["id"])
     html = _html_part(smtp_server.recorder.to(YAMADA_EMAIL)[0])
     assert "/t/c/" not in html and "/t/o/" not in html and "https://example.jp/products" in html
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_smtp_550_bounces_and_451_is_retried(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """550 → bounced with an email.bounced (hard) signal to the owner; 451 then OK → sent once."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api)
     feed = await live_feed(gateway, org.ctx.tokens["u2"])
     smtp_server.recorder.script["jane@acme.example.com"] = ["550 5.1.1 <jane@acme.example.com>: user unknown"]
@@ -145,13 +139,12 @@ async def test_smtp_550_bounces_and_451_is_retried(
 async def test_daily_cap_is_exact_under_concurrency(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """Free plan, 1 user (cap 50): 64 concurrent individual emails → 50 sent, 14 daily_email_limit."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n=2)
+    start_send_workers(n=2)
     org, tid = await _org(client, gateway, twilio_api, plan="free", users=1)
     created = await asyncio.gather(*(notify(client, org, mail(tid)) for _ in range(64)))
     outcomes = await asyncio.gather(*(settled(client, org, n["id"], timeout=60) for n in created))
@@ -171,12 +164,11 @@ async def test_mass_cap_is_exact_under_concurrency(
     client: httpx.AsyncClient,
     gateway: Gateway,
     redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """Standard plan (mass 250) with 240 already sent today: 20 concurrent mass/auto/macro → 10 sent."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n=2)
+    start_send_workers(n=2)
     org, tid = await _org(client, gateway, twilio_api)
     redis = aioredis.from_url(redis_server.url, decode_responses=True)
     day = local_day(datetime.now(tz=UTC), "Asia/Tokyo")
@@ -195,16 +187,14 @@ async def test_mass_cap_is_exact_under_concurrency(
     assert individual["status"] == "sent"  # the individual cap is separate
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_email_report_from_real_sends_opens_clicks_bounces(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """4 sent (1 bounced), 2 opened (one twice), 1 clicked → the seed's columns with rates, per template too."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api)
     other = await email_template(client, org, "ご請求書", "<p>{{ name }}様 請求書をお送りします</p>")
     smtp_server.recorder.script["jane@acme.example.com"] = ["550 5.1.1 user unknown"]

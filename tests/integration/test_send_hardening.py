@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway, OrgCtx, post_event
@@ -17,11 +18,11 @@ from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SmtpServer,
+    StartWorkers,
     email_template,
     notify,
     provision_sending_org,
     settled,
-    start_workers,
     worker_env,
 )
 from tests.support.timing import FACTOR
@@ -144,16 +145,14 @@ async def test_crafted_input_is_a_400_never_a_500(client: httpx.AsyncClient, gat
         assert r.json()["detail"], what
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_line_separators_in_a_subject_do_not_stick_the_send(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """U+2028, NEL, VT and FF in a subject merge value become spaces; the mail goes out with one header line."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "ご案内 {{ s }}", "<p>本文</p>")
     address = f"r-{uuid.uuid4().hex[:8]}@client.example.jp"
@@ -165,16 +164,14 @@ async def test_line_separators_in_a_subject_do_not_stick_the_send(
     assert msg["Subject"] == "ご案内 a b c d e"
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_concurrent_identical_requests_create_one_send(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """30 simultaneous POSTs with one idempotency key while a worker polls: all 202 with one id, one mail."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "ご案内", "<p>本文</p>")
     address = f"r-{uuid.uuid4().hex[:8]}@client.example.jp"
@@ -191,10 +188,9 @@ async def test_concurrent_identical_requests_create_one_send(
 async def test_two_orgs_with_one_idempotency_key_both_send(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """arq job ids are one namespace: the REST API scopes them by org, so the second org's send is
     not refused as the first org's job (it stayed `queued` for ever before)."""
@@ -209,7 +205,7 @@ async def test_two_orgs_with_one_idempotency_key_both_send(
                 client, org, {"channel": "email", "template": tid, "to": {"email": address}, "idempotency_key": key}
             )
         )
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    start_send_workers()
     for org, n in zip(orgs, sent, strict=True):
         assert (await settled(client, org, n["id"]))["status"] == "sent"
         assert len(smtp_server.recorder.to(f"{org.id}@client.example.jp")) == 1

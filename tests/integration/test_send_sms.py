@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import RedisSettings, create_pool
 
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.store.jobs import QUEUE_NAME, deserialize, serialize
 from tests.support.api import SMITH_PHONE, YAMADA_PHONE, Gateway
-from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpServer,
+    StartWorkers,
     buy,
     credits_of,
     notification,
@@ -26,7 +26,6 @@ from tests.support.sending import (
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import wait_for
 from tests.support.ws import live_feed
@@ -49,16 +48,13 @@ async def _org(
     return org, tid
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_sms_is_sent_charged_per_segment_and_delivered(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """A Japanese SMS costs its UCS-2 segments; the delivered callback makes sms.delivered for the sender."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=10)
     feed = await live_feed(gateway, org.ctx.tokens["u2"])
     n = await notify(client, org, sms(tid, sender="u2"))
@@ -81,13 +77,11 @@ async def test_sms_is_sent_charged_per_segment_and_delivered(
 async def test_concurrent_sends_never_overdraw_credits(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """64 concurrent sends with credits for 5 → exactly 5 reach the provider, 59 insufficient_credits, balance 0."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n=2)
+    start_send_workers(n=2)
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     created = await asyncio.gather(*(notify(client, org, sms(tid)) for _ in range(64)))
     outcomes = await asyncio.gather(*(settled(client, org, n["id"], timeout=60) for n in created))
@@ -104,13 +98,11 @@ async def test_concurrent_sends_never_overdraw_credits(
 async def test_auto_recharge_fires_once_under_concurrency(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """Balance 12, threshold 10, +100: 20 concurrent one-segment sends → one auto_recharge entry, balance 92."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n=2)
+    start_send_workers(n=2)
     org, tid = await _org(client, gateway, twilio_api, credits=12)
     r = await client.put(
         f"/api/v1/orgs/{org.id}/credits/auto-recharge",
@@ -128,18 +120,15 @@ async def test_auto_recharge_fires_once_under_concurrency(
     assert [e["type"] for e in ledger].count("auto_recharge") == 1
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_rules_reject_without_sending_or_charging(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Unapproved templates, bad numbers, a missing merge field → rejected with the reason, free. (An
     edit of an approved template is a new version that waits for approval while the approved one
     keeps serving: tests/integration/test_template_versions.py.)"""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, approved = await _org(client, gateway, twilio_api, credits=10)
     draft = await sms_template(client, org, BODY, approve=False)
     cases = {
@@ -157,18 +146,15 @@ async def test_rules_reject_without_sending_or_charging(
     assert (await credits_of(client, org))["balance"] == 10
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_india_requires_registered_sender_and_indian_numbers(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """An IN org: no registered sender → sender_not_registered; non +91 number → invalid_phone; the
     registration SPEC names (header, entity id, operator) → sent, while the org still lists the rest of
     the regulator's list as missing until it is complete."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api, country="IN")
     tid = await sms_template(client, org, "Your OTP is {{ code }}", dlt="1107161234567890123")
     await buy(client, org, 10)
@@ -193,16 +179,13 @@ async def test_india_requires_registered_sender_and_indian_numbers(
     assert r.status_code == 200 and r.json()["sender_registration"] == {"missing": []}, r.text
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_provider_429_retried_and_400_refunded(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Two 429s then OK → one message; a 400 (21211) → failed and the credit comes back."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=3)
     twilio_api.fail_next(2, status=429)
     n = await notify(client, org, sms(tid))
@@ -222,13 +205,11 @@ async def test_provider_429_retried_and_400_refunded(
 async def test_worker_killed_mid_call_never_sends_twice(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
+    start_send_workers: StartWorkers,
 ) -> None:
     """SIGKILL the worker while the provider holds its create call; after restart: sent, one create."""
-    [worker] = start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    [worker] = start_send_workers()
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     twilio_api.delay_next(30)
     n = await notify(client, org, sms(tid))
@@ -236,7 +217,7 @@ async def test_worker_killed_mid_call_never_sends_twice(
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert (await notification(client, org, n["id"]))["status"] == "sending"
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    start_send_workers()
     done = await settled(client, org, n["id"], timeout=60)
     assert done["status"] == "sent"
     assert done["provider_sid"] == twilio_api.created[0]["sid"]
@@ -244,16 +225,14 @@ async def test_worker_killed_mid_call_never_sends_twice(
     assert (await credits_of(client, org))["balance"] == 4
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_same_idempotency_key_rest_and_arq_send_once(
     client: httpx.AsyncClient,
     gateway: Gateway,
     redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """The same key via REST twice and via an arq client's _job_id → one notification, one message."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     key = "order-" + uuid.uuid4().hex
     first = await notify(client, org, sms(tid, idempotency_key=key))
@@ -281,16 +260,13 @@ async def test_same_idempotency_key_rest_and_arq_send_once(
     assert sorted(m["to"] for m in twilio_api.created) == sorted([YAMADA_PHONE, SMITH_PHONE])
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_late_sent_callback_never_regresses(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """delivered, then a late sent and a repeated delivered → status delivered, one sms.delivered signal."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     feed = await live_feed(gateway, org.ctx.tokens["u1"])
     n = await notify(client, org, sms(tid))
@@ -307,16 +283,13 @@ async def test_late_sent_callback_never_regresses(
     await feed.ws.close()
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_reminders_respect_opt_outs(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """A reminder SMS goes out at remind_at; an opted-out user or an org switch makes it skipped."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, _ = await _org(client, gateway, twilio_api, credits=5)
     at = datetime.now(tz=UTC) + timedelta(seconds=2)
     body = {"user": "u1", "activity": "call", "title": "山田様に折り返し", "remind_at": at.isoformat()}
@@ -352,12 +325,9 @@ async def test_reminders_respect_opt_outs(
     assert len(twilio_api.created) == 1
 
 
-async def test_send_at_defers_the_send(
-    client: httpx.AsyncClient, gateway: Gateway, redis_server: RedisServer, procs: Processes,
-    twilio_api: TwilioApi, smtp_server: SmtpServer,
-) -> None:  # fmt: skip
+@pytest.mark.usefixtures("send_workers")
+async def test_send_at_defers_the_send(client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioApi) -> None:
     """A notification with send_at stays scheduled until then, then goes out."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _org(client, gateway, twilio_api, credits=5)
     at = datetime.now(tz=UTC) + timedelta(seconds=3)
     n = await notify(client, org, sms(tid, send_at=at.isoformat()))

@@ -23,18 +23,17 @@ from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.sealing import PREFIX, SMTP_PASSWORD, derive_key, open_secret
 from gateway.store import keys
 from tests.support.api import Gateway
-from tests.support.processes import SECRET_KEY, Processes
-from tests.support.redis import RedisServer
+from tests.support.processes import SECRET_KEY
 from tests.support.sending import (
     SendOrg,
     SmtpRecorder,
     SmtpServer,
+    StartWorkers,
     email_template,
     notify,
     provision_sending_org,
     running_smtp,
     settled,
-    start_workers,
 )
 
 YAMADA = "yamada@client.example.jp"
@@ -63,16 +62,14 @@ async def send(client: httpx.AsyncClient, org: SendOrg, tid: str, key: str, send
     assert done["status"] == "sent", done
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_org_smtp_and_senders_choose_the_server_from_and_reply_to(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
     org_smtp: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     own = await provision_sending_org(client, gateway, twilio_api)
     plain = await provision_sending_org(client, gateway, twilio_api)
     shown = await put_org(
@@ -162,18 +159,16 @@ def _stored_smtp(sync_redis: redis_sync.Redis, org: str) -> tuple[str, dict[str,
 async def test_org_smtp_password_is_sealed_in_redis_and_the_worker_logs_in_with_it(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
     sync_redis: redis_sync.Redis,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
     login_smtp: tuple[SmtpServer, Logins],
+    start_send_workers: StartWorkers,
 ) -> None:
     """The org's SMTP password is stored ``sg1:``-sealed (never in plain text in Redis), and the
     worker opens it to log in to the org's server; a legacy plain password written straight into
     Redis works as well. (SMS through Twilio with the sealed auth token: the other tests here.)"""
     server, logins = login_smtp
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
+    start_send_workers()
     own = await provision_sending_org(client, gateway, twilio_api)
     logins.password = password = "smtp-" + secrets.token_hex(8)
     smtp = {"host": server.host, "port": server.port, "username": "acct", "password": password, "starttls": False}

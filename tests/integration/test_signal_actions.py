@@ -7,20 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import YAMADA_PHONE, Gateway, OrgCtx, post_event, post_twilio, signals_of, sms_params
 from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
-    SmtpServer,
     buy,
     credits_of,
     notification,
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.ws import Feed, live_feed
 
@@ -36,16 +34,13 @@ async def _state(feed: Feed, sid: str) -> dict[str, Any]:
     return await feed.until(lambda f: f["type"] == "state" and sid in f.get("ids", []) and "acted" in f)
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_reply_by_sms_goes_out_once_is_charged_and_marks_the_signal_acted(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Reply twice with one key: one SMS to the contact's mobile, one credit, read + acted on two sockets."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     ctx = org.ctx
     r = await client.put(

@@ -8,20 +8,17 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import Gateway, provision_org
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpServer,
     buy,
     credits_of,
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import FACTOR, wait_for
 
@@ -74,15 +71,12 @@ async def test_definitions_fix_the_module_and_need_an_approved_template_of_it(
     assert (await client.get(url(org, "/deal-follow"), headers=gateway.admin)).status_code == 404
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_trigger_texts_the_mobile_number_once_with_per_contact_results(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _setup(client, gateway, twilio_api)
     await buy(client, org, 10)
     definition = {"name": "商談フォロー", "module": "deals", "phone_field": "mobile", "template": tid}
@@ -162,17 +156,14 @@ async def _finished(client: httpx.AsyncClient, org: SendOrg, fanout: str) -> dic
     return result
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_trigger_for_a_small_segment_answers_one_result_per_member_and_texts_once(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """A segment of at most 1,000 members is answered like a contacts list (SPEC: one result per
     contact); the same key again, even twice at once, sends nothing twice."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _setup(client, gateway, twilio_api)
     await buy(client, org, 10)
     segment = {"name": "関西", "match": {"company": "関西商事"}}
@@ -201,17 +192,14 @@ async def test_trigger_for_a_small_segment_answers_one_result_per_member_and_tex
     assert r.status_code == 400 and r.json()["error"] == "unknown_segment"
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_a_segment_of_1500_is_triggered_in_steps_and_done_counts_as_sends_finish(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """Over the 1,000 a request once evaluated: the fan-out walks it a chunk per job step. Most
     members have only a landline (skipped), a few a mobile (texted); ``done`` reaches the sends."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org, tid = await _setup(client, gateway, twilio_api)
     await buy(client, org, 20)
     texted = {f"m-{i:04d}" for i in range(0, 1500, 125)}  # 12 members with a mobile

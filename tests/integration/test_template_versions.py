@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from tests.support.api import YAMADA_PHONE, Gateway
-from tests.support.processes import Processes
-from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
     SmtpServer,
@@ -22,7 +21,6 @@ from tests.support.sending import (
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import FACTOR, wait_for
 
@@ -49,17 +47,14 @@ async def _post(client: httpx.AsyncClient, org: SendOrg, path: str, body: Any = 
     return out
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_the_approved_version_serves_until_the_new_one_is_approved(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
 ) -> None:
     """A send scheduled under v1, then v1 edited and the edit submitted: the send still goes with v1.
     v2 approved: sends use v2. v3 rejected: v2 keeps serving. The versions list tells it all."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     await buy(client, org, 20)
     tid = await sms_template(client, org, V1)
@@ -102,17 +97,15 @@ async def test_the_approved_version_serves_until_the_new_one_is_approved(
     assert r.status_code == 400 and r.json()["error"] == "module_immutable"
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_email_report_counts_per_template_version(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
     smtp_server: SmtpServer,
 ) -> None:
     """Mail from v1 and from v2 of one email template (an email edit is live at once): the report's
     ``versions`` rows count sent and opened per version; ``templates`` keeps the sum."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     tid = await email_template(client, org, "{{ name }}様 ご案内", "<p>{{ name }}様 旧版</p>")
 

@@ -1,8 +1,8 @@
 """Sending: a recording aiosmtpd server, the local Twilio API, worker processes, and an org ready to
 send (Twilio account, sender number, credits, approved templates).
 
-A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): it declares the ``smtp_server`` and
-``twilio_api`` fixtures."""
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): it declares the ``smtp_server``,
+``twilio_api``, ``send_workers`` and ``start_send_workers`` fixtures."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -120,6 +120,32 @@ def start_workers(
     procs: Processes, redis: RedisServer, gw: Gateway, twilio: TwilioApi, smtp: SmtpServer, n: int = 1, **extra: str
 ) -> list[Any]:
     return [procs.worker(redis.url, **worker_env(gw, twilio, smtp, **extra)) for _ in range(n)]
+
+
+class StartWorkers(Protocol):
+    """Starts ``n`` worker processes pointed at the test's gateway, Twilio API and SMTP server
+    (``worker_env`` plus ``extra`` overrides); the test's ``procs`` stops them at its end."""
+
+    def __call__(self, n: int = 1, **extra: str) -> list[Any]: ...
+
+
+@pytest.fixture
+def start_send_workers(
+    procs: Processes, redis_server: RedisServer, gateway: Gateway, twilio_api: TwilioApi, smtp_server: SmtpServer
+) -> StartWorkers:
+    """For a test that starts its workers itself: several at once, with env overrides, after some
+    requests, or again after killing one."""
+
+    def start(n: int = 1, **extra: str) -> list[Any]:
+        return start_workers(procs, redis_server, gateway, twilio_api, smtp_server, n, **extra)
+
+    return start
+
+
+@pytest.fixture
+def send_workers(start_send_workers: StartWorkers) -> list[Any]:
+    """One worker, started before the test body (``@pytest.mark.usefixtures("send_workers")``)."""
+    return start_send_workers()
 
 
 @dataclass
