@@ -22,7 +22,6 @@ Passwords are never shown.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.config import ImapConfig
+from gateway.domain.clock import now_ms
 from gateway.domain.errors import ApiError, BadRequest, NotFound
 from gateway.domain.mailbox import (
     MAX_API_MAILBOXES,
@@ -105,7 +105,7 @@ async def add_mailbox(request: Request[State]) -> Response:
     svc, org = await admin_org(request)
     body = await read_json(request)
     allow_private = svc.config.mailboxes.allow_private_hosts
-    rec = validate_mailbox(org["id"], new_mailbox_id(os.urandom(8).hex()), body, _now_ms(), allow_private=allow_private)
+    rec = validate_mailbox(org["id"], new_mailbox_id(os.urandom(8).hex()), body, now_ms(), allow_private=allow_private)
     if await svc.tenancy.get_user(org["id"], rec["user"]) is None:
         raise BadRequest(f"'user' {rec['user']!r} is not a user of the org", code="unknown_user")
     if not await svc.mailboxes.add_api(rec, MAX_API_MAILBOXES):
@@ -160,10 +160,6 @@ async def delete_mailbox(request: Request[State]) -> Response:
     if any(box["id"] == wanted for box in _configured(svc, org["id"])):
         raise Conflict("a mailbox of the config ([[imap]]) is removed from the config, not here", code="config_mailbox")
     raise NotFound("mailbox does not exist", code="mailbox_not_found")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 routes = [

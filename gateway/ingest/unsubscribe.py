@@ -10,13 +10,12 @@ contact and address (:mod:`gateway.domain.unsubscribe`) and is never logged.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from gateway.domain import unsubscribe
+from gateway.domain.clock import now_ms
 from gateway.domain.errors import NotFound
 from gateway.domain.signals import iso_utc
 from gateway.domain.tracking import BadToken
@@ -57,13 +56,9 @@ async def one_click(request: Request[State]) -> Response:
         if contact.get("marketing", False):
             await svc.tenancy.put_contact(claim.org, dict(contact, marketing=False))
     elif claim.contact is None:
-        await svc.suppressions.add(claim.org, claim.address, "unsubscribed", iso_utc(_now_ms()))
+        await svc.suppressions.add(claim.org, claim.address, "unsubscribed", iso_utc(now_ms()))
     page = unsubscribe.page(unsubscribe.language(org), claim.address, done=True)
     return HTMLResponse(page, headers=_HEADERS)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 routes = [

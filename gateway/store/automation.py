@@ -8,18 +8,14 @@ other processes see it within ``ORG_CACHE_SECONDS``.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from gateway.domain.automation import Rule
+from gateway.domain.clock import now_ms
 from gateway.store import keys
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class AutomationRules:
@@ -38,7 +34,7 @@ class AutomationRules:
         return int(await self._r.hlen(keys.automation_rules(org)))
 
     async def put(self, org: str, rec: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
-        now = _now_ms()
+        now = now_ms()
         rec = dict(rec, created_ms=(stored or {}).get("created_ms", now), updated_ms=now)
         await self._r.hset(keys.automation_rules(org), rec["id"], orjson.dumps(rec))
         return rec

@@ -9,12 +9,12 @@ its end by the steps it started with (the callback tokens carry the revision).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
+from gateway.domain.clock import now_ms
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
@@ -89,19 +89,19 @@ class CallFlows:
     async def put(self, org: str, flow: str, draft: dict[str, Any], enabled: bool | None) -> bool:
         """Save the draft (and switch the flow on or off at once); True when the flow is new."""
         switch = "" if enabled is None else ("1" if enabled else "0")
-        args = ["put", flow, _now_ms(), RETIRED_KEEP_MS, orjson.dumps(draft), draft["number"], switch]
+        args = ["put", flow, now_ms(), RETIRED_KEEP_MS, orjson.dumps(draft), draft["number"], switch]
         reply = await self._write(keys=_keys(org, flow), args=args)
         return str(_ok(reply)[1]) == "created"
 
     async def publish(self, org: str, flow: str) -> int | None:
         """Make the draft live; the new version, or None when the flow does not exist."""
-        reply = await self._write(keys=_keys(org, flow), args=["publish", flow, _now_ms(), RETIRED_KEEP_MS])
+        reply = await self._write(keys=_keys(org, flow), args=["publish", flow, now_ms(), RETIRED_KEEP_MS])
         if reply[0] == "not_found":
             return None
         return int(_ok(reply)[1])
 
     async def delete(self, org: str, flow: str) -> bool:
-        reply = await self._write(keys=_keys(org, flow), args=["delete", flow, _now_ms(), RETIRED_KEEP_MS])
+        reply = await self._write(keys=_keys(org, flow), args=["delete", flow, now_ms(), RETIRED_KEEP_MS])
         return str(_ok(reply, missing_ok=True)[0]) == "ok"
 
     async def live_on(self, org: str, e164: str) -> tuple[str, int, dict[str, Any]] | None:
@@ -122,10 +122,6 @@ class CallFlows:
 
     async def flows_on_number(self, org: str, e164: str) -> bool:
         return await flows_on_number(self._r, org, e164)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _ok(reply: list[Any], *, missing_ok: bool = False) -> list[Any]:

@@ -8,12 +8,12 @@ per notification, auto-recharge before the balance would fall below its threshol
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
+from gateway.domain.clock import now_ms
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
@@ -37,10 +37,6 @@ class Reservation:
 RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient", 3: "cancelled"}
 
 
-def _now() -> int:
-    return int(time.time() * 1000)
-
-
 class Credits:
     def __init__(self, redis: Redis, scripts: Scripts, ledger_max: int = LEDGER_MAX) -> None:
         self._r = redis
@@ -54,19 +50,19 @@ class Credits:
         """Charge ``amount`` for ``nid`` (topping up first when auto-recharge allows); ``day`` is
         the org's local day (:func:`gateway.domain.quota.local_day`)."""
         code, balance, low = await self._s.credits_reserve(
-            keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max, day]
+            keys=self._keys(org, nid), args=[amount, nid, now_ms(), self._ledger_max, day]
         )
         return Reservation(RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
 
     async def refund(self, org: str, nid: str, reason: str) -> bool:
         code, _ = await self._s.credits_credit(
-            keys=self._keys(org, nid), args=["refund", nid, _now(), reason, self._ledger_max]
+            keys=self._keys(org, nid), args=["refund", nid, now_ms(), reason, self._ledger_max]
         )
         return bool(code)
 
     async def purchase(self, org: str, amount: int, reference: str) -> int:
         _, balance = await self._s.credits_credit(
-            keys=self._keys(org), args=["purchase", amount, _now(), reference, self._ledger_max]
+            keys=self._keys(org), args=["purchase", amount, now_ms(), reference, self._ledger_max]
         )
         return int(balance)
 
@@ -77,7 +73,7 @@ class Credits:
         Returns the number of top-ups made now."""
         _, made = await self._s.credits_configure(
             keys=[keys.credits(org), keys.credit_ledger(org)],
-            args=["1" if enabled else "0", threshold, amount, max_per_day, _now(), self._ledger_max, day],
+            args=["1" if enabled else "0", threshold, amount, max_per_day, now_ms(), self._ledger_max, day],
         )
         return int(made)
 

@@ -8,20 +8,16 @@ only, and a cancelled reminder never).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
+from gateway.domain.clock import now_ms
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
 STATUSES = ("scheduled", "sending", "sent", "skipped", "failed", "cancelled")
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 class Reminders:
@@ -31,7 +27,7 @@ class Reminders:
 
     async def _write(self, op: str, org: str, rid: str, arg: Any) -> tuple[bool, dict[str, Any] | None]:
         done, raw = await self._s.reminder_write(
-            keys=[keys.reminders(org), keys.reminder_index(org)], args=[op, rid, _now(), orjson.dumps(arg)]
+            keys=[keys.reminders(org), keys.reminder_index(org)], args=[op, rid, now_ms(), orjson.dumps(arg)]
         )
         return bool(done), (dict(orjson.loads(raw)) if raw else None)
 

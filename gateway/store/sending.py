@@ -19,7 +19,6 @@ provider call in flight — are the same code as before.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from gateway.domain.clock import now_ms
 from gateway.domain.notifications import RANK
 from gateway.domain.quota import local_day, seconds_until_reset
 from gateway.store import credits, email_usage, keys
@@ -69,10 +69,6 @@ def _json(raw: str | None) -> dict[str, Any] | None:
 
 def _flat(fields: dict[str, Any]) -> list[Any]:
     return [item for pair in fields.items() for item in pair]
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 class Sending:
@@ -127,7 +123,7 @@ class Sending:
                 keys.credits(org),
                 keys.credit_ledger(org),
             ],
-            args=[segments, nid, _now(), self._ledger_max, stale_ms, token, RANK["sending"], day, *_flat(fields)],
+            args=[segments, nid, now_ms(), self._ledger_max, stale_ms, token, RANK["sending"], day, *_flat(fields)],
         )
         reservation = Reservation(credits.RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
         return SmsStart(reservation, str(verdict), str(value))
@@ -136,7 +132,7 @@ class Sending:
         """The provider took the message: sid, message link, attempt cleared and ``sent``, atomically."""
         advanced = await self._s.sms_accepted(
             keys=[keys.notification(org, nid), keys.notification_history(org, nid), keys.sms_status(org, sid)],
-            args=[sid, _now(), RANK["sent"], f"{nid}:sent:{sid}", *_flat(link)],
+            args=[sid, now_ms(), RANK["sent"], f"{nid}:sent:{sid}", *_flat(link)],
         )
         return bool(advanced)
 
@@ -173,7 +169,7 @@ class Sending:
                 cap,
                 seconds_until_reset(now, tz) + TTL_MARGIN_SECONDS,
                 day,
-                _now(),
+                now_ms(),
                 RANK["sending"],
                 f"{nid}:sending",
                 RETENTION_SECONDS,
@@ -195,7 +191,7 @@ class Sending:
         _, advanced = await self._round(
             [
                 (self._s.report_once, count_keys, count_args),
-                (self._s.advance_status, advance_keys, ["sent", RANK["sent"], f"{nid}:sent", _now(), ""]),
+                (self._s.advance_status, advance_keys, ["sent", RANK["sent"], f"{nid}:sent", now_ms(), ""]),
             ],
             [],
         )

@@ -5,20 +5,16 @@ per template: version -> JSON, written with every change; see
 from __future__ import annotations
 
 import builtins
-import time
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
+from gateway.domain.clock import now_ms
 from gateway.domain.template_versions import history, is_live
 from gateway.store import keys
 
 VERSIONS_TTL_SECONDS = 400 * 86400  # as long as the report days that may name them
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Templates:
@@ -35,7 +31,7 @@ class Templates:
 
     async def put(self, org: str, rec: dict[str, Any], before: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store ``rec`` and the versions it changed since ``before`` (one round trip)."""
-        rec = dict(rec, updated_ms=_now_ms())
+        rec = dict(rec, updated_ms=now_ms())
         rec.setdefault("created_ms", rec["updated_ms"])
         async with self._r.pipeline(transaction=False) as pipe:  # one slot: the org's tag
             pipe.hset(keys.templates(org), rec["id"], orjson.dumps(rec))
@@ -45,7 +41,7 @@ class Templates:
 
     async def create(self, org: str, rec: dict[str, Any]) -> bool:
         """Store a new template; False if the id exists (creation is not an upsert)."""
-        now = _now_ms()
+        now = now_ms()
         rec = dict(rec, created_ms=now, updated_ms=now)
         if not await self._r.hsetnx(keys.templates(org), rec["id"], orjson.dumps(rec)):
             return False

@@ -18,6 +18,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.domain.automation import index_rules
+from gateway.domain.clock import now_ms
 from gateway.domain.tenancy import ORG_ID, RECORD_ID, contact_matches, phone_numbers
 from gateway.store import keys
 from gateway.store.live import revocation
@@ -73,10 +74,6 @@ def _ids_of(tokens: dict[str, str], user: str) -> dict[str, str]:
 
 def _int_or_none(raw: str | None) -> int | None:
     return None if raw is None else int(raw)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -350,7 +347,7 @@ class Tenancy:
     async def new_token(self, org: str, user: str) -> IssuedToken:
         token = f"{TOKEN_PREFIX}.{org}.{secrets.token_urlsafe(32)}"
         digest = _hash_token(token)
-        now = _now_ms()
+        now = now_ms()
         # One script, not MULTI: a Redis Cluster client has no transactions (both keys share the org's slot).
         await self._s.token_issue(
             keys=[keys.tokens(org), keys.token_times(org)], args=[digest, user, f"{token_id(digest)}:created", now]
@@ -373,7 +370,7 @@ class Tenancy:
             pipe.hexists(keys.users(org), user)
             # Same round trip. A revocation landing in between can leave this one field behind;
             # listings only show ids still in ``tokens``, so it is never seen.
-            pipe.hset(keys.token_times(org), f"{tid}:used", _now_ms())
+            pipe.hset(keys.token_times(org), f"{tid}:used", now_ms())
             exists, _ = await pipe.execute()
         return TokenOwner(org, user, tid) if exists else None
 
