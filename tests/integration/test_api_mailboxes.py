@@ -29,7 +29,7 @@ from gateway.store.mailboxes import Mailboxes
 from gateway.store.scripts import load_scripts
 from gateway.store.vault import Vault
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
-from tests.support.imap import Dovecot, MailUser, mail
+from tests.support.imap import FAST_MAILBOX, Dovecot, MailUser, mail
 from tests.support.processes import SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
@@ -47,11 +47,7 @@ def mailbox_env(**knobs: str) -> dict[str, str]:
     tests' IMAP servers listen on loopback, so private hosts are allowed unless a test says otherwise."""
     values = {
         "allow_private_hosts": "true",
-        "heartbeat_seconds": "1",
-        "timeout_seconds": str(2 * FACTOR),
-        "backoff_initial_seconds": "0.1",
-        "backoff_max_seconds": "0.5",
-        "lease_seconds": "2",
+        **FAST_MAILBOX,
         **knobs,
     }
     return {f"SIGNALGATE_MAILBOXES_{k.upper()}": v for k, v in values.items()}

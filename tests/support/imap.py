@@ -369,6 +369,17 @@ Message-ID: <{original_message_id}>
 """.replace("\n", "\r\n").encode()
 
 
+# Short heartbeat, timeout, backoff and lease for a test mailbox: the same knobs for an [[imap]]
+# entry (SIGNALGATE_IMAP_<n>_*, imap_env) and for API mailboxes (SIGNALGATE_MAILBOXES_*).
+FAST_MAILBOX = {
+    "heartbeat_seconds": "1",
+    "timeout_seconds": str(2 * FACTOR),
+    "backoff_initial_seconds": "0.1",
+    "backoff_max_seconds": "0.5",
+    "lease_seconds": "2",
+}
+
+
 def imap_env(dovecot: Dovecot, user: MailUser, org: str, owner: str, index: int = 0, **knobs: str) -> dict[str, str]:
     """SIGNALGATE_IMAP_<n>_* for one mailbox, with short heartbeat/backoff/lease for tests."""
     values = {
@@ -379,11 +390,7 @@ def imap_env(dovecot: Dovecot, user: MailUser, org: str, owner: str, index: int 
         "tls": "none",
         "username": user.address,
         "password": user.password,
-        "heartbeat_seconds": "1",
-        "timeout_seconds": str(2 * FACTOR),
-        "backoff_initial_seconds": "0.1",
-        "backoff_max_seconds": "0.5",
-        "lease_seconds": "2",
+        **FAST_MAILBOX,
         **knobs,
     }
     return {f"SIGNALGATE_IMAP_{index}_{k.upper()}": v for k, v in values.items()}
