@@ -24,16 +24,14 @@ pytest_plugins = ["tests.support.sending", "tests.support.redis_cluster", "tests
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.stop()
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def session_procs() -> Iterator[Processes]:
-    procs = Processes()
-    yield procs
-    procs.close()
+    with Processes() as procs:
+        yield procs
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +46,8 @@ def gateway(redis_server: RedisServer, session_procs: Processes) -> Gateway:
 @pytest.fixture
 def procs() -> Iterator[Processes]:
     """Processes private to one test (killed at its end)."""
-    p = Processes()
-    yield p
-    p.close()
+    with Processes() as p:
+        yield p
 
 
 @pytest.fixture
@@ -63,9 +60,8 @@ def sync_redis(redis_server: RedisServer) -> Iterator[redis_sync.Redis]:
 
 @pytest.fixture
 def fresh_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.stop()
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -80,6 +81,12 @@ class Processes:
     def imap(self, redis_url: str, **extra: str) -> subprocess.Popen[bytes]:
         """A `signalgate imap` process (the separate process kind)."""
         return self._spawn(["imap"], self.base_env(redis_url, **extra), "imap")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         for proc in self.procs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from typing import Self
 
 import redis as redis_sync
 
@@ -44,3 +45,9 @@ class RedisServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

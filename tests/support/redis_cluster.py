@@ -101,9 +101,8 @@ def redis_cluster() -> Iterator[RedisCluster]:
 @pytest.fixture(scope="session")
 def queue_redis() -> Iterator[RedisServer]:
     """The plain Redis of the arq queue beside the cluster (arq does not speak Cluster)."""
-    server = RedisServer()
-    yield server
-    server.stop()
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -120,9 +119,8 @@ def cluster_env(queue_redis: RedisServer) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def cluster_procs() -> Iterator[Processes]:
-    procs = Processes()
-    yield procs
-    procs.close()
+    with Processes() as procs:
+        yield procs
 
 
 @pytest.fixture(scope="session")
