@@ -29,7 +29,7 @@ from gateway.store.mailboxes import Mailboxes
 from gateway.store.scripts import load_scripts
 from gateway.store.vault import Vault
 from tests.support.api import Gateway, OrgCtx, provision_org, signals_of
-from tests.support.imap import FAST_MAILBOX, Dovecot, MailUser, mail
+from tests.support.imap import Dovecot, MailUser, mail, mailbox_env
 from tests.support.processes import SECRET_KEY, Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR, wait_for
@@ -40,17 +40,6 @@ SLACK_SECONDS = 1.5 * FACTOR
 # What "within seconds" means here: the watch interval (1 s) + a login + SELECT, with headroom.
 LISTENING_SECONDS = 5.0 * FACTOR
 OTHER_SENDER = "jane@acme.example.com"  # c-smith, owned by u2
-
-
-def mailbox_env(**knobs: str) -> dict[str, str]:
-    """Short timings for API mailboxes (SIGNALGATE_MAILBOXES_*), as imap_env does for [[imap]]; the
-    tests' IMAP servers listen on loopback, so private hosts are allowed unless a test says otherwise."""
-    values = {
-        "allow_private_hosts": "true",
-        **FAST_MAILBOX,
-        **knobs,
-    }
-    return {f"SIGNALGATE_MAILBOXES_{k.upper()}": v for k, v in values.items()}
 
 
 def start_imap(procs: Processes, redis_url: str, **knobs: str) -> subprocess.Popen[bytes]:

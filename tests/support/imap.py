@@ -1,4 +1,5 @@
-"""A real Dovecot for IMAP tests (shared/TESTING.md recipe), mail delivery like an MTA, listener env.
+"""A real Dovecot for IMAP tests (shared/TESTING.md recipe), mail delivery like an MTA, listener env
+([[imap]] entries: ``imap_env``; API mailboxes: ``mailbox_env``; both with short test timings).
 
 Each :class:`Dovecot` is a throw-away instance: a config in a ``tempfile.mkdtemp`` directory
 (0755 — the ``dovecot`` auth user must enter it; pytest's ``tmp_path`` is 0700), a free loopback
@@ -394,6 +395,17 @@ def imap_env(dovecot: Dovecot, user: MailUser, org: str, owner: str, index: int 
         **knobs,
     }
     return {f"SIGNALGATE_IMAP_{index}_{k.upper()}": v for k, v in values.items()}
+
+
+def mailbox_env(**knobs: str) -> dict[str, str]:
+    """Short timings for API mailboxes (SIGNALGATE_MAILBOXES_*), as imap_env does for [[imap]]; the
+    tests' IMAP servers listen on loopback, so private hosts are allowed unless a test says otherwise."""
+    values = {
+        "allow_private_hosts": "true",
+        **FAST_MAILBOX,
+        **knobs,
+    }
+    return {f"SIGNALGATE_MAILBOXES_{k.upper()}": v for k, v in values.items()}
 
 
 @pytest.fixture(scope="module")
