@@ -22,17 +22,15 @@ from gateway.domain.quota import local_day
 from gateway.services import Services, open_services
 from gateway.store.sending import SmsStart
 from tests.support.api import Gateway
-from tests.support.processes import SECRET_KEY, Processes
+from tests.support.processes import SECRET_KEY
 from tests.support.redis import RedisServer
 from tests.support.sending import (
     SendOrg,
-    SmtpServer,
     buy,
     notify,
     provision_sending_org,
     settled,
     sms_template,
-    start_workers,
 )
 from tests.support.timing import wait_for
 from workers.sms_credits import deliver_owed_low
@@ -80,20 +78,17 @@ async def _each_admin_has(client: httpx.AsyncClient, org: SendOrg, n: int) -> li
     return [s for u in ADMINS for s in await _low_signals(client, org, u)]
 
 
+@pytest.mark.usefixtures("send_workers")
 async def test_credits_low_of_a_worker_that_died_before_telling_is_delivered_once(
     client: httpx.AsyncClient,
     gateway: Gateway,
-    redis_server: RedisServer,
-    procs: Processes,
     twilio_api: TwilioApi,
-    smtp_server: SmtpServer,
     services: Services,
 ) -> None:
     """Auto-recharge off, threshold 2, balance 2. A worker charges 1 (2 → 1: the crossing) and dies
     before appending: the next SMS of the org (a real worker) tells both admins once. A second
     crossing delivered by two workers at once still tells each admin once; delivering again adds
     nothing, and the dead job's rerun finds nothing left owed."""
-    start_workers(procs, redis_server, gateway, twilio_api, smtp_server)
     org = await provision_sending_org(client, gateway, twilio_api)
     for admin in ADMINS:
         r = await client.put(f"/api/v1/orgs/{org.id}/users/{admin}", json={"role": "admin"}, headers=gateway.admin)
