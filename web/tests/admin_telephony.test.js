@@ -236,11 +236,15 @@ test('availableQuery and idFrom', () => {
 
 test('a queue step: API defaults, typed numbers as numbers, empty options left out, a summary, its error path', () => {
   const q = newStep('queue', 'en');
-  assert.deepEqual({ ...q.queue }, { group: '', hold_music: '', max_wait: 300, timeout: 20, message: '', language: 'en-US' });
+  assert.deepEqual({ ...q.queue }, {
+    group: '', hold_music: '', max_wait: 300, timeout: 20, message: '', whisper: '', language: 'en-US',
+  });
   const edited = updateStep([q], [0], (s) => ({ ...s, queue: { ...s.queue, group: 'sales', max_wait: '120', timeout: '15' } }));
   assert.deepEqual(apiSteps(edited), [{ queue: { group: 'sales', max_wait: 120, timeout: 15, language: 'en-US' } }]);
   const music = { queue: { group: 'sales', hold_music: 'https://m.example/hold.mp3', max_wait: 60, timeout: 20 } };
   assert.equal(apiSteps([music])[0].queue.hold_music, 'https://m.example/hold.mp3');
+  const whisper = { queue: { group: 'sales', max_wait: 60, timeout: 20, whisper: '営業部宛てです。1を押してください。' } };
+  assert.equal(apiSteps([whisper])[0].queue.whisper, '営業部宛てです。1を押してください。');
   assert.equal(stepSummary(music, 'ja', { groups: { sales: '営業' } }),
     'グループ「営業」の応答を保留音で待つ（最大60秒、呼び出し20秒）');
   assert.equal(stepSummary({ queue: { group: 'sales' } }, 'en', {}),

@@ -117,6 +117,12 @@ SCHEMAS: dict[str, Schema] = {
                             },
                             "timeout": {**_RING_OPTIONS["timeout"], "description": "seconds each member's phone rings"},
                             "message": {**_TEXT, "description": "said while waiting without hold music"},
+                            "whisper": {
+                                **_TEXT,
+                                "maxLength": cf.MAX_WHISPER,
+                                "description": "what a member who answers hears before pressing 1 (in `language`);"
+                                " without it a fixed Japanese or English text",
+                            },
                             "language": _LANGUAGE,
                         },
                         ("group",),
@@ -292,7 +298,8 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
             "TwilioQueueWait",
         ),
         (f"{twilio}/voice-queue-agent", "POST"): _twilio(
-            "The TwiML of the call placed to a queue group's member: a whisper in a one-digit <Gather> whose"
+            "The TwiML of the call placed to a queue group's member: a whisper (the step's `whisper`, else a"
+            " fixed text) in a one-digit <Gather> whose"
             " action is voice-queue-accept, then <Hangup/>",
             {"200": _TWIML},
             "TwilioVoiceFlow",
