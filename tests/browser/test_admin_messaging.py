@@ -275,10 +275,15 @@ async def version_and_dlt(page: Page, m: Msg, lang: str) -> None:
     assert await page.locator("#template-versions-table tr[data-version='1']").get_attribute("data-live") == "true"
     await check_view(page, "admin-templates-versions", lang)
     await row.locator("[data-action='dlt']").click()
-    text = page.locator("#template-dlt-text")
+    # The copy of the version being registered (v2, pending) first; the live one on request.
+    text = page.locator("#template-dlt [data-version='2'] #template-dlt-text")
     await text.wait_for()
-    assert await text.input_value() == "{#var#}様、ご予約を承りました。"  # the live (approved) version
+    assert await text.input_value() == "{#var#}様、ご予約ありがとうございます。"
     assert await text.get_attribute("readonly") is not None
+    await page.locator("#template-dlt-version").select_option("1")
+    live = page.locator("#template-dlt [data-version='1'] #template-dlt-text")
+    await live.wait_for()
+    assert await live.input_value() == "{#var#}様、ご予約を承りました。"  # the live (approved) version
 
 
 async def reschedule_and_cancel(page: Page, m: Msg) -> None:

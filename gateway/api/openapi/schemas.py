@@ -1049,8 +1049,13 @@ DLT_COPY = _obj(
         "text": {"type": "string", "description": "the body with each {{ … }} as {#var#}"},
         "variables": {"type": "integer", "minimum": 0},
         "dlt_template_id": {"type": "string", "description": "once approved with one"},
+        "version": {"type": "integer", "minimum": 1, "description": "the version copied"},
+        "status": {
+            "type": "string",
+            "description": "that version's status (draft, pending, approved, rejected, retired, withdrawn)",
+        },
     },
-    ("text", "variables"),
+    ("text", "variables", "version", "status"),
 )
 
 COMPONENTS: dict[str, Schema] = {
