@@ -241,6 +241,9 @@ async def trigger_for_big_segment(page: Page, m: Msg) -> str:
     assert await rows.count() == 25  # a page of the 1,001
     assert await rows.first.get_attribute("data-contact") == "b-0000"
     assert await rows.first.get_attribute("data-result") == "no_phone_in_field"
+    # Each row names its contact (from the results API), with the id as secondary text.
+    assert await rows.first.locator("[data-contact-name]").inner_text() == "会員0"
+    assert await rows.first.locator("[data-contact-id]").inner_text() == "b-0000"
     return f"{await page.locator('#trigger-fanout-text').inner_text()}\n{await rows.first.inner_text()}"
 
 

@@ -200,7 +200,9 @@ test('trigger results and merge data', () => {
   assert.deepEqual(dataFromRows([emptyDataRow(), { name: 'event', value: '新製品発表会' }]), { event: '新製品発表会' });
   const s = triggerSummary({ results: [{ contact: 'c1', notification: 'n1' }, { contact: 'c2', error: 'no_phone_in_field' }] });
   assert.deepEqual([s.sent, s.failed], [1, 1]);
-  assert.deepEqual(s.rows[1], { contact: 'c2', notification: '', error: 'no_phone_in_field' });
+  assert.deepEqual(s.rows[1], { contact: 'c2', name: '', notification: '', error: 'no_phone_in_field' });
+  const named = triggerSummary({ results: [{ contact: 'c1', name: '佐藤', notification: 'n1' }, { contact: 'c2', name: null, error: 'unknown_contact' }] });
+  assert.deepEqual(named.rows.map((r) => r.name), ['佐藤', '']);
 });
 
 test('template chips: the live version serving beside a pending or draft new version', () => {

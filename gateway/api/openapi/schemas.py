@@ -410,13 +410,15 @@ FANOUT = _obj(
     },
     ("id", "kind", "segment", "status", "total", "enqueued", "skipped", "done"),
 )
+_CONTACT_NAME = {"type": ["string", "null"], "description": "the contact's name (null: deleted, or none)"}
 _MEMBER_RESULT = _obj(
     {
         "contact": {"type": "string"},
+        "name": _CONTACT_NAME,
         "notification": {"type": "string"},
         "error": {"type": "string", "description": "why none, e.g. no_phone_in_field, unknown_contact"},
     },
-    ("contact",),
+    ("contact", "name"),
 )
 FANOUT_RESULTS = _obj(
     {
@@ -686,10 +688,11 @@ SMS_TRIGGER = _obj(
             "items": _obj(
                 {
                     "contact": {"type": "string"},
+                    "name": _CONTACT_NAME,
                     "notification": {"type": "string"},
                     "error": {"type": "string", "enum": ["no_phone_in_field", "unknown_contact"]},
                 },
-                ("contact",),
+                ("contact", "name"),
             ),
         },
     },
