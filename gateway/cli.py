@@ -1,4 +1,4 @@
-"""``signalgate`` command line: up, serve, router, worker, imap, demo, bench."""
+"""``signalgate`` command line: up, serve, router, worker, imap, demo, reseal, bench."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from gateway.redis_server import RedisUnavailable, redis_url
 from gateway.routing.router import Router
 from gateway.services import Services, open_services
 from gateway.store.jobs import run_worker
+from gateway.store.reseal import reseal_all
 from gateway.supervision.health import Health
 from gateway.supervision.listener import HealthListener
 from gateway.supervision.supervisor import Runner, Supervisor
@@ -229,6 +230,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", parents=[common], help="provision the demo org on the configured Redis and print a sign-in link"
     )
+    sub.add_parser(
+        "reseal",
+        parents=[common],
+        help="seal every org's stored secrets under [gateway] secret_key (after a rotation; see README)",
+    )
     add_bench_arguments(sub.add_parser("bench", help="load test: a private stack, or --target URL; see README"))
     return parser
 
@@ -253,32 +259,47 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 2)
     _setup_logging(config)
     try:
-        if args.command in ("up", "imap"):
-            _check_imap(config, required=args.command == "imap")
-        if args.command == "up":
-            asyncio.run(_serve(config, with_router=True, demo=args.demo, with_imap=True))
-        elif args.command == "serve":
-            asyncio.run(_serve(config, with_router=False))
-        elif args.command == "router":
-            asyncio.run(_route(config))
-        elif args.command == "worker":
-            asyncio.run(_work(config))
-        elif args.command == "imap":
-            asyncio.run(_imap(config))
-        elif args.command == "demo":
-            asyncio.run(_demo_only(config))
+        return _run(args, config)
     except ConfigError as exc:
         return _fail(str(exc), 2)
     except RedisUnavailable as exc:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    """The subcommand; its exit code."""
+    if args.command in ("up", "imap"):
+        _check_imap(config, required=args.command == "imap")
+    if args.command == "up":
+        asyncio.run(_serve(config, with_router=True, demo=args.demo, with_imap=True))
+    elif args.command == "serve":
+        asyncio.run(_serve(config, with_router=False))
+    elif args.command == "router":
+        asyncio.run(_route(config))
+    elif args.command == "worker":
+        asyncio.run(_work(config))
+    elif args.command == "imap":
+        asyncio.run(_imap(config))
+    elif args.command == "demo":
+        asyncio.run(_demo_only(config))
+    elif args.command == "reseal":
+        return asyncio.run(_reseal(config))
     return 0
 
 
 async def _demo_only(config: Config) -> None:
     async with redis_url(config.redis) as url:
         await _demo(config, url, serving=None)  # no gateway in this process: ask public_url
+
+
+async def _reseal(config: Config) -> int:
+    """One summary line; 1 when a value opens under no key (named: org/field)."""
+    async with redis_url(config.redis) as url, open_services(config, url, max_connections=4) as svc:
+        summary = await reseal_all(svc.redis, svc.vault)
+    print(summary.line())  # noqa: T201 - the command's one line of output
+    return summary.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

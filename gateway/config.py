@@ -31,6 +31,9 @@ class GatewayConfig:
     # Empty means "generate once and keep in Redis" (shared by every process on that Redis).
     admin_token: str = ""
     secret_key: str = ""
+    # Keys secret_key replaced, newest first (a rotation, see README "Security"): signed links and
+    # sealed secrets made under them still verify/open; everything new uses secret_key.
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     max_body_bytes: int = 65536
     # POST .../contacts:import (up to 10,000 contacts) may send this much.
     import_max_bytes: int = 8_388_608
@@ -227,9 +230,20 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         if not math.isfinite(value):
             raise ConfigError(f"config: {name} must be a finite number, got {raw!r}")
         return value
+    if kind in ("tuple[str, ...]", tuple):
+        return _strings(name, raw)
     if not isinstance(raw, str):
         raise ConfigError(f"config: {name} must be a string, got {raw!r}")
     return raw
+
+
+def _strings(name: str, raw: Any) -> tuple[str, ...]:
+    """A list of strings: a TOML array, or comma-separated in an environment variable."""
+    if isinstance(raw, str):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"config: {name} must be a list of strings")
+    return tuple(raw)
 
 
 def _build(section: str, cls: type[Any], values: Mapping[str, Any]) -> Any:
@@ -303,6 +317,22 @@ def _validate_gateway(gw: GatewayConfig) -> None:
     if gw.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"config: gateway.log_level must be debug|info|warning|error, got {gw.log_level!r}")
     _validate_edge(gw)
+    _validate_previous_keys(gw)
+
+
+def _validate_previous_keys(gw: GatewayConfig) -> None:
+    if not gw.previous_secret_keys:
+        return
+    if not gw.secret_key:
+        raise ConfigError(
+            "config: gateway.previous_secret_keys needs gateway.secret_key set (the new key); an empty "
+            "secret_key means the key generated in Redis, which previous keys do not apply to"
+        )
+    for i, key in enumerate(gw.previous_secret_keys):
+        if not key:
+            raise ConfigError(f"config: gateway.previous_secret_keys[{i}] must not be empty")
+        if key == gw.secret_key:
+            raise ConfigError(f"config: gateway.previous_secret_keys[{i}] must differ from gateway.secret_key")
 
 
 def _validate_edge(gw: GatewayConfig) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from gateway.config import Config
+from gateway.domain.signed_token import Keys
 from gateway.metrics import Metrics
 from gateway.store import credentials
 from gateway.store.actions import SignalActions
@@ -87,6 +88,11 @@ class Services:
     def secret_key(self) -> bytes:
         """The HMAC key of tracking tokens."""
         return self._secrets().secret_key
+
+    @property
+    def verify_keys(self) -> Keys:
+        """What signed tokens verify under: the key, then ``[gateway] previous_secret_keys``."""
+        return self._secrets().verify_keys
 
     def _secrets(self) -> credentials.Secrets:
         if self.secrets is None:

@@ -29,7 +29,7 @@ from workers.deps import Deps
 from workers.outcome import prepare, reject
 from workers.providers.twilio_sms import ProviderError, SentMessage
 from workers.sealed import with_twilio_token
-from workers.sms_credits import tell_admins_low
+from workers.sms_credits import deliver_owed_low
 from workers.sms_rules import sender_reason, template_reason, twilio_reason
 from workers.templating import rejection_reason, rendered_version
 
@@ -116,8 +116,8 @@ async def send_sms(deps: Deps, rec: dict[str, Any], job_try: int, opened: Opened
         token=token,
         day=local_day(datetime.now(tz=UTC), org["timezone"]),
     )
-    if start.reservation.low:
-        await tell_admins_low(deps.services, org_id, nid, start.reservation.balance)
+    if start.reservation.owed:  # this step's crossing, or one a dead worker left owed
+        await deliver_owed_low(deps.services, org_id)
     if start.reservation.outcome == "cancelled":
         return {"status": "cancelled"}
     if start.reservation.outcome == "insufficient":

@@ -67,7 +67,7 @@ def sign(secret: bytes, claim: FlowClaim) -> str:
     return signed_token.seal(secret, _DOMAIN, body)
 
 
-def verify(secret: bytes, token: str) -> FlowClaim:
+def verify(secret: signed_token.Keys, token: str) -> FlowClaim:
     body = signed_token.unseal(secret, _DOMAIN, token, max_length=MAX_TOKEN_LENGTH, error=BadFlowToken)
     if not isinstance(body, dict):
         raise BadFlowToken("undecodable payload")

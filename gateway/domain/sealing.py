@@ -17,6 +17,11 @@ returns it as is (it is sealed on its next write). A wrong key or a tampered val
 
 :class:`Sealer` caches what it opened, keyed by the sealed value (bounded): the Twilio auth token is
 read on every Twilio webhook, so the hot path costs a dict lookup, no HKDF and no AES.
+
+Key rotation (``[gateway] previous_secret_keys``): :class:`Sealer` seals under the current key only
+and opens under the current key, else under each previous key in order; :meth:`Sealer.reseal` gives
+a value sealed under a previous key (or a legacy plain one) sealed anew under the current key —
+what ``signalgate reseal`` writes back, so the previous keys can then be dropped.
 """
 
 from __future__ import annotations
@@ -105,13 +110,46 @@ def _open(aead: AESGCM, org: str, field: str, stored: str) -> str:
 
 
 class Sealer:
-    """Seals and opens with one process's key (derived once); opened values are cached."""
+    """Seals with one process's key and opens with it or its previous keys (each derived once);
+    opened values are cached."""
 
-    def __init__(self, secret_key: bytes, cache_max: int = CACHE_MAX) -> None:
+    def __init__(self, secret_key: bytes, cache_max: int = CACHE_MAX, previous: tuple[bytes, ...] = ()) -> None:
         self._key = derive_key(secret_key)
         self._aead = AESGCM(self._key)
+        self._previous = tuple(AESGCM(derive_key(key)) for key in previous)
         self._cache: dict[tuple[str, str, str], str | SealError] = {}
         self._cache_max = cache_max
+
+    def _open_any(self, org: str, field: str, stored: str) -> str:
+        """Under the current key, else the previous ones in order; the current key's error if none."""
+        try:
+            return _open(self._aead, org, field, stored)
+        except SealError as exc:
+            refused = exc
+        for aead in self._previous:
+            try:
+                return _open(aead, org, field, stored)
+            except SealError:
+                continue
+        raise refused
+
+    def reseal(self, org: str, field: str, stored: str) -> str | None:
+        """``stored`` sealed under the current key when it is not yet (sealed under a previous key,
+        or a legacy plain value); None when it already is. :class:`SealError` when it opens under
+        no key. Never cached: it is for ``signalgate reseal``, not a hot path."""
+        if not is_sealed(stored):
+            return self.seal(org, field, stored)
+        try:
+            _open(self._aead, org, field, stored)
+            return None
+        except SealError as exc:
+            refused = exc
+        for aead in self._previous:
+            try:
+                return self.seal(org, field, _open(aead, org, field, stored))
+            except SealError:
+                continue
+        raise refused
 
     def seal(self, org: str, field: str, plain: str) -> str:
         return seal_secret(self._key, org, field, plain)
@@ -125,7 +163,7 @@ class Sealer:
         hit = self._cache.get(entry)
         if hit is None:
             try:
-                hit = _open(self._aead, org, field, stored)
+                hit = self._open_any(org, field, stored)
             except SealError as exc:
                 hit = exc
             if len(self._cache) >= self._cache_max:

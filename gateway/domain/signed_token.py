@@ -6,6 +6,11 @@ HMAC-SHA256 under ``[gateway] secret_key`` over ``domain + payload``, URL-safe b
 kind of token signs under its own ``domain`` prefix, so a token of one kind is never one of
 another though all share the key. Verification is constant-time; any change to either part makes
 the token invalid. What the payload must hold is the caller's business.
+
+Key rotation (``[gateway] previous_secret_keys``): a token is signed under the current key only,
+and verified under :data:`Keys` — the current key alone (bytes: one HMAC, as before rotation
+existed), or the current key then the previous ones in order (a tuple: each compared in constant
+time), so links in mail sent before the rotation keep working until their key is dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from collections.abc import Mapping
 import orjson
 
 MAC_BYTES = 16
+
+# The keys a token verifies under: the current key, or (current, *previous) while rotating.
+Keys = bytes | tuple[bytes, ...]
 
 
 def b64(data: bytes) -> str:
@@ -38,13 +46,20 @@ def seal(secret: bytes, domain: bytes, body: Mapping[str, object]) -> str:
     return f"{payload}.{_mac(secret, domain, payload).decode()}"
 
 
-def unseal(secret: bytes, domain: bytes, token: str, *, max_length: int, error: type[Exception]) -> object:
-    """The JSON value a token signed under ``domain`` carries. Raises ``error("malformed token")``
-    (too long, not two parts), ``error("bad signature")`` or ``error("undecodable payload")``."""
+def _signed_by(keys: Keys, domain: bytes, payload: str, mac: bytes) -> bool:
+    if isinstance(keys, bytes):  # no rotation under way: one HMAC, nothing more
+        return hmac.compare_digest(mac, _mac(keys, domain, payload))
+    return any(hmac.compare_digest(mac, _mac(key, domain, payload)) for key in keys)
+
+
+def unseal(secret: Keys, domain: bytes, token: str, *, max_length: int, error: type[Exception]) -> object:
+    """The JSON value a token signed under ``domain`` (by any of ``secret``) carries. Raises
+    ``error("malformed token")`` (too long, not two parts), ``error("bad signature")`` or
+    ``error("undecodable payload")``."""
     if len(token) > max_length or token.count(".") != 1:
         raise error("malformed token")
     payload, mac = token.split(".")
-    if not hmac.compare_digest(mac.encode(), _mac(secret, domain, payload)):
+    if not _signed_by(secret, domain, payload, mac.encode()):
         raise error("bad signature")
     try:
         body: object = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -42,7 +42,7 @@ def sign_leg(secret: bytes, org: str, leg: OutboundLeg) -> str:
     return signed_token.seal(secret, _domain(org), body)
 
 
-def verify_leg(secret: bytes, org: str, token: str) -> OutboundLeg:
+def verify_leg(secret: signed_token.Keys, org: str, token: str) -> OutboundLeg:
     body = signed_token.unseal(secret, _domain(org), token, max_length=MAX_TOKEN_LENGTH, error=BadLeg)
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("u", "t", "f")):
         raise BadLeg("incomplete payload")
@@ -66,7 +66,7 @@ def sign_recording(secret: bytes, org: str, call: str) -> str:
     return signed_token.seal(secret, _recording_domain(org), {"c": call})
 
 
-def verify_recording(secret: bytes, org: str, token: str) -> str:
+def verify_recording(secret: signed_token.Keys, org: str, token: str) -> str:
     """The call sid a recording token names (:class:`BadRecordingToken` when it is not ours)."""
     body = signed_token.unseal(
         secret, _recording_domain(org), token, max_length=MAX_TOKEN_LENGTH, error=BadRecordingToken

@@ -42,7 +42,7 @@ def sign(secret: bytes, claim: TrackingClaim) -> str:
     return signed_token.seal(secret, b"", body)
 
 
-def verify(secret: bytes, token: str) -> TrackingClaim:
+def verify(secret: signed_token.Keys, token: str) -> TrackingClaim:
     body = signed_token.unseal(secret, b"", token, max_length=MAX_TOKEN_LENGTH, error=BadToken)
     if not isinstance(body, dict) or not isinstance(body.get("o"), str) or not isinstance(body.get("n"), str):
         raise BadToken("incomplete payload")

@@ -37,7 +37,7 @@ def sign(secret: bytes, claim: UnsubscribeClaim) -> str:
     return signed_token.seal(secret, _DOMAIN, body)
 
 
-def verify(secret: bytes, token: str) -> UnsubscribeClaim:
+def verify(secret: signed_token.Keys, token: str) -> UnsubscribeClaim:
     body = signed_token.unseal(secret, _DOMAIN, token, max_length=MAX_TOKEN_LENGTH, error=BadToken)
     if not isinstance(body, dict) or not isinstance(body.get("o"), str) or not isinstance(body.get("a"), str):
         raise BadToken("incomplete payload")

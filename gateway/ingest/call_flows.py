@@ -186,7 +186,7 @@ def _claim(cb: Callback, kinds: tuple[Kind, ...], *, same_call: bool = True) -> 
     """The token of the callback URL, once it is ours, for this org and (``same_call``) this call."""
     token = _query_param(cb.query, "t") or ""
     try:
-        claim = verify(cb.svc.secret_key, token)
+        claim = verify(cb.svc.verify_keys, token)
     except BadFlowToken as exc:
         raise Forbidden(f"call flow token refused: {exc}", code="bad_flow_token") from None
     if claim.kind not in kinds or claim.org != cb.org or (same_call and claim.call != cb.params.get("CallSid")):

@@ -42,7 +42,7 @@ class Pixel:
         svc = services_of(scope)
         metrics = svc.metrics
         try:
-            claim = verify(svc.secret_key, scope["path_params"]["token"])
+            claim = verify(svc.verify_keys, scope["path_params"]["token"])
             await svc.events.append(
                 claim.org, "track.open", {"notification": claim.notification, "contact": claim.contact}
             )
@@ -61,7 +61,7 @@ async def click(request: Request[State]) -> Response:
     svc = services(request)
     metrics = svc.metrics
     try:
-        claim = verify(svc.secret_key, request.path_params["token"])
+        claim = verify(svc.verify_keys, request.path_params["token"])
     except BadToken:
         metrics.webhooks_refused.labels("track.click", "bad_token").inc()
         raise NotFound("unknown link", code="unknown_link") from None

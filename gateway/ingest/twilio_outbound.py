@@ -23,6 +23,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from gateway.domain import signed_token
 from gateway.domain.errors import Forbidden
 from gateway.domain.telephony_outbound import (
     BadLeg,
@@ -55,10 +56,12 @@ def leg_twiml(leg: OutboundLeg, recording_callback: str | None = None) -> str:
     return str(response)
 
 
-def _token(cb: Callback, name: str, check: Callable[[bytes, str, str], T], refused: type[ValueError], code: str) -> T:
+def _token(
+    cb: Callback, name: str, check: Callable[[signed_token.Keys, str, str], T], refused: type[ValueError], code: str
+) -> T:
     """What the signed token in query parameter ``name`` says, or 403 ``code``."""
     try:
-        return check(cb.svc.secret_key, cb.org, QueryParams(cb.query).get(name) or "")
+        return check(cb.svc.verify_keys, cb.org, QueryParams(cb.query).get(name) or "")
     except refused as exc:
         raise Forbidden(f"the {name} token is not valid ({exc})", code=code) from None
 

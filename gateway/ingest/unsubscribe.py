@@ -29,7 +29,7 @@ _HEADERS = {"content-security-policy": unsubscribe.PAGE_CSP, "cache-control": "n
 
 def _claim(request: Request[State]) -> UnsubscribeClaim:
     try:
-        return unsubscribe.verify(services(request).secret_key, request.path_params["token"])
+        return unsubscribe.verify(services(request).verify_keys, request.path_params["token"])
     except BadToken:
         raise NotFound("unknown link", code="unknown_link") from None
 

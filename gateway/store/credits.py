@@ -3,7 +3,8 @@
 1 credit = 1 SMS segment. See ``credits_reserve.lua``, ``credits_credit.lua`` and
 ``credits_configure.lua`` for the invariants (never negative, charged and refunded at most once
 per notification, auto-recharge before the balance would fall below its threshold, at most
-``max_per_day`` top-ups per org-local day, ``credits.low`` once per crossing).
+``max_per_day`` top-ups per org-local day, ``credits.low`` once per crossing: each crossing is
+recorded as owed in the same step, :meth:`Credits.owed_low` / :meth:`Credits.clear_low`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from gateway.domain.credits_low import OwedLow, parse_owed
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
@@ -31,7 +33,13 @@ MAX_PER_DAY = 100
 class Reservation:
     outcome: str  # "charged" | "already_charged" | "insufficient" | "cancelled"
     balance: int
-    low: bool = False  # this step crossed below the threshold with no top-up possible: credits.low
+    crossing: str = ""  # the id of the crossing below the threshold this step made ("" none)
+    owed: int = 0  # credits.low warnings owed after this step (this crossing's included)
+
+    @property
+    def low(self) -> bool:
+        """This step crossed below the threshold with no top-up possible: credits.low."""
+        return bool(self.crossing)
 
 
 RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient", 3: "cancelled"}
@@ -39,6 +47,16 @@ RESERVE_OUTCOMES = {1: "charged", 2: "already_charged", 0: "insufficient", 3: "c
 
 def _now() -> int:
     return int(time.time() * 1000)
+
+
+def _seq(crossing: str) -> int:
+    head = crossing.split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def reservation(code: Any, balance: Any, crossing: Any, owed: Any) -> Reservation:
+    """A Reservation from ``credits_reserve.lua``'s reply (also part of ``sms_begin.lua``'s)."""
+    return Reservation(RESERVE_OUTCOMES[int(code)], int(balance), str(crossing or ""), int(owed))
 
 
 class Credits:
@@ -53,10 +71,20 @@ class Credits:
     async def reserve(self, org: str, nid: str, amount: int, day: str) -> Reservation:
         """Charge ``amount`` for ``nid`` (topping up first when auto-recharge allows); ``day`` is
         the org's local day (:func:`gateway.domain.quota.local_day`)."""
-        code, balance, low = await self._s.credits_reserve(
-            keys=self._keys(org, nid), args=[amount, nid, _now(), self._ledger_max, day]
+        code, balance, crossing, owed = await self._s.credits_reserve(
+            keys=[*self._keys(org, nid), keys.credits_low_owed(org)], args=[amount, nid, _now(), self._ledger_max, day]
         )
-        return Reservation(RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
+        return reservation(code, balance, crossing, owed)
+
+    async def owed_low(self, org: str) -> list[OwedLow]:
+        """The credits.low warnings owed to the org's admins (oldest crossing first)."""
+        raw = await self._r.hgetall(keys.credits_low_owed(org))
+        owed = [parse_owed(str(crossing), value) for crossing, value in raw.items()]
+        return sorted(owed, key=lambda o: _seq(o.crossing))
+
+    async def clear_low(self, org: str, crossing: str) -> bool:
+        """The warning of ``crossing`` was delivered: no longer owed (False: already cleared)."""
+        return bool(await self._r.hdel(keys.credits_low_owed(org), crossing))
 
     async def refund(self, org: str, nid: str, reason: str) -> bool:
         code, _ = await self._s.credits_credit(

@@ -300,6 +300,12 @@ def credits(org_id: str) -> str:
     return f"sg:{{{org_id}}}:credits"
 
 
+def credits_low_owed(org_id: str) -> str:
+    """Hash: credits.low warnings owed to the org's admins, crossing id -> JSON facts
+    (:mod:`gateway.domain.credits_low`); a field lives from the crossing until it is delivered."""
+    return f"sg:{{{org_id}}}:credits-low-owed"
+
+
 def credit_ledger(org_id: str) -> str:
     """Stream of credit movements (purchase, charge, refund, auto_recharge)."""
     return f"sg:{{{org_id}}}:credit-ledger"

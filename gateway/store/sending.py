@@ -120,17 +120,17 @@ class Sending:
         """Store ``fields``, reserve ``segments`` credits (auto-recharge's window is ``day``, the
         org's local day), advance to ``sending``, claim the attempt; a cancelled notification
         changes nothing (outcome ``cancelled``)."""
-        code, balance, verdict, value, low = await self._s.sms_begin(
+        code, balance, verdict, value, crossing, owed = await self._s.sms_begin(
             keys=[
                 keys.notification(org, nid),
                 keys.notification_history(org, nid),
                 keys.credits(org),
                 keys.credit_ledger(org),
+                keys.credits_low_owed(org),
             ],
             args=[segments, nid, _now(), self._ledger_max, stale_ms, token, RANK["sending"], day, *_flat(fields)],
         )
-        reservation = Reservation(credits.RESERVE_OUTCOMES[int(code)], int(balance), bool(low))
-        return SmsStart(reservation, str(verdict), str(value))
+        return SmsStart(credits.reservation(code, balance, crossing, owed), str(verdict), str(value))
 
     async def sms_accepted(self, org: str, nid: str, sid: str, link: dict[str, str]) -> bool:
         """The provider took the message: sid, message link, attempt cleared and ``sent``, atomically."""

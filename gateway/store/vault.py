@@ -9,6 +9,9 @@ start while Redis is down. What the callers need:
 - :meth:`Vault.reveal` — the plain secret, or None after one error line naming the org and the
   field (never the secret) per unreadable value: a reader turns None into a visible state (a
   refused webhook, a failed send, a mailbox in ``auth_failed``), never a crash loop.
+
+A value sealed under one of ``[gateway] previous_secret_keys`` opens too (writes seal under the
+current key); ``signalgate reseal`` (:mod:`gateway.store.reseal`) seals every stored one anew.
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ log = logging.getLogger("signalgate.secrets")
 _LOGGED_MAX = 1000
 
 # (section of the org record or None for a top-level key, key in it, field name in the associated data)
-_ORG_SECRETS: tuple[tuple[str | None, str, str], ...] = (
+ORG_SECRETS: tuple[tuple[str | None, str, str], ...] = (
     ("twilio", "auth_token", TWILIO_AUTH_TOKEN),
     ("smtp", "password", SMTP_PASSWORD),
     (None, "webhook_secret", WEBHOOK_SECRET),
 )
-ORG_SECRET_KEYS = tuple((section, key) for section, key, _ in _ORG_SECRETS)
+ORG_SECRET_KEYS = tuple((section, key) for section, key, _ in ORG_SECRETS)
 
 
 def org_secret(rec: dict[str, Any] | None, section: str | None, key: str) -> Any:
@@ -48,13 +51,15 @@ class Vault:
         # Without resolved secrets, a key set in config is known at once (no Redis needed); only a
         # generated one (kept in Redis) waits for ready().
         key = secrets.secret_key if secrets is not None else cfg.secret_key.encode()
-        self._sealer = Sealer(key) if key else None
+        self._previous = credentials.previous_keys(cfg)  # values sealed under them still open
+        self._sealer = Sealer(key, previous=self._previous) if key else None
         self._logged: set[tuple[str, str, str]] = set()
 
     async def ready(self) -> Sealer:
         """The sealer, resolving the secret key first if this process has not yet."""
         if self._sealer is None:
-            self._sealer = Sealer((await credentials.resolve(self._r, self._cfg)).secret_key)
+            key = (await credentials.resolve(self._r, self._cfg)).secret_key
+            self._sealer = Sealer(key, previous=self._previous)
         return self._sealer
 
     @property
@@ -95,7 +100,7 @@ class Vault:
         a legacy plain value) and is sealed.
         """
         out = rec
-        for section, key, field in _ORG_SECRETS:
+        for section, key, field in ORG_SECRETS:
             value = org_secret(rec, section, key)
             if not isinstance(value, str) or not value:
                 continue

@@ -467,3 +467,26 @@ def test_cluster_without_a_plain_queue_is_one_line(env: dict[str, str], key: str
     message = _error(None, env)
     assert key in message
     assert "\n" not in message
+
+
+# -- [gateway] previous_secret_keys (key rotation) ---------------------------------------------
+def test_previous_secret_keys_from_toml_and_comma_separated_env(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[gateway]\nsecret_key = "new"\nprevious_secret_keys = ["old", "older"]\n')
+    assert load_config(path, {}).gateway.previous_secret_keys == ("old", "older")
+    env = {"SIGNALGATE_GATEWAY_SECRET_KEY": "new", "SIGNALGATE_GATEWAY_PREVIOUS_SECRET_KEYS": " old , older,"}
+    assert load_config(None, env).gateway.previous_secret_keys == ("old", "older")
+    assert load_config(None, {}).gateway.previous_secret_keys == ()
+    assert "old" not in repr(load_config(path, {}).gateway)  # never in a logged config
+
+
+def test_previous_secret_keys_are_validated_without_echoing_them(tmp_path: Path) -> None:
+    message = _error(_write(tmp_path, '[gateway]\nsecret_key = "new"\nprevious_secret_keys = 3\n'))
+    assert message == "config: gateway.previous_secret_keys must be a list of strings"
+    message = _error(_write(tmp_path, '[gateway]\nsecret_key = "new"\nprevious_secret_keys = ["old", 3]\n'))
+    assert message == "config: gateway.previous_secret_keys must be a list of strings"
+    message = _error(_write(tmp_path, '[gateway]\nsecret_key = "new-k"\nprevious_secret_keys = ["o", "new-k"]\n'))
+    assert message == "config: gateway.previous_secret_keys[1] must differ from gateway.secret_key"
+    message = _error(_write(tmp_path, '[gateway]\nsecret_key = "new"\nprevious_secret_keys = [""]\n'))
+    assert message == "config: gateway.previous_secret_keys[0] must not be empty"
+    message = _error(None, {"SIGNALGATE_GATEWAY_PREVIOUS_SECRET_KEYS": "old-key"})
+    assert "needs gateway.secret_key set" in message and "old-key" not in message

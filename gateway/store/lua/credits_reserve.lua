@@ -1,26 +1,31 @@
 --[[ credits_reserve: charge a notification's SMS credits, once, never below zero, topping up first.
 KEYS[1] credits hash (balance; auto_enabled, auto_threshold, auto_amount, auto_max_per_day,
-auto_day, auto_count; low_armed)   KEYS[2] credit ledger stream   KEYS[3] notification hash
+auto_day, auto_count; low_armed, low_seq)   KEYS[2] credit ledger stream   KEYS[3] notification hash
+KEYS[4] owed credits.low warnings (hash: crossing id -> JSON {balance, threshold, reason, notification, at})
 ARGV[1] credits needed (segments)   ARGV[2] notification id   ARGV[3] now (ms)
 ARGV[4] ledger length kept (XADD MAXLEN ~: older entries are trimmed)
 ARGV[5] the org's local calendar day (YYYY-MM-DD): the window of auto_max_per_day
-Returns {code, balance, low}: code 1 charged now, 2 already charged by an earlier run of the same
-notification (nothing changes), 0 not enough credits even after every top-up allowed today
-(nothing changes); low = 1 when this step is the crossing below the threshold that must tell the
-org's admins (credits.low), else 0.
+Returns {code, balance, crossing, owed}: code 1 charged now, 2 already charged by an earlier run of
+the same notification (nothing changes), 0 not enough credits even after every top-up allowed today
+(nothing changes); crossing = the id of the crossing below the threshold this step made (it must
+tell the org's admins credits.low), else ''; owed = how many warnings are owed (KEYS[4]) after this
+step, this crossing's included: the caller delivers them all and clears each once told.
 Auto-recharge (before the charge, in this same step): while the balance after this send would be
 below the threshold and fewer than auto_max_per_day top-ups happened on this local day, add
 auto_amount (one ledger entry `auto_recharge` each). If even the allowed top-ups cannot cover the
 send, nothing is topped up and the send is refused.
 credits.low: when the balance is (or stays, on a refusal) below the threshold and no top-up can
-help (auto-recharge off, or today's cap reached), low is returned once: `low_armed` is cleared and
-set again only when the balance is back at or above the threshold (here, or in credits_credit).
+help (auto-recharge off, or today's cap reached), this is a crossing, once: `low_armed` is cleared
+(set again only when the balance is back at or above the threshold, here or in credits_credit) and,
+in the same atomic step, the crossing is recorded as owed in KEYS[4] under a new id
+('<low_seq>-<notification id>'). A caller that dies before telling the admins thus leaves the
+warning owed, and the next caller (any SMS send of the org, or the job's rerun) delivers it.
 Invariants: the balance never goes negative; a notification is charged at most once (the
 `charged` field is written in the same atomic step as the debit); at most auto_max_per_day
-top-ups per org-local day. ]]
+top-ups per org-local day; every crossing is owed until a caller clears it (never lost). ]]
 local need = tonumber(ARGV[1])
 local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')
-if redis.call('HEXISTS', KEYS[3], 'charged') == 1 then return {2, balance, 0} end
+if redis.call('HEXISTS', KEYS[3], 'charged') == 1 then return {2, balance, '', redis.call('HLEN', KEYS[4])} end
 local c = redis.call('HMGET', KEYS[1], 'auto_enabled', 'auto_threshold', 'auto_amount', 'auto_max_per_day',
   'auto_day', 'auto_count', 'low_armed')
 local enabled = c[1] == '1'
@@ -37,17 +42,21 @@ end
 local function low_now(after)
   if after >= threshold then
     redis.call('HSET', KEYS[1], 'low_armed', '1')
-    return 0
+    return ''
   end
   local helpless = (not enabled) or amount <= 0 or count + topups >= cap
-  if helpless and low_armed then
-    redis.call('HSET', KEYS[1], 'low_armed', '0')
-    return 1
-  end
-  return 0
+  if not (helpless and low_armed) then return '' end
+  redis.call('HSET', KEYS[1], 'low_armed', '0')
+  local crossing = redis.call('HINCRBY', KEYS[1], 'low_seq', 1) .. '-' .. ARGV[2]
+  local reason = 'auto_recharge_off'
+  if enabled then reason = 'auto_recharge_cap' end
+  redis.call('HSET', KEYS[4], crossing, cjson.encode({balance = after, threshold = threshold, reason = reason,
+    notification = ARGV[2], at = tonumber(ARGV[3])}))
+  return crossing
 end
 if balance + topups * amount < need then
-  return {0, balance, low_now(balance)}
+  local crossing = low_now(balance)
+  return {0, balance, crossing, redis.call('HLEN', KEYS[4])}
 end
 for _ = 1, topups do
   balance = redis.call('HINCRBY', KEYS[1], 'balance', amount)
@@ -59,4 +68,5 @@ balance = redis.call('HINCRBY', KEYS[1], 'balance', -need)
 redis.call('HSET', KEYS[3], 'charged', need)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'charge', 'amount', -need, 'balance', balance,
   'notification', ARGV[2], 'at', ARGV[3])
-return {1, balance, low_now(balance)}
+local crossing = low_now(balance)
+return {1, balance, crossing, redis.call('HLEN', KEYS[4])}

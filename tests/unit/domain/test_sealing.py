@@ -97,3 +97,43 @@ def test_sealer_cache_is_bounded() -> None:
     values = [sealer.seal("acme", "f", str(i)) for i in range(10)]
     assert [sealer.open("acme", "f", v) for v in values] == [str(i) for i in range(10)]
     assert len(sealer._cache) <= 3
+
+
+# -- key rotation: opened under the current key, else the previous ones; sealed under the current --
+def test_a_value_sealed_under_a_previous_key_opens_and_new_ones_use_the_current_key() -> None:
+    old = seal_secret(derive_key(b"old key"), "acme", TWILIO_AUTH_TOKEN, SECRET)
+    older = seal_secret(derive_key(b"older key"), "acme", TWILIO_AUTH_TOKEN, "older-" + SECRET)
+    sealer = Sealer(b"new key", previous=(b"old key", b"older key"))
+    assert sealer.open("acme", TWILIO_AUTH_TOKEN, old) == SECRET
+    assert sealer.open("acme", TWILIO_AUTH_TOKEN, older) == "older-" + SECRET
+    fresh = sealer.seal("acme", TWILIO_AUTH_TOKEN, SECRET)
+    assert open_secret(derive_key(b"new key"), "acme", TWILIO_AUTH_TOKEN, fresh) == SECRET
+    with pytest.raises(SealError):
+        open_secret(derive_key(b"old key"), "acme", TWILIO_AUTH_TOKEN, fresh)
+    with pytest.raises(SealError):  # without the previous key it does not open
+        Sealer(b"new key").open("acme", TWILIO_AUTH_TOKEN, old)
+
+
+def test_a_value_of_no_known_key_still_fails_naming_only_org_and_field() -> None:
+    stranger = seal_secret(derive_key(b"a key nobody has"), "acme", TWILIO_AUTH_TOKEN, SECRET)
+    sealer = Sealer(b"new key", previous=(b"old key",))
+    with pytest.raises(SealError) as info:
+        sealer.open("acme", TWILIO_AUTH_TOKEN, stranger)
+    assert "'acme'" in str(info.value) and TWILIO_AUTH_TOKEN in str(info.value) and SECRET not in str(info.value)
+    old = seal_secret(derive_key(b"old key"), "acme", TWILIO_AUTH_TOKEN, SECRET)
+    with pytest.raises(SealError):  # the previous key is bound to org and field like the current one
+        sealer.open("other-org", TWILIO_AUTH_TOKEN, old)
+
+
+def test_reseal_moves_a_value_to_the_current_key_once() -> None:
+    sealer = Sealer(b"new key", previous=(b"old key",))
+    old = seal_secret(derive_key(b"old key"), "acme", mailbox_password("m1"), SECRET)
+    moved = sealer.reseal("acme", mailbox_password("m1"), old)
+    assert moved is not None and moved != old
+    assert open_secret(derive_key(b"new key"), "acme", mailbox_password("m1"), moved) == SECRET
+    assert sealer.reseal("acme", mailbox_password("m1"), moved) is None  # already under the current key
+    plain = sealer.reseal("acme", mailbox_password("m1"), "legacy-plain")  # a legacy plain value is sealed
+    assert plain is not None and Sealer(b"new key").open("acme", mailbox_password("m1"), plain) == "legacy-plain"
+    stranger = seal_secret(derive_key(b"a key nobody has"), "acme", mailbox_password("m1"), SECRET)
+    with pytest.raises(SealError):
+        sealer.reseal("acme", mailbox_password("m1"), stranger)

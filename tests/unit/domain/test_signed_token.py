@@ -54,3 +54,25 @@ def test_a_validly_signed_payload_that_is_not_json_is_undecodable() -> None:
     mac = signed_token.b64(hmac.digest(KEY, b"d:" + payload.encode(), hashlib.sha256)[: signed_token.MAC_BYTES])
     with pytest.raises(Refused, match="undecodable payload"):
         unseal(f"{payload}.{mac}")
+
+
+# -- key rotation: verified under the current key, then the previous ones -----------------------
+OLD, OLDER, UNKNOWN = b"o" * 32, b"p" * 32, b"u" * 32
+
+
+@pytest.mark.parametrize("signer", [KEY, OLD, OLDER], ids=["current", "previous", "older"])
+def test_a_token_of_the_current_or_a_previous_key_verifies(signer: bytes) -> None:
+    token = signed_token.seal(signer, b"d:", {"o": "acme"})
+    assert signed_token.unseal((KEY, OLD, OLDER), b"d:", token, max_length=256, error=Refused) == {"o": "acme"}
+
+
+def test_a_token_of_a_key_not_in_the_ring_is_refused_and_previous_keys_keep_their_domain() -> None:
+    with pytest.raises(Refused, match="bad signature"):
+        unseal(signed_token.seal(UNKNOWN, b"d:", {"o": "acme"}), key=KEY)
+    for keys in ((KEY, OLD), (KEY, OLD, OLDER)):
+        with pytest.raises(Refused, match="bad signature"):
+            signed_token.unseal(keys, b"d:", signed_token.seal(UNKNOWN, b"d:", {}), max_length=256, error=Refused)
+        with pytest.raises(Refused, match="bad signature"):  # an old key's token of another kind
+            signed_token.unseal(keys, b"d:", signed_token.seal(OLD, b"x:", {}), max_length=256, error=Refused)
+    with pytest.raises(Refused, match="bad signature"):  # no key at all verifies nothing
+        signed_token.unseal((), b"d:", signed_token.seal(KEY, b"d:", {}), max_length=256, error=Refused)

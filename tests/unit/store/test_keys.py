@@ -52,6 +52,7 @@ ORG, USER = "acme", "u1"
         (lambda: keys.templates(ORG), "sg:{acme}:templates"),
         (lambda: keys.credits(ORG), "sg:{acme}:credits"),
         (lambda: keys.credit_ledger(ORG), "sg:{acme}:credit-ledger"),
+        (lambda: keys.credits_low_owed(ORG), "sg:{acme}:credits-low-owed"),
         (lambda: keys.email_usage(ORG, "2026-11-30"), "sg:{acme}:email-usage:2026-11-30"),
         (lambda: keys.report_day(ORG, "2026-11-30"), "sg:{acme}:report:2026-11-30"),
         (lambda: keys.report_seen(ORG, "2026-11-30"), "sg:{acme}:report-seen:2026-11-30"),
