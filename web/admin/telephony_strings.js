@@ -12,6 +12,7 @@ export const TELEPHONY_STRINGS = {
 
     'admin.error.number_in_use': '公開中で有効な着信フローがこの番号で応答しているため、解約できません。先にフローをオフにしてください。',
     'admin.error.number_has_flow': 'この番号では別の着信フローが公開中で有効です。先にそちらをオフにしてください。',
+    'admin.error.number_released': 'この番号は解約された（または解約中の）ため、着信フローを有効にできません。別の番号を選んでください。',
     'admin.error.invalid_flow': '着信フローの内容に誤りがあります。',
     'admin.error.number_exists': 'この番号はすでに組織の番号です。',
     'admin.error.number_not_found': 'この番号は組織の番号ではありません。',
@@ -218,6 +219,7 @@ export const TELEPHONY_STRINGS = {
 
     'admin.error.number_in_use': 'A published, enabled call flow answers on this number, so it cannot be released. Switch the flow off first.',
     'admin.error.number_has_flow': 'Another call flow is published and enabled on this number. Switch that one off first.',
+    'admin.error.number_released': 'This number was released (or is being released), so no call flow can go live on it. Pick another number.',
     'admin.error.invalid_flow': 'The call flow has a mistake.',
     'admin.error.number_exists': 'This number is already one of the org’s numbers.',
     'admin.error.number_not_found': 'This number is not one of the org’s numbers.',

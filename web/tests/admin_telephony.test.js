@@ -56,6 +56,7 @@ test('telephony strings: the same keys in ja and en, merged into ADMIN_STRINGS',
 test('the telephony error codes read in the admin language', () => {
   assert.match(errorMessage({ status: 409, code: 'number_in_use' }, 'ja'), /解約できません/);
   assert.match(errorMessage({ status: 409, code: 'number_has_flow' }, 'en'), /Another call flow/);
+  assert.match(errorMessage({ status: 409, code: 'number_released' }, 'ja'), /解約/);
   assert.match(errorMessage({ status: 400, code: 'invalid_flow' }, 'ja'), /着信フロー/);
   assert.equal(errorMessage({ status: 400, code: 'generic' }, 'en'), 'Something went wrong (generic).');
   assert.equal(errorMessage({ status: 418, code: 'nope' }, 'en'), 'Something went wrong (nope).');
