@@ -149,7 +149,7 @@ async def open_services(
             jobs=jobs,
             secrets=resolved,
             sending=Sending(redis, scripts),
-            numbers=Numbers(redis),
+            numbers=Numbers(redis, scripts),
             groups=Groups(redis),
             twilio=twilio,
             call_flows=CallFlows(redis, scripts),

@@ -3,7 +3,8 @@
 ``PUT`` saves the **draft** (and the ``enabled`` switch, which takes effect at once);
 ``POST .../publish`` makes the draft the live version. One published, enabled flow per number:
 going live on a number another flow answers is 409 ``number_has_flow`` (decided atomically in
-Redis, :mod:`gateway.store.call_flows`). Drafts are checked by :mod:`gateway.domain.call_flows`;
+Redis, :mod:`gateway.store.call_flows`); going live on a number released meanwhile is 409
+``number_released``. Drafts are checked by :mod:`gateway.domain.call_flows`;
 the users, groups and number they name must exist (checked again on publish).
 """
 
@@ -20,7 +21,7 @@ from gateway.domain.call_flows import Known, check_references, references, valid
 from gateway.domain.errors import ApiError, NotFound
 from gateway.http import JSONResponse, State, admin_org, path_id, read_json
 from gateway.services import Services
-from gateway.store.call_flows import NumberTaken
+from gateway.store.call_flows import NumberGone, NumberTaken
 
 
 class NumberHasFlow(ApiError):
@@ -28,7 +29,14 @@ class NumberHasFlow(ApiError):
     code = "number_has_flow"
 
 
-def _conflict(exc: NumberTaken, number: str) -> NumberHasFlow:
+class NumberReleased(ApiError):
+    status = 409
+    code = "number_released"
+
+
+def _conflict(exc: NumberTaken | NumberGone, number: str) -> ApiError:
+    if isinstance(exc, NumberGone):
+        return NumberReleased(f"{exc.number} is no longer one of the org's numbers (released); nothing goes live on it")
     return NumberHasFlow(f"flow {exc.holder!r} is published and enabled on {number}; switch it off first")
 
 
@@ -60,7 +68,7 @@ async def put_flow(request: Request[State]) -> Response:
     check_references(given.draft, await known_for(svc, org["id"], given.draft))
     try:
         created = await svc.call_flows.put(org["id"], flow, given.draft, given.enabled)
-    except NumberTaken as exc:
+    except (NumberTaken, NumberGone) as exc:
         raise _conflict(exc, given.draft["number"]) from None
     return JSONResponse(_public(await _get(svc, org["id"], flow)), status_code=201 if created else 200)
 
@@ -72,7 +80,7 @@ async def publish(request: Request[State]) -> Response:
     check_references(rec["draft"], await known_for(svc, org["id"], rec["draft"]))
     try:
         version = await svc.call_flows.publish(org["id"], flow)
-    except NumberTaken as exc:
+    except (NumberTaken, NumberGone) as exc:
         raise _conflict(exc, rec["draft"]["number"]) from None
     if version is None:
         raise NotFound("call flow does not exist", code="flow_not_found")

@@ -20,6 +20,7 @@ from gateway.domain.errors import ApiError, BadRequest, NotFound
 from gateway.domain.telephony import NUMBER_TYPES, available_record, e164_param, number_record
 from gateway.http import JSONResponse, State, admin_org, int_param, json_object
 from gateway.services import Services
+from gateway.store.telephony import NumberInUse
 from gateway.twilio_rest import TwilioFailure
 
 NUMBERS_PAGE = 100
@@ -116,22 +117,37 @@ async def get_number(request: Request[State]) -> Response:
 
 
 async def release_number(request: Request[State]) -> Response:
-    """Give the number back to Twilio (409 ``number_in_use`` while a live call flow answers on it)."""
+    """Give the number back to Twilio (409 ``number_in_use`` while a live call flow answers on it).
+
+    The order, so the org's record never claims a number Twilio no longer routes to us and a
+    failed release never loses one: (1) one Redis step checks that no published, enabled flow
+    answers on the number and takes it out of the org's numbers (parked, not deleted), so from
+    then on a publish or enable on it is refused (409 ``number_released``), with no window between
+    the check and the removal; (2) Twilio releases it; calls it still routes here meanwhile meet
+    no live flow and are rejected; (3) Twilio said yes (or "no such number"): the parked record is
+    forgotten; Twilio said no: the number is put back and the error returned. When the outcome is
+    unknown (no answer from Twilio, the process dies, the request is cancelled mid-call) the number
+    stays parked (Twilio may have released it): the next ``DELETE`` of it finishes the release.
+    """
     svc, org, number = await _number_of(request)
-    rec = await svc.numbers.get_number(org["id"], number)
-    if rec is None:
-        raise NotFound(f"{number} is not one of the org's numbers", code="number_not_found")
-    if await svc.numbers.flows_on_number(org["id"], number):
+    sid, token = twilio_account(svc, org)
+    try:
+        rec = await svc.numbers.begin_release(org["id"], number)
+    except NumberInUse:
         raise ApiError(
             f"a published, enabled call flow answers on {number}: switch it off first", code="number_in_use", status=409
-        )
-    sid, token = twilio_account(svc, org)
+        ) from None
+    if rec is None:
+        raise NotFound(f"{number} is not one of the org's numbers", code="number_not_found")
     try:
         await svc.twilio.release(sid, token, rec["sid"])
     except TwilioFailure as exc:
-        if exc.status != 404:  # already gone at Twilio: forget it here too
+        if exc.status is None:  # no answer: it may be released; stays parked for a retried DELETE
+            raise ApiError(f"{exc}; send the DELETE again to finish", code="twilio_unavailable", status=502) from None
+        if exc.status != 404:  # Twilio refused: still ours (404: already gone at Twilio, forget it too)
+            await svc.numbers.restore(org["id"], number)
             raise twilio_error(exc) from None
-    await svc.numbers.delete_number(org["id"], number)
+    await svc.numbers.release_done(org["id"], number)
     return Response(status_code=204)
 
 

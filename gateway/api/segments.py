@@ -134,8 +134,9 @@ async def get_fanout(request: Request[State]) -> Response:
 
 
 async def fanout_results(request: Request[State]) -> Response:
-    """What the send did for each member so far, by contact id: ``{"contact", "notification"}`` or
-    ``{"contact", "error"}`` (a member skipped: e.g. ``no_phone_in_field``), paged."""
+    """What the send did for each member so far, by contact id: ``{"contact", "name", "notification"}``
+    or ``{"contact", "name", "error"}`` (a member skipped: e.g. ``no_phone_in_field``; ``name`` is the
+    contact's now, null once it is deleted), paged."""
     svc, org = await admin_org(request)
     batch, _ = await _fanout(svc, org["id"], request)
     limit = int_param(request, "limit", PAGE, 1, PAGE_MAX)

@@ -101,7 +101,7 @@ async def _segment_fanout(
 
 
 async def trigger(request: Request[State]) -> Response:
-    """202 ``{"sms_notification", "results": [{"contact", "notification"} | {"contact", "error"}]}``,
+    """202 ``{"sms_notification", "results": [{"contact", "name", "notification"} | {"contact", "name", "error"}]}``,
     one per contact, for ``contacts`` and for a ``segment`` of at most 1,000 members; for a larger
     segment 202 ``{"sms_notification", "fanout"}``: the segment send that makes them, a chunk per
     job step, its per-member results at ``GET .../fanouts/{id}/results``. Either way each member's
@@ -123,13 +123,14 @@ async def trigger(request: Request[State]) -> Response:
 
     async def one(cid: str, contact: dict[str, Any] | None) -> dict[str, Any]:
         if contact is None:
-            return {"contact": cid, "error": "unknown_contact"}
+            return {"contact": cid, "name": None, "error": "unknown_contact"}
+        named = {"contact": cid, "name": contact.get("name") or None}  # read with the contacts: no extra call
         body, why = member_send(definition, contact, data, key)
         if body is None:
-            return {"contact": cid, "error": why}
+            return {**named, "error": why}
         async with gate:
             rec = await submission.submit(svc.notifications, svc.jobs, org["id"], body)
-        return {"contact": cid, "notification": rec["id"]}
+        return {**named, "notification": rec["id"]}
 
     results = await asyncio.gather(*(one(cid, contact) for cid, contact in targets))
     return JSONResponse({"sms_notification": definition["id"], "results": results}, status_code=202)

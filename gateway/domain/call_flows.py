@@ -4,7 +4,8 @@ A flow is ``{"name", "description", "number", "enabled", "steps": [...]}``; the 
 (SPEC "Telephony"): ``say`` (+ ``language``), ``hours`` (``open`` windows in the org's time zone,
 ``closed`` steps that run instead of the rest), ``ring`` (``users`` or ``group``, ``strategy``,
 ``timeout``), ``queue`` (``group``, ``hold_music``, ``max_wait``, ``timeout``, ``message``,
-``language``: the caller waits in a Twilio queue while the group's members are called),
+``whisper``, ``language``: the caller waits in a Twilio queue while the group's members are called,
+and a member who answers hears ``whisper``, or a fixed text in the step's language, before pressing 1),
 ``voicemail`` (``user``, ``prompt``, ``max_length``) and ``hangup``.
 
 :func:`validate_flow` returns the normalised draft (defaults filled in, ``strategy``/``timeout`` of a
@@ -47,6 +48,9 @@ MAX_WAIT_RANGE = (10, 1800)  # seconds a caller waits in a queue before the flow
 MAX_URL = 1024  # a queue's hold music (an https URL Twilio <Play>s)
 # Twilio reads at most 4,096 characters in one <Say>.
 MAX_TEXT = 4096
+# What a queue member hears before pressing 1: said inside a <Gather> that waits only a few seconds
+# after it, so a short sentence, not a message.
+MAX_WHISPER = 300
 # Bounds that keep one flow (and the TwiML of one request) small.
 MAX_STEPS = 50
 MAX_DEPTH = 4  # hours inside a closed branch inside a closed branch ...
@@ -300,7 +304,7 @@ def _voicemail(value: dict[str, Any], path: str) -> dict[str, Any]:
     return {"voicemail": out}
 
 
-_QUEUE_KEYS = frozenset({"group", "hold_music", "max_wait", "timeout", "message", "language"})
+_QUEUE_KEYS = frozenset({"group", "hold_music", "max_wait", "timeout", "message", "whisper", "language"})
 
 
 def _queue(value: dict[str, Any], path: str) -> dict[str, Any]:
@@ -314,6 +318,8 @@ def _queue(value: dict[str, Any], path: str) -> dict[str, Any]:
     out["timeout"] = _int(q.get("timeout", DEFAULT_TIMEOUT), f"{here}.timeout", TIMEOUT_RANGE)
     if q.get("message") is not None:
         out["message"] = _text(q["message"], f"{here}.message", MAX_TEXT, required=True)
+    if q.get("whisper") is not None:
+        out["whisper"] = _text(q["whisper"], f"{here}.whisper", MAX_WHISPER, required=True)
     out["language"] = _language(q.get("language", DEFAULT_LANGUAGE), f"{here}.language")
     return {"queue": out}
 

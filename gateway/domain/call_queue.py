@@ -43,8 +43,11 @@ def _spoken(texts: dict[str, str], language: str) -> Spoken:
     return Spoken(texts["en"], language if language.lower().startswith("en") else "en-US")
 
 
-def whisper(language: str) -> Spoken:
-    """What an answered leg hears before it may take the caller."""
+def whisper(language: str, text: str | None = None) -> Spoken:
+    """What an answered leg hears before it may take the caller: the queue step's own ``whisper``
+    text in the step's language when it has one, else the fixed one (:data:`WHISPERS`)."""
+    if text is not None:
+        return Spoken(text, language)
     return _spoken(WHISPERS, language)
 
 

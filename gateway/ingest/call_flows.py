@@ -140,7 +140,8 @@ async def queue_agent(scope: Scope, receive: Receive) -> Reply:
     _require(cb.params, "CallSid")
     step = await _queue_step(cb, claim)
     accept = FlowClaim("accept", cb.org, claim.flow, claim.rev, claim.call, claim.resume, leg=cb.params["CallSid"])
-    spoken = whisper(str(step.get("language") or DEFAULT_LANGUAGE))
+    custom = step.get("whisper")
+    spoken = whisper(str(step.get("language") or DEFAULT_LANGUAGE), custom if isinstance(custom, str) else None)
     return _twiml(whisper_gather(spoken, _url(cb, "voice-queue-accept", accept), WHISPER_TIMEOUT))
 
 

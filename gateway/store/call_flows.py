@@ -2,7 +2,9 @@
 
 Every write goes through ``call_flow_write.lua`` (one script, one hash slot: the org's), which
 keeps the index "number -> the published, enabled flow answering it" exact under concurrency:
-two flows racing to go live on one number never both win (:class:`NumberTaken`). A publish keeps
+two flows racing to go live on one number never both win (:class:`NumberTaken`), and none goes live
+on a number the org no longer has (:class:`NumberGone`; the release takes it out atomically with its
+own check, :mod:`gateway.store.telephony`). A publish keeps
 the revision it replaces for :data:`RETIRED_KEEP_MS`, so a call that started on it is served to
 its end by the steps it started with (the callback tokens carry the revision).
 """
@@ -31,6 +33,14 @@ class NumberTaken(Exception):
         self.holder = holder
 
 
+class NumberGone(Exception):
+    """The number is no longer the org's (released, or being released): nothing goes live on it."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"{number} is no longer one of the org's numbers")
+        self.number = number
+
+
 def _keys(org: str, flow: str) -> list[str]:
     return [
         keys.call_flow(org, flow),
@@ -39,6 +49,7 @@ def _keys(org: str, flow: str) -> list[str]:
         keys.call_flow_revs(org),
         keys.call_flow_retired(org),
         keys.call_flow_seq(org),
+        keys.numbers(org),
     ]
 
 
@@ -128,6 +139,8 @@ def _ok(reply: list[Any], *, missing_ok: bool = False) -> list[Any]:
     status = reply[0]
     if status == "conflict":
         raise NumberTaken(str(reply[1]))
+    if status == "no_number":
+        raise NumberGone(str(reply[1]))
     if status == "not_found" and missing_ok:
         return ["not_found"]
     if status != "ok":

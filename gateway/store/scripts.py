@@ -65,6 +65,7 @@ class Scripts:
     token_revoke: AsyncScript
     signal_acted: AsyncScript
     call_flow_write: AsyncScript
+    number_release: AsyncScript
     fanout_join: AsyncScript
     fanout_create: AsyncScript
     queue_legs: AsyncScript

@@ -27,6 +27,13 @@ def _load(raw: str | None) -> dict[str, Any] | None:
     return None if raw is None else dict(orjson.loads(raw))
 
 
+def contact_name(raw: str | None) -> str | None:
+    """The ``name`` of a stored contact's JSON (None: no such contact, or no name)."""
+    rec = _load(raw)
+    name = rec.get("name") if rec is not None else None
+    return name if isinstance(name, str) and name else None
+
+
 class Segments:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
@@ -80,10 +87,21 @@ class Segments:
         self, org: str, batch: str, after: str | None, limit: int
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a send's per-member results, by contact id after ``after``, and the cursor
-        of the next page (None at the end)."""
+        of the next page (None at the end). Each result names its contact (``name``; None when the
+        contact was deleted since, or has none): the page's results and contacts are read together,
+        two HMGETs in one round trip, whatever the page's size."""
         low = "-" if after is None else "(" + after
         members = await self._r.zrangebylex(keys.fanout_order(org, batch), low, "+", start=0, num=limit + 1)
         page = members[:limit]
-        raws = await self._r.hmget(keys.fanout_results(org, batch), page) if page else []
-        results = [orjson.loads(r) for r in raws if r is not None]
+        if not page:
+            return [], None
+        async with self._r.pipeline(transaction=False) as pipe:  # one slot: the org's tag
+            pipe.hmget(keys.fanout_results(org, batch), page)
+            pipe.hmget(keys.contacts(org), page)
+            raws, contacts = await pipe.execute()
+        results = [
+            dict(orjson.loads(raw), name=contact_name(contact))
+            for raw, contact in zip(raws, contacts, strict=True)
+            if raw is not None
+        ]
         return results, (page[-1] if len(members) > limit else None)

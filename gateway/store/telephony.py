@@ -12,18 +12,24 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from gateway.store import call_flows, keys
+from gateway.store import keys
+from gateway.store.scripts import Scripts
 
 
 def _load(raw: str | None) -> dict[str, Any] | None:
     return None if raw is None else dict(orjson.loads(raw))
 
 
+class NumberInUse(Exception):
+    """A published, enabled call flow answers on the number (409 ``number_in_use``)."""
+
+
 class Numbers:
     """The org's phone numbers, by E.164."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
+        self._release = scripts.number_release
 
     async def get_number(self, org: str, e164: str) -> dict[str, Any] | None:
         return _load(await self._r.hget(keys.numbers(org), e164))
@@ -36,12 +42,28 @@ class Numbers:
     async def put_number(self, org: str, rec: dict[str, Any]) -> None:
         await self._r.hset(keys.numbers(org), rec["phone_number"], orjson.dumps(rec))
 
-    async def delete_number(self, org: str, e164: str) -> bool:
-        return bool(await self._r.hdel(keys.numbers(org), e164))
+    async def begin_release(self, org: str, e164: str) -> dict[str, Any] | None:
+        """Take ``e164`` out of the org's numbers unless a published, enabled call flow answers on
+        it (:class:`NumberInUse`), in one step with that check (``number_release.lua``), so no
+        flow goes live on it from now on. Its record (parked until :meth:`release_done` or
+        :meth:`restore`), or None when it is not the org's. A number parked by a release cut
+        short is answered again, so a retried ``DELETE`` finishes it."""
+        reply = await self._release(keys=self._keys(org), args=["begin", e164])
+        if reply[0] == "in_use":
+            raise NumberInUse(e164)
+        return _load(reply[1]) if reply[0] == "ok" else None
 
-    async def flows_on_number(self, org: str, e164: str) -> bool:
-        """Whether a published, enabled call flow answers on ``e164`` (a release is then refused)."""
-        return await call_flows.flows_on_number(self._r, org, e164)
+    async def restore(self, org: str, e164: str) -> None:
+        """Twilio refused the release: the number is the org's again."""
+        await self._release(keys=self._keys(org), args=["restore", e164])
+
+    async def release_done(self, org: str, e164: str) -> None:
+        """Twilio released the number: forget its parked record."""
+        await self._release(keys=self._keys(org), args=["done", e164])
+
+    @staticmethod
+    def _keys(org: str) -> list[str]:
+        return [keys.numbers(org), keys.numbers_releasing(org), keys.call_flow_numbers(org)]
 
 
 class Groups:

@@ -241,6 +241,9 @@ async def trigger_for_big_segment(page: Page, m: Msg) -> str:
     assert await rows.count() == 25  # a page of the 1,001
     assert await rows.first.get_attribute("data-contact") == "b-0000"
     assert await rows.first.get_attribute("data-result") == "no_phone_in_field"
+    # Each row names its contact (from the results API), with the id as secondary text.
+    assert await rows.first.locator("[data-contact-name]").inner_text() == "会員0"
+    assert await rows.first.locator("[data-contact-id]").inner_text() == "b-0000"
     return f"{await page.locator('#trigger-fanout-text').inner_text()}\n{await rows.first.inner_text()}"
 
 
@@ -275,10 +278,15 @@ async def version_and_dlt(page: Page, m: Msg, lang: str) -> None:
     assert await page.locator("#template-versions-table tr[data-version='1']").get_attribute("data-live") == "true"
     await check_view(page, "admin-templates-versions", lang)
     await row.locator("[data-action='dlt']").click()
-    text = page.locator("#template-dlt-text")
+    # The copy of the version being registered (v2, pending) first; the live one on request.
+    text = page.locator("#template-dlt [data-version='2'] #template-dlt-text")
     await text.wait_for()
-    assert await text.input_value() == "{#var#}様、ご予約を承りました。"  # the live (approved) version
+    assert await text.input_value() == "{#var#}様、ご予約ありがとうございます。"
     assert await text.get_attribute("readonly") is not None
+    await page.locator("#template-dlt-version").select_option("1")
+    live = page.locator("#template-dlt [data-version='1'] #template-dlt-text")
+    await live.wait_for()
+    assert await live.input_value() == "{#var#}様、ご予約を承りました。"  # the live (approved) version
 
 
 async def reschedule_and_cancel(page: Page, m: Msg) -> None:

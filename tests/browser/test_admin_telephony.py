@@ -347,6 +347,9 @@ async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
     await queue.locator("select[data-field='group']").select_option("sales")
     await queue.locator("input[data-field='max_wait']").fill("5")
     await queue.locator("input[data-field='hold_music']").fill("https://music.example.jp/hold.mp3")
+    whisper = queue.locator("input[data-field='whisper']")
+    assert "1を押す前" in await queue.locator(f"label[for='{await whisper.get_attribute('id')}']").inner_text()
+    await whisper.fill("営業部へのお電話です。1を押してください。")
 
     # Unsaved: leaving for another admin view asks first (in Japanese); "stay" keeps the editor as it was.
     asked: list[tuple[str, str]] = []
@@ -386,6 +389,7 @@ async def test_admin_adds_a_wait_queue_step(browser: Browser, tel: Tel) -> None:
                 "hold_music": "https://music.example.jp/hold.mp3",
                 "max_wait": 90,
                 "timeout": 20,
+                "whisper": "営業部へのお電話です。1を押してください。",
                 "language": "ja-JP",
             }
         }

@@ -70,7 +70,7 @@ async def test_dlt_copy_of_a_template(client: httpx.AsyncClient, org: OrgCtx, ga
     tid = await _template(client, org, _sms("{{ name }}様、認証コードは{{ code | upper }}です。{# memo #}"))
     r = await client.get(f"{base}/{tid}/dlt", headers=gateway.admin)
     assert r.status_code == 200, r.text
-    assert r.json() == {"text": "{#var#}様、認証コードは{#var#}です。", "variables": 2}
+    assert r.json() == {"text": "{#var#}様、認証コードは{#var#}です。", "variables": 2, "version": 1, "status": "draft"}
     assert (await client.post(f"{base}/{tid}/submit", headers=gateway.admin)).status_code == 200
     approval = {"dlt_template_id": "1107161234567890123"}
     assert (await client.post(f"{base}/{tid}/approve", json=approval, headers=gateway.admin)).status_code == 200
@@ -86,6 +86,39 @@ async def test_dlt_copy_of_a_template(client: httpx.AsyncClient, org: OrgCtx, ga
     assert (r.status_code, r.json()["error"]) == (404, "template_not_found")
     r = await client.get(f"{base}/{tid}/dlt", headers=org.user_headers("u2"))
     assert r.status_code == 403
+
+
+async def test_dlt_copy_of_a_new_version_before_it_is_registered(
+    client: httpx.AsyncClient, org: OrgCtx, gateway: Gateway
+) -> None:
+    """An edit of an approved template is a new version: its DLT copy is the default (the admin files it
+    before approving it), the approved one is still asked for by ?version=; an unknown version is 404."""
+    base = f"/api/v1/orgs/{org.id}/templates"
+    tid = await _template(client, org, _sms("{{ name }}様、ご予約ありがとうございます。"))
+    assert (await client.post(f"{base}/{tid}/submit", headers=gateway.admin)).status_code == 200
+    approval = {"dlt_template_id": "1107161234567890123"}
+    assert (await client.post(f"{base}/{tid}/approve", json=approval, headers=gateway.admin)).status_code == 200
+    r = await client.put(
+        f"{base}/{tid}", json={"body": "{{ name }}様、{{ date }}のご予約を承りました。"}, headers=gateway.admin
+    )
+    assert r.status_code == 200 and r.json()["draft"]["version"] == 2, r.text
+
+    newest = {"text": "{#var#}様、{#var#}のご予約を承りました。", "variables": 2, "version": 2, "status": "draft"}
+    r = await client.get(f"{base}/{tid}/dlt", headers=gateway.admin)
+    assert (r.status_code, r.json()) == (200, newest), r.text
+    assert (await client.get(f"{base}/{tid}/dlt", params={"version": 2}, headers=gateway.admin)).json() == newest
+    r = await client.get(f"{base}/{tid}/dlt", params={"version": 1}, headers=gateway.admin)
+    assert r.json() == {
+        "text": "{#var#}様、ご予約ありがとうございます。",
+        "variables": 1,
+        "version": 1,
+        "status": "approved",
+        "dlt_template_id": "1107161234567890123",
+    }
+    r = await client.get(f"{base}/{tid}/dlt", params={"version": 3}, headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (404, "version_not_found"), r.text
+    r = await client.get(f"{base}/{tid}/dlt", params={"version": "v1"}, headers=gateway.admin)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_parameter"), r.text
 
 
 @pytest.mark.parametrize("entity_id", ["1201160000000000001", "0000000000000000000"])

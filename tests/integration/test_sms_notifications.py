@@ -92,6 +92,7 @@ async def test_trigger_texts_the_mobile_number_once_with_per_contact_results(
         ("c-ghost", "unknown_contact"),
         ("c-kato", None),  # a bare mobile number is typed mobile by its numbering plan
     ]
+    assert [x["name"] for x in results] == ["佐藤", "受付", None, "加藤"]  # the contacts' names (c-ghost: none)
     sent = [x["notification"] for x in results if "notification" in x]
     outcomes = await asyncio.gather(*(settled(client, org, nid) for nid in sent))
     assert [o["status"] for o in outcomes] == ["sent", "sent"], outcomes

@@ -304,3 +304,17 @@ async def test_a_bad_queue_step_is_refused_with_its_path(tel: Tel) -> None:
         r = await tel.client.put(tel.path("/call-flows/q"), json=flow, headers=tel.admin)
         assert r.status_code == 400 and r.json()["error"] == "invalid_flow", r.text
         assert r.json()["detail"].startswith(f"{path}: "), r.json()["detail"]
+
+
+async def test_the_queue_steps_own_whisper_is_what_an_answered_member_hears(tel: Tel) -> None:
+    """A queue step's ``whisper`` replaces the fixed text, Japanese intact, in the signed agent TwiML."""
+    own = "サポート窓口（英語対応）のお客様です。1を押すと応答します。"
+    await _live(tel, {"group": "sales", "max_wait": 60, "whisper": own})
+    r = await tel.client.get(tel.path("/call-flows/main"), headers=tel.admin)
+    assert r.json()["published"]["steps"][2]["queue"]["whisper"] == own
+    await _incoming(tel)
+    leg = _legs(tel)[0]
+    tel.api.set_call_status(leg, "in-progress")
+    accept = await _whisper(tel, leg, own, "ja-JP")
+    r = await _callback(tel, accept, _leg_params(tel, leg, Digits="1"))
+    assert r.status_code == 200 and ET.fromstring(r.content)[0].tag == "Dial", r.text

@@ -53,11 +53,17 @@ export function FanoutProgress({ lang, fanout, idPrefix, why = '' }) {
 
 /** One row per contact: {contact, notification} (queued, with its id) or {contact, error} (none
  *  made: the reason in the admin's language). `names`: contact id → name, when known. */
+/** A result's contact: its name with the id as secondary text, or the id alone (deleted, unnamed). */
+function contactCell(name, id) {
+  if (!name) return html`<span class="admin-mono" data-contact-id>${id}</span>`;
+  return html`<span data-contact-name>${name}</span> <span class="admin-mono admin-small admin-muted" data-contact-id>${id}</span>`;
+}
+
 export function ResultsTable({ lang, id, caption, rows, names = {}, skippedChip = false }) {
   const t = (k, v) => tr(lang, k, v);
   return html`<${DataTable} id=${id} caption=${caption} head=${[t('admin.smsn.contact'), t('admin.contacts.result')]}>
     ${rows.map((r) => html`<tr key=${r.contact} data-contact=${r.contact} data-result=${r.error || 'sent'}>
-        <th scope="row">${names[r.contact] || html`<span class="admin-mono">${r.contact}</span>`}</th>
+        <th scope="row">${contactCell(r.name || names[r.contact], r.contact)}</th>
         <td>${r.notification
           ? html`<span class="admin-chip tone-ok">${t('admin.smsn.queued')}</span> <span class="admin-mono admin-small">${r.notification}</span>`
           : skippedChip
@@ -76,7 +82,7 @@ export function FanoutResults({ api, me, lang, fanout, idPrefix }) {
     () => api.request('GET', orgPath(me, `/fanouts/${encodeURIComponent(fanout.id)}/results${fanoutResultsQuery(pager.cursor, PAGE)}`)),
     [me.org, fanout.id, pager.cursor, finished],
   );
-  const rows = (data?.results || []).map((r) => ({ contact: r.contact, notification: r.notification ?? '', error: r.error ?? '' }));
+  const rows = (data?.results || []).map((r) => ({ contact: r.contact, name: r.name ?? '', notification: r.notification ?? '', error: r.error ?? '' }));
   return html`<div class="admin-block" id=${`${idPrefix}-results`} aria-busy=${loading ? 'true' : 'false'}>
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} id=${`${idPrefix}-results-error`} />

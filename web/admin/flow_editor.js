@@ -214,6 +214,11 @@ function QueueForm({ step, base, edit, t, ctx }) {
       <textarea id=${`${base}-q-message`} rows="2" data-field="message" value=${q.message || ''}
         onInput=${(e) => set({ message: e.currentTarget.value })}></textarea>
     </div>
+    <div class="admin-field flow-wide">
+      <label for=${`${base}-q-whisper`}>${t('admin.flow.queueWhisper')}</label>
+      <input id=${`${base}-q-whisper`} data-field="whisper" autocomplete="off" maxlength="300" value=${q.whisper || ''}
+        placeholder=${t('admin.flow.queueWhisperDefault')} onInput=${(e) => set({ whisper: e.currentTarget.value })} />
+    </div>
     <${LanguageSelect} id=${`${base}-q-language`} value=${q.language || 'ja-JP'} t=${t}
       onChange=${(v) => set({ language: v })} />
   </div>`;

@@ -172,7 +172,7 @@ export function dataFromRows(rows) {
  *  error}]}. */
 export function triggerSummary(answer) {
   const rows = (answer?.results || []).map((r) => ({
-    contact: r.contact, notification: r.notification ?? '', error: r.error ?? '',
+    contact: r.contact, name: r.name ?? '', notification: r.notification ?? '', error: r.error ?? '',
   }));
   return { sent: rows.filter((r) => r.notification).length, failed: rows.filter((r) => r.error).length, rows };
 }

@@ -49,7 +49,9 @@ export function newStep(kind, lang = 'ja') {
     case 'queue':
       return {
         _k: newKey(),
-        queue: { group: '', hold_music: '', max_wait: DEFAULT_MAX_WAIT, timeout: DEFAULT_TIMEOUT, message: '', language },
+        queue: {
+          group: '', hold_music: '', max_wait: DEFAULT_MAX_WAIT, timeout: DEFAULT_TIMEOUT, message: '', whisper: '', language,
+        },
       };
     case 'voicemail':
       return { _k: newKey(), voicemail: { user: '', prompt: '', max_length: DEFAULT_MAX_LENGTH, language } };
@@ -83,6 +85,7 @@ export function apiSteps(steps) {
       const q = { ...rest.queue, max_wait: wholeNumber(rest.queue.max_wait), timeout: wholeNumber(rest.queue.timeout) };
       if (!q.hold_music) delete q.hold_music;
       if (!q.message) delete q.message;
+      if (!q.whisper) delete q.whisper;
       return { queue: q };
     }
     if (kind === 'voicemail') {

@@ -12,6 +12,7 @@ export const TELEPHONY_STRINGS = {
 
     'admin.error.number_in_use': '公開中で有効な着信フローがこの番号で応答しているため、解約できません。先にフローをオフにしてください。',
     'admin.error.number_has_flow': 'この番号では別の着信フローが公開中で有効です。先にそちらをオフにしてください。',
+    'admin.error.number_released': 'この番号は解約された（または解約中の）ため、着信フローを有効にできません。別の番号を選んでください。',
     'admin.error.invalid_flow': '着信フローの内容に誤りがあります。',
     'admin.error.number_exists': 'この番号はすでに組織の番号です。',
     'admin.error.number_not_found': 'この番号は組織の番号ではありません。',
@@ -172,6 +173,8 @@ export const TELEPHONY_STRINGS = {
     'admin.flow.maxWait': '最大待ち時間（秒、10〜1800）',
     'admin.flow.queueTimeout': 'メンバーの呼び出し時間（秒）',
     'admin.flow.queueMessage': '保留音がないときの案内（任意）',
+    'admin.flow.queueWhisper': '応答したメンバーへの案内（任意。1を押す前に流れます）',
+    'admin.flow.queueWhisperDefault': '未入力なら「お客様からのお電話です。1を押すと応答します。」',
     'admin.flow.queueHint': '発信者を保留にし、グループのメンバー全員に電話をかけます。最初に出た人につながります。最大待ち時間を過ぎると次のステップへ進みます。',
     'admin.flow.save': '下書きを保存',
     'admin.flow.publish': '保存して公開',
@@ -216,6 +219,7 @@ export const TELEPHONY_STRINGS = {
 
     'admin.error.number_in_use': 'A published, enabled call flow answers on this number, so it cannot be released. Switch the flow off first.',
     'admin.error.number_has_flow': 'Another call flow is published and enabled on this number. Switch that one off first.',
+    'admin.error.number_released': 'This number was released (or is being released), so no call flow can go live on it. Pick another number.',
     'admin.error.invalid_flow': 'The call flow has a mistake.',
     'admin.error.number_exists': 'This number is already one of the org’s numbers.',
     'admin.error.number_not_found': 'This number is not one of the org’s numbers.',
@@ -376,6 +380,8 @@ export const TELEPHONY_STRINGS = {
     'admin.flow.maxWait': 'Longest wait (seconds, 10–1800)',
     'admin.flow.queueTimeout': 'Ring each member for (seconds)',
     'admin.flow.queueMessage': 'Message without hold music (optional)',
+    'admin.flow.queueWhisper': 'Whisper to the member who answers (optional; said before they press 1)',
+    'admin.flow.queueWhisperDefault': 'If empty: “You have a caller waiting. Press 1 to answer.”',
     'admin.flow.queueHint': 'Puts the caller on hold and calls every member of the group; the first to answer takes the call. After the longest wait the next step runs.',
     'admin.flow.save': 'Save draft',
     'admin.flow.publish': 'Save and publish',

@@ -56,11 +56,21 @@ async function copyText(text, el) {
   }
 }
 
+/** The versions whose DLT copy the page offers, newest first: the new (draft/pending/rejected) version
+ *  the admin is about to register, then the live one. */
+export function dltVersions(tpl) {
+  const { live, candidate } = templateVersions(tpl);
+  return [...(candidate ? [{ version: candidate.version, status: candidate.status }] : []), live];
+}
+
 export function DltPanel({ api, me, lang, tpl }) {
   const t = (k, v) => tr(lang, k, v);
+  const offered = dltVersions(tpl);
+  const [picked, setPicked] = useState(null);
+  const version = offered.some((v) => v.version === picked) ? picked : offered[0].version;
   const { data, error, loading } = useLoad(
-    () => api.request('GET', orgPath(me, `/templates/${encodeURIComponent(tpl.id)}/dlt`)),
-    [me.org, tpl.id, tpl.version],
+    () => api.request('GET', orgPath(me, `/templates/${encodeURIComponent(tpl.id)}/dlt?version=${version}`)),
+    [me.org, tpl.id, version, tpl.version],
   );
   const box = useRef(null);
   const [copied, setCopied] = useState('');
@@ -68,9 +78,15 @@ export function DltPanel({ api, me, lang, tpl }) {
   return html`<div class="admin-card admin-block" id="template-dlt" role="region" aria-label=${title}>
     <h3>${title}</h3>
     <p class="admin-hint" id="template-dlt-hint">${t('admin.templates.dltHint')}</p>
+    ${offered.length > 1 && html`<div class="admin-field">
+      <label for="template-dlt-version">${t('admin.templates.dltVersion')}</label>
+      <select id="template-dlt-version" value=${String(version)} onChange=${(e) => { setPicked(Number(e.currentTarget.value)); setCopied(''); }}>
+        ${offered.map((v) => html`<option value=${String(v.version)}>v${v.version} (${t(`admin.templates.vstatus.${v.status || 'draft'}`)})</option>`)}
+      </select>
+    </div>`}
     ${loading && !data && html`<${Loading} lang=${lang} />`}
     <${ErrorNote} error=${error} lang=${lang} id="template-dlt-error" />
-    ${data && html`<div class="admin-field">
+    ${data && html`<div class="admin-field" data-version=${data.version}>
         <label for="template-dlt-text">${t('admin.templates.dltText', { n: data.variables })}</label>
         <textarea id="template-dlt-text" rows="3" readonly ref=${box} value=${data.text} aria-describedby="template-dlt-hint"></textarea>
       </div>

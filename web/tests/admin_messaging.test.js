@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { MESSAGING_STRINGS } from '../admin/messaging_strings.js';
 import { ADMIN_STRINGS } from '../admin/strings.js';
 import { errorMessage, tr } from '../admin/logic.js';
-import { versionChips } from '../admin/template_versions.js';
+import { dltVersions, versionChips } from '../admin/template_versions.js';
 import {
   dataFromRows, emptyDataRow, fanoutProgress, fanoutResultsQuery, fanoutText, importPayload, importSummary, isoToLocal, localToIso, matchToRows,
   minutesToSeconds, remindersQuery, ruleBody, ruleForm, rowsToMatch, secondsToMinutes, senderRows, triggerSummary,
@@ -200,7 +200,9 @@ test('trigger results and merge data', () => {
   assert.deepEqual(dataFromRows([emptyDataRow(), { name: 'event', value: '新製品発表会' }]), { event: '新製品発表会' });
   const s = triggerSummary({ results: [{ contact: 'c1', notification: 'n1' }, { contact: 'c2', error: 'no_phone_in_field' }] });
   assert.deepEqual([s.sent, s.failed], [1, 1]);
-  assert.deepEqual(s.rows[1], { contact: 'c2', notification: '', error: 'no_phone_in_field' });
+  assert.deepEqual(s.rows[1], { contact: 'c2', name: '', notification: '', error: 'no_phone_in_field' });
+  const named = triggerSummary({ results: [{ contact: 'c1', name: '佐藤', notification: 'n1' }, { contact: 'c2', name: null, error: 'unknown_contact' }] });
+  assert.deepEqual(named.rows.map((r) => r.name), ['佐藤', '']);
 });
 
 test('template chips: the live version serving beside a pending or draft new version', () => {
@@ -214,6 +216,12 @@ test('template chips: the live version serving beside a pending or draft new ver
   assert.deepEqual(draft.map((c) => c.kind), ['approved', 'rejected']);
   assert.equal(tr('ja', draft[1].key, draft[1].vars), '新しい版が却下（v4）');
   assert.deepEqual(versionChips({ status: 'draft', version: 1 }).map((c) => c.kind), ['draft']);
+});
+
+test('the DLT copy offers the new version being registered first, then the live one', () => {
+  const tpl = { status: 'approved', version: 1, pending: { version: 2, status: 'pending', body: 'b' } };
+  assert.deepEqual(dltVersions(tpl), [{ version: 2, status: 'pending' }, { version: 1, status: 'approved' }]);
+  assert.deepEqual(dltVersions({ status: 'draft', version: 3 }), [{ version: 3, status: 'draft' }]);
 });
 
 test('sender registration rows mark what is missing', () => {

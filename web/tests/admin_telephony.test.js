@@ -56,6 +56,7 @@ test('telephony strings: the same keys in ja and en, merged into ADMIN_STRINGS',
 test('the telephony error codes read in the admin language', () => {
   assert.match(errorMessage({ status: 409, code: 'number_in_use' }, 'ja'), /解約できません/);
   assert.match(errorMessage({ status: 409, code: 'number_has_flow' }, 'en'), /Another call flow/);
+  assert.match(errorMessage({ status: 409, code: 'number_released' }, 'ja'), /解約/);
   assert.match(errorMessage({ status: 400, code: 'invalid_flow' }, 'ja'), /着信フロー/);
   assert.equal(errorMessage({ status: 400, code: 'generic' }, 'en'), 'Something went wrong (generic).');
   assert.equal(errorMessage({ status: 418, code: 'nope' }, 'en'), 'Something went wrong (nope).');
@@ -236,11 +237,15 @@ test('availableQuery and idFrom', () => {
 
 test('a queue step: API defaults, typed numbers as numbers, empty options left out, a summary, its error path', () => {
   const q = newStep('queue', 'en');
-  assert.deepEqual({ ...q.queue }, { group: '', hold_music: '', max_wait: 300, timeout: 20, message: '', language: 'en-US' });
+  assert.deepEqual({ ...q.queue }, {
+    group: '', hold_music: '', max_wait: 300, timeout: 20, message: '', whisper: '', language: 'en-US',
+  });
   const edited = updateStep([q], [0], (s) => ({ ...s, queue: { ...s.queue, group: 'sales', max_wait: '120', timeout: '15' } }));
   assert.deepEqual(apiSteps(edited), [{ queue: { group: 'sales', max_wait: 120, timeout: 15, language: 'en-US' } }]);
   const music = { queue: { group: 'sales', hold_music: 'https://m.example/hold.mp3', max_wait: 60, timeout: 20 } };
   assert.equal(apiSteps([music])[0].queue.hold_music, 'https://m.example/hold.mp3');
+  const whisper = { queue: { group: 'sales', max_wait: 60, timeout: 20, whisper: '営業部宛てです。1を押してください。' } };
+  assert.equal(apiSteps([whisper])[0].queue.whisper, '営業部宛てです。1を押してください。');
   assert.equal(stepSummary(music, 'ja', { groups: { sales: '営業' } }),
     'グループ「営業」の応答を保留音で待つ（最大60秒、呼び出し20秒）');
   assert.equal(stepSummary({ queue: { group: 'sales' } }, 'en', {}),

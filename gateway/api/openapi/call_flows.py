@@ -117,6 +117,12 @@ SCHEMAS: dict[str, Schema] = {
                             },
                             "timeout": {**_RING_OPTIONS["timeout"], "description": "seconds each member's phone rings"},
                             "message": {**_TEXT, "description": "said while waiting without hold music"},
+                            "whisper": {
+                                **_TEXT,
+                                "maxLength": cf.MAX_WHISPER,
+                                "description": "what a member who answers hears before pressing 1 (in `language`);"
+                                " without it a fixed Japanese or English text",
+                            },
                             "language": _LANGUAGE,
                         },
                         ("group",),
@@ -212,7 +218,10 @@ SCHEMAS["TwilioRecording"] = {
 }
 
 _INVALID = {"400": "invalid id or body; a bad draft is `invalid_flow` with the step's path in `detail`"}
-_TAKEN = "another published, enabled flow answers on the number (`number_has_flow`)"
+_TAKEN = (
+    "another published, enabled flow answers on the number (`number_has_flow`), or the number was released"
+    " meanwhile (`number_released`)"
+)
 _TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 _TOKEN = query("t", {"type": "string", "minLength": 1}, "the signed position in the flow (our callback URLs carry it)")
 _TWILIO_HEADERS = (
@@ -289,7 +298,8 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
             "TwilioQueueWait",
         ),
         (f"{twilio}/voice-queue-agent", "POST"): _twilio(
-            "The TwiML of the call placed to a queue group's member: a whisper in a one-digit <Gather> whose"
+            "The TwiML of the call placed to a queue group's member: a whisper (the step's `whisper`, else a"
+            " fixed text) in a one-digit <Gather> whose"
             " action is voice-queue-accept, then <Hangup/>",
             {"200": _TWIML},
             "TwilioVoiceFlow",

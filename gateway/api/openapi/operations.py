@@ -450,11 +450,21 @@ def _template_dlt() -> dict[Key, Schema]:
     return {
         (f"{ORG}/templates/{{template}}/dlt", "GET"): operation(
             "The DLT copy of an SMS template for the regulator's portal in India: the body with each"
-            " {{ … }} (a field, filters, any expression) as {#var#}, and the DLT template id once approved",
+            " {{ … }} (a field, filters, any expression) as {#var#}, and the DLT template id once approved;"
+            " of the newest version (a new draft or pending one before it is approved) unless `version` is given",
             _ok("200", "the DLT copy", "DltCopy"),
             security=ORG_ADMIN,
+            params=(
+                query(
+                    "version",
+                    {"type": "integer", "minimum": 1, "maximum": 10**9},
+                    "a version of the template (see .../versions); default the newest",
+                ),
+            ),
             extra_errors={
-                "404": "unknown org or template (`template_not_found`)",
+                "400": "`version` is not a positive integer (`invalid_parameter`)",
+                "404": "unknown org or template (`template_not_found`), or a version the template does not have"
+                " (`version_not_found`)",
                 "409": "an email template, or a body with control blocks ({% if %}, {% for %} …) that a DLT"
                 " template cannot express (`not_dlt_compatible`, the detail names the block)",
             },

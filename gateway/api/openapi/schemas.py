@@ -410,13 +410,15 @@ FANOUT = _obj(
     },
     ("id", "kind", "segment", "status", "total", "enqueued", "skipped", "done"),
 )
+_CONTACT_NAME = {"type": ["string", "null"], "description": "the contact's name (null: deleted, or none)"}
 _MEMBER_RESULT = _obj(
     {
         "contact": {"type": "string"},
+        "name": _CONTACT_NAME,
         "notification": {"type": "string"},
         "error": {"type": "string", "description": "why none, e.g. no_phone_in_field, unknown_contact"},
     },
-    ("contact",),
+    ("contact", "name"),
 )
 FANOUT_RESULTS = _obj(
     {
@@ -686,10 +688,11 @@ SMS_TRIGGER = _obj(
             "items": _obj(
                 {
                     "contact": {"type": "string"},
+                    "name": _CONTACT_NAME,
                     "notification": {"type": "string"},
                     "error": {"type": "string", "enum": ["no_phone_in_field", "unknown_contact"]},
                 },
-                ("contact",),
+                ("contact", "name"),
             ),
         },
     },
@@ -1049,8 +1052,13 @@ DLT_COPY = _obj(
         "text": {"type": "string", "description": "the body with each {{ … }} as {#var#}"},
         "variables": {"type": "integer", "minimum": 0},
         "dlt_template_id": {"type": "string", "description": "once approved with one"},
+        "version": {"type": "integer", "minimum": 1, "description": "the version copied"},
+        "status": {
+            "type": "string",
+            "description": "that version's status (draft, pending, approved, rejected, retired, withdrawn)",
+        },
     },
-    ("text", "variables"),
+    ("text", "variables", "version", "status"),
 )
 
 COMPONENTS: dict[str, Schema] = {

@@ -191,7 +191,10 @@ def _numbers() -> dict[tuple[str, str], Schema]:
             extra_errors={
                 **_TWILIO,
                 "400": "not an E.164 number (`invalid_phone`)",
-                "409": "a published, enabled call flow answers on it (`number_in_use`)",
+                "409": "a published, enabled call flow answers on it (`number_in_use`), or no Twilio credentials",
+                "404": "not one of the org's numbers (`number_not_found`)",
+                "502": "Twilio refused the credentials or was unreachable (`twilio_unavailable`: when Twilio did"
+                " not answer, the number stays out of the org's list and a repeated DELETE finishes the release)",
             },
         ),
     }

@@ -3,14 +3,18 @@
 -- or switch flows on at once: of two flows racing for one number, exactly one wins.
 -- KEYS[1] the flow's hash, KEYS[2] the org's flow ids (set), KEYS[3] the live index (hash
 -- E.164 -> flow id), KEYS[4] published revisions (hash '<flow>:<rev>' -> JSON), KEYS[5] retired
--- revisions (zset by ms), KEYS[6] last revision per flow (hash, never reset). All under {org}.
+-- revisions (zset by ms), KEYS[6] last revision per flow (hash, never reset), KEYS[7] the org's
+-- numbers (hash E.164 -> JSON; number_release.lua takes a number out of it before Twilio releases
+-- it, so a flow never goes live on a number being or already released). All under {org}.
 -- ARGV: op ('put' | 'publish' | 'delete'), flow id, now (ms), how long a retired revision is
 -- kept (ms; calls in progress keep theirs), then for 'put': draft JSON, draft number,
 -- enabled ('1' | '0' | '' = leave it).
 -- Invariant: index[n] == flow  <=>  flow is published, enabled and its published number is n.
 -- Returns {'ok', 'created'|'updated'} (put), {'ok', version, rev} (publish), {'ok'} (delete),
--- {'conflict', <the flow live on the number>} (nothing written) or {'not_found'}.
+-- {'conflict', <the flow live on the number>} or {'no_number', <number>} (it is no longer the
+-- org's; nothing written) or {'not_found'}.
 local flow_key, ids, index, revs, retired, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local numbers = KEYS[7]
 local op, flow, now, keep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local function other_holder(number)
@@ -44,6 +48,7 @@ if op == 'put' then
   if enabled == '1' then
     local holder = other_holder(live)
     if holder then return {'conflict', holder} end
+    if live and redis.call('HEXISTS', numbers, live) == 0 then return {'no_number', live} end
   end
   redis.call('HSET', flow_key, 'draft', ARGV[5], 'draft_number', ARGV[6], 'enabled', enabled, 'updated_ms', now)
   if not exists then
@@ -62,6 +67,7 @@ if op == 'publish' then
   if enabled then
     local holder = other_holder(number)
     if holder then return {'conflict', holder} end
+    if redis.call('HEXISTS', numbers, number) == 0 then return {'no_number', number} end
   end
   local new_rev = redis.call('HINCRBY', seq, flow, 1)
   local version = (tonumber(f[6]) or 0) + 1

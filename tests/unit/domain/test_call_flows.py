@@ -183,6 +183,13 @@ CASES: list[tuple[str, Any, str]] = [
     ),
     ("queue with an unknown key", _with_step(2, {"queue": {"group": "sales", "moh": "x"}}), "steps[2].queue.moh"),
     ("queue message empty", _with_step(2, {"queue": {"group": "sales", "message": ""}}), "steps[2].queue.message"),
+    ("queue whisper blank", _with_step(2, {"queue": {"group": "sales", "whisper": "  "}}), "steps[2].queue.whisper"),
+    ("queue whisper not text", _with_step(2, {"queue": {"group": "sales", "whisper": 1}}), "steps[2].queue.whisper"),
+    (
+        "queue whisper too long",
+        _with_step(2, {"queue": {"group": "sales", "whisper": "あ" * 301}}),
+        "steps[2].queue.whisper",
+    ),
     (
         "queue deep in closed for an unknown group",
         _hours(closed=[{"queue": {"group": "ghost"}}]),
@@ -226,3 +233,10 @@ def test_a_queue_step_is_normalised_and_its_group_is_a_reference() -> None:
     }
     assert ("steps[2].queue.group", "group", "sales") in list(references(steps))
     assert validate_flow(flow(steps=[{"queue": {"group": "sales"}}])).draft["steps"][0]["queue"]["max_wait"] == 300
+
+
+def test_a_queue_step_keeps_its_own_whisper() -> None:
+    whisper = "営業部へのお問い合わせです。1を押してください。"
+    step = validate_flow(flow(steps=[{"queue": {"group": "sales", "whisper": whisper}}])).draft["steps"][0]
+    assert step["queue"]["whisper"] == whisper
+    assert "whisper" not in validate_flow(flow(steps=[{"queue": {"group": "sales"}}])).draft["steps"][0]["queue"]

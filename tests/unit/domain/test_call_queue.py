@@ -19,6 +19,13 @@ def test_the_whisper_speaks_the_steps_language_or_english(language: str, expecte
     assert whisper(language) == expected
 
 
+def test_the_steps_own_whisper_replaces_the_fixed_one_in_the_steps_language() -> None:
+    assert whisper("ja-JP", "サポート窓口のお客様です。1を押してください。") == Spoken(
+        "サポート窓口のお客様です。1を押してください。", "ja-JP"
+    )
+    assert whisper("fr-FR", "Un client attend. Appuyez sur 1.") == Spoken("Un client attend. Appuyez sur 1.", "fr-FR")
+
+
 def test_too_late_is_said_in_the_same_language() -> None:
     assert too_late("ja-JP").language == "ja-JP" and "他の担当者" in too_late("ja-JP").text
     assert too_late("de-DE") == Spoken("This call has already been answered or has ended.", "en-US")
