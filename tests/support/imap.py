@@ -14,6 +14,7 @@ one Dovecot per test module (a module wanting one per test declares its own).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -172,20 +173,31 @@ class Dovecot:
             return None
 
     def pids(self) -> list[int]:
-        """The master and every process of this instance (imap, imap-login, auth, ...)."""
-        found: list[int] = []
+        """The master and every process of this instance (imap, imap-login, auth, ...), also one
+        just forked that has not yet taken its ``dovecot-<instance>/`` title (a child of a found one)."""
         master = self.master_pid()
         marker = f"dovecot-{self.instance}/".encode()
+        found: set[int] = set()
+        parents: dict[int, int] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
+            pid = int(entry)
             try:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
             except OSError:
                 continue
-            if cmdline.startswith(marker) or (int(entry) == master and cmdline):
-                found.append(int(entry))
-        return found
+            if cmdline.startswith(marker) or (pid == master and cmdline):
+                found.add(pid)
+            with contextlib.suppress(IndexError, ValueError):
+                parents[pid] = int(stat.rsplit(b")", 1)[1].split()[1])  # field 4, after "(comm)"
+        grew = True
+        while grew:
+            children = {pid for pid, parent in parents.items() if parent in found} - found
+            grew = bool(children)
+            found |= children
+        return sorted(found)
 
     def _signal_all(self, sig: signal.Signals) -> None:
         for pid in self.pids():
@@ -197,8 +209,15 @@ class Dovecot:
     def stop(self) -> None:
         """Kill every process of the instance, as a crash or a hard restart would (clients see EOF)."""
         self._signal_all(signal.SIGCONT)  # a frozen instance cannot exit
-        self._signal_all(signal.SIGKILL)
-        block_until(lambda: not self.pids(), 10)
+
+        def gone() -> bool:
+            # Again each time: a process forked while the previous round was being killed survives
+            # it (it would keep serving an old connection through the "restart").
+            self._signal_all(signal.SIGKILL)
+            return not self.pids()
+
+        if not block_until(gone, 10):
+            raise RuntimeError(f"dovecot processes survived SIGKILL: {self.pids()}")
         for leftover in ("master.pid",):
             (self.dir / "run" / leftover).unlink(missing_ok=True)
 
