@@ -22,7 +22,7 @@ from gateway.store.scripts import load_scripts
 from tests.browser.conftest import csp_violations, signed_in_page
 from tests.browser.views import check_view
 from tests.support.api import Gateway, OrgCtx, call_params, post_twilio, provision_org
-from tests.support.imap import Dovecot, imap_env
+from tests.support.imap import Dovecot, imap_env, mailbox_env
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.timing import FACTOR
@@ -288,12 +288,7 @@ async def test_admin_sees_mailboxes_with_their_state(
     env = {
         **imap_env(dovecot, good, org_id, "u1", 0),
         **imap_env(dovecot, wrong, org_id, "u2", 1, password="wrong-password"),
-        # API mailboxes on the loopback Dovecot, with the short test timings of imap_env.
-        "SIGNALGATE_MAILBOXES_ALLOW_PRIVATE_HOSTS": "true",
-        "SIGNALGATE_MAILBOXES_TIMEOUT_SECONDS": str(2 * FACTOR),
-        "SIGNALGATE_MAILBOXES_BACKOFF_INITIAL_SECONDS": "0.1",
-        "SIGNALGATE_MAILBOXES_BACKOFF_MAX_SECONDS": "0.5",
-        "SIGNALGATE_MAILBOXES_LEASE_SECONDS": "2",
+        **mailbox_env(),  # API mailboxes on the loopback Dovecot, with the short test timings
     }
     gw, _ = procs.serve(redis_server.url, with_router=True, **env)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
