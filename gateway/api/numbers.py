@@ -31,11 +31,15 @@ NUMBER_SID = re.compile(r"PN[0-9a-fA-F]{32}")
 
 
 async def list_numbers(request: Request[State]) -> Response:
-    """``?limit=`` (1-1000, default 100) ``&cursor=`` (the last number of the previous page)."""
+    """``?limit=`` (1-1000, default 100) ``&cursor=`` (the last number of the previous page).
+
+    Numbers being released are listed too (``"status": "releasing"``), so one whose release Twilio
+    did not answer can be seen and finished (another ``DELETE``); the org's are ``"active"``."""
     svc, org = await admin_org(request)
     limit = int_param(request, "limit", NUMBERS_PAGE, 1, 1000)
     after = request.query_params.get("cursor")
-    numbers = [n for n in await svc.numbers.list_numbers(org["id"]) if after is None or n["phone_number"] > after]
+    listed = await svc.numbers.list_with_status(org["id"])
+    numbers = [n for n in listed if after is None or n["phone_number"] > after]
     page = numbers[:limit]
     return JSONResponse({"numbers": page, "cursor": page[-1]["phone_number"] if len(numbers) > limit else None})
 
@@ -89,7 +93,7 @@ async def add_number(request: Request[State]) -> Response:
     if stored is not None:  # adopting a number again keeps when it first became ours
         rec["bought_at"] = stored["bought_at"]
     await svc.numbers.put_number(org["id"], rec)
-    return JSONResponse(rec, status_code=200 if stored else 201)
+    return JSONResponse({**rec, "status": "active"}, status_code=200 if stored else 201)
 
 
 def _e164_field(value: Any) -> str:
@@ -109,8 +113,9 @@ async def _number_of(request: Request[State]) -> tuple[Services, dict[str, Any],
 
 
 async def get_number(request: Request[State]) -> Response:
+    """The number with its ``status``: ``active``, or ``releasing`` while parked by a release."""
     svc, org, number = await _number_of(request)
-    rec = await svc.numbers.get_number(org["id"], number)
+    rec = await svc.numbers.get_with_status(org["id"], number)
     if rec is None:
         raise NotFound(f"{number} is not one of the org's numbers", code="number_not_found")
     return JSONResponse(rec)

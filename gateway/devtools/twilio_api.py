@@ -190,6 +190,7 @@ class TwilioApi:
         self._by_sid: dict[str, _Stored] = {}
         self._faults: deque[_Fault] = deque()
         self._delays: deque[float] = deque()
+        self._holds: deque[float] = deque()
         self._stopping = asyncio.Event()
         messages = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages"
         self.app = Starlette(
@@ -203,7 +204,7 @@ class TwilioApi:
         self.timeout = timeout
         self._server = InLoopServer(self.app, start_timeout=timeout)
         self.telephony = Telephony(self.clock)
-        for route in reversed(self.telephony.routes(self._admit)):
+        for route in reversed(self.telephony.routes(self._admit, self._hold)):
             self.app.router.routes.insert(0, route)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -247,6 +248,16 @@ class TwilioApi:
     def delay_next(self, seconds: float) -> None:
         """Hold the answer to the next message create for ``seconds`` *after* storing the message."""
         self._delays.append(seconds)
+
+    def hold_next_telephony(self, seconds: float) -> None:
+        """Hold the answer to the next number or call write (buy, update, release, place a call) for
+        ``seconds`` *after* applying it: a client that gives up first never hears that it was done."""
+        self._holds.append(seconds)
+
+    async def _hold(self) -> None:
+        if self._holds:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._holds.popleft())
 
     def offer_number(
         self, phone_number: str, *, country: str = "JP", kind: str = "Local", locality: str | None = None

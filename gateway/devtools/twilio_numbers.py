@@ -23,6 +23,8 @@ from starlette.routing import Route
 from gateway.devtools.twilio_wire import API_VERSION, rfc2822, twilio_error
 
 Admit = Callable[[Request, Literal["create", "read"]], Awaitable[tuple[str | None, dict[str, str], Response | None]]]
+# Awaited after a number or call request was applied, before it is answered (a held answer).
+Hold = Callable[[], Awaitable[None]]
 KINDS = ("Local", "Mobile", "TollFree")
 _KEYPAD = {
     c: str(d)
@@ -95,7 +97,7 @@ class Telephony:
         return [resource for _, resource in self._calls.values()]
 
     # -- routes ---------------------------------------------------------------------------
-    def routes(self, admit: Admit) -> list[Route]:
+    def routes(self, admit: Admit, hold: Hold) -> list[Route]:
         base = f"/{API_VERSION}/Accounts/{{account_sid}}"
 
         def endpoint(handler: Callable[[Request, str, dict[str, str]], Response], kind: str) -> Any:
@@ -104,7 +106,10 @@ class Telephony:
                 account, form, refusal = await admit(request, "create" if write else "read")
                 if refusal is not None or account is None:
                     return refusal or twilio_error(401, 20003, "Authenticate")
-                return handler(request, account, form)
+                response = handler(request, account, form)
+                if request.method != "GET":
+                    await hold()
+                return response
 
             return run
 

@@ -20,6 +20,9 @@ MAX_NAME = 200
 # Countries outbound calls may not reach (country calling codes): China (+86), per the source page.
 BLOCKED_COUNTRY_CODES = frozenset({86})
 NUMBER_TYPES = {"local": "Local", "mobile": "Mobile", "toll_free": "TollFree"}
+# A number's ``status`` as the API lists it: the org's, or parked while Twilio releases it (a
+# release Twilio did not answer stays parked until another DELETE finishes it).
+NUMBER_STATUSES = ("active", "releasing")
 
 
 def merge_telephony(value: Any, stored: dict[str, Any] | None, org_numbers: set[str]) -> dict[str, Any]:
@@ -115,6 +118,14 @@ def number_record(resource: dict[str, Any], bought_at: str) -> dict[str, Any]:
         "capabilities": _capabilities(caps),
         "bought_at": bought_at,
     }
+
+
+def numbers_with_status(active: list[dict[str, Any]], releasing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The org's numbers and the parked ones, each with its ``status``, ordered by E.164. A number
+    in both (bought again while an earlier release was cut short) is listed once, as active."""
+    merged = {n["phone_number"]: {**n, "status": "releasing"} for n in releasing}
+    merged.update({n["phone_number"]: {**n, "status": "active"} for n in active})
+    return [merged[k] for k in sorted(merged)]
 
 
 def available_record(resource: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from gateway.domain.telephony import numbers_with_status
 from gateway.store import keys
 from gateway.store.scripts import Scripts
 
@@ -38,6 +39,26 @@ class Numbers:
         """Every number of the org, ordered by E.164."""
         raw = await self._r.hvals(keys.numbers(org))
         return sorted((orjson.loads(v) for v in raw), key=lambda n: n["phone_number"])
+
+    async def list_with_status(self, org: str) -> list[dict[str, Any]]:
+        """The org's numbers and those parked while Twilio releases them, each with its
+        ``status`` (``active``/``releasing``), ordered by E.164."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hvals(keys.numbers(org))
+            pipe.hvals(keys.numbers_releasing(org))
+            active, parked = await pipe.execute()
+        return numbers_with_status([orjson.loads(v) for v in active], [orjson.loads(v) for v in parked])
+
+    async def get_with_status(self, org: str, e164: str) -> dict[str, Any] | None:
+        """One number of the org, or parked while released, with its ``status``; None when neither."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.numbers(org), e164)
+            pipe.hget(keys.numbers_releasing(org), e164)
+            active, parked = await pipe.execute()
+        found = numbers_with_status(
+            [orjson.loads(v) for v in (active,) if v], [orjson.loads(v) for v in (parked,) if v]
+        )
+        return found[0] if found else None
 
     async def put_number(self, org: str, rec: dict[str, Any]) -> None:
         await self._r.hset(keys.numbers(org), rec["phone_number"], orjson.dumps(rec))

@@ -103,3 +103,43 @@ async def test_a_release_twilio_refuses_keeps_the_number(tel: Tel) -> None:
     r = await tel.client.delete(tel.path(f"/numbers/{number}"), headers=tel.admin)
     assert (r.status_code, r.json()["error"]) == (409, "number_in_use")
     assert number in [n["phone_number"] for n in tel.api.numbers]
+
+
+@pytest.fixture
+async def tel_impatient(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
+    """A gateway that gives Twilio one second per call, so a held answer is "no answer"."""
+    async with telephony_org(procs, redis_server, twilio_api, "relq-", SIGNALGATE_TWILIO_TIMEOUT="1") as t:
+        yield t
+
+
+async def _listed(tel: Tel) -> dict[str, str]:
+    return {n["phone_number"]: n["status"] for n in (await tel.get("/numbers"))["numbers"]}
+
+
+async def test_a_release_twilio_does_not_answer_is_listed_as_releasing_until_a_second_delete(
+    tel_impatient: Tel,
+) -> None:
+    """No answer from Twilio (it did release): the number is listed and read as ``releasing``; a
+    second DELETE finishes it (Twilio: no such number) and it is gone from both."""
+    tel = tel_impatient
+    kept, number = "+815055550001", "+815055550002"
+    await _buy(tel, kept)
+    await _buy(tel, number)
+    assert await _listed(tel) == {kept: "active", number: "active"}
+    tel.api.hold_next_telephony(5)
+    r = await tel.client.delete(tel.path(f"/numbers/{number}"), headers=tel.admin)
+    assert (r.status_code, r.json()["error"]) == (502, "twilio_unavailable"), r.text
+    assert number not in [n["phone_number"] for n in tel.api.numbers]  # Twilio did release it
+    assert await _listed(tel) == {kept: "active", number: "releasing"}
+    rec = await tel.get(f"/numbers/{number[1:]}")
+    assert (rec["status"], rec["phone_number"]) == ("releasing", number)
+    assert (await tel.get(f"/numbers/{kept}"))["status"] == "active"
+    page = await tel.get("/numbers?limit=1")
+    assert [n["phone_number"] for n in page["numbers"]] == [kept] and page["cursor"] == kept
+    rest = await tel.get(f"/numbers?cursor={kept.replace('+', '%2B')}")
+    assert [(n["phone_number"], n["status"]) for n in rest["numbers"]] == [(number, "releasing")]
+    r = await tel.client.delete(tel.path(f"/numbers/{number}"), headers=tel.admin)
+    assert r.status_code == 204, r.text
+    assert await _listed(tel) == {kept: "active"}
+    r = await tel.client.get(tel.path(f"/numbers/{number}"), headers=tel.admin)
+    assert (r.status_code, r.json()["error"]) == (404, "number_not_found")

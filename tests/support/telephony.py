@@ -48,11 +48,11 @@ class Tel:
 
 @asynccontextmanager
 async def telephony_org(
-    procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi, prefix: str = "tel-"
+    procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi, prefix: str = "tel-", **env: str
 ) -> AsyncIterator[Tel]:
-    """Start the gateway and a router against ``redis_server``, provision an org (``prefix`` + a
-    random tail) and give it a Twilio account on the local Twilio API."""
-    gw, _ = procs.serve(redis_server.url, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url)
+    """Start the gateway (``env``: extra settings) and a router against ``redis_server``, provision
+    an org (``prefix`` + a random tail) and give it a Twilio account on the local Twilio API."""
+    gw, _ = procs.serve(redis_server.url, with_router=False, SIGNALGATE_TWILIO_API_BASE=twilio_api.base_url, **env)
     procs.router(redis_server.url)
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=10 * FACTOR) as client:
         org = await provision_org(client, gw, prefix + uuid.uuid4().hex[:10])

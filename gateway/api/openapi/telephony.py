@@ -42,8 +42,14 @@ NUMBER = obj(
         "friendly_name": {"type": "string"},
         "capabilities": CAPABILITIES,
         "bought_at": {"type": "string", "format": "date-time"},
+        "status": {
+            "type": "string",
+            "enum": list(telephony.NUMBER_STATUSES),
+            "description": "`active`: the org's; `releasing`: taken out while Twilio releases it (a release"
+            " Twilio did not answer stays so until another DELETE of it finishes it)",
+        },
     },
-    ("sid", "phone_number", "friendly_name", "capabilities", "bought_at"),
+    ("sid", "phone_number", "friendly_name", "capabilities", "bought_at", "status"),
 )
 NUMBER_PAGE = obj(
     {
@@ -193,8 +199,8 @@ def _numbers() -> dict[tuple[str, str], Schema]:
                 "400": "not an E.164 number (`invalid_phone`)",
                 "409": "a published, enabled call flow answers on it (`number_in_use`), or no Twilio credentials",
                 "404": "not one of the org's numbers (`number_not_found`)",
-                "502": "Twilio refused the credentials or was unreachable (`twilio_unavailable`: when Twilio did"
-                " not answer, the number stays out of the org's list and a repeated DELETE finishes the release)",
+                "502": "Twilio refused the credentials or was unreachable (`twilio_unavailable`: when Twilio did not"
+                " answer, the number stays listed with `status: releasing` and a repeated DELETE finishes it)",
             },
         ),
     }
