@@ -247,6 +247,44 @@ async def test_admin_buys_a_number_and_builds_a_call_flow(browser: Browser, tel:
     assert await csp_violations(page) == []
 
 
+RELEASING = {"ja": ("解約中", "{n} を解約しました。"), "en": ("Releasing", "Released {n}.")}
+
+
+@pytest.fixture
+async def tel_impatient(procs: Processes, redis_server: RedisServer, twilio_api: TwilioApi) -> AsyncIterator[Tel]:
+    """As ``tel``, with a gateway that waits one second for Twilio (so a held answer is no answer)."""
+    async with telephony_org(procs, redis_server, twilio_api, "tadr-", SIGNALGATE_TWILIO_TIMEOUT="1") as t:
+        await make_admin(t.client, t.org)
+        yield t
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_a_number_whose_release_went_unanswered_shows_releasing_and_finishes_on_a_click(
+    browser: Browser, tel_impatient: Tel, lang: str
+) -> None:
+    """A release Twilio did not answer: the numbers view shows the number with a "releasing" chip
+    and a "Finish release" button; the click sends the DELETE again and the number is gone."""
+    tel = tel_impatient
+    tel.api.offer_number(NUMBER, kind="Local")
+    r = await tel.client.post(tel.path("/numbers"), json={"phone_number": NUMBER}, headers=tel.gw.admin)
+    assert r.status_code == 201, r.text
+    tel.api.hold_next_telephony(5)
+    r = await tel.client.delete(tel.path(f"/numbers/{NUMBER}"), headers=tel.gw.admin)
+    assert (r.status_code, r.json()["error"]) == (502, "twilio_unavailable"), r.text
+    page = await signed_in_page(browser, tel.gw, tel.org, lang, path="&/admin/numbers")
+    row = page.locator(f"#numbers-table tr[data-number='{NUMBER}'][data-status='releasing']")
+    await row.wait_for()
+    chip, released = RELEASING[lang]
+    assert await row.locator("[data-chip='releasing']").inner_text() == chip
+    assert await row.locator("button[data-action='release']").count() == 0
+    await check_view(page, "admin-numbers-releasing", lang)
+    await row.locator("button[data-action='finish-release']").click()
+    await page.locator("#numbers-none").wait_for()
+    assert released.format(n=NUMBER) in await page.locator("#numbers-released").inner_text()
+    assert (await tel.get("/numbers"))["numbers"] == []
+    assert await csp_violations(page) == []
+
+
 async def test_switching_on_a_second_flow_on_the_same_number_shows_the_409_in_its_row(
     browser: Browser, tel: Tel
 ) -> None:

@@ -1,5 +1,7 @@
 // Numbers: the org's Twilio numbers (release with a confirm step; a 409 `number_in_use` names the
-// flow that answers on it), and a search of the numbers Twilio offers → buy with a confirm step.
+// flow that answers on it; a number whose release Twilio did not answer shows a "releasing" chip
+// and a "Finish release" button, which sends the DELETE again), and a search of the numbers Twilio
+// offers → buy with a confirm step.
 import { html, useState } from '../ui.js';
 import { ConfirmAsk, DataTable, ErrorNote, Loading, ViewFrame, orgPath, useAction, useLoad } from './common.js';
 import { formatInZone, tr } from './logic.js';
@@ -19,6 +21,8 @@ function OwnedRow({ api, me, lang, number, onReleased }) {
   const [inUse, setInUse] = useState([]);
   const e164 = number.phone_number;
   const errId = `number-${e164.replace(/\D/g, '')}-error`;
+  // Parked by a release Twilio did not answer: out of service here; a DELETE again finishes it.
+  const releasing = number.status === 'releasing';
 
   async function release() {
     const out = await act.run(() => api.request('DELETE', orgPath(me, `/numbers/${encodeURIComponent(e164)}`)), '', async (err) => {
@@ -35,13 +39,17 @@ function OwnedRow({ api, me, lang, number, onReleased }) {
     if (out) onReleased(e164);
   }
 
-  return html`<tr data-number=${e164}>
-    <th scope="row" class="admin-mono">${e164}</th>
+  return html`<tr data-number=${e164} data-status=${number.status || 'active'}>
+    <th scope="row" class="admin-mono">${e164}${releasing && html` <span class="admin-chip chip-pending"
+      data-chip="releasing">${t('admin.numbers.releasing')}</span>`}</th>
     <td>${number.friendly_name && number.friendly_name !== e164 ? number.friendly_name : ''}</td>
     <td>${caps(number.capabilities, t)}</td>
     <td>${number.bought_at ? formatInZone(Date.parse(number.bought_at), me.timezone || 'UTC', lang) : ''}</td>
     <td class="admin-row-actions">
-      ${!confirming && html`<button type="button" class="small-button" data-action="release"
+      ${releasing && html`<button type="button" class="small-button is-primary" data-action="finish-release"
+        aria-label=${t('admin.numbers.finishReleaseOne', { number: e164 })} disabled=${act.busy}
+        aria-describedby=${act.error ? errId : `${errId}-hint`} onClick=${release}>${t('admin.numbers.finishRelease')}</button>`}
+      ${!releasing && !confirming && html`<button type="button" class="small-button" data-action="release"
         aria-label=${t('admin.numbers.releaseOne', { number: e164 })}
         aria-describedby=${act.error ? errId : undefined}
         onClick=${() => { setConfirming(true); act.setError(null); }}>${t('admin.numbers.release')}</button>`}
@@ -52,6 +60,7 @@ function OwnedRow({ api, me, lang, number, onReleased }) {
   </tr>
   <tr class="admin-row-message" data-number-message=${e164}>
     <td colspan="5">
+      ${releasing && html`<p class="admin-hint" id=${`${errId}-hint`} data-releasing-hint>${t('admin.numbers.releasingHint')}</p>`}
       <${ErrorNote} error=${act.error} lang=${lang} id=${errId} />
       ${act.error?.code === 'number_in_use' && inUse.length > 0 && html`<p class="admin-hint" data-flows-on-number>
         ${t('admin.numbers.inUseBy', { flows: inUse.map((f) => `「${f.name}」`).join(', ') })}
