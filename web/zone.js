@@ -67,10 +67,15 @@ export function zonedTime(y, m, d, h, mi, timeZone) {
 export const MORNING_HOUR = 9;
 export const LATER_HOURS = 3;
 export const EVENING_HOUR = 21; // "later today" is offered only if it lands on or before 21:00
+// When "later today" is not offered (it would land after 21:00), "in 1 hour" takes its place, as
+// Slack's "In 1 hour": a rep working late can still put a signal off a little. Not "in 3 hours"
+// (22:00 + 3 h is the middle of the night) and not nothing (Gmail's choice: tomorrow is too far).
+export const SOON_MS = 3600_000;
 
 /**
  * Snooze presets at `now` (ms) in the org's zone, in menu order:
  * - later: now + 3 h rounded up to the full hour, only while that is still today and <= 21:00;
+ * - inHour: otherwise now + 1 h (rounded up to the minute), an elapsed hour whatever the wall clock;
  * - tomorrow: tomorrow at 09:00;
  * - nextWeek: next Monday at 09:00 (a week later when today is Monday).
  * → [{key, until: ISO string, ms}]
@@ -87,7 +92,10 @@ export function snoozePresets(now, timeZone) {
   if (sameDay && (later.h < EVENING_HOUR || (later.h === EVENING_HOUR && later.mi === 0))) {
     out.push({ key: 'later', ms: laterMs });
   }
-  out.push({ key: 'tomorrow', ms: zonedTime(today.y, today.m, today.d + 1, MORNING_HOUR, 0, tz) });
+  const tomorrow = zonedTime(today.y, today.m, today.d + 1, MORNING_HOUR, 0, tz);
+  const soon = Math.ceil((now + SOON_MS) / 60_000) * 60_000;
+  if (!out.length && soon < tomorrow) out.push({ key: 'inHour', ms: soon });
+  out.push({ key: 'tomorrow', ms: tomorrow });
   const toMonday = ((8 - today.wd) % 7) || 7;
   out.push({ key: 'nextWeek', ms: zonedTime(today.y, today.m, today.d + toMonday, MORNING_HOUR, 0, tz) });
   return out.map((p) => ({ ...p, until: new Date(p.ms).toISOString() }));

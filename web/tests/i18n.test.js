@@ -54,7 +54,7 @@ test('every key the page uses is in the dictionary', () => {
   for (const b of ['hard', 'soft']) used.add(`bounce.${b}`);
   for (const k of ['lead', 'contact', 'customer']) used.add(`kind.${k}`);
   for (const v of ['inbox', 'archived', 'snoozed']) used.add(`view.${v}`);
-  for (const p of ['later', 'tomorrow', 'nextWeek']) used.add(`snooze.${p}`);
+  for (const p of ['later', 'inHour', 'tomorrow', 'nextWeek']) used.add(`snooze.${p}`);
   for (const s of TWILIO_STATUSES) used.add(`twilio.${s}`);
   for (const c of ['no_phone', 'no_contact', 'template_not_approved', 'insufficient_credits', 'outbound_not_allowed', 'no_caller_id', 'no_user_phone']) used.add(`action.${c}`);
   assert.ok(used.size > 60, `found only ${used.size} keys: the scan is broken`);

@@ -34,8 +34,10 @@ test('snooze presets: later today (+3 h, whole hour), tomorrow 09:00, next Monda
     tomorrow: '2026-12-02T00:00:00.000Z', // Wed 09:00 JST
     nextWeek: '2026-12-07T00:00:00.000Z', // Mon 09:00 JST
   });
-  // The same instant for a New York org is Mon 2026-11-30 20:20: no "later today" after 21:00.
+  // The same instant for a New York org is Mon 2026-11-30 20:20: no "later today" after 21:00,
+  // "in 1 hour" instead.
   assert.deepEqual(presets('2026-12-01T01:20:00Z', 'America/New_York'), {
+    inHour: '2026-12-01T02:20:00.000Z', // 21:20 EST
     tomorrow: '2026-12-01T14:00:00.000Z', // Tue 09:00 EST
     nextWeek: '2026-12-07T14:00:00.000Z', // a Monday gives the Monday after
   });
@@ -51,10 +53,39 @@ test('snooze presets are always in the future and in menu order', () => {
     for (const tz of ['Asia/Tokyo', 'America/New_York', 'UTC', 'Australia/Lord_Howe']) {
       const list = snoozePresets(at(iso), tz);
       const keys = list.map((p) => p.key);
-      assert.deepEqual(keys.filter((k) => k !== 'later'), ['tomorrow', 'nextWeek'], `${iso} ${tz}`);
+      assert.deepEqual(keys.slice(1), ['tomorrow', 'nextWeek'], `${iso} ${tz}`);
+      assert.ok(['later', 'inHour'].includes(keys[0]), `${iso} ${tz}: ${keys}`);
       for (const p of list) assert.ok(p.ms > at(iso), `${p.key} ${iso} ${tz}`);
       for (let i = 1; i < list.length; i++) assert.ok(list[i].ms >= list[i - 1].ms);
     }
+  }
+});
+
+test('snooze presets after 21:00: "in 1 hour" replaces "later today", across midnight and DST nights', () => {
+  const keys = (iso, tz) => snoozePresets(at(iso), tz).map((p) => p.key);
+  const table = [
+    // [now, zone, local time, expected presets]
+    ['2026-12-01T08:59:00Z', 'Asia/Tokyo', '17:59', { later: '2026-12-01T12:00:00.000Z' }], // 21:00 JST
+    ['2026-12-01T09:00:01Z', 'Asia/Tokyo', '18:00:01', { inHour: '2026-12-01T10:01:00.000Z' }], // up to the minute
+    ['2026-12-01T12:05:00Z', 'Asia/Tokyo', '21:05', { inHour: '2026-12-01T13:05:00.000Z' }],
+    // 23:30 in Tokyo: an hour later is tomorrow 00:30, still before tomorrow morning.
+    ['2026-12-01T14:30:00Z', 'Asia/Tokyo', '23:30', { inHour: '2026-12-01T15:30:00.000Z', tomorrow: '2026-12-02T00:00:00.000Z' }],
+    ['2026-12-01T17:00:00Z', 'Asia/Tokyo', '02:00', { later: '2026-12-01T20:00:00.000Z' }], // 05:00 JST
+    ['2026-12-01T16:40:00Z', 'Asia/Kolkata', '22:10', { inHour: '2026-12-01T17:40:00.000Z' }],
+    // New York, Sat 2026-10-31 23:30 EDT: summer time ends that night; tomorrow 09:00 is EST.
+    ['2026-11-01T03:30:00Z', 'America/New_York', '23:30 EDT', {
+      inHour: '2026-11-01T04:30:00.000Z', tomorrow: '2026-11-01T14:00:00.000Z', nextWeek: '2026-11-02T14:00:00.000Z',
+    }],
+    // New York, Sat 2026-03-07 23:30 EST: summer time starts that night; tomorrow 09:00 is EDT.
+    ['2026-03-08T04:30:00Z', 'America/New_York', '23:30 EST', {
+      inHour: '2026-03-08T05:30:00.000Z', tomorrow: '2026-03-08T13:00:00.000Z', nextWeek: '2026-03-09T13:00:00.000Z',
+    }],
+  ];
+  for (const [iso, tz, local, expected] of table) {
+    const got = presets(iso, tz);
+    for (const [key, until] of Object.entries(expected)) assert.equal(got[key], until, `${local} ${tz}: ${key}`);
+    assert.equal('later' in got, !('inHour' in got), `${local} ${tz}: exactly one of later / inHour`);
+    assert.deepEqual(keys(iso, tz).slice(1), ['tomorrow', 'nextWeek'], `${local} ${tz}`);
   }
 });
 
