@@ -19,6 +19,7 @@ import {
   oldestId,
   removeIds,
   replaceWithPage,
+  revealPatch,
 } from './store.js';
 import { askPermission, permission, shouldNotify, showNotification } from './notify.js';
 
@@ -93,6 +94,7 @@ function freshState() {
     notifyEnabled: storage.get(NOTIFY_KEY) === '1',
     notifyPermission: permission(),
     announce: '',
+    reveal: null, // a signal id whose item takes the focus once listed (its notification was clicked)
   };
 }
 
@@ -252,6 +254,7 @@ export function createController({ onChange }) {
 
   function onSignal(signal, replay) {
     if (!signal) return;
+    maybeNotify(signal, replay);
     const id = String(signal.id);
     const present = findSignal(state.signals, id);
     if (!matchesQuery(signal, state.query)) {
@@ -269,10 +272,29 @@ export function createController({ onChange }) {
     if (change === 'insert' && !replay) {
       set({ announce: t('announce.one', { type: typeLabel(signal.type), name: signal.contact?.name || t('contact.unknown'), title: signal.title || '' }) });
     }
+  }
+
+  /** A desktop notification for a live signal, whatever this page's view or filters show. */
+  function maybeNotify(signal, replay) {
     const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
-    if (shouldNotify({ enabled: state.notifyEnabled, permission: permission(), hidden, replay, change })) {
-      showNotification(signal, state.lang);
+    if (shouldNotify({ enabled: state.notifyEnabled, permission: permission(), hidden, replay, signal })) {
+      showNotification(signal, state.lang, () => revealSignal(signal));
     }
+  }
+
+  /**
+   * Its notification was clicked (the tab is already in front): the feed, with only the filters
+   * that hide the signal dropped (revealPatch), and the signal's item focused once it is listed.
+   */
+  function revealSignal(signal) {
+    if (state.route?.name === 'admin' && globalThis.location) globalThis.location.hash = '#/';
+    set({ reveal: String(signal.id) });
+    const patch = revealPatch(state.query, signal);
+    if (patch) setQuery(patch);
+  }
+
+  function revealed() {
+    set({ reveal: null });
   }
 
   function onStateFrame(frame) {
@@ -610,6 +632,7 @@ export function createController({ onChange }) {
       toggleSetting,
       enableNotifications,
       disableNotifications,
+      revealed,
       reconnectNow: () => socket?.reconnectNow(),
     },
   };

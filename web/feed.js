@@ -178,6 +178,15 @@ function SignalItem({ s, st, act }) {
   const tz = st.me?.timezone;
   const snoozed = s.snoozed_until && Date.parse(s.snoozed_until) > Date.now();
   const cls = ['signal', s.read ? '' : 'is-unread', expanded ? 'is-expanded' : '', s.acted ? 'is-acted' : ''].filter(Boolean).join(' ');
+  const li = useRef(null);
+
+  // Its desktop notification was clicked: bring the item into view and give it the focus.
+  useEffect(() => {
+    if (st.reveal !== String(s.id) || !li.current) return;
+    li.current.scrollIntoView?.({ block: 'nearest' });
+    li.current.querySelector('.signal-main')?.focus();
+    act.revealed();
+  }, [st.reveal, s.id]);
 
   const onOpen = () => {
     act.openItem(s.id);
@@ -222,7 +231,7 @@ function SignalItem({ s, st, act }) {
     </span>
   `;
   return html`
-    <li class=${cls} data-id=${s.id} data-type=${s.type} data-bounce=${s.data?.bounce || undefined}
+    <li ref=${li} class=${cls} data-id=${s.id} data-type=${s.type} data-bounce=${s.data?.bounce || undefined}
         data-read=${s.read ? 'true' : 'false'}>
       <div class="signal-row">
         ${record

@@ -1,5 +1,6 @@
 // Desktop notifications (the browser's Notification API). Permission is asked only from a
-// click (askPermission); a notification is shown only while the page is hidden.
+// click (askPermission); a notification is shown only while the page is hidden, whatever the
+// current view or filter; one per signal (its tag: a group's repeats replace it).
 
 import { notificationText } from './present.js';
 
@@ -22,9 +23,18 @@ export async function askPermission() {
   }
 }
 
-/** Pure rule: a live (not replayed) new signal, the user switched it on, permission granted, page hidden. */
-export function shouldNotify({ enabled, permission: perm, hidden, replay, change }) {
-  return !!enabled && perm === 'granted' && !!hidden && !replay && change === 'insert';
+/**
+ * Pure rule: the user switched it on, permission granted, page hidden, and a live (not replayed)
+ * signal frame that puts the signal in the inbox unread — new, a grouped repeat or a snooze's end:
+ * something the rep has not seen. It depends on the signal only, never on what the page shows: a
+ * rep filtered to one contact (or one type, unread, the archive…) still hears about the others.
+ */
+export function shouldNotify({ enabled, permission: perm, hidden, replay, signal }) {
+  return !!enabled && perm === 'granted' && !!hidden && !replay && arrived(signal);
+}
+
+function arrived(signal) {
+  return !!signal && typeof signal === 'object' && signal.read !== true && !signal.archived && !signal.snoozed_until;
 }
 
 export function showNotification(signal, lang, onClick) {

@@ -158,6 +158,22 @@ export function matchesQuery(s, query, now = Date.now()) {
   return true;
 }
 
+/**
+ * The query patch that brings `signal` (just arrived: in the inbox, unread) into view, dropping
+ * only the filters that hide it — the view goes back to the inbox, a type filter without its
+ * type and a contact filter on another contact go; filters that already show it stay. Null when
+ * the query shows it already. (A click on its desktop notification.)
+ */
+export function revealPatch(query, signal, now = Date.now()) {
+  if (!signal || matchesQuery(signal, query, now)) return null;
+  const patch = {};
+  if ((query?.view || 'inbox') !== 'inbox') patch.view = 'inbox';
+  if (query?.types?.length && !query.types.includes(signal.type)) patch.types = [];
+  if (query?.unreadOnly && signal.read) patch.unreadOnly = false;
+  if (query?.contact && String(signal.contact?.id ?? '') !== String(query.contact)) Object.assign(patch, noContactFilter());
+  return patch;
+}
+
 export function oldestId(list) {
   return list.length ? list[0].id : null;
 }

@@ -253,7 +253,10 @@ NOTIFICATION_RECORDER = """
 (() => {
   const Real = window.Notification;
   window.__asked = 0; window.__notes = []; window.__hidden = false;
-  class Recorded { constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); } close() {} }
+  class Recorded {
+    constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); window.__last = this; }
+    close() {}
+  }
   Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
   Recorded.requestPermission = (...a) => { window.__asked++; return Real.requestPermission(...a); };
   window.Notification = Recorded;
@@ -266,7 +269,9 @@ async def test_desktop_notifications_asked_on_click_shown_when_hidden(
     browser: Browser, client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
 ) -> None:
     """Loading never asks for permission; the settings button does; a signal arriving while the
-    page is hidden makes one desktop notification naming the contact, and none while visible."""
+    page is hidden makes one desktop notification naming the contact, and none while visible. One
+    the view hides (filtered to another contact) notifies too; its click drops that filter and
+    focuses the signal."""
     page = await signed_in_page(browser, gateway, org)
     await page.context.grant_permissions(["notifications"])
     await page.context.add_init_script(NOTIFICATION_RECORDER)
@@ -288,6 +293,19 @@ async def test_desktop_notifications_asked_on_click_shown_when_hidden(
     await page.wait_for_function("() => window.__notes.length > 0")
     notes = await page.evaluate("() => window.__notes")
     assert len(notes) == 1 and "鈴木 美咲" in notes[0]["title"] and "裏にいる間" in notes[0]["body"], notes
+
+    await page.evaluate("() => { window.__hidden = false; }")
+    await menu_action(page, item(page, title="裏にいる間"), "only-contact")
+    await page.locator("#contact-chip[data-contact='c-suzuki']").wait_for()
+    await page.evaluate("() => { window.__hidden = true; }")
+    await ticket(client, org, "絞り込みの外")
+    await page.wait_for_function("() => window.__notes.length > 1")
+    notes = await page.evaluate("() => window.__notes")
+    assert len(notes) == 2 and "山田 太郎" in notes[1]["title"] and "絞り込みの外" in notes[1]["body"], notes
+    assert await item(page, title="絞り込みの外").count() == 0  # the view still hides it
+    await page.evaluate("() => { window.__hidden = false; window.__last.onclick(); }")
+    await page.locator("#contact-chip").wait_for(state="detached")
+    await page.locator("li.signal:has-text('絞り込みの外') .signal-main:focus").wait_for()
 
 
 async def test_a_click_opens_the_crm_record_and_marks_it_read(

@@ -115,11 +115,15 @@ test('parseHash: token (percent-decoded, "+" kept) and the route', () => {
   assert.deepEqual(parseHash('').route, { name: 'feed', id: null });
 });
 
-test('shouldNotify: only live new signals, permission granted, switched on, page hidden', () => {
-  const ok = { enabled: true, permission: 'granted', hidden: true, replay: false, change: 'insert' };
+test('shouldNotify: only live unread inbox signals, permission granted, switched on, page hidden', () => {
+  const signal = { id: '1-0', type: 'sms.received', read: false, archived: false, snoozed_until: null };
+  const ok = { enabled: true, permission: 'granted', hidden: true, replay: false, signal };
   assert.equal(shouldNotify(ok), true);
-  for (const [k, v] of [['enabled', false], ['permission', 'default'], ['hidden', false], ['replay', true], ['change', 'update']]) {
+  for (const [k, v] of [['enabled', false], ['permission', 'default'], ['hidden', false], ['replay', true], ['signal', null]]) {
     assert.equal(shouldNotify({ ...ok, [k]: v }), false, k);
+  }
+  for (const [k, v] of [['read', true], ['archived', true], ['snoozed_until', '2099-01-01T00:00:00Z']]) {
+    assert.equal(shouldNotify({ ...ok, signal: { ...signal, [k]: v } }), false, k);
   }
 });
 
