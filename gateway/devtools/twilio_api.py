@@ -24,7 +24,8 @@ Telephony (:mod:`gateway.devtools.twilio_numbers`): AvailablePhoneNumbers (``Loc
 ``TollFree``; only what a test offered with :meth:`TwilioApi.offer_number`, filtered by
 ``Contains``), IncomingPhoneNumbers (create from an offered number, list, fetch, update, delete;
 :meth:`TwilioApi.own_number` gives the account a number to adopt) and Calls (create, fetch, and
-update with ``Status`` ``canceled``/``completed``). A created call stays ``queued`` (until a test
+update with ``Status`` ``canceled``/``completed``; :meth:`TwilioApi.delay_call_updates` makes the
+updates slow). A created call stays ``queued`` (until a test
 moves it with :meth:`TwilioApi.set_call_status`): nothing rings and no TwiML is fetched; a test
 plays Twilio's part by posting the signed callbacks itself. Resources carry the fields of Twilio's published OpenAPI
 description (``twilio_api_v2010.json``), checked by ``tests/unit/devtools/test_twilio_shapes.py``.
@@ -203,7 +204,7 @@ class TwilioApi:
         self.timeout = timeout
         self._server = InLoopServer(self.app, start_timeout=timeout)
         self.telephony = Telephony(self.clock)
-        for route in reversed(self.telephony.routes(self._admit)):
+        for route in reversed(self.telephony.routes(self._admit, self._hold)):
             self.app.router.routes.insert(0, route)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -247,6 +248,11 @@ class TwilioApi:
     def delay_next(self, seconds: float) -> None:
         """Hold the answer to the next message create for ``seconds`` *after* storing the message."""
         self._delays.append(seconds)
+
+    def delay_call_updates(self, seconds: float) -> None:
+        """Hold the answer to every call update (``POST Calls/{sid}.json``, e.g. ``Status=canceled``)
+        for ``seconds`` after applying it, as a slow Twilio would; ``0`` answers at once again."""
+        self.telephony.call_update_delay = seconds
 
     def offer_number(
         self, phone_number: str, *, country: str = "JP", kind: str = "Local", locality: str | None = None
@@ -323,6 +329,11 @@ class TwilioApi:
         return response.status_code
 
     # -- HTTP -------------------------------------------------------------------------------
+    async def _hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the fake stops meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     def _stored(self, sid: str) -> _Stored:
         try:
             return self._by_sid[sid]

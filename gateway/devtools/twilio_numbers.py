@@ -23,6 +23,7 @@ from starlette.routing import Route
 from gateway.devtools.twilio_wire import API_VERSION, rfc2822, twilio_error
 
 Admit = Callable[[Request, Literal["create", "read"]], Awaitable[tuple[str | None, dict[str, str], Response | None]]]
+Hold = Callable[[float], Awaitable[None]]  # wait this many seconds (or until the fake stops)
 KINDS = ("Local", "Mobile", "TollFree")
 _KEYPAD = {
     c: str(d)
@@ -77,6 +78,8 @@ class Telephony:
         self._offers: dict[str, _Offer] = {}
         self._numbers: dict[str, tuple[str, dict[str, Any]]] = {}  # sid -> (account, resource)
         self._calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        # Seconds every call update (POST Calls/{sid}) holds its answer, after applying the update.
+        self.call_update_delay = 0.0
 
     # -- test controls --------------------------------------------------------------------
     def offer(self, phone_number: str, country: str, kind: str, locality: str | None) -> None:
@@ -95,7 +98,7 @@ class Telephony:
         return [resource for _, resource in self._calls.values()]
 
     # -- routes ---------------------------------------------------------------------------
-    def routes(self, admit: Admit) -> list[Route]:
+    def routes(self, admit: Admit, hold: Hold) -> list[Route]:
         base = f"/{API_VERSION}/Accounts/{{account_sid}}"
 
         def endpoint(handler: Callable[[Request, str, dict[str, str]], Response], kind: str) -> Any:
@@ -108,13 +111,21 @@ class Telephony:
 
             return run
 
+        fetch_or_update = endpoint(self._call, "create")
+
+        async def call(request: Request) -> Response:
+            response: Response = await fetch_or_update(request)
+            if request.method == "POST" and self.call_update_delay > 0:
+                await hold(self.call_update_delay)  # a slow Twilio: the update is done, the answer late
+            return response
+
         numbers = base + "/IncomingPhoneNumbers"
         return [
             Route(base + "/AvailablePhoneNumbers/{country}/{kind}.json", endpoint(self._available, "read")),
             Route(numbers + ".json", endpoint(self._numbers_list_or_create, "create"), methods=["GET", "POST"]),
             Route(numbers + "/{sid}.json", endpoint(self._number, "create"), methods=["GET", "POST", "DELETE"]),
             Route(base + "/Calls.json", endpoint(self._calls_create, "create"), methods=["POST"]),
-            Route(base + "/Calls/{sid}.json", endpoint(self._call, "create"), methods=["GET", "POST"]),
+            Route(base + "/Calls/{sid}.json", call, methods=["GET", "POST"]),
         ]
 
     # -- AvailablePhoneNumbers ------------------------------------------------------------
