@@ -24,7 +24,8 @@ Telephony (:mod:`gateway.devtools.twilio_numbers`): AvailablePhoneNumbers (``Loc
 ``TollFree``; only what a test offered with :meth:`TwilioApi.offer_number`, filtered by
 ``Contains``), IncomingPhoneNumbers (create from an offered number, list, fetch, update, delete;
 :meth:`TwilioApi.own_number` gives the account a number to adopt) and Calls (create, fetch, and
-update with ``Status`` ``canceled``/``completed``). A created call stays ``queued`` (until a test
+update with ``Status`` ``canceled``/``completed``; :meth:`TwilioApi.delay_call_updates` makes the
+updates slow). A created call stays ``queued`` (until a test
 moves it with :meth:`TwilioApi.set_call_status`): nothing rings and no TwiML is fetched; a test
 plays Twilio's part by posting the signed callbacks itself. Resources carry the fields of Twilio's published OpenAPI
 description (``twilio_api_v2010.json``), checked by ``tests/unit/devtools/test_twilio_shapes.py``.
@@ -190,7 +191,6 @@ class TwilioApi:
         self._by_sid: dict[str, _Stored] = {}
         self._faults: deque[_Fault] = deque()
         self._delays: deque[float] = deque()
-        self._holds: deque[float] = deque()
         self._stopping = asyncio.Event()
         messages = f"/{API_VERSION}/Accounts/{{account_sid}}/Messages"
         self.app = Starlette(
@@ -252,12 +252,12 @@ class TwilioApi:
     def hold_next_telephony(self, seconds: float) -> None:
         """Hold the answer to the next number or call write (buy, update, release, place a call) for
         ``seconds`` *after* applying it: a client that gives up first never hears that it was done."""
-        self._holds.append(seconds)
+        self.telephony.held_answers.append(seconds)
 
-    async def _hold(self) -> None:
-        if self._holds:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._holds.popleft())
+    def delay_call_updates(self, seconds: float) -> None:
+        """Hold the answer to every call update (``POST Calls/{sid}.json``, e.g. ``Status=canceled``)
+        for ``seconds`` after applying it, as a slow Twilio would; ``0`` answers at once again."""
+        self.telephony.call_update_delay = seconds
 
     def offer_number(
         self, phone_number: str, *, country: str = "JP", kind: str = "Local", locality: str | None = None
@@ -334,6 +334,11 @@ class TwilioApi:
         return response.status_code
 
     # -- HTTP -------------------------------------------------------------------------------
+    async def _hold(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the fake stops meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     def _stored(self, sid: str) -> _Stored:
         try:
             return self._by_sid[sid]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,8 +24,9 @@ from starlette.routing import Route
 from gateway.devtools.twilio_wire import API_VERSION, rfc2822, twilio_error
 
 Admit = Callable[[Request, Literal["create", "read"]], Awaitable[tuple[str | None, dict[str, str], Response | None]]]
-# Awaited after a number or call request was applied, before it is answered (a held answer).
-Hold = Callable[[], Awaitable[None]]
+# Awaited after a request was applied, before it is answered (a held answer): wait this many
+# seconds, or until the fake stops.
+Hold = Callable[[float], Awaitable[None]]
 KINDS = ("Local", "Mobile", "TollFree")
 _KEYPAD = {
     c: str(d)
@@ -79,6 +81,10 @@ class Telephony:
         self._offers: dict[str, _Offer] = {}
         self._numbers: dict[str, tuple[str, dict[str, Any]]] = {}  # sid -> (account, resource)
         self._calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        # Seconds every call update (POST Calls/{sid}) holds its answer, after applying the update.
+        self.call_update_delay = 0.0
+        # Seconds the next number or call writes hold their answers, one each (hold_next_telephony).
+        self.held_answers: deque[float] = deque()
 
     # -- test controls --------------------------------------------------------------------
     def offer(self, phone_number: str, country: str, kind: str, locality: str | None) -> None:
@@ -107,11 +113,19 @@ class Telephony:
                 if refusal is not None or account is None:
                     return refusal or twilio_error(401, 20003, "Authenticate")
                 response = handler(request, account, form)
-                if request.method != "GET":
-                    await hold()
+                if request.method != "GET" and self.held_answers:
+                    await hold(self.held_answers.popleft())
                 return response
 
             return run
+
+        fetch_or_update = endpoint(self._call, "create")
+
+        async def call(request: Request) -> Response:
+            response: Response = await fetch_or_update(request)
+            if request.method == "POST" and self.call_update_delay > 0:
+                await hold(self.call_update_delay)  # a slow Twilio: the update is done, the answer late
+            return response
 
         numbers = base + "/IncomingPhoneNumbers"
         return [
@@ -119,7 +133,7 @@ class Telephony:
             Route(numbers + ".json", endpoint(self._numbers_list_or_create, "create"), methods=["GET", "POST"]),
             Route(numbers + "/{sid}.json", endpoint(self._number, "create"), methods=["GET", "POST", "DELETE"]),
             Route(base + "/Calls.json", endpoint(self._calls_create, "create"), methods=["POST"]),
-            Route(base + "/Calls/{sid}.json", endpoint(self._call, "create"), methods=["GET", "POST"]),
+            Route(base + "/Calls/{sid}.json", call, methods=["GET", "POST"]),
         ]
 
     # -- AvailablePhoneNumbers ------------------------------------------------------------

@@ -7,6 +7,11 @@ take the caller at once: it hears a short whisper in a ``<Gather>`` and only a p
 :data:`ACCEPT_DIGIT` dials the caller's queue. The first leg to accept wins the caller and every
 other leg is ended through Twilio's REST API (:func:`needs_completing`); the caller leaving the
 queue (``QueueResult`` leave, hangup, …) settles the wait too, and every leg is ended.
+
+The legs are ended after the answer has gone out (the caller is bridged first): a refusal Twilio
+may take back (no answer, 429, 5xx) is tried again after :data:`HANG_UP_RETRY_DELAYS`
+(:func:`retry_hang_up`); a leg that stays up rings out on its own and can never take the caller,
+since only the first accept wins.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ TOO_LATE = {
 }
 # Twilio's status of a call that is answered: ``canceled`` does not end it, ``completed`` does.
 IN_PROGRESS = "in-progress"
+# Seconds between the tries to end one leg: three tries in all, the last 2.5 s after the first.
+HANG_UP_RETRY_DELAYS = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,14 @@ def needs_completing(status_after_cancel: str) -> bool:
     """Whether a leg still lives after ``Status=canceled`` (Twilio cancels only a queued or ringing
     call): an answered one must be ended with ``Status=completed``."""
     return status_after_cancel == IN_PROGRESS
+
+
+def retry_hang_up(attempt: int, status: int | None) -> float | None:
+    """Seconds to wait before trying again to end a leg whose ``attempt``-th try (1-based) failed
+    with Twilio's HTTP ``status`` (``None``: no answer, e.g. a timeout); ``None``: give up. Only a
+    failure that may pass is retried (no answer, 429, 5xx), and at most
+    ``len(HANG_UP_RETRY_DELAYS)`` times; any other 4xx (the call is gone, ...) will not change."""
+    transient = status is None or status == 429 or status >= 500
+    if not transient or attempt > len(HANG_UP_RETRY_DELAYS):
+        return None
+    return HANG_UP_RETRY_DELAYS[attempt - 1]

@@ -15,8 +15,9 @@
 - ``POST /webhooks/twilio/{org}/voice-queue-accept?t=<token>``: the whisper's ``<Gather action>``,
   usable by that leg only: ``Digits=1`` dials the caller's queue (``<Dial><Queue>``) when this leg
   is the first to accept while the caller waits, and the other legs are cancelled (ringing) or
-  completed (answered) through Twilio's REST API; anything else hangs up. The caller leaving the
-  queue (the ``<Enqueue action>``, any ``QueueResult``) ends every leg still ringing the same way.
+  completed (answered) through Twilio's REST API once that answer is out
+  (:mod:`gateway.ingest.call_legs`); anything else hangs up. The caller leaving the queue (the
+  ``<Enqueue action>``, any ``QueueResult``) ends every leg still ringing the same way.
 - ``POST /webhooks/twilio/{org}/voice-recording?t=<token>``: the voicemail's recording status
   callback becomes a ``twilio.recording`` event (the router makes it ``call.voicemail`` for the
   step's user and links it in the call log); one event per ``RecordingSid``, however often
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -58,6 +60,7 @@ from gateway.domain.call_flows import DEFAULT_LANGUAGE, references
 from gateway.domain.call_queue import WHISPER_TIMEOUT, accepted, too_late, whisper
 from gateway.domain.errors import Forbidden
 from gateway.domain.phones import lookup_key
+from gateway.ingest.call_legs import ending
 from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render, say_and_hang_up, whisper_gather
 from gateway.ingest.twilio import (
     NO_CONTENT,
@@ -88,9 +91,10 @@ async def voice(scope: Scope, receive: Receive) -> Reply:
     if live is None:
         return REJECT
     flow, rev, doc = live
-    reply = await _run(cb, FlowClaim("dial", cb.org, flow, rev, call, Resume((0,))), doc)
+    to_end: list[str] = []
+    reply = await _run(cb, FlowClaim("dial", cb.org, flow, rev, call, Resume((0,))), doc, to_end)
     await cb.svc.messages.set_call_fields(cb.org, call, flow=flow)
-    return reply
+    return _then_end(cb, reply, to_end)
 
 
 async def voice_flow(scope: Scope, receive: Receive) -> Reply:
@@ -98,16 +102,18 @@ async def voice_flow(scope: Scope, receive: Receive) -> Reply:
     claim = _claim(cb, ("dial", "record", "queue"))
     if claim.kind == "dial" and not after_dial(cb.params.get("DialCallStatus")):
         return HANGUP
+    to_end: list[str] = []
     if claim.kind == "queue":
-        # The caller is out of the queue (bridged, left, hung up…): no member leg may ring on.
+        # The caller is out of the queue (bridged, left, hung up…): no member leg may ring on
+        # (ended once the flow's answer is out).
         settled = await cb.svc.call_queues.settle(cb.org, queue_name(cb.org, claim.flow, claim.call), "")
-        await _hang_up(cb, settled.hang_up)
+        to_end += settled.hang_up
         if not after_queue(cb.params.get("QueueResult")):
-            return HANGUP
+            return _then_end(cb, HANGUP, to_end)
     doc = await cb.svc.call_flows.revision(cb.org, claim.flow, claim.rev)
     if doc is None:  # the revision was pruned (a call over a day long) or the org deleted it
-        return HANGUP
-    return await _run(cb, claim, doc)
+        return _then_end(cb, HANGUP, to_end)
+    return _then_end(cb, await _run(cb, claim, doc, to_end), to_end)
 
 
 async def voice_recording(scope: Scope, receive: Receive) -> Reply:
@@ -147,8 +153,8 @@ async def queue_agent(scope: Scope, receive: Receive) -> Reply:
 
 async def queue_accept(scope: Scope, receive: Receive) -> Reply:
     """A member's answer to the whisper: ``Digits=1`` takes the caller (``<Dial><Queue>``) if no
-    other member did and the caller still waits, and the other legs are hung up; anything else
-    hangs up this leg."""
+    other member did and the caller still waits, and the other legs are hung up right after that
+    answer (never before it: the caller is bridged first); anything else hangs up this leg."""
     cb = await verified(scope, receive, "twilio.queue_accept")
     claim = _claim(cb, ("accept",), same_call=False)
     leg = cb.params.get("CallSid", "")
@@ -159,11 +165,18 @@ async def queue_accept(scope: Scope, receive: Receive) -> Reply:
         await cb.svc.call_queues.drop_leg(cb.org, queue, leg)
         return HANGUP
     settled = await cb.svc.call_queues.settle(cb.org, queue, leg)
-    await _hang_up(cb, settled.hang_up)
     if settled.winner != leg:  # another member took the caller first, or the caller left
         step = await _queue_step(cb, claim)
-        return _twiml(say_and_hang_up(too_late(str(step.get("language") or DEFAULT_LANGUAGE))))
-    return _twiml(answer_queue(queue))
+        reply = _twiml(say_and_hang_up(too_late(str(step.get("language") or DEFAULT_LANGUAGE))))
+    else:
+        reply = _twiml(answer_queue(queue))
+    return _then_end(cb, reply, settled.hang_up)
+
+
+def _then_end(cb: Callback, reply: Reply, legs: Sequence[str]) -> Reply:
+    """``reply``, with the member legs ``legs`` ended once it is sent."""
+    after = ending(cb.svc, cb.org, legs)
+    return reply if after is None else replace(reply, after=after)
 
 
 async def _queue_step(cb: Callback, claim: FlowClaim) -> dict[str, Any]:
@@ -194,8 +207,9 @@ def _claim(cb: Callback, kinds: tuple[Kind, ...], *, same_call: bool = True) -> 
     return claim
 
 
-async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any]) -> Reply:
-    """The TwiML of the flow revision ``doc`` from the claim's position on."""
+async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any], to_end: list[str]) -> Reply:
+    """The TwiML of the flow revision ``doc`` from the claim's position on. Member legs to end
+    once it is sent (placed for a queue the caller already left) are added to ``to_end``."""
     svc = cb.svc
     org = await svc.tenancy.cached_org(cb.org) or {}
     timezone = str(org.get("timezone") or "UTC")
@@ -237,7 +251,7 @@ async def _run(cb: Callback, claim: FlowClaim, doc: dict[str, Any]) -> Reply:
         # Once per call and step: a retried webhook gets the same TwiML but calls nobody again.
         if isinstance(verb, Enqueue) and await svc.call_queues.ring_once(cb.org, claim.call, verb.step):
             try:
-                await _call_members(cb, org, verb, callback("agent", Resume(verb.step), None), queue)
+                to_end += await _call_members(cb, org, verb, callback("agent", Resume(verb.step), None), queue)
             except BaseException:
                 await svc.call_queues.forget_ring(cb.org, claim.call, verb.step)
                 raise
@@ -248,15 +262,15 @@ _KIND: dict[str, Kind] = {k: k for k in ("dial", "record", "recording", "queue",
 _ENDPOINT = {"recording": "voice-recording", "wait": "voice-queue-wait", "agent": "voice-queue-agent"}
 
 
-async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url: str, queue: str) -> None:
+async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url: str, queue: str) -> list[str]:
     """Ask Twilio to call each member of a queue step, from the number the caller called, with the
     whisper TwiML at ``url``, and record the calls placed (to hang them up once the wait is
     settled). A refused call is logged: the caller still waits (and leaves at ``max_wait``, when the
-    flow goes on)."""
+    flow goes on). The calls to end at once: the wait was settled while they were placed."""
     account, number = cb.svc.vault.twilio_account(org), cb.params.get("To", "")
     if account is None or not number:
         log.warning("call flow queue of org %s: no Twilio account or called number; no member is called", cb.org)
-        return
+        return []
     sid, token = account
     placed = await asyncio.gather(
         *(
@@ -273,27 +287,8 @@ async def _call_members(cb: Callback, org: Mapping[str, Any], verb: Enqueue, url
             raise result
         else:
             legs.append(result.sid)
-    # Settled while the calls were being placed (the caller hung up already): end them now.
-    await _hang_up(cb, await cb.svc.call_queues.add_legs(cb.org, queue, legs), org)
-
-
-async def _hang_up(cb: Callback, legs: Sequence[str], org: Mapping[str, Any] | None = None) -> None:
-    """End the member legs ``legs`` through Twilio's REST API (cancel if ringing, complete if
-    answered), all at once. A refusal is logged: the leg rings out after the step's ``timeout``."""
-    if not legs:
-        return
-    found = org if org is not None else await cb.svc.tenancy.cached_org(cb.org) or {}
-    account = cb.svc.vault.twilio_account(found)
-    if account is None:
-        log.warning("call flow queue of org %s: no Twilio account; %d member calls ring on", cb.org, len(legs))
-        return
-    sid, token = account
-    ended = await asyncio.gather(*(cb.svc.twilio.hang_up(sid, token, leg) for leg in legs), return_exceptions=True)
-    for leg, result in zip(legs, ended, strict=True):
-        if isinstance(result, TwilioFailure):
-            log.warning("call flow queue of org %s: Twilio did not end call %s: %s", cb.org, leg, result.message)
-        elif isinstance(result, BaseException):
-            raise result
+    # Settled while the calls were being placed (the caller hung up already): they end after the answer.
+    return await cb.svc.call_queues.add_legs(cb.org, queue, legs)
 
 
 class _Directory:

@@ -48,9 +48,13 @@ _FORM = b"application/x-www-form-urlencoded"
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """A webhook's answer. ``after``: work that must not delay it (Starlette's ``BackgroundTask``),
+    run once the answer is sent; it handles its own failures (a failure left is logged)."""
+
     status: int
     headers: Headers
     content: bytes = b""
+    after: Callable[[], Awaitable[None]] | None = None
 
 
 def _twiml(text: str) -> Reply:
@@ -212,6 +216,12 @@ class TwilioEndpoint:
             log_refusal(self.source, org, path_and_query(scope)[0], exc.status, f"{exc.code}: {exc.detail}")
             raise
         await respond(send, reply.status, reply.headers, reply.content)
+        if reply.after is not None:
+            try:
+                await reply.after()
+            except Exception:  # the answer is out: nothing can be rendered any more
+                org = str(scope["path_params"].get("org", "-"))
+                log.exception("%s of org %s: work after the answer failed", self.source, org)
 
 
 routes = [

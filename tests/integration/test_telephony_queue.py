@@ -10,9 +10,11 @@ against the URL the gateway put in its TwiML.
 
 from __future__ import annotations
 
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,11 +22,13 @@ import httpx
 import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
+from gateway.domain.call_queue import HANG_UP_RETRY_DELAYS
 from tests.integration.test_call_flows import open_now
 from tests.support.api import call_params, post_twilio, twilio_signature
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.telephony import Tel, telephony_org
+from tests.support.timing import FACTOR, wait_for
 
 NUMBER = "+815011110002"
 PHONES = {"u1": "+819011110001", "u2": "+819011110002", "u3": "+819011110003"}
@@ -126,6 +130,13 @@ def _status(tel: Tel, leg: str) -> str:
     return str(next(c["status"] for c in tel.api.calls if c["sid"] == leg))
 
 
+async def _all_ended(tel: Tel, expected: list[tuple[str, str]], timeout: float = 5.0) -> None:
+    """Wait for the call updates ending the other legs (sent right after the answer), then check
+    they are exactly ``expected`` (any order)."""
+    await wait_for(lambda: len(_ended(tel)) >= len(expected), timeout)
+    assert sorted(_ended(tel)) == sorted(expected)
+
+
 async def test_a_retried_webhook_calls_once_and_the_first_member_to_press_1_takes_the_caller(tel: Tel) -> None:
     await _live(tel, {"group": "sales", "hold_music": HOLD_MUSIC, "max_wait": 120})
     call = dict(call_params("ringing"), To=NUMBER)
@@ -148,9 +159,9 @@ async def test_a_retried_webhook_calls_once_and_the_first_member_to_press_1_take
     assert r.status_code == 200, r.text
     [dial] = ET.fromstring(r.content)
     assert dial.tag == "Dial" and [(q.tag, q.text) for q in dial] == [("Queue", queue)]
-    # The others end at once: the ringing one canceled, the answered one (canceled does not end an
-    # answered call) completed. Never the member who took the caller.
-    assert sorted(_ended(tel)) == sorted([(two, "canceled"), (two, "completed"), (three, "canceled")])
+    # The others end right after that answer: the ringing one canceled, the answered one (canceled
+    # does not end an answered call) completed. Never the member who took the caller.
+    await _all_ended(tel, [(two, "canceled"), (two, "completed"), (three, "canceled")])
     assert (_status(tel, one), _status(tel, two), _status(tel, three)) == ("in-progress", "completed", "canceled")
 
     # Twilio retries the accept: the same answer, nothing ended twice.
@@ -184,7 +195,7 @@ async def test_a_member_pressing_another_key_hangs_up_and_the_caller_leaving_end
     # (the one that declined hung up itself).
     r = await _callback(tel, doc[1].attrib["action"], dict(call, CallStatus="in-progress", QueueResult="leave"))
     assert _verbs(ET.fromstring(r.content)) == ["Say", "Record"]
-    assert sorted(_ended(tel)) == sorted([(two, "canceled"), (two, "completed"), (three, "canceled")])
+    await _all_ended(tel, [(two, "canceled"), (two, "completed"), (three, "canceled")])
     assert (_status(tel, two), _status(tel, three)) == ("completed", "canceled")
     # A member pressing 1 after the caller left is told so; nothing is ended twice.
     r = await _callback(tel, accept_two, _leg_params(tel, two, Digits="1"))
@@ -318,3 +329,97 @@ async def test_the_queue_steps_own_whisper_is_what_an_answered_member_hears(tel:
     accept = await _whisper(tel, leg, own, "ja-JP")
     r = await _callback(tel, accept, _leg_params(tel, leg, Digits="1"))
     assert r.status_code == 200 and ET.fromstring(r.content)[0].tag == "Dial", r.text
+
+
+# A slow Twilio: each call update (ending a member leg) answers this many seconds late.
+SLOW = 1.5 * FACTOR
+
+
+async def _timed(tel: Tel, url: str, params: dict[str, str]) -> tuple[ET.Element, float]:
+    started = time.monotonic()
+    r = await _callback(tel, url, params)
+    took = time.monotonic() - started
+    assert r.status_code == 200, r.text
+    return ET.fromstring(r.content), took
+
+
+async def test_the_member_who_presses_1_is_bridged_at_once_while_a_slow_twilio_ends_the_other_legs(tel: Tel) -> None:
+    await _live(tel, {"group": "sales", "max_wait": 120})
+    _, doc = await _incoming(tel)
+    one, two, three = _legs(tel)
+    tel.api.set_call_status(one, "in-progress")
+    tel.api.set_call_status(two, "in-progress")
+    tel.api.set_call_status(three, "ringing")
+    accept_one, accept_two = await _whisper(tel, one), await _whisper(tel, two)
+    tel.api.delay_call_updates(SLOW)
+
+    answer, took = await _timed(tel, accept_one, _leg_params(tel, one, Digits="1"))
+    [dial] = answer
+    assert dial.tag == "Dial" and [(q.tag, q.text) for q in dial] == [("Queue", doc[1].text)]
+    # The caller is bridged without waiting for Twilio to end the others (answered: two updates).
+    assert took < SLOW / 2, f"the winner's answer waited {took:.2f} s for Twilio's call updates"
+    # Still ending (its cancel is not answered yet), the other answered member presses 1: too late,
+    # it cannot take the caller.
+    late, _ = await _timed(tel, accept_two, _leg_params(tel, two, Digits="1"))
+    assert _verbs(late) == ["Say", "Hangup"]
+    await _all_ended(tel, [(two, "canceled"), (two, "completed"), (three, "canceled")], timeout=3 * SLOW / FACTOR)
+    assert (_status(tel, one), _status(tel, two), _status(tel, three)) == ("in-progress", "completed", "canceled")
+
+
+async def test_the_caller_leaving_the_queue_goes_on_at_once_while_a_slow_twilio_ends_the_member_calls(
+    tel: Tel,
+) -> None:
+    await _live(tel, {"group": "sales", "max_wait": 30})
+    call, doc = await _incoming(tel)
+    one, two, three = _legs(tel)
+    tel.api.set_call_status(one, "in-progress")  # hearing the whisper
+    tel.api.set_call_status(two, "ringing")
+    tel.api.delay_call_updates(SLOW)
+
+    after, took = await _timed(tel, doc[1].attrib["action"], dict(call, CallStatus="in-progress", QueueResult="leave"))
+    assert _verbs(after) == ["Say", "Record"]  # on to the voicemail
+    assert took < SLOW / 2, f"the caller's next step waited {took:.2f} s for Twilio's call updates"
+    expected = [(one, "canceled"), (one, "completed"), (two, "canceled"), (three, "canceled")]
+    await _all_ended(tel, expected, timeout=3 * SLOW / FACTOR)
+    assert {_status(tel, leg) for leg in (two, three)} == {"canceled"} and _status(tel, one) == "completed"
+
+
+async def test_a_member_call_twilio_fails_to_end_is_retried_logged_and_cannot_take_the_caller(
+    tel: Tel, procs: Processes
+) -> None:
+    await _live(tel, {"group": "sales", "max_wait": 120})
+    await _incoming(tel)
+    one, two, three = _legs(tel)
+    tel.api.set_call_status(one, "in-progress")
+    tel.api.set_call_status(two, "ringing")
+    tel.api.set_call_status(three, "ringing")
+    accept_one = await _whisper(tel, one)
+    # Twilio answers the next five requests 500: both legs' first and second tries fail, and one of
+    # their third (last) tries.
+    tel.api.fail_next(5, 500, on="any")
+
+    answer, _ = await _timed(tel, accept_one, _leg_params(tel, one, Digits="1"))
+    assert answer[0].tag == "Dial"
+    await wait_for(lambda: len(_ended(tel)) >= 6, timeout=2 * sum(HANG_UP_RETRY_DELAYS) + 3)
+    assert sorted(_ended(tel)) == sorted([(two, "canceled")] * 3 + [(three, "canceled")] * 3)
+    up = [leg for leg in (two, three) if _status(tel, leg) == "ringing"]
+    assert len(up) == 1 and {_status(tel, two), _status(tel, three)} == {"ringing", "canceled"}
+
+    log = await wait_for(lambda: "(try 3, giving up" in _gateway_log(procs) and _gateway_log(procs))
+    prefix = f"call flow queue of org {tel.org.id}: Twilio did not end member call"
+    for leg in (two, three):
+        assert f"{prefix} {leg} (try 1, again in 0.5 s): " in log
+        assert f"{prefix} {leg} (try 2, again in 2 s): " in log
+    assert [leg for leg in (two, three) if f"{prefix} {leg} (try 3, giving up" in log] == up
+    assert tel.org.auth_token not in log
+
+    # The leg left up is answered later and its member presses 1: the caller is taken already.
+    [leg] = up
+    tel.api.set_call_status(leg, "in-progress")
+    late, _ = await _timed(tel, await _whisper(tel, leg), _leg_params(tel, leg, Digits="1"))
+    assert _verbs(late) == ["Say", "Hangup"]
+    assert _status(tel, one) == "in-progress"
+
+
+def _gateway_log(procs: Processes) -> str:
+    return "".join(p.read_text(errors="replace") for p in Path(procs.logdir).glob("serve-*.log"))

@@ -306,7 +306,8 @@ def operations(org: str) -> dict[tuple[str, str], Schema]:
         ),
         (f"{twilio}/voice-queue-accept", "POST"): _twilio(
             "A queue member's answer to the whisper (this member call's own token): Digits=1 → <Dial><Queue> of"
-            " the waiting caller if first, the other member calls ended; too late → <Say/><Hangup/>; else <Hangup/>",
+            " the waiting caller if first, the other member calls ended right after this answer;"
+            " too late → <Say/><Hangup/>; else <Hangup/>",
             {"200": _TWIML},
             "TwilioQueueAccept",
         ),

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.domain.call_queue import Spoken, accepted, needs_completing, too_late, whisper
+from gateway.domain.call_queue import (
+    HANG_UP_RETRY_DELAYS,
+    Spoken,
+    accepted,
+    needs_completing,
+    retry_hang_up,
+    too_late,
+    whisper,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +50,16 @@ def test_only_1_takes_the_caller(digits: str | None, taken: bool) -> None:
 )
 def test_only_an_answered_leg_needs_completing_after_a_cancel(status: str, complete: bool) -> None:
     assert needs_completing(status) is complete
+
+
+@pytest.mark.parametrize("status", [None, 429, 500, 502, 503])
+def test_a_leg_that_twilio_did_not_end_for_a_passing_reason_is_tried_again_a_bounded_number_of_times(
+    status: int | None,
+) -> None:
+    assert [retry_hang_up(attempt, status) for attempt in (1, 2, 3, 4)] == [*HANG_UP_RETRY_DELAYS, None, None]
+    assert len(HANG_UP_RETRY_DELAYS) == 2 and all(d > 0 for d in HANG_UP_RETRY_DELAYS)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_a_refusal_that_will_not_change_is_not_retried(status: int) -> None:
+    assert retry_hang_up(1, status) is None
