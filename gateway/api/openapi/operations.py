@@ -421,6 +421,11 @@ def _templates() -> dict[Key, Schema]:
             _ok("200", "edited", "Template"),
             security=ORG_ADMIN,
             body=json_body(ref("TemplateEdit")),
+            extra_errors={
+                "400": "invalid body, or a changed module (`module_immutable`) or channel (`invalid_field`)",
+                "409": "`submit` with nothing to submit: an approved SMS template with no new version, or an"
+                " email template (`invalid_transition`)",
+            },
         ),
         (one, "DELETE"): operation("Delete a template", _NO_CONTENT, security=ORG_ADMIN),
         (f"{one}/submit", "POST"): operation(
