@@ -8,6 +8,8 @@ add (``flow``, ``recording_url``, ``recording_duration``, ``user``); a recorded 
 recording callback adds ``recording_url`` and ``recording_duration`` too. A row's contact is the
 stored one, else the contact whose phone is the other party's number (the caller of an inbound
 call, the callee of an outbound one); an inbound call's user is the stored one, else that contact's owner.
+An inbound call is ``missed`` when it ended no-answer/busy/canceled/failed, or when a call flow
+answered it and nobody took it (``missed`` = 1 on its hash: :mod:`gateway.domain.flow_missed`).
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ def call_row(sid: str, started_ms: int, rec: Mapping[str, str], contact: Mapping
         "user": user,
         "contact": contact["id"] if contact is not None else (rec.get("contact") or None),
         "contact_name": contact.get("name") if contact is not None else None,
-        "missed": direction == "inbound" and status in MISSED_CALL,
+        # A flow answers its calls (completed): missed when nobody took it (gateway.domain.flow_missed).
+        "missed": direction == "inbound" and (status in MISSED_CALL or rec.get("missed") == "1"),
         "flow": rec.get("flow") or None,
         "recording_url": rec.get("recording_url") or None,
         "recording_duration": int(recording_duration) if recording_duration.isdigit() else None,

@@ -47,7 +47,6 @@ from gateway.domain.call_flow_run import (
     BadPosition,
     Enqueue,
     Resume,
-    after_dial,
     after_queue,
     is_open,
     plan,
@@ -59,6 +58,7 @@ from gateway.domain.call_flow_token import BadFlowToken, FlowClaim, Kind, sign, 
 from gateway.domain.call_flows import DEFAULT_LANGUAGE, references
 from gateway.domain.call_queue import WHISPER_TIMEOUT, accepted, too_late, whisper
 from gateway.domain.errors import Forbidden
+from gateway.domain.flow_missed import TAKEN_BY_DIAL, TAKEN_BY_QUEUE, TAKEN_BY_VOICEMAIL, dial_taken, voicemail_left
 from gateway.domain.phones import lookup_key
 from gateway.ingest.call_legs import ending
 from gateway.ingest.call_twiml import HANGUP_TWIML, answer_queue, render, say_and_hang_up, whisper_gather
@@ -100,8 +100,12 @@ async def voice(scope: Scope, receive: Receive) -> Reply:
 async def voice_flow(scope: Scope, receive: Receive) -> Reply:
     cb = await verified(scope, receive, "twilio.voice_flow")
     claim = _claim(cb, ("dial", "record", "queue"))
-    if claim.kind == "dial" and not after_dial(cb.params.get("DialCallStatus")):
+    if claim.kind == "dial" and dial_taken(cb.params.get("DialCallStatus")):
+        await cb.svc.messages.mark_call_answered(cb.org, claim.call, TAKEN_BY_DIAL)
         return HANGUP
+    if claim.kind == "record" and voicemail_left(cb.params):
+        # Marked here too: Twilio may post the recording's status callback after the call's end.
+        await cb.svc.messages.mark_call_answered(cb.org, claim.call, TAKEN_BY_VOICEMAIL)
     to_end: list[str] = []
     if claim.kind == "queue":
         # The caller is out of the queue (bridged, left, hung up…): no member leg may ring on
@@ -121,6 +125,8 @@ async def voice_recording(scope: Scope, receive: Receive) -> Reply:
     claim = _claim(cb, ("recording",))
     _require(cb.params, "RecordingSid", "RecordingUrl")
     data = dict(cb.params, _user=claim.user or "", _from=claim.caller or "", _flow=claim.flow)
+    if voicemail_left(cb.params):  # a voicemail is not a missed call (gateway.domain.flow_missed)
+        await cb.svc.messages.mark_call_answered(cb.org, claim.call, TAKEN_BY_VOICEMAIL)
     # One event per recording: Twilio's retries and any re-sent callback for it are the same event.
     await _accept(Callback(cb.svc, cb.org, data, cb.query, None), RECORDING_SOURCE, cb.params["RecordingSid"])
     return NO_CONTENT
@@ -169,6 +175,7 @@ async def queue_accept(scope: Scope, receive: Receive) -> Reply:
         step = await _queue_step(cb, claim)
         reply = _twiml(say_and_hang_up(too_late(str(step.get("language") or DEFAULT_LANGUAGE))))
     else:
+        await cb.svc.messages.mark_call_answered(cb.org, claim.call, TAKEN_BY_QUEUE)
         reply = _twiml(answer_queue(queue))
     return _then_end(cb, reply, settled.hang_up)
 

@@ -4,7 +4,8 @@ and :mod:`gateway.routing.rules`).
 One run costs a fixed number of Redis round trips, however many events it holds:
 
 1. every contact reference of the run (one ``find_contacts`` script call per org), the SMS status
-   moves of status callbacks and the notifications tracking hits and bounces are about;
+   moves of status callbacks, the notifications tracking hits and bounces are about, and whether
+   an inbound call a flow answered ended with nobody taking it (``call_flow_missed``);
 2. only when SMS status callbacks moved something: the notifications those messages belong to;
 3. every write: notification links and moves, the call log, report counts, and the feed writes
    of each org in one ``apply_signal`` call, in stream order (which is each feed's order);
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain.events import Event
+from gateway.domain.flow_missed import flow_call_ended
 from gateway.routing.automation import Automation, rules_for
 from gateway.routing.batch_rules import (
     NOTIFICATION_STATUS,
@@ -36,7 +38,7 @@ from gateway.routing.batch_rules import (
     sms_update,
 )
 from gateway.routing.mail_signals import about_mail
-from gateway.routing.rules import Draft, contact_ref, draft, group_on, signal_body
+from gateway.routing.rules import Draft, contact_ref, draft, group_on, missed_in_flow, signal_body
 from gateway.services import Services
 from gateway.store.feed import FeedWrite, WriteResult
 from gateway.store.pipeline import Round, Slot
@@ -64,6 +66,7 @@ class _Item:
     notification: Slot[Record | None] | None = None
     draft: Draft | None = None
     preferred: str | None = None
+    flow_missed: Slot[str | None] | None = None  # a flow's call nobody took: the flow's id
 
     @property
     def contact(self) -> Record | None:
@@ -108,7 +111,11 @@ class BatchRouter:
                         # The mail an open, click or bounce is about (its kind and subject: mail_signals).
                         it.notification = svc.notifications.queue_get(first, org, str(ev.data["notification"]))
                     it.preferred = named_user(ev)
-                if it.draft is None and it.sms is None:
+                    if ev.source == "twilio.voice_status" and flow_call_ended(ev.data) and ev.data.get("CallSid"):
+                        # Answered by a flow: missed if nobody took it (gateway.domain.flow_missed).
+                        sid = str(ev.data["CallSid"])
+                        it.flow_missed = svc.messages.queue_flow_missed(first, org, sid, event_key=ev.key)
+                if it.draft is None and it.sms is None and it.flow_missed is None:
                     continue  # a call status that makes no signal: only the call log moves
                 lookup = contact_ref(ev)
                 if lookup is not None:
@@ -139,6 +146,8 @@ class BatchRouter:
         for it in items:
             ev = it.event
             self._queue_side_effects(third, it)
+            if it.flow_missed is not None and (flow := it.flow_missed.value) is not None:
+                it.draft = missed_in_flow(ev, flow, it.org.get("country"))
             if it.draft is None:
                 continue
             contact = it.contact

@@ -177,6 +177,19 @@ def _call_missed(d: dict[str, Any], country: str | None) -> Draft | None:
     status = str(d.get("CallStatus", ""))
     if d.get("Direction", "inbound") != "inbound" or status not in MISSED_CALL:
         return None
+    return _missed(d, status, country)
+
+
+def missed_in_flow(event: Event, flow: str, country: str | None = None) -> Draft:
+    """``call.missed`` for an inbound call a call flow answered and nobody took
+    (:mod:`gateway.domain.flow_missed`): the same signal as any missed call, its ``status`` Twilio's
+    (``completed``), plus the ``flow``."""
+    d = event.data
+    missed = _missed(d, str(d.get("CallStatus", "")), country)
+    return Draft(missed.type, missed.title, missed.body, missed.data | {"flow": flow}, missed.headline)
+
+
+def _missed(d: dict[str, Any], status: str, country: str | None) -> Draft:
     shown = display(str(d.get("From") or ""), country)
     data = {"from": d.get("From"), "to": d.get("To"), "call_sid": d.get("CallSid"), "status": status}
     headline = f"Missed call from {WHO}"

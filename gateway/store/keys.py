@@ -274,6 +274,13 @@ def call_history(org_id: str, call_sid: str) -> str:
     return f"sg:{{{org_id}}}:call:{call_sid}:history"
 
 
+def call_answered(org_id: str, call_sid: str) -> str:
+    """String with a TTL: someone took an inbound call a flow handles (``dial``: a rung member
+    answered, ``queue``: a queue member accepted, ``voicemail``: the caller left a message); read
+    at the call's final status to tell a missed call (``call_flow_missed.lua``)."""
+    return f"sg:{{{org_id}}}:call-answered:{call_sid}"
+
+
 # -- sending (notifications, templates, credits, quotas, reports) -----------------------------
 def notification(org_id: str, nid: str) -> str:
     """Hash: one notification (status, rank, channel, recipient, attempt, charge, ...)."""

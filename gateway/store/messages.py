@@ -25,6 +25,9 @@ from gateway.store.scripts import Scripts, advance_args
 # of the whole log).
 LOG_CHUNK = 200
 LOG_SCAN_BUDGET = 20_000
+# How long a flow's "someone took the call" marker is kept: Twilio ends a call within 24 hours
+# (TimeLimit's cap), so its final status comes before the marker expires.
+ANSWERED_TTL = 24 * 3600
 
 
 class Messages:
@@ -87,6 +90,18 @@ class Messages:
     def queue_set_call_fields(self, batch: Round, org: str, sid: str, **fields: str) -> None:
         """:meth:`set_call_fields` as part of ``batch``."""
         batch.command("HSET", keys.call(org, sid), *(item for pair in fields.items() for item in pair))
+
+    async def mark_call_answered(self, org: str, sid: str, how: str) -> None:
+        """Someone took inbound call ``sid`` of a flow (``how``: ``dial``, ``queue`` or
+        ``voicemail``): its final status will not make it a missed call. Kept :data:`ANSWERED_TTL`."""
+        await self._r.set(keys.call_answered(org, sid), how, ex=ANSWERED_TTL)
+
+    def queue_flow_missed(self, batch: Round, org: str, sid: str, *, event_key: str) -> Slot[str | None]:
+        """At an inbound call's final ``completed`` status (event ``event_key``): the flow's id when
+        a flow handled the call and nobody took it (and the log row is marked ``missed``), else
+        None (``call_flow_missed.lua``)."""
+        first = batch.script(self._s.call_flow_missed, [keys.call(org, sid), keys.call_answered(org, sid)], [event_key])
+        return batch.slot(first, lambda replies: str(replies[0]) if replies[0] else None)
 
     async def record_outbound_call(
         self,

@@ -70,6 +70,7 @@ class Scripts:
     fanout_create: AsyncScript
     queue_legs: AsyncScript
     queue_settle: AsyncScript
+    call_flow_missed: AsyncScript
     org_replace: AsyncScript
 
     async def advance(

@@ -23,12 +23,14 @@ import pytest
 
 from gateway.devtools.twilio_api import TwilioApi
 from gateway.domain.call_queue import HANG_UP_RETRY_DELAYS
+from tests.integration.test_call_flow_missed import ended, missed_of
 from tests.integration.test_call_flows import open_now
 from tests.support.api import call_params, post_twilio, twilio_signature
 from tests.support.processes import Processes
 from tests.support.redis import RedisServer
 from tests.support.telephony import Tel, telephony_org
 from tests.support.timing import FACTOR, wait_for
+from tests.support.ws import live_feed
 
 NUMBER = "+815011110002"
 PHONES = {"u1": "+819011110001", "u2": "+819011110002", "u3": "+819011110003"}
@@ -423,3 +425,30 @@ async def test_a_member_call_twilio_fails_to_end_is_retried_logged_and_cannot_ta
 
 def _gateway_log(procs: Processes) -> str:
     return "".join(p.read_text(errors="replace") for p in Path(procs.logdir).glob("serve-*.log"))
+
+
+async def test_a_queued_caller_no_member_takes_is_a_missed_call_and_one_taken_is_not(tel: Tel) -> None:
+    """gateway.domain.flow_missed: the flow answered both calls (completed); the one a member
+    accepted is not missed, the one whose caller hung up while the members were called is — one
+    call.missed to the caller's contact's owner (u1), however often Twilio posts its final status."""
+    await _live(tel, {"group": "sales", "max_wait": 120})
+    feed = await live_feed(tel.gw, tel.org.tokens["u1"])
+    taken, doc = await _incoming(tel)
+    leg = _legs(tel)[0]
+    tel.api.set_call_status(leg, "in-progress")
+    r = await _callback(tel, await _whisper(tel, leg), _leg_params(tel, leg, Digits="1"))
+    assert _verbs(ET.fromstring(r.content)) == ["Dial"]
+    r = await _callback(tel, doc[1].attrib["action"], dict(taken, CallStatus="completed", QueueResult="bridged"))
+    assert _verbs(ET.fromstring(r.content)) == ["Hangup"]
+    assert (await ended(tel.client, tel.org, taken, "taken"))["missed"] is False
+
+    left, doc = await _incoming(tel)
+    r = await _callback(tel, doc[1].attrib["action"], dict(left, CallStatus="completed", QueueResult="hangup"))
+    assert _verbs(ET.fromstring(r.content)) == ["Hangup"]
+    row = await ended(tel.client, tel.org, left, "left", "left")
+    assert row["missed"] is True and row["user"] == "u1" and row["flow"] == "main"
+    sig = await feed.signal("call.missed")
+    assert sig["data"]["call_sid"] == left["CallSid"] and sig["count"] == 1
+    [stored] = await missed_of(tel.client, tel.org, "u1")
+    assert stored["data"]["call_sid"] == left["CallSid"] and stored["count"] == 1
+    assert [f["signal"]["type"] for f in feed.frames if f["type"] == "signal"] == ["call.missed"]
