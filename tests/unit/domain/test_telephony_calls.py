@@ -82,6 +82,9 @@ def _rec(**fields: str) -> dict[str, str]:
         (_rec(recording_url="https://api.twilio.com/r/RE2", recording_duration="63"), None,
          {"recording_url": "https://api.twilio.com/r/RE2", "recording_duration": 63}),
         (_rec(), None, {"recording_url": None, "recording_duration": None}),
+        # A call a flow answered (completed) that nobody took: missed (gateway.domain.flow_missed).
+        (_rec(status="completed", flow="main", missed="1"), YAMADA, {"missed": True, "user": "u1", "flow": "main"}),
+        (_rec(status="completed", flow="main", missed="0"), YAMADA, {"missed": False}),
     ],
 )  # fmt: skip
 def test_rows(rec: dict[str, str], contact: dict[str, Any] | None, expected: dict[str, Any]) -> None:

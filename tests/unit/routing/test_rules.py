@@ -8,7 +8,16 @@ import pytest
 
 from gateway.domain.events import SOURCES, Event
 from gateway.domain.signals import SIGNAL_TYPE_SET
-from gateway.routing.rules import ContactLookup, Draft, contact_ref, draft, signal_body, snippet, title_for
+from gateway.routing.rules import (
+    ContactLookup,
+    Draft,
+    contact_ref,
+    draft,
+    missed_in_flow,
+    signal_body,
+    snippet,
+    title_for,
+)
 
 CONTACT: dict[str, Any] = {"id": "c1", "name": "佐藤 花子", "kind": "contact"}
 
@@ -167,6 +176,29 @@ def test_inbound_call_other_status_makes_no_signal(status: str) -> None:
         "twilio.voice_status", From="+819012345678", To="+815012345678", CallStatus=status, Direction="inbound"
     )
     assert draft(event, CONTACT) is None
+
+
+def test_a_flows_call_nobody_took_is_the_same_missed_call_with_its_flow() -> None:
+    """A flow answered it (completed) and nobody took it: call.missed like any other, plus ``flow``."""
+    event = _event(
+        "twilio.voice_status",
+        From="+819012345678",
+        To="+815012345678",
+        CallSid="CA1",
+        CallStatus="completed",
+        Direction="inbound",
+    )
+    d = missed_in_flow(event, "main", "JP")
+    assert (d.type, title_for(d, CONTACT), d.body) == ("call.missed", "Missed call from 佐藤 花子", "090-1234-5678")
+    assert title_for(d, None) == "Missed call from 090-1234-5678"
+    assert d.data == {
+        "from": "+819012345678",
+        "to": "+815012345678",
+        "call_sid": "CA1",
+        "status": "completed",
+        "from_display": "090-1234-5678",
+        "flow": "main",
+    }
 
 
 @pytest.mark.parametrize("direction", ["outbound-api", "outbound-dial", "outbound"])
