@@ -23,6 +23,11 @@
   step's user and links it in the call log); one event per ``RecordingSid``, however often
   Twilio retries.
 
+A dial a member answered, the winning queue accept and a recorded voicemail (its ``<Record
+action>`` with a recording, or its recording callback) mark the call as taken
+(:meth:`gateway.store.messages.Messages.mark_call_answered`): at its final status the router tells
+a call nobody took, a missed call (:mod:`gateway.domain.flow_missed`).
+
 All are signed by Twilio like every other callback (:func:`gateway.ingest.twilio.verified`);
 the token in the URL (:mod:`gateway.domain.call_flow_token`) must belong to this org and this
 call (the agent's token: to this org; its call is the caller's, not the member's; the accept

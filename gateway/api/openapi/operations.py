@@ -673,7 +673,8 @@ def _ingest() -> dict[Key, Schema]:
             "Incoming call: the published call flow's TwiML, else <Reject/>", {"200": _TWIML}, "TwilioVoice"
         ),
         (f"{twilio}/voice-status", "POST"): _twilio(
-            "Call status: the call log; a missed inbound call from a contact → call.missed",
+            "Call status: the call log; a missed inbound call from a contact (also one a call flow answered"
+            " and no rep took) → call.missed",
             {"204": {"description": "accepted"}},
             "TwilioVoiceStatus",
         ),

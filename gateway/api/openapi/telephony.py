@@ -115,7 +115,12 @@ CALL = obj(
         "user": _NULLABLE_STR,
         "contact": _NULLABLE_STR,
         "contact_name": _NULLABLE_STR,
-        "missed": _BOOL,
+        "missed": _BOOL
+        | {
+            "description": "an inbound call that ended no-answer, busy, canceled or failed; or one a call flow"
+            " answered (completed) that no rep took: no ring step's Dial was answered, no queue member"
+            " accepted, no voicemail was left (a voicemail makes call.voicemail, not call.missed)"
+        },
         "flow": _NULLABLE_STR,
         "recording_url": _NULLABLE_STR,
         "recording_duration": {"type": ["integer", "null"], "description": "seconds of the recording"},
