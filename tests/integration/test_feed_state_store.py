@@ -61,6 +61,31 @@ async def test_retention_drops_state_of_trimmed_signals(redis_client: Redis) -> 
     assert result.unknown == [ids[0]]
 
 
+async def test_age_retention_keeps_the_newest_signals_not_entries(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC: a feed keeps at least the last N signals (history_min_entries) or the retention age.
+    Grouped repeats are feed entries too: 32 signals each repeated once are 64 entries, and an
+    age trim keeps the newest 10 *signals* (20 entries), not 10 entries (5 signals)."""
+    org = "ret-sig-" + uuid.uuid4().hex[:8]
+    feed = _feed(redis_client, history_min_entries=10, history_days=1, history_max_entries=1000)
+    real_time = time.time
+    # "Now" two days ahead: every entry is older than the one-day retention (see test_ws_gap).
+    monkeypatch.setattr(time, "time", lambda: real_time() + 2 * 86_400)
+    signals = []
+    for i in range(32):  # retention looks every 64 entries
+        body = {"type": "desk.ticket", "title": str(i)}
+        first = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", f"c{i}", body)
+        repeat = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", f"c{i}", body)
+        assert (first.status, repeat.status, repeat.signal_id) == ("new", "grouped", first.signal_id)
+        signals.append(first.signal_id)
+    entries = await redis_client.xrange(keys.feed(org, "u1"))
+    assert [e for e, fields in entries if fields["k"] == "n"] == signals[-10:]
+    assert len(entries) == 20
+    listed = await feed.signals(org, "u1", Page(None, None, 50), Filters(view="all"))
+    assert [s["id"] for s in listed] == signals[-10:] and all(s["count"] == 2 for s in listed)
+
+
 async def test_snooze_due_entry_wake_once_and_resume(redis_client: Redis) -> None:
     org = "wake-" + uuid.uuid4().hex[:8]
     feed = _feed(redis_client)
