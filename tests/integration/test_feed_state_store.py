@@ -4,6 +4,7 @@ resume with ``after`` replays the return."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -114,3 +115,18 @@ async def test_snooze_due_entry_wake_once_and_resume(redis_client: Redis) -> Non
     # The return is not a group member: the events of `a` are its original only.
     found = await feed.events(org, "u1", a, 10)
     assert found is not None and found[1] == 1 and len(found[0]) == 1
+
+
+async def test_repeats_group_within_the_window_only(redis_client: Redis) -> None:
+    """SPEC: repeats of one type for one contact within the window update one signal's count; after
+    the window (counted from the first) a repeat is a new signal."""
+    org = "win-" + uuid.uuid4().hex[:8]
+    feed = _feed(redis_client, group_window_seconds=1)
+    body = {"type": "desk.ticket", "title": "t"}
+    first = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    again = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    other = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c2", body)
+    assert (first.status, again.status, again.signal_id, other.status) == ("new", "grouped", first.signal_id, "new")
+    await asyncio.sleep(1.2)
+    later = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    assert later.status == "new" and later.signal_id != first.signal_id
