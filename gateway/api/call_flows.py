@@ -34,10 +34,12 @@ class NumberReleased(ApiError):
     code = "number_released"
 
 
-def _conflict(exc: NumberTaken | NumberGone, number: str) -> ApiError:
+def _conflict(exc: NumberTaken | NumberGone) -> ApiError:
+    """``exc.number`` is where the flow would go live: its published number (``PUT`` switching it
+    on), which may differ from the draft's; the draft's number (``publish``)."""
     if isinstance(exc, NumberGone):
         return NumberReleased(f"{exc.number} is no longer one of the org's numbers (released); nothing goes live on it")
-    return NumberHasFlow(f"flow {exc.holder!r} is published and enabled on {number}; switch it off first")
+    return NumberHasFlow(f"flow {exc.holder!r} is published and enabled on {exc.number}; switch it off first")
 
 
 async def known_for(svc: Services, org: str, draft: dict[str, Any]) -> Known:
@@ -69,7 +71,7 @@ async def put_flow(request: Request[State]) -> Response:
     try:
         created = await svc.call_flows.put(org["id"], flow, given.draft, given.enabled)
     except (NumberTaken, NumberGone) as exc:
-        raise _conflict(exc, given.draft["number"]) from None
+        raise _conflict(exc) from None
     return JSONResponse(_public(await _get(svc, org["id"], flow)), status_code=201 if created else 200)
 
 
@@ -81,7 +83,7 @@ async def publish(request: Request[State]) -> Response:
     try:
         version = await svc.call_flows.publish(org["id"], flow)
     except (NumberTaken, NumberGone) as exc:
-        raise _conflict(exc, rec["draft"]["number"]) from None
+        raise _conflict(exc) from None
     if version is None:
         raise NotFound("call flow does not exist", code="flow_not_found")
     return JSONResponse(_public(await _get(svc, org["id"], flow)))

@@ -17,6 +17,11 @@ from gateway.domain.tenancy import RECORD_ID, check_id
 
 KINDS = ("individual", "mass", "auto", "scheduled", "macro")
 TARGETS = ("contact", "user", "phone", "email")
+# The target a channel cannot reach: an email has no phone number to go to, an SMS no address.
+UNREACHABLE = {
+    "email": ("phone", "an email", "{email}, {contact} or {user}"),
+    "sms": ("email", "an SMS", "{phone}, {contact} or {user}"),
+}
 ALLOWED = {"channel", "template", "to", "data", "kind", "idempotency_key", "send_at", "sender"}
 MAX_KEY = 200
 # Times a send or reminder may be scheduled at: a past time means "now"; beyond 2100 is a mistake.
@@ -90,13 +95,17 @@ def send_record(org: str, channel: Any, body: dict[str, Any], fallback_key: str 
     if sender is not None:
         check_id("sender", sender)
     send_at = parse_send_at(body.get("send_at"))
+    to = _target(body.get("to"))
+    unreachable, what, use = UNREACHABLE[channel]
+    if unreachable in to:
+        raise BadRequest(f"'to.{unreachable}' cannot receive {what}: use {use}", code="invalid_field")
     key = key or fallback_key
     return {
         "id": notification_id(org, key),
         "org": org,
         "channel": channel,
         "template": template,
-        "to": _target(body.get("to")),
+        "to": to,
         "data": data,
         "kind": kind,
         "idempotency_key": key,

@@ -28,9 +28,10 @@ RETIRED_KEEP_MS = 24 * 3600 * 1000
 class NumberTaken(Exception):
     """Another published, enabled flow already answers on the number (409 ``number_has_flow``)."""
 
-    def __init__(self, holder: str) -> None:
-        super().__init__(f"flow {holder!r} already answers on this number")
+    def __init__(self, holder: str, number: str) -> None:
+        super().__init__(f"flow {holder!r} already answers on {number}")
         self.holder = holder
+        self.number = number  # where the flow would have gone live (its published number)
 
 
 class NumberGone(Exception):
@@ -138,7 +139,7 @@ class CallFlows:
 def _ok(reply: list[Any], *, missing_ok: bool = False) -> list[Any]:
     status = reply[0]
     if status == "conflict":
-        raise NumberTaken(str(reply[1]))
+        raise NumberTaken(str(reply[1]), str(reply[2]))
     if status == "no_number":
         raise NumberGone(str(reply[1]))
     if status == "not_found" and missing_ok:

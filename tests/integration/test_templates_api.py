@@ -75,3 +75,26 @@ async def test_india_approval_needs_dlt_template_id(client: httpx.AsyncClient, g
         f"{base}/{tid}/approve", json={"dlt_template_id": "1107161234567890123"}, headers=gateway.admin
     )
     assert r.json()["status"] == "approved" and r.json()["dlt_template_id"] == "1107161234567890123"
+
+
+async def test_an_edit_that_submits_nothing_is_a_documented_409(
+    client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """PUT with ``"submit": true`` when there is nothing to submit (an approved SMS template with no
+    new version; an email template, which needs no approval) → 409 ``invalid_transition``, the status
+    and code the served OpenAPI document names for the operation."""
+    base = f"/api/v1/orgs/{org.id}/templates"
+    r = await client.post(base, json={"channel": "sms", "name": "n", "module": "deals", "body": "b"},
+                          headers=gateway.admin)  # fmt: skip
+    sms = r.json()["id"]
+    await client.post(f"{base}/{sms}/submit", headers=gateway.admin)
+    assert (await client.post(f"{base}/{sms}/approve", headers=gateway.admin)).json()["status"] == "approved"
+    email = {"channel": "email", "name": "n", "module": "leads", "subject": "s", "body": "<p>b</p>"}
+    mail = (await client.post(base, json=email, headers=gateway.admin)).json()["id"]
+    for tid in (sms, mail):
+        r = await client.put(f"{base}/{tid}", json={"submit": True}, headers=gateway.admin)
+        assert (r.status_code, r.json()["error"]) == (409, "invalid_transition"), r.text
+    doc = (await client.get("/openapi.json")).json()
+    put = doc["paths"]["/api/v1/orgs/{org}/templates/{template}"]["put"]["responses"]
+    assert "409" in put and "invalid_transition" in put["409"]["description"]
+    assert "module_immutable" in put["400"]["description"]

@@ -219,8 +219,9 @@ SCHEMAS["TwilioRecording"] = {
 
 _INVALID = {"400": "invalid id or body; a bad draft is `invalid_flow` with the step's path in `detail`"}
 _TAKEN = (
-    "another published, enabled flow answers on the number (`number_has_flow`), or the number was released"
-    " meanwhile (`number_released`)"
+    "another published, enabled flow answers on the number (`number_has_flow`; `detail` names that flow and the"
+    " number: switching on by PUT goes live on the *published* number), or the number was released meanwhile"
+    " (`number_released`)"
 )
 _TWIML: Schema = {"description": "TwiML", "content": {"application/xml": {"schema": {"type": "string"}}}}
 _TOKEN = query("t", {"type": "string", "minLength": 1}, "the signed position in the flow (our callback URLs carry it)")

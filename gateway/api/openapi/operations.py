@@ -421,6 +421,11 @@ def _templates() -> dict[Key, Schema]:
             _ok("200", "edited", "Template"),
             security=ORG_ADMIN,
             body=json_body(ref("TemplateEdit")),
+            extra_errors={
+                "400": "invalid body, or a changed module (`module_immutable`) or channel (`invalid_field`)",
+                "409": "`submit` with nothing to submit: an approved SMS template with no new version, or an"
+                " email template (`invalid_transition`)",
+            },
         ),
         (one, "DELETE"): operation("Delete a template", _NO_CONTENT, security=ORG_ADMIN),
         (f"{one}/submit", "POST"): operation(
@@ -485,8 +490,8 @@ def _account() -> dict[Key, Schema]:
             body=json_body(ref("PurchaseInput")),
         ),
         (f"{ORG}/credits/auto-recharge", "PUT"): operation(
-            "Configure auto-recharge (threshold and amount are required when enabled); enabled below the "
-            "threshold it tops up at once",
+            "Configure auto-recharge (threshold and amount are required when enabled, kept as they were "
+            "when switched off without them); enabled below the threshold it tops up at once",
             _ok("200", "credits", "Credits"),
             security=ORG_ADMIN,
             body=json_body(ref("AutoRechargeInput")),

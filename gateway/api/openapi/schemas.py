@@ -28,6 +28,7 @@ from gateway.domain import (
     templates,
     tenancy,
 )
+from gateway.domain.notifications import RANK
 from gateway.domain.reminders import ACTIVITIES
 from gateway.domain.signals import SIGNAL_TYPES
 from gateway.store.credits import MAX_PER_DAY
@@ -468,6 +469,8 @@ NOTIFICATION_INPUT = _obj(
     ("channel", "template", "to"),
     closed=True,
 )
+# Every status a notification can have (SPEC "Sending"), in the order a send moves through them.
+NOTIFICATION_STATUSES = tuple(sorted(RANK, key=lambda s: (RANK[s], s)))
 NOTIFICATION = _obj(
     {
         "id": {"type": "string"},
@@ -475,15 +478,18 @@ NOTIFICATION = _obj(
         "template": {"type": "string"},
         "to": {"type": "object"},
         "kind": {"type": "string", "enum": list(send_request.KINDS)},
-        "status": {"type": "string"},
-        "reason": {"type": ["string", "null"]},
+        "status": {"type": "string", "enum": list(NOTIFICATION_STATUSES)},
+        "reason": {"type": ["string", "null"], "description": "why it was rejected, failed or bounced"},
         "idempotency_key": {"type": "string"},
         "template_version": {"type": "integer", "description": "the template version it was rendered from"},
         "created_at": _DATE_TIME,
         "updated_at": _DATE_TIME,
         "history": {
             "type": "array",
-            "items": _obj({"status": {"type": "string"}, "at": _DATE_TIME, "reason": {}}, ("status", "at")),
+            "items": _obj(
+                {"status": {"type": "string", "enum": list(NOTIFICATION_STATUSES)}, "at": _DATE_TIME, "reason": {}},
+                ("status", "at"),
+            ),
         },
     },
     ("id", "channel", "template", "to", "status", "created_at", "updated_at", "history"),
@@ -702,6 +708,8 @@ SMS_TRIGGER_FANOUT = _obj(
     {"sms_notification": {"type": "string"}, "fanout": ref("Fanout")},
     ("sms_notification", "fanout"),
 )
+# The credit ledger's entry types (credits_credit.lua, credits_reserve.lua, credits_configure.lua).
+LEDGER_TYPES = ("purchase", "charge", "refund", "auto_recharge")
 LEDGER = _obj(
     {
         "entries": {
@@ -709,7 +717,7 @@ LEDGER = _obj(
             "items": _obj(
                 {
                     "id": {"type": "string"},
-                    "type": {"type": "string"},
+                    "type": {"type": "string", "enum": list(LEDGER_TYPES)},
                     "amount": {"type": "integer"},
                     "balance": {"type": "integer"},
                     "at_ms": {"type": "integer"},

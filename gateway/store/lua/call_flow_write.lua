@@ -11,7 +11,7 @@
 -- enabled ('1' | '0' | '' = leave it).
 -- Invariant: index[n] == flow  <=>  flow is published, enabled and its published number is n.
 -- Returns {'ok', 'created'|'updated'} (put), {'ok', version, rev} (publish), {'ok'} (delete),
--- {'conflict', <the flow live on the number>} or {'no_number', <number>} (it is no longer the
+-- {'conflict', <the flow live on the number>, <that number>} or {'no_number', <number>} (it is no longer the
 -- org's; nothing written) or {'not_found'}.
 local flow_key, ids, index, revs, retired, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local numbers = KEYS[7]
@@ -47,7 +47,7 @@ if op == 'put' then
   local live = redis.call('HGET', flow_key, 'live_number')
   if enabled == '1' then
     local holder = other_holder(live)
-    if holder then return {'conflict', holder} end
+    if holder then return {'conflict', holder, live} end
     if live and redis.call('HEXISTS', numbers, live) == 0 then return {'no_number', live} end
   end
   redis.call('HSET', flow_key, 'draft', ARGV[5], 'draft_number', ARGV[6], 'enabled', enabled, 'updated_ms', now)
@@ -66,7 +66,7 @@ if op == 'publish' then
   local draft, number, enabled, live, rev = f[1], f[2], f[3] == '1', f[4], f[5]
   if enabled then
     local holder = other_holder(number)
-    if holder then return {'conflict', holder} end
+    if holder then return {'conflict', holder, number} end
     if redis.call('HEXISTS', numbers, number) == 0 then return {'no_number', number} end
   end
   local new_rev = redis.call('HINCRBY', seq, flow, 1)

@@ -132,3 +132,18 @@ def test_webhooks_declare_their_signature_headers_and_form_bodies(document: dict
     events = document["paths"]["/webhooks/events/{org}"]["post"]
     names = {p["name"] for p in events["parameters"] if p["in"] == "header"}
     assert names == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+# SPEC "Sending": every status a notification can have, and the ledger's entry types (README "Credits").
+NOTIFICATION_STATUSES = {"queued", "scheduled", "sending", "sent", "delivered", "read", "undelivered", "failed",
+                         "bounced", "rejected", "cancelled"}  # fmt: skip
+LEDGER_TYPES = {"purchase", "charge", "refund", "auto_recharge"}
+
+
+def test_notification_statuses_and_ledger_entry_types_are_enumerated(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    notification = schemas["Notification"]["properties"]
+    assert set(notification["status"]["enum"]) == NOTIFICATION_STATUSES
+    assert set(notification["history"]["items"]["properties"]["status"]["enum"]) == NOTIFICATION_STATUSES
+    entry = schemas["Ledger"]["properties"]["entries"]["items"]["properties"]
+    assert set(entry["type"]["enum"]) == LEDGER_TYPES

@@ -66,3 +66,15 @@ def test_deep_data_is_a_bad_request() -> None:
         node = node["d"]
     with pytest.raises(BadRequest, match="nests deeper"):
         send_record("o1", "email", body(data=deep))
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "use"),
+    [("email", {"phone": "+81312345678"}, "{email}"), ("sms", {"email": "a@b.jp"}, "{phone}")],
+)
+def test_a_channel_is_not_sent_to_a_target_it_cannot_reach(channel: str, to: dict[str, str], use: str) -> None:
+    """An email to a phone number or an SMS to an email address is refused at the edge (it could
+    only end rejected later), naming what to use instead."""
+    with pytest.raises(BadRequest, match=f"cannot receive.*{use}") as err:
+        send_record("o1", channel, body(to=to))
+    assert err.value.code == "invalid_field"
