@@ -80,14 +80,17 @@ def bearer(request: Request[State]) -> str | None:
     return bearer_token(request.headers.get("authorization"))
 
 
-def require_admin(request: Request[State]) -> Services:
-    """The services, once the request carries the operator's admin token (401 / 403 otherwise).
+async def require_admin(request: Request[State]) -> Services:
+    """The services, once the request carries the operator's admin token: 401 for no token, a
+    wrong one or an unknown or revoked user token (as everywhere), 403 for a valid user token.
 
     For the operator-only endpoints (``PUT``/``DELETE`` of an org); the rest of an org's
     management API also admits the org's own admins: :func:`org_access`."""
     svc = services(request)
     if _operator(request, svc):
         return svc
+    if await svc.tenancy.resolve_token(bearer(request) or "") is None:
+        raise Unauthorized("the user token is unknown or revoked")
     raise Forbidden("only the operator's admin token may do this; an org admin's user token may not")
 
 

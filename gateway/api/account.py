@@ -68,10 +68,15 @@ async def auto_recharge(request: Request[State]) -> Response:
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     enabled = body["enabled"]
-    threshold = _positive_int(body, "threshold", MAX_PURCHASE, lo=0) if enabled or "threshold" in body else 0
-    amount = _positive_int(body, "amount", MAX_PURCHASE) if enabled or "amount" in body else 0
-    per_day = _positive_int(body, "max_per_day", MAX_PER_DAY) if "max_per_day" in body else DEFAULT_MAX_PER_DAY
     today = _today(org)
+    # Switched off without them, threshold and amount stay as they were: the threshold still
+    # decides when the admins hear credits.low, and switching back on needs no re-entry.
+    kept = {} if enabled else (await svc.credits.status(org["id"], today))["auto_recharge"]
+    threshold = (
+        _positive_int(body, "threshold", MAX_PURCHASE, lo=0) if enabled or "threshold" in body else kept["threshold"]
+    )
+    amount = _positive_int(body, "amount", MAX_PURCHASE) if enabled or "amount" in body else kept["amount"]
+    per_day = _positive_int(body, "max_per_day", MAX_PER_DAY) if "max_per_day" in body else DEFAULT_MAX_PER_DAY
     await svc.credits.set_auto_recharge(org["id"], enabled, threshold, amount, per_day, today)
     return JSONResponse(await svc.credits.status(org["id"], today))
 

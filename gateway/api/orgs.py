@@ -18,7 +18,7 @@ USERS_MAX = 1000
 
 
 async def put_org(request: Request[State]) -> Response:
-    tenancy = require_admin(request).tenancy
+    tenancy = (await require_admin(request)).tenancy
     org_id = path_id(request, "org")
     stored = await tenancy.get_org(org_id)
     rec = merge_org(org_id, await read_json(request), stored)
@@ -32,7 +32,7 @@ async def get_org(request: Request[State]) -> Response:
 
 
 async def delete_org(request: Request[State]) -> Response:
-    tenancy = require_admin(request).tenancy
+    tenancy = (await require_admin(request)).tenancy
     # Checked before the store sees it: ``*`` or ``zz?`` must never reach a key scan.
     if not await tenancy.delete_org(path_id(request, "org")):
         raise NotFound("org does not exist", code="org_not_found")

@@ -34,7 +34,9 @@ SIGNAL_TYPES: tuple[str, ...] = (
     "event.checked_in",
     "event.ticket_cancelled",
     "webinar.registered",
+    "call.voicemail",  # a voicemail was left (data: the recording URL and duration)
     "credits.low",
+    "web.visited",  # a website visit alert from a tracker (data: pages, seconds)
     "mailbox.auth_failed",  # a mailbox's LOGIN is refused (to its owner, once per episode)
 )
 SIGNAL_TYPE_SET = frozenset(SIGNAL_TYPES)

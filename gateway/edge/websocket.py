@@ -4,8 +4,9 @@ Per connection, uvicorn's ``WebSocketsSansIOProtocol`` keeps an ``asyncio.Queue`
 ``receive`` and an ``asyncio.Event`` for write flow control: five ``collections.deque`` objects
 (~0.75 KiB each) that an idle connection never uses. :class:`Inbox` and :class:`Flag` do the same
 jobs with a list and futures created only while someone waits. The handshake's request and
-response objects (headers included) are dropped once the handshake is done. Everything else is
-uvicorn's, unchanged.
+response objects (headers included) are dropped once the handshake is done. A ping left
+unanswered closes with 1013 (SPEC: the client resumes with ``after``), where uvicorn says 1011.
+Everything else is uvicorn's, unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 from typing import Any
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
+from uvicorn.logging import TRACE_LOG_LEVEL
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
@@ -87,8 +89,14 @@ class Flag:
         return True
 
 
+# The close code of a connection that left a ping unanswered (gateway.live.protocol.CloseCode
+# TRY_AGAIN_LATER; that module sits in a higher layer).
+PING_TIMEOUT_CODE = 1013
+
+
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """``WebSocketsSansIOProtocol`` with :class:`Inbox` and :class:`Flag` for its queue and event."""
+    """``WebSocketsSansIOProtocol`` with :class:`Inbox` and :class:`Flag` for its queue and event,
+    closing a connection that does not answer a ping with :data:`PING_TIMEOUT_CODE`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -100,3 +108,17 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and message["type"] == "websocket.accept":
             # Read only while handshaking (handle_connect, and send() for the accept).
             self.request = self.response = None  # type: ignore[assignment]
+
+    def keepalive_timeout(self) -> None:
+        """uvicorn's own, but the close code: 1013 "try again later" (uvicorn: 1011)."""
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        if self.close_sent or self.transport.is_closing():
+            return
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket keepalive ping timeout", prefix)
+        self.conn.fail(PING_TIMEOUT_CODE, "ping unanswered; resume with after")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.transport.close()

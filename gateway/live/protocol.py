@@ -47,11 +47,10 @@ CLIENT_RULE: dict[CloseCode, str] = {
         "the client sent a frame over the limit (the request body limit, at least 64 KiB; a client bug):"
         " reconnect with after=<last cursor>"
     ),
-    CloseCode.INTERNAL_ERROR: (
-        "a ping went unanswered (uvicorn), or the server failed: reconnect with backoff and after=<last cursor>"
-    ),
+    CloseCode.INTERNAL_ERROR: "the server failed: reconnect with backoff and after=<last cursor>",
     CloseCode.TRY_AGAIN_LATER: (
-        "slow consumer, this node lost its live feed, or Redis is away: reconnect with backoff and after=<last cursor>"
+        "slow consumer, a ping went unanswered (gateway.edge.websocket), this node lost its live feed,"
+        " or Redis is away: reconnect with backoff and after=<last cursor>"
     ),
     CloseCode.BAD_TOKEN: "the token is unknown or revoked: sign in again; do not retry with this token",
     CloseCode.HELLO_TIMEOUT: "no hello in time: reconnect and send hello first",

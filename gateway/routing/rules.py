@@ -229,6 +229,17 @@ def _voicemail(d: dict[str, Any], country: str | None) -> Draft | None:
     return Draft("call.voicemail", _said(headline, shown, "Voicemail"), body, data, headline)
 
 
+def _contact_summary(contact: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The contact as a signal names it: id, name, kind, and its company when it has one (the page
+    shows "name and company", SPEC "The browser app")."""
+    if not contact:
+        return None
+    out = {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]}
+    if contact.get("company"):
+        out["company"] = contact["company"]
+    return out
+
+
 def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, d: Draft, at_ms: int) -> dict[str, Any]:
     """The stored signal (without ``id``/``count``, which the feed write adds) for ``user``.
 
@@ -238,7 +249,7 @@ def signal_body(org: dict[str, Any], user: str, contact: dict[str, Any] | None, 
         "type": d.type,
         "org": org["id"],
         "user": user,
-        "contact": {"id": contact["id"], "name": contact["name"], "kind": contact["kind"]} if contact else None,
+        "contact": _contact_summary(contact),
         "title": title_for(d, contact),
         "body": d.body,
         "occurred_at": _occurred_at(at_ms),

@@ -24,6 +24,28 @@ async def test_admin_api_requires_the_admin_token(client: httpx.AsyncClient, gat
     assert r.status_code == 403
 
 
+async def test_operator_only_endpoints_answer_401_to_an_unknown_or_revoked_user_token(
+    client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx
+) -> None:
+    """A wrong token is 401 on every endpoint, the operator-only ones included (a valid user token: 403)."""
+    r = await client.post(f"/api/v1/orgs/{org.id}/users/u1/tokens", headers=gateway.admin)
+    assert r.status_code == 201
+    issued = r.json()
+    r = await client.delete(f"/api/v1/orgs/{org.id}/users/u1/tokens/{issued['id']}", headers=gateway.admin)
+    assert r.status_code == 204
+    revoked = {"Authorization": f"Bearer {issued['token']}"}
+    forged = {"Authorization": f"Bearer sgu.{org.id}.forged"}
+    for method in ("PUT", "DELETE"):
+        for headers in (revoked, forged):
+            r = await client.request(method, f"/api/v1/orgs/{org.id}", headers=headers, json={"name": "x"})
+            assert (r.status_code, r.json()["error"]) == (401, "unauthorized"), (method, headers, r.text)
+        r = await client.request(method, f"/api/v1/orgs/{org.id}", headers=org.user_headers(), json={"name": "x"})
+        assert (r.status_code, r.json()["error"]) == (403, "forbidden"), (method, r.text)
+    r = await client.post(f"/api/v1/orgs/{org.id}/credits/purchase", headers=revoked, json={"amount": 100})
+    assert r.status_code == 401, r.text
+    assert (await client.get(f"/api/v1/orgs/{org.id}", headers=gateway.admin)).json()["name"] != "x"
+
+
 async def test_upsert_is_idempotent_and_hides_secrets(client: httpx.AsyncClient, gateway: Gateway) -> None:
     """PUT twice gives 201 then 200 with the same record; auth token and webhook secret are never echoed."""
     org_id = "idem-" + uuid.uuid4().hex[:8]

@@ -199,3 +199,16 @@ async def test_preview_tells_encoding_segments_and_credits_without_sending(
     r = await client.post(url, json={"body": 5}, headers=gateway.admin)
     assert r.status_code == 400
     assert (await credits_of(client, org))["balance"] == 5 and twilio_api.created == []
+
+
+async def test_switching_auto_recharge_off_keeps_the_threshold_that_warns_the_admins(
+    client: httpx.AsyncClient, gateway: Gateway, twilio_api: TwilioApi
+) -> None:
+    """`{"enabled": false}` alone keeps the threshold and amount: the threshold still decides when
+    credits.low is sent (a 0 would silence it), and switching back on needs no re-entry."""
+    org = await provision_sending_org(client, gateway, twilio_api)
+    await auto_recharge(client, org, enabled=True, threshold=7, amount=20, max_per_day=3)
+    off = (await auto_recharge(client, org, enabled=False))["auto_recharge"]
+    assert (off["enabled"], off["threshold"], off["amount"]) == (False, 7, 20)
+    explicit = (await auto_recharge(client, org, enabled=False, threshold=0))["auto_recharge"]
+    assert (explicit["threshold"], explicit["amount"]) == (0, 20)

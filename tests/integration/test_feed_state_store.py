@@ -4,6 +4,7 @@ resume with ``after`` replays the return."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -61,6 +62,31 @@ async def test_retention_drops_state_of_trimmed_signals(redis_client: Redis) -> 
     assert result.unknown == [ids[0]]
 
 
+async def test_age_retention_keeps_the_newest_signals_not_entries(
+    redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC: a feed keeps at least the last N signals (history_min_entries) or the retention age.
+    Grouped repeats are feed entries too: 32 signals each repeated once are 64 entries, and an
+    age trim keeps the newest 10 *signals* (20 entries), not 10 entries (5 signals)."""
+    org = "ret-sig-" + uuid.uuid4().hex[:8]
+    feed = _feed(redis_client, history_min_entries=10, history_days=1, history_max_entries=1000)
+    real_time = time.time
+    # "Now" two days ahead: every entry is older than the one-day retention (see test_ws_gap).
+    monkeypatch.setattr(time, "time", lambda: real_time() + 2 * 86_400)
+    signals = []
+    for i in range(32):  # retention looks every 64 entries
+        body = {"type": "desk.ticket", "title": str(i)}
+        first = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", f"c{i}", body)
+        repeat = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", f"c{i}", body)
+        assert (first.status, repeat.status, repeat.signal_id) == ("new", "grouped", first.signal_id)
+        signals.append(first.signal_id)
+    entries = await redis_client.xrange(keys.feed(org, "u1"))
+    assert [e for e, fields in entries if fields["k"] == "n"] == signals[-10:]
+    assert len(entries) == 20
+    listed = await feed.signals(org, "u1", Page(None, None, 50), Filters(view="all"))
+    assert [s["id"] for s in listed] == signals[-10:] and all(s["count"] == 2 for s in listed)
+
+
 async def test_snooze_due_entry_wake_once_and_resume(redis_client: Redis) -> None:
     org = "wake-" + uuid.uuid4().hex[:8]
     feed = _feed(redis_client)
@@ -89,3 +115,18 @@ async def test_snooze_due_entry_wake_once_and_resume(redis_client: Redis) -> Non
     # The return is not a group member: the events of `a` are its original only.
     found = await feed.events(org, "u1", a, 10)
     assert found is not None and found[1] == 1 and len(found[0]) == 1
+
+
+async def test_repeats_group_within_the_window_only(redis_client: Redis) -> None:
+    """SPEC: repeats of one type for one contact within the window update one signal's count; after
+    the window (counted from the first) a repeat is a new signal."""
+    org = "win-" + uuid.uuid4().hex[:8]
+    feed = _feed(redis_client, group_window_seconds=1)
+    body = {"type": "desk.ticket", "title": "t"}
+    first = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    again = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    other = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c2", body)
+    assert (first.status, again.status, again.signal_id, other.status) == ("new", "grouped", first.signal_id, "new")
+    await asyncio.sleep(1.2)
+    later = await feed.write(org, "u1", uuid.uuid4().hex, "desk.ticket", "c1", body)
+    assert later.status == "new" and later.signal_id != first.signal_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.api import Gateway, OrgCtx, call_params, post_twilio, signals_of, sms_params
+from tests.support.api import Gateway, OrgCtx, call_params, post_event, post_twilio, signals_of, sms_params, survey
 from tests.support.ws import live_feed
 
 TEMPLATE = "https://crm.example.jp/{org}/{kind}s/{contact_id}"
@@ -68,3 +68,24 @@ async def test_foreign_number_is_international_and_no_template_no_links(
     assert call["title"] == "Missed call from Jane Smith"
     assert call["body"] == call["data"]["from_display"] == "+1 415-555-0134"
     assert "links" not in call
+
+
+async def test_signal_names_the_contacts_company(client: httpx.AsyncClient, gateway: Gateway, org: OrgCtx) -> None:
+    """The page shows "contact name and company" (SPEC "The browser app"): a signal's contact carries
+    the company when the contact has one, and no company key otherwise."""
+    r = await client.put(
+        f"/api/v1/orgs/{org.id}/contacts/c-yamada", json={"company": "株式会社クライアント"}, headers=gateway.admin
+    )
+    assert r.status_code == 200, r.text
+    feed = await live_feed(gateway, org.tokens["u1"])
+    try:
+        assert (await post_event(client, org, survey({"id": "c-yamada"}))).status_code == 202
+        sig = await feed.signal("survey.answered")
+        assert (await post_event(client, org, {**survey({"id": "c-suzuki"}), "type": "desk.ticket"})).status_code == 202
+        plain = await feed.signal("desk.ticket")
+    finally:
+        await feed.ws.close()
+    assert sig["contact"] == {"id": "c-yamada", "name": "山田 太郎", "kind": "lead", "company": "株式会社クライアント"}
+    assert "company" not in plain["contact"] and plain["contact"]["id"] == "c-suzuki"
+    listed = {s["type"]: s for s in (await signals_of(client, org))["signals"]}
+    assert listed["survey.answered"]["contact"]["company"] == "株式会社クライアント"

@@ -324,3 +324,36 @@ async def test_slow_consumer_is_closed_1013_and_can_resume(fresh_redis: RedisSer
         titles = [f["signal"]["title"] for f in signals] + rest  # type: ignore[index]
         assert titles == [f"s{i}" for i in range(200)]
         await resumed.ws.close()
+
+
+async def test_unanswered_ping_closes_1013(redis_server: RedisServer, procs: Processes) -> None:
+    """SPEC: "Server pings; a connection that does not answer ... is closed with 1013" (and may resume)."""
+    gw, _ = procs.serve(
+        redis_server.url, SIGNALGATE_GATEWAY_WS_PING_INTERVAL="0.3", SIGNALGATE_GATEWAY_WS_PING_TIMEOUT="0.5"
+    )
+    async with httpx.AsyncClient(base_url=gw.base_url, timeout=20) as client:
+        org = await provision_org(client, gw, "ping-org")
+    # The websockets library's sans-I/O client; what it queues (the pongs) is never sent.
+    sock = socket.socket()
+    sock.settimeout(10 * FACTOR)
+    sock.connect(("127.0.0.1", int(gw.base_url.rsplit(":", 1)[1])))
+    proto = ClientProtocol(parse_uri(gw.ws_url))
+    proto.send_request(proto.connect())
+    sock.sendall(b"".join(proto.data_to_send()))
+    while proto.state is not State.OPEN:
+        proto.receive_data(await asyncio.to_thread(sock.recv, 4096))
+    proto.send_text(json.dumps({"type": "hello", "token": org.tokens["u1"]}).encode())
+    sock.sendall(b"".join(proto.data_to_send()))
+    pinged, close_code = False, None
+    while close_code is None:
+        data = await asyncio.to_thread(sock.recv, 65536)
+        if not data:
+            break
+        proto.receive_data(data)
+        for event in proto.events_received():
+            if isinstance(event, Frame) and event.opcode is Opcode.PING:
+                pinged = True
+            elif isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                close_code = Close.parse(event.data).code
+    sock.close()
+    assert pinged and close_code == 1013

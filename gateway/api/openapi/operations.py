@@ -490,8 +490,8 @@ def _account() -> dict[Key, Schema]:
             body=json_body(ref("PurchaseInput")),
         ),
         (f"{ORG}/credits/auto-recharge", "PUT"): operation(
-            "Configure auto-recharge (threshold and amount are required when enabled); enabled below the "
-            "threshold it tops up at once",
+            "Configure auto-recharge (threshold and amount are required when enabled, kept as they were "
+            "when switched off without them); enabled below the threshold it tops up at once",
             _ok("200", "credits", "Credits"),
             security=ORG_ADMIN,
             body=json_body(ref("AutoRechargeInput")),

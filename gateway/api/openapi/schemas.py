@@ -804,7 +804,16 @@ SIGNAL = _obj(
         "type": {"type": "string", "enum": list(SIGNAL_TYPES)},
         "org": {"type": "string"},
         "user": {"type": "string"},
-        "contact": {"type": ["object", "null"]},
+        "contact": {
+            "type": ["object", "null"],
+            "description": "the matched contact (null when none): id, name, kind, and company when it has one",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": ["lead", "contact"]},
+                "company": {"type": "string"},
+            },
+        },
         "title": {"type": "string"},
         "body": {"type": "string"},
         "occurred_at": _DATE_TIME,

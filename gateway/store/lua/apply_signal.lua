@@ -21,8 +21,9 @@ Invariants: an event is applied at most once (the done marker is written in the 
 step as the feed entry, so a router that dies before XACK and is replayed changes nothing);
 signals are applied in argument order, so each feed gets them in the order given; feed entries
 and live frames carry the same ids in the same order, so the hub can drop duplicates at the
-replay/live seam by comparing cursors; the feed keeps at least the newest `history min` entries
-and everything younger than `history max age`, never more than `history max entries`; the meta
+replay/live seam by comparing cursors; the feed keeps at least the newest `history min` signals
+(with their grouped repeats) and everything younger than `history max age`, never more than
+`history max entries` entries; the meta
 hash's `trimmed` is the newest id any trim removed, and state of trimmed signals (unread,
 archived, snoozed, away-unread, acted, grouped JSON) goes with them. A grouped repeat of an
 archived or snoozed signal brings it back to the inbox, unread; every frame says
@@ -50,22 +51,43 @@ end
 -- switch of each signal type (by settings key and type).
 local firsts, exists, off = {}, {}, {}
 
+-- The entry of the `keep`-th newest signal (a `k=n` entry), or nil when the feed holds fewer:
+-- the history promise counts signals, and grouped repeats and snooze returns (`k=u`) are entries
+-- of their own, always newer than their signal's `k=n` entry.
+local function oldest_kept_signal(feed)
+  local need, from = keep, '+'
+  while true do
+    local count = math.max(need, 64)
+    local batch = redis.call('XREVRANGE', feed, from, '-', 'COUNT', count)
+    for _, entry in ipairs(batch) do
+      if entry[2][2] == 'n' then
+        need = need - 1
+        if need == 0 then return entry[1] end
+      end
+    end
+    if #batch < count then return nil end
+    from = '(' .. batch[#batch][1]
+  end
+end
+
 -- Retention, amortised: look for something to trim only every 64 entries (or at the cap). Only
 -- entries older than the age cutoff can go (the trim point is the older of the cutoff and the
--- oldest of the newest `keep`): while the first entry is younger, there is nothing to look for,
--- and the COUNT `keep` read is skipped. `len`: the feed's length now; `before`: before this XADD.
+-- newest `keep` signals' oldest): while the first entry is younger, there is nothing to look for,
+-- and the read of the newest `keep` signals is skipped. `len`: the feed's length now; `before`:
+-- before this XADD.
 local function retain(feed, unread, state, meta, trimmed, len, before, k)
   local cutoff = (now - max_age) .. '-0'
   if len > keep and (len % 64 == 0 or len >= max_entries)
       and score(redis.call('XRANGE', feed, '-', '+', 'COUNT', 1)[1][1]) < score(cutoff) then
-    local newest = redis.call('XREVRANGE', feed, '+', '-', 'COUNT', keep)
-    local oldest_kept = newest[#newest][1]
-    local trim_to = oldest_kept
-    if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
-    local gone = redis.call('XREVRANGE', feed, '(' .. trim_to, '-', 'COUNT', 1)
-    if #gone > 0 then
-      trimmed = gone[1][1]
-      redis.call('XTRIM', feed, 'MINID', trim_to)
+    local oldest_kept = oldest_kept_signal(feed)
+    if oldest_kept then
+      local trim_to = oldest_kept
+      if score(cutoff) < score(oldest_kept) then trim_to = cutoff end
+      local gone = redis.call('XREVRANGE', feed, '(' .. trim_to, '-', 'COUNT', 1)
+      if #gone > 0 then
+        trimmed = gone[1][1]
+        redis.call('XTRIM', feed, 'MINID', trim_to)
+      end
     end
   end
   if trimmed then redis.call('HSET', meta, 'trimmed', trimmed) end

@@ -40,9 +40,11 @@ def test_iso_utc_known_value() -> None:
     assert iso_utc(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
 
 
-def test_there_are_23_signal_types() -> None:
-    """SIGNAL_TYPES lists the 23 signal types (credits.low, mailbox.auth_failed the latest) without duplicates."""
-    assert len(SIGNAL_TYPES) == 23 and {"credits.low", "mailbox.auth_failed"} <= set(SIGNAL_TYPES)
+def test_there_are_25_signal_types() -> None:
+    """SIGNAL_TYPES lists the 25 signal types (SPEC's 24, call.voicemail and web.visited among them, and
+    mailbox.auth_failed) without duplicates."""
+    assert len(SIGNAL_TYPES) == 25
+    assert {"call.voicemail", "credits.low", "web.visited", "mailbox.auth_failed"} <= set(SIGNAL_TYPES)
     assert len(set(SIGNAL_TYPES)) == len(SIGNAL_TYPES)
     assert frozenset(SIGNAL_TYPES) == SIGNAL_TYPE_SET
 
@@ -54,7 +56,8 @@ def test_signal_type_shape(kind: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["email.opened", "email.clicked", "sms.received", "sms.delivered", "sms.failed", "call.missed"]
+    "kind",
+    ["email.opened", "email.clicked", "sms.received", "sms.delivered", "sms.failed", "call.missed", "call.voicemail"],
 )
 def test_types_made_by_the_gateway_exist(kind: str) -> None:
     """The types the router drafts itself are part of the vocabulary."""
