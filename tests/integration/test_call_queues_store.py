@@ -6,7 +6,6 @@ placed after the wait was settled are handed back at once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -14,14 +13,6 @@ from redis.asyncio import Redis
 from gateway.store import keys
 from gateway.store.call_queues import QUEUE_TTL, CallQueues, Settled
 from gateway.store.scripts import load_scripts
-from tests.support.redis import RedisServer
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

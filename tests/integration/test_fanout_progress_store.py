@@ -6,10 +6,8 @@ statuses count nothing, and an expired send is not recreated."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import pytest
 from redis.asyncio import Redis
 
 from gateway.domain.segments import new_fanout, public_fanout
@@ -19,7 +17,6 @@ from gateway.store.notifications import Notifications
 from gateway.store.scripts import load_scripts
 from gateway.store.segments import Segments
 from gateway.store.submission import submit
-from tests.support.redis import RedisServer
 
 
 class _Jobs:
@@ -30,13 +27,6 @@ class _Jobs:
 
     async def enqueue(self, name: str, job_id: str, *args: Any, **kwargs: Any) -> None:
         self.ids.append(job_id)
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def _sms(key: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -19,14 +18,6 @@ from gateway.store import keys
 from gateway.store.due import DueEntry, DueSet
 from gateway.store.feed import SNOOZE, Feed, SnoozeInPast
 from gateway.store.scripts import load_scripts
-from tests.support.redis import RedisServer
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def _feed(redis: Redis, **cfg: int) -> Feed:

@@ -5,7 +5,6 @@ same event gets the same answer again (a router replaying it), another event nev
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -14,14 +13,6 @@ from gateway.store import keys
 from gateway.store.messages import ANSWERED_TTL, Messages
 from gateway.store.pipeline import Round
 from gateway.store.scripts import load_scripts
-from tests.support.redis import RedisServer
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

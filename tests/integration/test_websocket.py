@@ -280,17 +280,7 @@ async def test_slow_consumer_is_closed_1013_and_can_resume(fresh_redis: RedisSer
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=20) as client:
         org = await provision_org(client, gw, "slow-org")
         # The websockets library's sans-I/O client over a socket we simply stop reading.
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        sock.settimeout(10 * FACTOR)
-        sock.connect(("127.0.0.1", int(gw.base_url.rsplit(":", 1)[1])))
-        proto = ClientProtocol(parse_uri(gw.ws_url))
-        proto.send_request(proto.connect())
-        sock.sendall(b"".join(proto.data_to_send()))
-        while proto.state is not State.OPEN:
-            proto.receive_data(await asyncio.to_thread(sock.recv, 4096))
-        proto.send_text(json.dumps({"type": "hello", "token": org.tokens["u1"]}).encode())
-        sock.sendall(b"".join(proto.data_to_send()))
+        sock, proto = await _raw_client(gw, org.tokens["u1"], rcvbuf=16384)
         big = "x" * 60_000
         for i in range(200):
             r = await post_event(
@@ -334,16 +324,7 @@ async def test_unanswered_ping_closes_1013(redis_server: RedisServer, procs: Pro
     async with httpx.AsyncClient(base_url=gw.base_url, timeout=20) as client:
         org = await provision_org(client, gw, "ping-org")
     # The websockets library's sans-I/O client; what it queues (the pongs) is never sent.
-    sock = socket.socket()
-    sock.settimeout(10 * FACTOR)
-    sock.connect(("127.0.0.1", int(gw.base_url.rsplit(":", 1)[1])))
-    proto = ClientProtocol(parse_uri(gw.ws_url))
-    proto.send_request(proto.connect())
-    sock.sendall(b"".join(proto.data_to_send()))
-    while proto.state is not State.OPEN:
-        proto.receive_data(await asyncio.to_thread(sock.recv, 4096))
-    proto.send_text(json.dumps({"type": "hello", "token": org.tokens["u1"]}).encode())
-    sock.sendall(b"".join(proto.data_to_send()))
+    sock, proto = await _raw_client(gw, org.tokens["u1"])
     pinged, close_code = False, None
     while close_code is None:
         data = await asyncio.to_thread(sock.recv, 65536)
@@ -357,3 +338,21 @@ async def test_unanswered_ping_closes_1013(redis_server: RedisServer, procs: Pro
                 close_code = Close.parse(event.data).code
     sock.close()
     assert pinged and close_code == 1013
+
+
+async def _raw_client(gw: Gateway, token: str, rcvbuf: int | None = None) -> tuple[socket.socket, ClientProtocol]:
+    """A connected, hello'd feed driven by the websockets library's sans-I/O client over a plain
+    socket: the test decides what is read and what is sent (nothing is, unless it says so)."""
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10 * FACTOR)
+    sock.connect(("127.0.0.1", int(gw.base_url.rsplit(":", 1)[1])))
+    proto = ClientProtocol(parse_uri(gw.ws_url))
+    proto.send_request(proto.connect())
+    sock.sendall(b"".join(proto.data_to_send()))
+    while proto.state is not State.OPEN:
+        proto.receive_data(await asyncio.to_thread(sock.recv, 4096))
+    proto.send_text(json.dumps({"type": "hello", "token": token}).encode())
+    sock.sendall(b"".join(proto.data_to_send()))
+    return sock, proto

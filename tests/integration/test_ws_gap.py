@@ -4,7 +4,6 @@ id lost nothing (no `gap`); one entry older and it lost that entry (`gap`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -67,13 +66,6 @@ async def test_resume_at_the_newest_trimmed_id_is_no_gap(fresh_redis: RedisServe
     assert await _resume(gw, org.tokens["u1"], last_trimmed) == (False, retained)
     assert await _resume(gw, org.tokens["u1"], before_it) == (True, retained)
     assert await _resume(gw, org.tokens["u1"], retained[0]) == (False, retained[1:])
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def test_age_trim_records_the_newest_trimmed_id(redis_client: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
