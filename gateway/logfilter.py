@@ -7,7 +7,9 @@ kind through per ``interval`` seconds and drops the rest; the first record of th
 interval carries how many were dropped ("[1234 similar messages suppressed in the last 10s]").
 Records are of one kind when they share logger, level, exception type and the first line of their
 message template, so lines that differ only in their arguments (a client address) or in a detail
-line (asyncio's "handle: <TimerHandle when=…>") count as similar.
+line (asyncio's "handle: <TimerHandle when=…>") count as similar — except on the *scoped* loggers
+(``signalgate.imap``), whose lines name their subject first ("mailbox %s: …"): there the first
+argument is part of the kind, so one mailbox failing fast cannot hide another's lines.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_Key = tuple[str, int, str, str]
+_Key = tuple[str, int, str, str, str]
 # Distinct kinds remembered at once; past this, expired windows are forgotten (memory bound).
 _MAX_KINDS = 2048
 _FIRST_LINE = 200  # characters of the template's first line that name the kind
+_SUBJECT = 100  # characters of a scoped logger's first argument that name the kind
 
 
 @dataclass
@@ -40,12 +43,14 @@ class RepeatFilter(logging.Filter):
         interval: float = 10.0,
         *,
         exempt: frozenset[str] = frozenset({"signalgate.access"}),
+        scoped: frozenset[str] = frozenset({"signalgate.imap"}),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.burst = burst
         self.interval = interval
         self.exempt = exempt  # loggers whose every line is wanted (the access log is one per request)
+        self.scoped = scoped  # loggers whose first argument names the subject (a mailbox id)
         self._clock = clock
         self._windows: dict[_Key, _Window] = {}
         self._lock = threading.Lock()
@@ -54,7 +59,10 @@ class RepeatFilter(logging.Filter):
         if record.name in self.exempt:
             return True
         exc = record.exc_info[0].__qualname__ if record.exc_info and record.exc_info[0] else ""
-        key = (record.name, record.levelno, str(record.msg).split("\n", 1)[0][:_FIRST_LINE], exc)
+        subject = ""
+        if record.name in self.scoped and isinstance(record.args, tuple) and record.args:
+            subject = str(record.args[0])[:_SUBJECT]
+        key = (record.name, record.levelno, str(record.msg).split("\n", 1)[0][:_FIRST_LINE], exc, subject)
         now = self._clock()
         with self._lock:
             window = self._windows.get(key)

@@ -135,7 +135,8 @@ async def test_full_scenario_on_a_cluster_raises_no_crossslot_and_no_unexplained
 
         async def reminded() -> str | None:
             rec = (await client.get(f"/api/v1/orgs/{org.id}/reminders/{rid}", headers=a.admin)).json()
-            return None if rec["status"] == "scheduled" else str(rec["status"])
+            # `sending`: claimed by the worker, on its way; wait for where it ends.
+            return None if rec["status"] in ("scheduled", "sending") else str(rec["status"])
 
         assert await wait_for(reminded, timeout=20) == "sent"
 

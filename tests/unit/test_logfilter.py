@@ -87,3 +87,24 @@ def test_other_kinds_and_exempt_loggers_pass(logged: tuple[logging.Logger, io.St
     finally:
         access.removeHandler(handler)
     assert out.getvalue().count("GET /healthz") == 50
+
+
+def test_a_scoped_logger_gives_each_subject_its_own_budget() -> None:
+    """signalgate.imap names the mailbox first: three mailboxes failing fast each keep their lines,
+    while one mailbox's own flood is still cut to the burst."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RepeatFilter(burst=2, interval=10.0, clock=Clock()))
+    logger = logging.getLogger("signalgate.imap")
+    logger.addHandler(handler)
+    try:
+        for box in ("mbx-noisy", "mbx-other", "mbx-mine"):
+            for _ in range(50 if box == "mbx-noisy" else 1):
+                logger.warning("mailbox %s: %s: %s; reconnecting in %.1fs", box, "ImapConnectionLost", "x", 0.5)
+    finally:
+        logger.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "mailbox mbx-noisy", "mailbox mbx-noisy", "mailbox mbx-other", "mailbox mbx-mine"
+    ]  # fmt: skip
