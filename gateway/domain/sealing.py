@@ -142,14 +142,8 @@ class Sealer:
         try:
             _open(self._aead, org, field, stored)
             return None
-        except SealError as exc:
-            refused = exc
-        for aead in self._previous:
-            try:
-                return self.seal(org, field, _open(aead, org, field, stored))
-            except SealError:
-                continue
-        raise refused
+        except SealError:
+            return self.seal(org, field, self._open_any(org, field, stored))
 
     def seal(self, org: str, field: str, plain: str) -> str:
         return seal_secret(self._key, org, field, plain)

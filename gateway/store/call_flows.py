@@ -76,11 +76,6 @@ def _view(flow: str, raw: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def flows_on_number(redis: Redis, org: str, e164: str) -> bool:
-    """Whether a published, enabled call flow answers calls to ``e164``."""
-    return bool(await redis.hexists(keys.call_flow_numbers(org), e164))
-
-
 class CallFlows:
     def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._r = redis
@@ -131,9 +126,6 @@ class CallFlows:
         """A published revision (the live one, or a retired one still kept)."""
         raw = await self._r.hget(keys.call_flow_revs(org), f"{flow}:{rev}")
         return None if raw is None else dict(orjson.loads(raw))
-
-    async def flows_on_number(self, org: str, e164: str) -> bool:
-        return await flows_on_number(self._r, org, e164)
 
 
 def _ok(reply: list[Any], *, missing_ok: bool = False) -> list[Any]:

@@ -457,7 +457,7 @@ async def test_delete_frees_the_number(client: httpx.AsyncClient, tel_org: OrgCt
 
 
 async def test_a_number_a_live_flow_answers_on_is_not_released(client: httpx.AsyncClient, tel_org: OrgCtx) -> None:
-    """The numbers API asks the call flows (flows_on_number) before it releases a number."""
+    """The numbers API checks the live call flows (number_release.lua) before it releases a number."""
     org = tel_org
     await live_flow(client, org)
     r = await client.delete(f"/api/v1/orgs/{org.id}/numbers/{OUR_NUMBER}", headers=org.gateway.admin)

@@ -292,7 +292,7 @@ async def test_click_to_call_refusals(tel: Tel) -> None:
 
 
 async def test_release_refused_while_a_flow_answers(tel: Tel) -> None:
-    """DELETE of a number a live call flow answers on is 409 number_in_use (flows_on_number)."""
+    """DELETE of a number a live call flow answers on is 409 number_in_use (number_release.lua)."""
     await _buy(tel)
     # The call flows own this check; a published, enabled flow on the number is what it reports.
     flow = {"name": "受付", "number": NUMBER, "enabled": True, "steps": [{"say": "お電話ありがとうございます"}]}
